@@ -1,0 +1,105 @@
+//! The `GET /unified-video/models` body, rendered from the catalog so that a front end
+//! can build its form with nothing hard-coded (`spec/unified-api.md`).
+
+use super::{Catalog, FieldSpec, ModelSpec};
+use crate::pricing::POINTS_PER_USD;
+use crate::request::{GenerationRequest, MediaKind};
+use serde_json::{json, Map, Value};
+
+fn field_json(f: &FieldSpec) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(f.name));
+    o.insert("type".into(), json!(f.ty));
+    o.insert("required".into(), json!(f.required));
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            o.insert(k.into(), v);
+        }
+    };
+    put("label", f.label.as_ref().map(|v| json!(v)));
+    put("description", f.description.as_ref().map(|v| json!(v)));
+    put("default", f.default.clone());
+    put("enum", f.allowed.as_ref().map(|v| json!(v)));
+    put("min", f.min.map(|v| json!(v)));
+    put("max", f.max.map(|v| json!(v)));
+    put("minLength", f.min_length.map(|v| json!(v)));
+    put("maxLength", f.max_length.map(|v| json!(v)));
+    put("minItems", f.min_items.map(|v| json!(v)));
+    put("maxItems", f.max_items.map(|v| json!(v)));
+    Value::Object(o)
+}
+
+impl ModelSpec {
+    /// The example requests with their prices, as `[{request, pointsCharged}]`.
+    pub fn priced_examples(&self, catalog: &Catalog) -> Vec<Value> {
+        self.examples
+            .iter()
+            .filter_map(|ex| {
+                let mut body = ex.clone();
+                body.insert("model".into(), json!(self.id));
+                let req: GenerationRequest =
+                    serde_json::from_value(Value::Object(body.clone())).ok()?;
+                let quote = catalog.quote(&req).ok()?;
+                Some(json!({"request": body, "pointsCharged": quote.points}))
+            })
+            .collect()
+    }
+
+    fn summary_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "family": self.family,
+            "kind": self.kind,
+            "description": self.description,
+            "operations": self.operations,
+            "estimatedTimeSec": self.estimated_time_sec,
+        })
+    }
+}
+
+impl Catalog {
+    /// The `GET /unified-video/models` body for models of `kind` (`None` = all):
+    /// `models`, `modelParams` and `pricingHints`.
+    pub fn models_document(&self, kind: Option<MediaKind>) -> Value {
+        let specs: Vec<_> = self
+            .models()
+            .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .collect();
+        let models: Vec<Value> = specs.iter().map(|m| m.summary_json()).collect();
+        let mut params = Map::new();
+        let mut hints = Map::new();
+        for m in &specs {
+            let defaults: Map<String, Value> = m
+                .fields
+                .iter()
+                .filter_map(|f| f.default.clone().map(|d| (f.name.clone(), d)))
+                .collect();
+            params.insert(
+                m.id.clone(),
+                json!({
+                    "fields": m.fields.iter().map(field_json).collect::<Vec<_>>(),
+                    "defaults": defaults,
+                    "rules": m.rules.iter().map(|r| json!({"id": r, "description": r.description()})).collect::<Vec<_>>(),
+                }),
+            );
+            hints.insert(
+                m.id.clone(),
+                json!({
+                    "unit": m.price.unit,
+                    "offset": m.price.offset,
+                    "billingIncrement": m.price.billing_increment,
+                    "audioPercent": m.price.audio_percent,
+                    "rates": m.price.rates.iter().map(|r| json!({"when": r.when, "base": r.base, "perUnit": r.per_unit})).collect::<Vec<_>>(),
+                    "source": m.price.source,
+                    "examples": m.priced_examples(self),
+                }),
+            );
+        }
+        json!({
+            "models": models,
+            "modelParams": params,
+            "pricingHints": {"pointsPerUsd": POINTS_PER_USD, "models": hints},
+        })
+    }
+}

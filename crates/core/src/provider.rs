@@ -1,0 +1,307 @@
+//! Provider traits, offerings, layers and registration.
+//!
+//! A provider crate implements [`VideoProvider`] and/or [`ImageProvider`], declares its
+//! [`Offering`]s, and registers a [`ProviderRegistration`] with `inventory`
+//! (`ARCHITECTURE.md` "Extending"). The router holds providers as [`Provider`]s.
+
+use crate::capability::Capability;
+use crate::catalog::Catalog;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pricing::{PriceInputs, PriceRule};
+use crate::request::{GenerationRequest, MediaKind, Operation};
+use crate::task::{Submission, TaskRef, TaskSnapshot};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One catalog model as served by one provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offering {
+    /// The catalog model id (`kling-2.5-turbo`).
+    pub model: String,
+    /// The upstream's model name (`kling-v2-5-turbo`).
+    pub provider_model: String,
+    /// What this offering supports.
+    pub capability: Capability,
+    /// Upstream cost in USD (evaluated in micro-USD); orders candidates by price.
+    pub cost: PriceRule,
+}
+
+impl Offering {
+    /// Upstream cost of a request in micro-USD; `i64::MAX` when the cost table has no row
+    /// for it (such an offering sorts last rather than failing selection).
+    pub fn cost_micros(&self, inputs: &PriceInputs<'_>) -> i64 {
+        self.cost.amount_micros(inputs).unwrap_or(i64::MAX)
+    }
+}
+
+/// What a provider is asked to submit.
+#[derive(Clone, Copy, Debug)]
+pub struct SubmitRequest<'a> {
+    /// The validated request, with catalog defaults applied.
+    pub request: &'a GenerationRequest,
+    /// The operation inferred by the catalog.
+    pub operation: Operation,
+    /// The offering chosen by the router.
+    pub offering: &'a Offering,
+    /// Where the upstream should send its status callbacks (the gateway's per-task inbound
+    /// URL), if anywhere. This is not the caller's `callbackUrl`.
+    pub callback_url: Option<&'a str>,
+}
+
+/// A video generation provider. Object safe; held as `Arc<dyn VideoProvider>`.
+#[async_trait]
+pub trait VideoProvider: Send + Sync + 'static {
+    /// Stable provider id (`kling`, `midsync`).
+    fn id(&self) -> &str;
+    /// The video models this provider serves.
+    fn offerings(&self) -> &[Offering];
+    /// Creates an upstream task. On an error after the request was sent, the error must be
+    /// marked [`Error::with_maybe_accepted`].
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission>;
+    /// Queries a task this provider created.
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot>;
+    /// Parses (and verifies, when the provider signs) an inbound status callback.
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        let _ = (headers, body);
+        Err(
+            Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
+                .with_provider(self.id()),
+        )
+    }
+}
+
+/// An image generation provider. Object safe; held as `Arc<dyn ImageProvider>`.
+#[async_trait]
+pub trait ImageProvider: Send + Sync + 'static {
+    /// Stable provider id.
+    fn id(&self) -> &str;
+    /// The image models this provider serves.
+    fn offerings(&self) -> &[Offering];
+    /// Creates an upstream task (see [`VideoProvider::submit`]).
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission>;
+    /// Queries a task this provider created.
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot>;
+    /// Parses an inbound status callback.
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        let _ = (headers, body);
+        Err(
+            Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
+                .with_provider(self.id()),
+        )
+    }
+}
+
+/// A provider as the router holds it: its video and/or image halves under one id.
+#[derive(Clone)]
+pub struct Provider {
+    id: String,
+    video: Option<Arc<dyn VideoProvider>>,
+    image: Option<Arc<dyn ImageProvider>>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("id", &self.id)
+            .field("video", &self.video.is_some())
+            .field("image", &self.image.is_some())
+            .finish()
+    }
+}
+
+impl Provider {
+    /// A provider with only a video half.
+    pub fn video(p: Arc<dyn VideoProvider>) -> Self {
+        Provider {
+            id: p.id().to_string(),
+            video: Some(p),
+            image: None,
+        }
+    }
+
+    /// A provider with only an image half.
+    pub fn image(p: Arc<dyn ImageProvider>) -> Self {
+        Provider {
+            id: p.id().to_string(),
+            video: None,
+            image: Some(p),
+        }
+    }
+
+    /// A provider with both halves; their ids must agree.
+    pub fn both(video: Arc<dyn VideoProvider>, image: Arc<dyn ImageProvider>) -> Result<Self> {
+        if video.id() != image.id() {
+            return Err(Error::internal(format!(
+                "provider halves disagree on their id: {} vs {}",
+                video.id(),
+                image.id()
+            )));
+        }
+        Ok(Provider {
+            id: video.id().to_string(),
+            video: Some(video),
+            image: Some(image),
+        })
+    }
+
+    /// The provider id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The video half.
+    pub fn video_half(&self) -> Option<&Arc<dyn VideoProvider>> {
+        self.video.as_ref()
+    }
+
+    /// The image half.
+    pub fn image_half(&self) -> Option<&Arc<dyn ImageProvider>> {
+        self.image.as_ref()
+    }
+
+    /// Every offering with the kind of model it serves.
+    pub fn offerings(&self) -> Vec<(MediaKind, &Offering)> {
+        let v = self
+            .video
+            .iter()
+            .flat_map(|p| p.offerings().iter().map(|o| (MediaKind::Video, o)));
+        let i = self
+            .image
+            .iter()
+            .flat_map(|p| p.offerings().iter().map(|o| (MediaKind::Image, o)));
+        v.chain(i).collect()
+    }
+
+    fn unsupported(&self, kind: MediaKind) -> Error {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("provider {} serves no {kind:?} models", self.id),
+        )
+        .with_provider(self.id.clone())
+    }
+
+    /// Submits to the half matching the operation's output kind.
+    pub async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        match req.operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.submit(req).await,
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.submit(req).await,
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// Queries a task on the half matching its operation.
+    pub async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        match task.operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.status(task).await,
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.status(task).await,
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// Parses an inbound callback for a task of `operation`.
+    pub fn parse_callback(
+        &self,
+        operation: Operation,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<TaskSnapshot> {
+        match operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.parse_callback(headers, body),
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.parse_callback(headers, body),
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// Wraps both halves in a layer.
+    pub fn layer(self, layer: &dyn Layer) -> Provider {
+        Provider {
+            id: self.id,
+            video: self.video.map(|v| layer.layer_video(v)),
+            image: self.image.map(|i| layer.layer_image(i)),
+        }
+    }
+}
+
+/// Wraps a provider in another with the same interface (retry, throttle, tracing,
+/// metrics), mapping `Arc<dyn …>` → `Arc<dyn …>` as OpenDAL layers do.
+pub trait Layer: Send + Sync {
+    /// Wraps a video provider; the default leaves it as is.
+    fn layer_video(&self, inner: Arc<dyn VideoProvider>) -> Arc<dyn VideoProvider> {
+        inner
+    }
+    /// Wraps an image provider; the default leaves it as is.
+    fn layer_image(&self, inner: Arc<dyn ImageProvider>) -> Arc<dyn ImageProvider> {
+        inner
+    }
+}
+
+/// Settings handed to a provider's builder: credentials and base URLs by name
+/// (`KLING_ACCESS_KEY`, `KLING_BASE_URL`, …), taken from the config file and environment by
+/// the application.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderSettings {
+    values: BTreeMap<String, String>,
+}
+
+impl ProviderSettings {
+    /// Empty settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Settings read from the process environment.
+    pub fn from_env() -> Self {
+        ProviderSettings {
+            values: std::env::vars().collect(),
+        }
+    }
+
+    /// Sets a value.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.values.insert(key.into(), value.into());
+        self
+    }
+
+    /// A value, if set and non-empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// A provider crate's entry in the registry, collected with `inventory`.
+///
+/// `build` returns `Ok(None)` when the settings hold no credentials for this provider.
+pub struct ProviderRegistration {
+    /// Provider id.
+    pub id: &'static str,
+    /// One line for `genmux providers` and docs.
+    pub description: &'static str,
+    /// Builds the provider from settings and the catalog.
+    pub build: fn(&ProviderSettings, &Catalog) -> Result<Option<Provider>>,
+}
+
+inventory::collect!(ProviderRegistration);
+
+/// Every provider registration linked into this binary.
+pub fn registrations() -> impl Iterator<Item = &'static ProviderRegistration> {
+    inventory::iter::<ProviderRegistration>.into_iter()
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command of README.md ("Test"), run by .ci/run on every clean clone.
+# Formatting, lints, docs and the whole test suite, against a real PostgreSQL when one
+# answers on GENMUX_TEST_PG (default 127.0.0.1:5432) and a temporary SQLite file always.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export GENMUX_TEST_PG="${GENMUX_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+export RUSTDOCFLAGS="${RUSTDOCFLAGS:--D warnings}"
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo doc --workspace --no-deps --quiet
+cargo test --workspace

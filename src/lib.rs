@@ -1,0 +1,9 @@
+//! genmux: AI video and image generation providers behind one abstraction.
+//!
+//! This facade re-exports the workspace crates; enable one feature per provider crate.
+//! See `README.md` and `docs/` for the tour.
+
+pub use genmux_core as core;
+pub use genmux_core::{
+    catalog::Catalog, Error, ErrorKind, GenerationRequest, MediaInput, Operation, TaskStatus,
+};
