@@ -18,6 +18,7 @@ pub mod pricing;
 pub mod provider;
 pub mod request;
 pub mod task;
+pub mod webhook;
 
 pub use capability::{Capability, SecondsSet};
 pub use catalog::{Catalog, ModelSpec, Quote};
