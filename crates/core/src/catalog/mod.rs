@@ -11,7 +11,7 @@ mod rules;
 mod validate;
 
 pub use rules::RuleId;
-pub use validate::Quote;
+pub use validate::{price_inputs, Quote};
 
 use crate::error::{Error, Result};
 use crate::pricing::PriceRule;
