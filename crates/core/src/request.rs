@@ -364,7 +364,12 @@ impl GenerationRequest {
         if self.multi_prompt.is_empty() {
             None
         } else {
-            Some(self.multi_prompt.iter().map(|s| s.duration).sum())
+            // Saturating: an unvalidated body may carry huge shot durations.
+            Some(
+                self.multi_prompt
+                    .iter()
+                    .fold(0u32, |sum, s| sum.saturating_add(s.duration)),
+            )
         }
     }
 }

@@ -219,7 +219,31 @@ impl Catalog {
         for id in &file.disabled {
             catalog.remove(id)?;
         }
+        catalog.check_examples()?;
         Ok(catalog)
+    }
+
+    /// Every example must be a valid request: `pricingHints` shows their prices, and an
+    /// example the catalog rejects would silently vanish from it.
+    fn check_examples(&self) -> Result<()> {
+        for m in &self.models {
+            for (i, ex) in m.examples.iter().enumerate() {
+                let mut body = ex.clone();
+                body.insert("model".into(), serde_json::Value::String(m.id.clone()));
+                let checked = self
+                    .parse_request(&serde_json::Value::Object(body))
+                    .and_then(|req| self.quote(&req));
+                if let Err(e) = checked {
+                    return Err(Error::invalid(format!(
+                        "catalog: model `{}`: example {} is rejected: {}",
+                        m.id,
+                        i + 1,
+                        e.message()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies an operator override file: a `[[model]]` with a known id replaces that model,
@@ -234,6 +258,7 @@ impl Catalog {
         for id in &file.disabled {
             catalog.remove(id)?;
         }
+        catalog.check_examples()?;
         Ok(catalog)
     }
 
@@ -327,6 +352,34 @@ fn check_model(m: &ModelSpec) -> Result<()> {
             if !allowed.iter().any(|a| validate::json_eq(a, d)) {
                 return bad(format!(
                     "field `{}`: default {d} is not among its enum",
+                    f.name
+                ));
+            }
+        }
+        // A default must pass the field's own rules (type, range, length), since the
+        // defaulted request is what providers receive.
+        if let Some(d) = &f.default {
+            if let Err(e) = validate::check_field(&m.id, f, &f.name, d) {
+                return bad(format!(
+                    "field `{}`: default is invalid: {}",
+                    f.name,
+                    e.message()
+                ));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (f.min, f.max) {
+            if lo > hi {
+                return bad(format!("field `{}`: min {lo} is above max {hi}", f.name));
+            }
+        }
+        if let Some((parent, _)) = f.name.rsplit_once('.') {
+            let parent_name = parent.strip_suffix("[]").unwrap_or(parent);
+            let declared = m.fields.iter().any(|p| {
+                p.name == parent_name && matches!(p.ty, FieldType::Object | FieldType::ObjectList)
+            });
+            if !declared {
+                return bad(format!(
+                    "field `{}`: its parent `{parent_name}` is not declared as an object or object_list",
                     f.name
                 ));
             }

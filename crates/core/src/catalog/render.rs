@@ -1,7 +1,7 @@
 //! The `GET /unified-video/models` body, rendered from the catalog so that a front end
 //! can build its form with nothing hard-coded (`spec/unified-api.md`).
 
-use super::{Catalog, FieldSpec, ModelSpec};
+use super::{Catalog, FieldSpec, FieldType, ModelSpec};
 use crate::pricing::POINTS_PER_USD;
 use crate::request::{GenerationRequest, MediaKind};
 use serde_json::{json, Map, Value};
@@ -20,8 +20,14 @@ fn field_json(f: &FieldSpec) -> Value {
     put("description", f.description.as_ref().map(|v| json!(v)));
     put("default", f.default.clone());
     put("enum", f.allowed.as_ref().map(|v| json!(v)));
-    put("min", f.min.map(|v| json!(v)));
-    put("max", f.max.map(|v| json!(v)));
+    // Integer fields render integer limits (`"min": 3`, not `3.0`) so a form can use them
+    // as-is for a whole-number input.
+    let limit = |v: f64| match f.ty {
+        FieldType::Integer if v.fract() == 0.0 && v.abs() < 9.0e15 => json!(v as i64),
+        _ => json!(v),
+    };
+    put("min", f.min.map(limit));
+    put("max", f.max.map(limit));
     put("minLength", f.min_length.map(|v| json!(v)));
     put("maxLength", f.max_length.map(|v| json!(v)));
     put("minItems", f.min_items.map(|v| json!(v)));
@@ -53,7 +59,26 @@ impl ModelSpec {
             "kind": self.kind,
             "description": self.description,
             "operations": self.operations,
+            "capabilities": self.capabilities_json(),
             "estimatedTimeSec": self.estimated_time_sec,
+        })
+    }
+
+    /// What the model can take, derived from its fields (`spec/unified-api.md`: `models`
+    /// lists capabilities), for a front end's model picker.
+    fn capabilities_json(&self) -> Value {
+        let has = |name: &str| self.field(name).is_some();
+        let images = self.field("images");
+        json!({
+            "operations": self.operations,
+            "minImages": images.map_or(0, |f| f.min_items.unwrap_or(0)),
+            "maxImages": images.map_or(0, |f| f.max_items.unwrap_or(0)),
+            "audio": has("generateAudio"),
+            "cameraControl": has("cameraControl"),
+            "negativePrompt": has("negativePrompt"),
+            "masks": has("staticMask") || has("dynamicMasks"),
+            "multiShot": has("multiShots"),
+            "elements": has("klingElements") || has("elementIds"),
         })
     }
 }

@@ -54,6 +54,16 @@ impl RuleId {
         }
     }
 
+    /// Fills fields the rule determines from others, before catalog defaults apply:
+    /// kling-3.0 multi-shot `duration` is the sum of its shots, not the model's default.
+    pub(crate) fn derive_fields(self, req: &mut GenerationRequest) {
+        if self == RuleId::PromptOrMultiPrompt && req.multi_shots == Some(true) {
+            if let (None, Some(total)) = (req.duration, req.multi_shot_seconds()) {
+                req.duration = Some(total);
+            }
+        }
+    }
+
     /// Checks the rule.
     pub fn check(self, spec: &ModelSpec, req: &GenerationRequest, op: Operation) -> Result<()> {
         let model = spec.id.as_str();
@@ -82,6 +92,11 @@ impl RuleId {
                 };
                 let native = cc.kind.is_some() || cc.config.is_some();
                 let unified = cc.camera_motion.is_some() || cc.camera_speed.is_some();
+                if !native && !unified {
+                    return bad(format!(
+                        "cameraControl: empty for {model} (give type, with config when type is simple, or cameraMotion with cameraSpeed)"
+                    ));
+                }
                 if native && unified {
                     return bad(format!(
                         "cameraControl: give either type/config or cameraMotion/cameraSpeed for {model}, not both"
@@ -98,6 +113,12 @@ impl RuleId {
                     ));
                 }
                 if let Some(cfg) = &cc.config {
+                    // spec/kling-api.md §2: config belongs to type simple.
+                    if cc.kind.is_none() {
+                        return bad(format!(
+                            "cameraControl.type: required with config for {model} (allowed: simple)"
+                        ));
+                    }
                     if cc.kind.as_deref().is_some_and(|k| k != "simple") {
                         return bad(format!(
                             "cameraControl.config: only allowed with type simple for {model} (type {:?} given)",
@@ -125,6 +146,14 @@ impl RuleId {
                 }
             }
             RuleId::ImageToVideoExclusiveGroups => {
+                // Kling image2video has one image_tail: a second image and endImage would
+                // both claim it.
+                if req.images.len() > 1 && req.end_image.is_some() {
+                    return bad(format!(
+                        "endImage: not allowed with {} images for {model} (images[1] is already the end frame; give 1 image + endImage, or 2 images)",
+                        req.images.len()
+                    ));
+                }
                 let groups = [
                     (
                         "end frame (images[1] or endImage)",
@@ -163,14 +192,20 @@ impl RuleId {
                             "multiPrompt: required when multiShots is true for {model}"
                         ));
                     }
-                    let total: u32 = req.multi_prompt.iter().map(|s| s.duration).sum();
-                    let max = spec
-                        .field("duration")
-                        .and_then(|f| f.max)
-                        .unwrap_or(f64::INFINITY);
-                    if f64::from(total) > max {
+                    let total = req.multi_shot_seconds().unwrap_or(0);
+                    let duration = spec.field("duration");
+                    let min = duration.and_then(|f| f.min).unwrap_or(0.0);
+                    let max = duration.and_then(|f| f.max).unwrap_or(f64::INFINITY);
+                    if f64::from(total) < min || f64::from(total) > max {
+                        let allowed =
+                            match (duration.and_then(|f| f.min), duration.and_then(|f| f.max)) {
+                                (Some(a), Some(b)) => format!("{a} to {b} s in total"),
+                                (Some(a), None) => format!("at least {a} s in total"),
+                                (None, Some(b)) => format!("at most {b} s in total"),
+                                (None, None) => "any total".into(),
+                            };
                         return bad(format!(
-                            "multiPrompt: shot durations sum to {total} s, more than {model} allows (allowed: at most {max} s)"
+                            "multiPrompt: shot durations sum to {total} s, which {model} does not allow (allowed: {allowed})"
                         ));
                     }
                     if let Some(d) = req.duration {

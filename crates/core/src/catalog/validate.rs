@@ -3,6 +3,7 @@
 
 use super::{Catalog, FieldSpec, FieldType, ModelSpec, COMMON_FIELDS};
 use crate::error::{Error, Result};
+use crate::media::MediaInput;
 use crate::pricing::PriceInputs;
 use crate::request::{GenerationRequest, MediaKind, Operation};
 use serde::Serialize;
@@ -95,8 +96,57 @@ fn values_at<'v>(root: &'v Value, path: &str) -> Vec<(String, &'v Value)> {
     current
 }
 
-fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) -> Result<()> {
+/// What a field accepts, for messages: its enum, or its numeric range.
+fn allowed_text(spec: &FieldSpec) -> String {
+    if let Some(allowed) = &spec.allowed {
+        return show_list(allowed);
+    }
+    match (spec.min, spec.max) {
+        (Some(a), Some(b)) => format!("{} to {}", num(a), num(b)),
+        (Some(a), None) => format!("at least {}", num(a)),
+        (None, Some(b)) => format!("at most {}", num(b)),
+        (None, None) => "any".into(),
+    }
+}
+
+fn type_name(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::String => "a string",
+        FieldType::Integer => "a whole number",
+        FieldType::Number => "a number",
+        FieldType::Boolean => "true or false",
+        FieldType::Media => "a media string (http(s) URL or bare Base64)",
+        FieldType::MediaList => "a list of media strings",
+        FieldType::StringList => "a list of strings",
+        FieldType::Object => "an object",
+        FieldType::ObjectList => "a list of objects",
+    }
+}
+
+pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) -> Result<()> {
     let bad = |msg: String| Err(Error::invalid(format!("{path}: {msg}")));
+    // The type first, so that `"duration": "5"` or `-1.5` is reported as what it is;
+    // raw bodies reach this through `Catalog::parse_request` before serde sees them.
+    let type_ok = match spec.ty {
+        FieldType::String | FieldType::Media => v.is_string(),
+        FieldType::Integer => v.is_i64() || v.is_u64(),
+        FieldType::Number => v.is_number(),
+        FieldType::Boolean => v.is_boolean(),
+        FieldType::MediaList | FieldType::StringList | FieldType::ObjectList => v.is_array(),
+        FieldType::Object => v.is_object(),
+    };
+    if !type_ok {
+        let limits = if spec.allowed.is_some() || spec.min.is_some() || spec.max.is_some() {
+            format!(" (allowed: {})", allowed_text(spec))
+        } else {
+            String::new()
+        };
+        return bad(format!(
+            "{} is not {} for {model}{limits}",
+            show(v),
+            type_name(spec.ty)
+        ));
+    }
     if let Some(allowed) = &spec.allowed {
         if !allowed.iter().any(|a| json_eq(a, v)) {
             return bad(format!(
@@ -111,10 +161,8 @@ fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) -> Result<(
         let hi = spec.max.unwrap_or(f64::INFINITY);
         if x < lo || x > hi || !x.is_finite() {
             let range = match (spec.min, spec.max) {
-                (Some(a), Some(b)) => format!("{} to {}", num(a), num(b)),
-                (Some(a), None) => format!("at least {}", num(a)),
-                (None, Some(b)) => format!("at most {}", num(b)),
                 (None, None) => "a finite number".into(),
+                _ => allowed_text(spec),
             };
             return bad(format!(
                 "{} is out of range for {model} (allowed: {range})",
@@ -159,16 +207,31 @@ fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) -> Result<(
             ));
         }
     }
-    let type_ok = match spec.ty {
-        FieldType::String | FieldType::Media => v.is_string(),
-        FieldType::Integer => v.is_i64() || v.is_u64(),
-        FieldType::Number => v.is_number(),
-        FieldType::Boolean => v.is_boolean(),
-        FieldType::MediaList | FieldType::StringList | FieldType::ObjectList => v.is_array(),
-        FieldType::Object => v.is_object(),
+    // Media strings: a URL or bare Base64, never a `data:` URI (spec/kling-api.md
+    // "Common rules"). Checked here so that a raw body's error names the item.
+    let media: Vec<(String, &Value)> = match (spec.ty, v) {
+        (FieldType::Media, _) => vec![(path.to_string(), v)],
+        (FieldType::MediaList, Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (format!("{path}[{i}]"), item))
+            .collect(),
+        _ => Vec::new(),
     };
-    if !type_ok {
-        return bad(format!("{} is not a valid {:?} value", show(v), spec.ty));
+    for (item_path, item) in media {
+        match item {
+            Value::String(s) => {
+                if let Err(e) = MediaInput::parse(s) {
+                    return Err(Error::invalid(format!("{item_path}: {e}")));
+                }
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "{item_path}: {} is not a media string for {model} (expected an http(s) URL or bare Base64)",
+                    show(other)
+                )))
+            }
+        }
     }
     Ok(())
 }
@@ -217,7 +280,22 @@ impl Catalog {
     pub fn quote(&self, req: &GenerationRequest) -> Result<Quote> {
         let op = self.validate(req)?;
         let spec = self.require(&req.model)?;
-        let request = apply_defaults(spec, req)?;
+        let mut derived = req.clone();
+        for rule in &spec.rules {
+            rule.derive_fields(&mut derived);
+        }
+        let request = apply_defaults(spec, &derived)?;
+        // A defaulted field must still pass every rule: what providers receive and what
+        // is priced is the defaulted request, not the body as sent.
+        if request != *req {
+            let checked = self.validate(&request)?;
+            if checked != op {
+                return Err(Error::internal(format!(
+                    "catalog defaults of {} change the operation from {op} to {checked}",
+                    spec.id
+                )));
+            }
+        }
         let inputs = price_inputs(&request, op);
         let points = spec
             .price
@@ -230,6 +308,63 @@ impl Catalog {
             billed_units: spec.price.units(&inputs),
             request,
         })
+    }
+}
+
+impl Catalog {
+    /// Parses a raw JSON request body (the `/quote` and `/generate` body) into a
+    /// [`GenerationRequest`], checking the model's single-field rules on the raw JSON
+    /// first, so that a wrong type, a negative or oversized number, an unknown field or a
+    /// `data:` URI is reported with the field's name and what is allowed instead of as a
+    /// serde error. Cross-field rules and defaults are left to [`Catalog::quote`].
+    ///
+    /// ```
+    /// use genmux_core::Catalog;
+    /// let body = serde_json::json!({"model": "kling-2.5-turbo", "prompt": "a fox", "duration": -1});
+    /// let err = Catalog::builtin().parse_request(&body).unwrap_err();
+    /// assert_eq!(err.message(), "duration: -1 is not allowed for kling-2.5-turbo (allowed: 5, 10)");
+    /// ```
+    pub fn parse_request(&self, body: &Value) -> Result<GenerationRequest> {
+        let Value::Object(obj) = body else {
+            return Err(Error::invalid(format!(
+                "request: {} is not a JSON object (expected {{\"model\": …, …}})",
+                show(body)
+            )));
+        };
+        let model = match obj.get("model") {
+            Some(Value::String(m)) => m.as_str(),
+            None | Some(Value::Null) => {
+                return Err(Error::invalid(format!(
+                    "model: required (allowed: {})",
+                    self.ids().collect::<Vec<_>>().join(", ")
+                )))
+            }
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "model: {} is not a string (allowed: {})",
+                    show(other),
+                    self.ids().collect::<Vec<_>>().join(", ")
+                )))
+            }
+        };
+        let spec = self.require(model)?;
+        for key in ["projectId", "callbackUrl", "externalTaskId"] {
+            if let Some(v) = obj.get(key).filter(|v| !v.is_null() && !v.is_string()) {
+                return Err(Error::invalid(format!(
+                    "{key}: {} is not a string",
+                    show(v)
+                )));
+            }
+        }
+        if let Some(v) = obj.get("extra").filter(|v| !v.is_null() && !v.is_object()) {
+            return Err(Error::invalid(format!(
+                "extra: {} is not an object",
+                show(v)
+            )));
+        }
+        validate_value(spec, body)?;
+        serde_json::from_value(body.clone())
+            .map_err(|e| Error::invalid(format!("request: {e}")).with_source(e))
     }
 }
 
@@ -365,6 +500,17 @@ fn apply_defaults(spec: &ModelSpec, req: &GenerationRequest) -> Result<Generatio
         .map_err(|e| Error::internal(format!("catalog default for {} does not fit: {e}", spec.id)))
 }
 
+/// How many images an operation inferred from the inputs takes, for messages.
+fn image_count_of(op: Operation) -> Option<&'static str> {
+    match op {
+        Operation::TextToVideo | Operation::TextToImage => Some("no image"),
+        Operation::ImageToVideo => Some("1 image (or endImage alone)"),
+        Operation::ImageToImage => Some("1 image"),
+        Operation::StartEndFrame => Some("2 images (start and end frame)"),
+        _ => None,
+    }
+}
+
 impl ModelSpec {
     /// Infers the operation `req` performs on this model from its inputs.
     pub fn operation_for(&self, req: &GenerationRequest) -> Result<Operation> {
@@ -393,20 +539,23 @@ impl ModelSpec {
         if self.offers(op) {
             return Ok(op);
         }
+        // Say what each offered operation needs, so the caller knows how to fix the body.
         let offered = self
             .operations
             .iter()
-            .map(|o| o.as_str())
+            .map(|&o| match image_count_of(o) {
+                Some(n) => format!("{o} with {n}"),
+                None => o.to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        let field = if images == 0 { "prompt" } else { "images" };
         let given = match images {
             0 => "no image".to_string(),
             1 => "1 image".to_string(),
             n => format!("{n} images"),
         };
         Err(Error::invalid(format!(
-            "{field}: {given} means {op}, which {} does not offer (allowed: {offered})",
+            "images: {given} given, which means {op}; {} does not offer {op} (allowed: {offered})",
             self.id
         )))
     }
