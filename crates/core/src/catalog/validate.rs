@@ -39,6 +39,11 @@ fn show(v: &Value) -> String {
         }
         Value::String(s) => format!("\"{s}\""),
         Value::Array(a) => format!("[{} items]", a.len()),
+        // 11 and 11.0 read the same, whether the body was parsed raw or re-serialized.
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => num(x),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -179,12 +184,14 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
         if n < lo || n > hi {
             let range = match (spec.min_length, spec.max_length) {
                 (Some(a), Some(b)) => format!("{a} to {b} characters"),
+                (Some(1), None) => "at least 1 character".to_string(),
                 (Some(a), None) => format!("at least {a} characters"),
                 (None, Some(b)) => format!("at most {b} characters"),
                 (None, None) => unreachable_range(),
             };
+            let unit = if n == 1 { "character" } else { "characters" };
             return bad(format!(
-                "{n} characters is not allowed for {model} (allowed: {range})"
+                "{n} {unit} is not allowed for {model} (allowed: {range})"
             ));
         }
     }
@@ -202,8 +209,9 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
                 (None, Some(b)) => format!("at most {b}"),
                 (None, None) => unreachable_range(),
             };
+            let unit = if n == 1 { "item" } else { "items" };
             return bad(format!(
-                "{n} items is not allowed for {model} (allowed: {range})"
+                "{n} {unit} is not allowed for {model} (allowed: {range})"
             ));
         }
     }
