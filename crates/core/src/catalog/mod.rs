@@ -331,7 +331,11 @@ fn check_model(m: &ModelSpec) -> Result<()> {
     }
     for op in &m.operations {
         if op.output() != m.kind {
-            return bad(format!("operation {op} does not produce a {:?}", m.kind));
+            let kind = match m.kind {
+                MediaKind::Video => "video",
+                MediaKind::Image => "image",
+            };
+            return bad(format!("operation {op} does not produce a {kind}"));
         }
     }
     if m.price.rates.is_empty() {
