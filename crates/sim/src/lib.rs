@@ -1,0 +1,35 @@
+//! genmux-sim: wire-compatible simulators of the upstream APIs genmux talks to.
+//!
+//! - [`kling::KlingSim`]: the Kling native `/v1` API of `spec/kling-api.md` — every
+//!   endpoint, every documented rejection with Kling's own codes, JWT verification, a task
+//!   lifecycle on a [`SimClock`], per-account concurrency (1303), signed callbacks and result
+//!   URLs that serve real MP4 and PNG files.
+//! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
+//!   dropped connections, malformed JSON, lost callbacks).
+//! - [`media`]: the tiny real media files the simulators serve.
+//!
+//! The simulators are independent implementations of the wire (they do not use the client
+//! crates), so a conformance test against them catches client mistakes.
+//!
+//! ```no_run
+//! # async fn demo() -> genmux_sim::Result<()> {
+//! use genmux_sim::kling::{KlingSim, KlingSimConfig};
+//! let sim = KlingSim::start(KlingSimConfig::default()).await?;
+//! println!("Kling simulator at {} (AccessKey {})", sim.base_url(), sim.access_key());
+//! sim.advance(std::time::Duration::from_secs(60)).await; // tasks finish, callbacks sent
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod error;
+pub mod fault;
+pub mod kling;
+pub mod media;
+#[allow(dead_code)]
+mod server;
+
+pub use clock::SimClock;
+pub use error::{Error, Result};
+pub use fault::{FaultPlan, Faults};

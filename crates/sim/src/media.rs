@@ -1,0 +1,1 @@
+//! Real tiny media files served at the simulators' result URLs.
