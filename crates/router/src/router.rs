@@ -1,0 +1,946 @@
+//! The router: candidates → pick → submit with failover; status with task affinity.
+
+use crate::breaker::{Admission, Breaker, BreakerConfig, BreakerState};
+use crate::budget::RetryBudget;
+use crate::clock;
+use crate::health::{Health, HealthSnapshot};
+use crate::limits::{CallerLimiter, Limits, ProviderLimiter};
+use crate::pick::{Candidate, PickRequest, Picker, PriceFirst};
+use crate::registry::Registry;
+use crate::retry::{backoff, RetryConfig};
+use crate::telemetry::{self, Telemetry};
+use genmux_core::catalog::price_inputs;
+use genmux_core::{
+    Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
+    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus,
+};
+use opentelemetry::{Context, KeyValue};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The outcome of [`Router::submit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routed {
+    /// The provider that holds the task.
+    pub provider: String,
+    /// The offering it was submitted to.
+    pub offering: Offering,
+    /// The upstream's answer. Its status is [`TaskStatus::Unknown`] when the last attempt
+    /// failed after the request left (the upstream may have accepted it); then
+    /// `provider_task_id` is empty and the task must be reconciled through
+    /// [`Routed::external_task_id`] or the provider's task list — never resubmitted.
+    pub submission: Submission,
+    /// Upstream attempts made (1 = first try succeeded).
+    pub attempts: u32,
+    /// Times the router moved to another provider after a failure.
+    pub failovers: u32,
+    /// The caller's `externalTaskId`, forwarded upstream, for reconciling unknown tasks.
+    pub external_task_id: Option<String>,
+}
+
+impl Routed {
+    /// Where the task lives, for [`Router::status`].
+    pub fn task_ref(&self, quote: &Quote) -> TaskRef {
+        TaskRef {
+            provider: self.provider.clone(),
+            provider_task_id: self.submission.provider_task_id.clone(),
+            model: quote.model.clone(),
+            provider_model: self.submission.provider_model.clone(),
+            operation: quote.operation,
+        }
+    }
+}
+
+/// A task created by [`Router::generate`], for [`Router::wait`] and [`Router::status`].
+#[derive(Clone, Debug)]
+pub struct TaskHandle {
+    /// Where the task lives (provider and upstream id).
+    pub task: TaskRef,
+    /// The status at submission (`submitted`, or `unknown` when acceptance is uncertain).
+    pub status: TaskStatus,
+    /// The upstream's estimate of the time to finish.
+    pub estimated_time_sec: Option<u32>,
+    /// The caller's `externalTaskId`, if it set one.
+    pub external_task_id: Option<String>,
+    /// Upstream attempts made.
+    pub attempts: u32,
+    /// Failovers made.
+    pub failovers: u32,
+    /// Whether this handle still holds the provider's in-flight slot; [`Router::wait`]
+    /// gives it back once, when it sees a final status.
+    holds_slot: Arc<AtomicBool>,
+}
+
+impl TaskHandle {
+    /// A handle for a task known by reference only (e.g. after a restart). It holds no
+    /// in-flight slot.
+    pub fn from_ref(task: TaskRef) -> Self {
+        TaskHandle {
+            task,
+            status: TaskStatus::Submitted,
+            estimated_time_sec: None,
+            external_task_id: None,
+            attempts: 0,
+            failovers: 0,
+            holds_slot: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub(crate) fn release_once(&self) -> bool {
+        self.holds_slot.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// One provider with its live state.
+pub(crate) struct Entry {
+    pub(crate) id: Arc<str>,
+    pub(crate) provider: Provider,
+    pub(crate) offerings: Vec<Offering>,
+    pub(crate) breaker: Breaker,
+    pub(crate) health: Health,
+    pub(crate) limiter: ProviderLimiter,
+}
+
+pub(crate) struct Inner {
+    catalog: Catalog,
+    pub(crate) entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+    /// Catalog model id → (entry, offering) pairs, in registration order.
+    by_model: HashMap<String, Vec<(usize, usize)>>,
+    picker: Box<dyn Picker>,
+    retry: RetryConfig,
+    budget: RetryBudget,
+    callers: Option<CallerLimiter>,
+    pub(crate) telemetry: Telemetry,
+}
+
+/// Routes generation requests over providers. Cheap to clone (shared state).
+///
+/// See the crate docs for the request path; build one with [`Router::builder`].
+#[derive(Clone)]
+pub struct Router {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "providers",
+                &self
+                    .inner
+                    .entries
+                    .iter()
+                    .map(|e| &*e.id)
+                    .collect::<Vec<_>>(),
+            )
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Router`].
+///
+/// ```
+/// # use genmux_router::{Router, BreakerConfig, RetryConfig, Limits, PriceFirst};
+/// let router = Router::builder()
+///     .catalog(genmux_core::Catalog::builtin().clone())
+///     .picker(PriceFirst)
+///     .breaker(BreakerConfig::default())
+///     .retry(RetryConfig::default())
+///     .limits(Limits::new())
+///     .build()
+///     .unwrap();
+/// assert!(router.provider("kling").is_none());
+/// ```
+#[must_use]
+pub struct RouterBuilder {
+    catalog: Option<Catalog>,
+    registry: Registry,
+    pending_error: Option<Error>,
+    discover: Option<ProviderSettings>,
+    picker: Box<dyn Picker>,
+    breaker: BreakerConfig,
+    retry: RetryConfig,
+    limits: Limits,
+    telemetry: Option<Telemetry>,
+}
+
+impl std::fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("registry", &self.registry)
+            .field("breaker", &self.breaker)
+            .field("retry", &self.retry)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouterBuilder {
+    /// The model catalog (default: [`Catalog::builtin`]).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Adds a provider explicitly. A duplicate id makes [`build`](Self::build) fail.
+    pub fn provider(mut self, provider: Provider) -> Self {
+        if let Err(e) = self.registry.register(provider) {
+            self.pending_error.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Adds every provider of a registry.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        for p in registry.into_providers() {
+            self = self.provider(p);
+        }
+        self
+    }
+
+    /// Also builds every provider registered with `inventory` from `settings` (those
+    /// without credentials are skipped).
+    pub fn discover(mut self, settings: ProviderSettings) -> Self {
+        self.discover = Some(settings);
+        self
+    }
+
+    /// The pick step (default [`PriceFirst`]).
+    pub fn picker(mut self, picker: impl Picker) -> Self {
+        self.picker = Box::new(picker);
+        self
+    }
+
+    /// Circuit breaker settings, applied to each provider.
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// Retry, backoff and budget settings.
+    pub fn retry(mut self, config: RetryConfig) -> Self {
+        self.retry = config;
+        self
+    }
+
+    /// Rate and in-flight limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where spans and metrics go (default [`Telemetry::global`]).
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    /// Builds the router. Fails on a duplicate provider id, on a provider builder error
+    /// during discovery, or on out-of-range settings.
+    pub fn build(self) -> Result<Router> {
+        if let Some(e) = self.pending_error {
+            return Err(e);
+        }
+        self.breaker.check()?;
+        self.retry.check()?;
+        let catalog = self.catalog.unwrap_or_else(|| Catalog::builtin().clone());
+        let mut registry = match &self.discover {
+            Some(settings) => Registry::from_inventory(settings, &catalog)?,
+            None => Registry::new(),
+        };
+        for p in self.registry.into_providers() {
+            registry.register(p)?;
+        }
+        let epoch = clock::now();
+        let mut entries = Vec::with_capacity(registry.len());
+        let mut by_id = HashMap::new();
+        let mut by_model: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for provider in registry.into_providers() {
+            let index = entries.len();
+            // Offerings of models the catalog does not know (disabled by an operator
+            // override) can never be requested; they are left out.
+            let offerings: Vec<Offering> = provider
+                .offerings()
+                .into_iter()
+                .filter(|(_, o)| catalog.model(&o.model).is_some())
+                .map(|(_, o)| o.clone())
+                .collect();
+            for (j, o) in offerings.iter().enumerate() {
+                by_model
+                    .entry(o.model.clone())
+                    .or_default()
+                    .push((index, j));
+            }
+            by_id.insert(provider.id().to_string(), index);
+            entries.push(Entry {
+                id: Arc::from(provider.id()),
+                limiter: ProviderLimiter::new(self.limits.for_provider(provider.id())),
+                provider,
+                offerings,
+                breaker: Breaker::new(self.breaker, epoch),
+                health: Health::default(),
+            });
+        }
+        Ok(Router {
+            inner: Arc::new(Inner {
+                catalog,
+                entries,
+                by_id,
+                by_model,
+                picker: self.picker,
+                budget: RetryBudget::new(&self.retry, epoch),
+                retry: self.retry,
+                callers: self.limits.caller.map(CallerLimiter::new),
+                telemetry: self.telemetry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+/// Why an offering was not tried.
+enum Rejection {
+    Capability(String),
+    Open(Duration),
+    Busy { max: u32 },
+    RateLimited(Duration),
+    RetryAfterTooLong(Duration),
+}
+
+/// What an attempt loop collects for the final error.
+#[derive(Default)]
+struct Outcomes {
+    rejected: Vec<(Arc<str>, String, Rejection)>,
+    failures: Vec<Error>,
+}
+
+impl Outcomes {
+    fn reject(&mut self, entry: &Entry, offering: &Offering, why: Rejection) {
+        self.rejected
+            .push((entry.id.clone(), offering.provider_model.clone(), why));
+    }
+
+    fn describe(&self) -> String {
+        let mut parts: Vec<String> = self
+            .rejected
+            .iter()
+            .map(|(p, m, why)| {
+                let why = match why {
+                    Rejection::Capability(r) => r.clone(),
+                    Rejection::Open(d) => {
+                        format!("circuit open (retry in {} ms)", d.as_millis())
+                    }
+                    Rejection::Busy { max } => {
+                        format!("in-flight limit reached ({max} tasks)")
+                    }
+                    Rejection::RateLimited(d) => {
+                        format!("rate limit reached (retry in {} ms)", d.as_millis())
+                    }
+                    Rejection::RetryAfterTooLong(d) => {
+                        format!("asked to retry after {} s", d.as_secs())
+                    }
+                };
+                format!("{p}/{m}: {why}")
+            })
+            .collect();
+        parts.extend(self.failures.iter().map(|e| e.to_string()));
+        parts.join("; ")
+    }
+
+    /// The error for a submission that no upstream accepted.
+    fn into_error(self, model: &str, attempts: u32, budget_exhausted: bool) -> Error {
+        let detail = self.describe();
+        if let Some(last) = self.failures.last().cloned() {
+            let mut msg = format!("{attempts} attempt(s) for {model} failed");
+            if budget_exhausted {
+                msg.push_str(" (retry budget exhausted)");
+            }
+            let mut e = Error::new(last.kind(), format!("{msg}: {detail}"))
+                .with_retryable(last.is_retryable());
+            if let Some(p) = last.provider() {
+                e = e.with_provider(p);
+            }
+            if let Some(ra) = last.retry_after() {
+                e = e.with_retry_after(ra);
+            }
+            return e.with_source(last);
+        }
+        // Nothing was sent: say why each offering was passed over. Transient reasons win
+        // over capability, with the shortest wait as the hint.
+        let mut transient: Option<(ErrorKind, Duration)> = None;
+        for (_, _, why) in &self.rejected {
+            let this = match why {
+                Rejection::Capability(_) => continue,
+                Rejection::Open(d) => (ErrorKind::ProviderUnavailable, *d),
+                Rejection::Busy { .. } => (ErrorKind::RateLimited, Duration::from_secs(1)),
+                Rejection::RateLimited(d) | Rejection::RetryAfterTooLong(d) => {
+                    (ErrorKind::RateLimited, *d)
+                }
+            };
+            transient = Some(match transient {
+                Some((k, d)) if d <= this.1 => (k, d),
+                _ => this,
+            });
+        }
+        match transient {
+            Some((kind, wait)) => Error::new(
+                kind,
+                format!("no provider can take {model} right now: {detail}"),
+            )
+            .with_retry_after(wait),
+            None if self.rejected.is_empty() => Error::new(
+                ErrorKind::Unsupported,
+                format!("model: no registered provider serves {model}"),
+            ),
+            None => Error::new(
+                ErrorKind::Unsupported,
+                format!("no provider offering supports this request for {model}: {detail}"),
+            ),
+        }
+    }
+}
+
+/// Whether an error says the provider is unhealthy (see [`BreakerConfig`]).
+fn is_provider_failure(e: &Error) -> bool {
+    e.maybe_accepted()
+        || matches!(
+            e.kind(),
+            ErrorKind::ProviderUnavailable
+                | ErrorKind::Timeout
+                | ErrorKind::Internal
+                | ErrorKind::Unauthenticated
+                | ErrorKind::PermissionDenied
+        )
+}
+
+/// A candidate's bookkeeping beside the public [`Candidate`].
+#[derive(Clone, Copy)]
+struct Slot {
+    entry: usize,
+    offering: usize,
+    /// The provider's `Retry-After` from a failed attempt, when it is to be retried.
+    hint: Option<Duration>,
+    tried: bool,
+}
+
+impl Router {
+    /// A builder with the built-in catalog, no providers, [`PriceFirst`] and default
+    /// breaker, retry and telemetry settings.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder {
+            catalog: None,
+            registry: Registry::new(),
+            pending_error: None,
+            discover: None,
+            picker: Box::new(PriceFirst),
+            breaker: BreakerConfig::default(),
+            retry: RetryConfig::default(),
+            limits: Limits::default(),
+            telemetry: None,
+        }
+    }
+
+    /// The catalog requests are validated and quoted against.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// A registered provider by id.
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.entry(id).map(|e| &e.provider)
+    }
+
+    /// Every registered provider id, in registration order.
+    pub fn provider_ids(&self) -> impl Iterator<Item = &str> {
+        self.inner.entries.iter().map(|e| &*e.id)
+    }
+
+    fn entry(&self, id: &str) -> Option<&Entry> {
+        self.inner.by_id.get(id).map(|&i| &self.inner.entries[i])
+    }
+
+    fn require_entry(&self, id: &str) -> Result<&Entry> {
+        self.entry(id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "provider: no provider `{id}` is registered (available: {})",
+                    self.provider_ids().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The state of a provider's circuit now.
+    pub fn breaker_state(&self, provider: &str) -> Option<BreakerState> {
+        self.entry(provider).map(|e| e.breaker.state(clock::now()))
+    }
+
+    /// A provider's health now.
+    pub fn health(&self, provider: &str) -> Option<HealthSnapshot> {
+        self.entry(provider).map(|e| e.health.snapshot())
+    }
+
+    /// Tasks this provider holds in flight (accepted or unknown, not yet finished).
+    pub fn in_flight(&self, provider: &str) -> Option<u32> {
+        self.entry(provider).map(|e| e.limiter.in_flight())
+    }
+
+    /// Gives back the in-flight slot of a task of `provider` that reached a final status
+    /// (or was reconciled as never accepted). Returns false for an unknown provider.
+    ///
+    /// The gateway calls this once per finished task; [`Router::wait`] does it for
+    /// embedded use.
+    pub fn task_finished(&self, provider: &str) -> bool {
+        match self.entry(provider) {
+            Some(e) => {
+                e.limiter.release_slot();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Checks and counts one request of caller `key` against the per-caller limit;
+    /// `RateLimited` with a `Retry-After` when over it. Always `Ok` without a caller limit.
+    pub fn check_caller(&self, key: &str) -> Result<()> {
+        match &self.inner.callers {
+            Some(c) => c.check(key),
+            None => Ok(()),
+        }
+    }
+
+    /// Validates, prices and submits a request with no upstream callback URL, for apps
+    /// that embed genmux; then [`Router::wait`] for the result.
+    pub async fn generate(&self, request: GenerationRequest) -> Result<TaskHandle> {
+        let t = &self.inner.telemetry;
+        let cx = t.start("genmux.generate", &Context::current());
+        let result = async {
+            let quote = self.inner.catalog.quote(&request)?;
+            let routed = self.submit_in(&cx, &quote, &|_| None).await?;
+            let task = routed.task_ref(&quote);
+            Ok(TaskHandle {
+                task,
+                status: routed.submission.status,
+                estimated_time_sec: routed.submission.estimated_time_sec,
+                external_task_id: routed.external_task_id,
+                attempts: routed.attempts,
+                failovers: routed.failovers,
+                holds_slot: Arc::new(AtomicBool::new(true)),
+            })
+        }
+        .await;
+        if let Err(e) = &result {
+            telemetry::fail(&cx, e);
+        }
+        telemetry::end(&cx);
+        result
+    }
+
+    /// Submits a quoted request: candidates → pick → attempt, failing over on retryable
+    /// errors before acceptance (see [`RetryConfig`] for exactly what is retried).
+    /// `callback_url` maps the chosen provider id to the upstream callback URL.
+    pub async fn submit(
+        &self,
+        quote: &Quote,
+        callback_url: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    ) -> Result<Routed> {
+        let cx = self
+            .inner
+            .telemetry
+            .start("genmux.submit", &Context::current());
+        let result = self.submit_in(&cx, quote, callback_url).await;
+        if let Err(e) = &result {
+            telemetry::fail(&cx, e);
+        }
+        telemetry::end(&cx);
+        result
+    }
+
+    /// The candidate set for a request at `now`, with the reasons others were dropped.
+    fn candidates<'a>(
+        &'a self,
+        request: &GenerationRequest,
+        operation: genmux_core::Operation,
+        now: Instant,
+        outcomes: &mut Outcomes,
+        candidates: &mut Vec<Candidate<'a>>,
+        slots: &mut Vec<Slot>,
+    ) {
+        let Some(pairs) = self.inner.by_model.get(&request.model) else {
+            return;
+        };
+        let inputs = price_inputs(request, operation);
+        for &(entry_index, offering_index) in pairs {
+            let entry = &self.inner.entries[entry_index];
+            let offering = &entry.offerings[offering_index];
+            if let Err(why) = offering.capability.supports(request, operation) {
+                outcomes.reject(entry, offering, Rejection::Capability(why));
+                continue;
+            }
+            if let Some(wait) = entry.breaker.open_remaining(now) {
+                outcomes.reject(entry, offering, Rejection::Open(wait));
+                continue;
+            }
+            if !entry.limiter.has_slot() {
+                let max = entry.limiter.max_in_flight().unwrap_or(0);
+                outcomes.reject(entry, offering, Rejection::Busy { max });
+                continue;
+            }
+            candidates.push(Candidate {
+                provider: &entry.id,
+                offering,
+                cost_micros: offering.cost_micros(&inputs),
+                health: entry.health.snapshot(),
+            });
+            slots.push(Slot {
+                entry: entry_index,
+                offering: offering_index,
+                hint: None,
+                tried: false,
+            });
+        }
+    }
+
+    /// The pick step alone, for benchmarks and diagnostics: the candidate the router would
+    /// try first for a quoted request, as `(provider, provider_model)`.
+    pub fn pick_first(&self, quote: &Quote) -> Option<(&str, &str)> {
+        let mut outcomes = Outcomes::default();
+        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        self.candidates(
+            &quote.request,
+            quote.operation,
+            clock::now(),
+            &mut outcomes,
+            &mut candidates,
+            &mut slots,
+        );
+        if candidates.is_empty() {
+            return None;
+        }
+        let pick = PickRequest {
+            request: &quote.request,
+            operation: quote.operation,
+        };
+        let i = self
+            .inner
+            .picker
+            .pick(&pick, &candidates)
+            .min(candidates.len() - 1);
+        Some((
+            candidates[i].provider,
+            &candidates[i].offering.provider_model,
+        ))
+    }
+
+    async fn submit_in(
+        &self,
+        parent: &Context,
+        quote: &Quote,
+        callback_url: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    ) -> Result<Routed> {
+        let inner = &*self.inner;
+        let t = &inner.telemetry;
+        let request = &quote.request;
+        let operation = quote.operation;
+        telemetry::annotate(parent, || {
+            let mut a = vec![
+                KeyValue::new("genmux.model", quote.model.clone()),
+                KeyValue::new("genmux.operation", operation.as_str()),
+                KeyValue::new("genmux.price_points", quote.points),
+            ];
+            if t.records_prompts() {
+                if let Some(p) = &request.prompt {
+                    a.push(KeyValue::new("genmux.prompt", p.clone()));
+                }
+            }
+            a
+        });
+        t.request(&quote.model, operation.as_str());
+        inner.budget.deposit(clock::now());
+
+        let mut outcomes = Outcomes::default();
+        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        self.candidates(
+            request,
+            operation,
+            clock::now(),
+            &mut outcomes,
+            &mut candidates,
+            &mut slots,
+        );
+        let pick_request = PickRequest { request, operation };
+        let mut retry_pool: Vec<(Candidate<'_>, Slot)> = Vec::new();
+        let mut attempts = 0u32;
+        let mut failovers = 0u32;
+        let mut retries_of_tried = 0u32;
+        let mut previous: Option<usize> = None;
+        let mut budget_exhausted = false;
+
+        while attempts < inner.retry.max_attempts {
+            if candidates.is_empty() {
+                // Every candidate has been tried once: go round again with those that
+                // failed retryably.
+                if retry_pool.is_empty() {
+                    break;
+                }
+                for (c, s) in retry_pool.drain(..) {
+                    candidates.push(c);
+                    slots.push(s);
+                }
+            }
+            let i = inner
+                .picker
+                .pick(&pick_request, &candidates)
+                .min(candidates.len() - 1);
+            let candidate = candidates.remove(i);
+            let mut slot = slots.remove(i);
+            let entry = &inner.entries[slot.entry];
+            let offering = &entry.offerings[slot.offering];
+
+            if let Some(hint) = slot.hint {
+                if hint > inner.retry.max_retry_after {
+                    outcomes.reject(entry, offering, Rejection::RetryAfterTooLong(hint));
+                    continue;
+                }
+            }
+            // Gates: circuit, in-flight slot, request rate. None costs an upstream call.
+            let now = clock::now();
+            let (admission, transition) = entry.breaker.admit(now);
+            if let Some(state) = transition {
+                t.breaker(&entry.id, state);
+            }
+            if let Admission::Rejected { retry_after } = admission {
+                outcomes.reject(entry, offering, Rejection::Open(retry_after));
+                continue;
+            }
+            if !entry.limiter.take_slot() {
+                entry.breaker.cancel(admission);
+                let max = entry.limiter.max_in_flight().unwrap_or(0);
+                outcomes.reject(entry, offering, Rejection::Busy { max });
+                continue;
+            }
+            if let Err(wait) = entry.limiter.check_rate() {
+                entry.breaker.cancel(admission);
+                entry.limiter.release_slot();
+                outcomes.reject(entry, offering, Rejection::RateLimited(wait));
+                continue;
+            }
+            if attempts > 0 && !inner.budget.withdraw(now) {
+                entry.breaker.cancel(admission);
+                entry.limiter.release_slot();
+                budget_exhausted = true;
+                break;
+            }
+            if slot.tried {
+                // Same provider again: back off, and wait at least what it asked for.
+                let wait = backoff(
+                    inner.retry.initial_backoff,
+                    inner.retry.max_backoff,
+                    retries_of_tried,
+                )
+                .max(slot.hint.unwrap_or_default());
+                retries_of_tried += 1;
+                tokio::time::sleep(wait).await;
+            }
+            if previous.is_some_and(|p| p != slot.entry) {
+                failovers += 1;
+                t.failover(&quote.model);
+            }
+            previous = Some(slot.entry);
+            attempts += 1;
+
+            let cx = t.start("genmux.submit.attempt", parent);
+            telemetry::annotate(&cx, || {
+                vec![
+                    KeyValue::new("genmux.provider", entry.id.to_string()),
+                    KeyValue::new("genmux.model", quote.model.clone()),
+                    KeyValue::new("genmux.provider_model", offering.provider_model.clone()),
+                    KeyValue::new("genmux.operation", operation.as_str()),
+                    KeyValue::new("genmux.price_points", quote.points),
+                    KeyValue::new("genmux.cost_micros", candidate.cost_micros),
+                    KeyValue::new("genmux.attempt", i64::from(attempts)),
+                    KeyValue::new("genmux.failovers", i64::from(failovers)),
+                ]
+            });
+            let callback = callback_url(&entry.id);
+            let submit = entry.provider.submit(SubmitRequest {
+                request,
+                operation,
+                offering,
+                callback_url: callback.as_deref(),
+            });
+            let started = clock::now();
+            let result = match inner.retry.attempt_timeout {
+                Some(limit) => match tokio::time::timeout(limit, submit).await {
+                    Ok(r) => r,
+                    // The request may have left: the upstream may have accepted it.
+                    Err(_) => Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no answer to the submission within {} s",
+                            limit.as_secs_f64()
+                        ),
+                    )
+                    .with_maybe_accepted()),
+                },
+                None => submit.await,
+            };
+            let done = clock::now();
+            let took = done.saturating_duration_since(started);
+            let result = result.map_err(|e| match e.provider() {
+                Some(_) => e,
+                None => e.with_provider(entry.id.to_string()),
+            });
+            let failed = result.as_ref().err().is_some_and(is_provider_failure);
+            entry.health.record(failed, took);
+            if let Some(state) = entry.breaker.record(admission, failed, done) {
+                t.breaker(&entry.id, state);
+            }
+            match result {
+                Ok(submission) => {
+                    t.attempt(&entry.id, "accepted", took);
+                    telemetry::annotate(&cx, || {
+                        vec![KeyValue::new("genmux.status", submission.status.as_str())]
+                    });
+                    telemetry::end(&cx);
+                    return Ok(self.routed(
+                        parent, entry, offering, submission, attempts, failovers, request,
+                    ));
+                }
+                Err(e) if e.maybe_accepted() => {
+                    // R1: never resubmit. The slot stays taken: the task may be running.
+                    t.attempt(&entry.id, "unknown", took);
+                    t.error(&entry.id, e.kind().as_str());
+                    telemetry::fail(&cx, &e);
+                    telemetry::end(&cx);
+                    let submission = Submission {
+                        provider_task_id: String::new(),
+                        provider_model: offering.provider_model.clone(),
+                        status: TaskStatus::Unknown,
+                        estimated_time_sec: None,
+                    };
+                    return Ok(self.routed(
+                        parent, entry, offering, submission, attempts, failovers, request,
+                    ));
+                }
+                Err(e) => {
+                    entry.limiter.release_slot();
+                    t.attempt(&entry.id, "failed", took);
+                    t.error(&entry.id, e.kind().as_str());
+                    telemetry::fail(&cx, &e);
+                    telemetry::end(&cx);
+                    if !e.is_retryable() {
+                        return Err(e);
+                    }
+                    slot.tried = true;
+                    slot.hint = e.retry_after();
+                    outcomes.failures.push(e);
+                    retry_pool.push((candidate, slot));
+                }
+            }
+        }
+        telemetry::annotate(parent, || {
+            vec![
+                KeyValue::new("genmux.attempts", i64::from(attempts)),
+                KeyValue::new("genmux.failovers", i64::from(failovers)),
+            ]
+        });
+        Err(outcomes.into_error(&quote.model, attempts, budget_exhausted))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn routed(
+        &self,
+        parent: &Context,
+        entry: &Entry,
+        offering: &Offering,
+        submission: Submission,
+        attempts: u32,
+        failovers: u32,
+        request: &GenerationRequest,
+    ) -> Routed {
+        telemetry::annotate(parent, || {
+            vec![
+                KeyValue::new("genmux.provider", entry.id.to_string()),
+                KeyValue::new("genmux.provider_model", offering.provider_model.clone()),
+                KeyValue::new("genmux.attempts", i64::from(attempts)),
+                KeyValue::new("genmux.failovers", i64::from(failovers)),
+                KeyValue::new("genmux.status", submission.status.as_str()),
+            ]
+        });
+        Routed {
+            provider: entry.id.to_string(),
+            offering: offering.clone(),
+            submission,
+            attempts,
+            failovers,
+            external_task_id: request.external_task_id.clone(),
+        }
+    }
+
+    /// Queries a task on the provider that created it (task affinity), within that
+    /// provider's request rate. `NotFound` (listing the providers) for an unknown provider.
+    pub async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        let t = &self.inner.telemetry;
+        let cx = t.start("genmux.status", &Context::current());
+        telemetry::annotate(&cx, || {
+            vec![
+                KeyValue::new("genmux.provider", task.provider.clone()),
+                KeyValue::new("genmux.model", task.model.clone()),
+                KeyValue::new("genmux.operation", task.operation.as_str()),
+            ]
+        });
+        let result = async {
+            let entry = self.require_entry(&task.provider)?;
+            if let Err(wait) = entry.limiter.check_rate() {
+                return Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "provider {} request rate reached; retry in {} ms",
+                        entry.id,
+                        wait.as_millis().max(1)
+                    ),
+                )
+                .with_provider(entry.id.to_string())
+                .with_retry_after(wait));
+            }
+            let query = entry.provider.status(task);
+            let answer = match self.inner.retry.attempt_timeout {
+                Some(limit) => tokio::time::timeout(limit, query)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "no answer to the status query within {} s",
+                                limit.as_secs_f64()
+                            ),
+                        ))
+                    }),
+                None => query.await,
+            };
+            answer.map_err(|e| match e.provider() {
+                Some(_) => e,
+                None => e.with_provider(entry.id.to_string()),
+            })
+        }
+        .await;
+        match &result {
+            Ok(s) => telemetry::annotate(&cx, || {
+                vec![KeyValue::new("genmux.status", s.status.as_str())]
+            }),
+            Err(e) => {
+                if let Some(entry) = self.entry(&task.provider) {
+                    t.error(&entry.id, e.kind().as_str());
+                }
+                telemetry::fail(&cx, e);
+            }
+        }
+        telemetry::end(&cx);
+        result
+    }
+}
