@@ -1,0 +1,87 @@
+//! `Idempotency-Key` records (`design/RELIABILITY.md` I4, T1–T3; Stripe's model): per
+//! (API key, route, key) the fingerprint of the first request, whether it is still running,
+//! and its response, replayed byte for byte.
+
+use async_trait::async_trait;
+use genmux_core::Result;
+use time::OffsetDateTime;
+
+/// Largest accepted `Idempotency-Key` length (RELIABILITY.md: ≤ 255 chars).
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// How long records must at least be kept (RELIABILITY.md: ≥ 24 h).
+pub const MIN_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// The scope of one idempotency record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey {
+    /// The API key sending the request: keys are independent per API key (T2).
+    pub api_key_id: String,
+    /// The route, e.g. `POST /unified-video/generate`.
+    pub route: String,
+    /// The `Idempotency-Key` header value (1–255 chars).
+    pub key: String,
+}
+
+impl IdempotencyKey {
+    /// Builds a key, checking the header's length.
+    pub fn new(
+        api_key_id: impl Into<String>,
+        route: impl Into<String>,
+        key: impl Into<String>,
+    ) -> Result<Self> {
+        let key = key.into();
+        let n = key.chars().count();
+        if n == 0 || n > MAX_KEY_CHARS {
+            return Err(genmux_core::Error::invalid(format!(
+                "Idempotency-Key has {n} characters; allowed 1–{MAX_KEY_CHARS}"
+            )));
+        }
+        Ok(IdempotencyKey {
+            api_key_id: api_key_id.into(),
+            route: route.into(),
+            key,
+        })
+    }
+}
+
+/// A response kept for replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Body bytes, exactly as first sent.
+    pub body: Vec<u8>,
+}
+
+/// What [`IdempotencyStore::begin`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BeginOutcome {
+    /// First time: this caller owns the key and must `complete` or `abandon` it.
+    New,
+    /// The first request with this key is still running (→ 409).
+    InProgress,
+    /// Finished before: replay this response.
+    Done(StoredResponse),
+    /// The key was used with a different request body (→ 422).
+    Mismatch,
+}
+
+/// Idempotency records.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for a request with `fingerprint` (a hash of the normalized body), atomically:
+    /// of any number of concurrent callers exactly one gets [`BeginOutcome::New`].
+    async fn begin(&self, key: &IdempotencyKey, fingerprint: &str) -> Result<BeginOutcome>;
+
+    /// Stores the response of a request that began with [`BeginOutcome::New`]. Returns
+    /// `false` if there was no in-progress record to complete.
+    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse) -> Result<bool>;
+
+    /// Forgets an in-progress key (the request failed validation and stored nothing, so a
+    /// corrected retry with the same key is processed: T3). Returns whether one was removed.
+    async fn abandon(&self, key: &IdempotencyKey) -> Result<bool>;
+
+    /// Deletes records created before `cutoff` (call with `now - ≥ 24 h`); returns how many.
+    async fn purge_older_than(&self, cutoff: OffsetDateTime) -> Result<u64>;
+}

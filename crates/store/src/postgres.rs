@@ -1,0 +1,73 @@
+//! The PostgreSQL backend, for several gateways sharing one database.
+//!
+//! Transactions run at READ COMMITTED. Every check-then-write is a conditional `UPDATE`
+//! (`… WHERE balance >= $n`, `… WHERE state = 'held'`), which PostgreSQL re-evaluates on
+//! the newest row version after waiting for a concurrent writer, so two racing
+//! transactions cannot both pass it. Leasing uses `FOR UPDATE SKIP LOCKED` so pollers on
+//! different machines never take the same row.
+
+use crate::db_error::db;
+use genmux_core::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+
+type Db = sqlx::Postgres;
+
+/// Lease queries lock the rows they take and skip rows another poller is taking.
+const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// All traits over one PostgreSQL pool.
+pub(crate) struct Backend {
+    pool: sqlx::Pool<Db>,
+}
+
+impl Backend {
+    /// Connects to `url` (`postgres://…`) and migrates (sqlx holds an advisory lock, so
+    /// several gateways starting at once migrate once).
+    pub(crate) async fn open(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid(format!("store URL is not a valid PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await
+            .map_err(|e| db("connecting to PostgreSQL", e))?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            Error::internal(format!("store: migrating PostgreSQL: {e}")).with_source(e)
+        })?;
+        Ok(Backend { pool })
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A write transaction (READ COMMITTED; the statements inside are conditional).
+async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    pool.begin()
+        .await
+        .map_err(|e| db("beginning a write transaction", e))
+}
+
+mod tasks {
+    include!("sql/tasks.rs");
+}
+mod ledger {
+    include!("sql/ledger.rs");
+}
+mod idempotency {
+    include!("sql/idempotency.rs");
+}
+mod keys {
+    include!("sql/keys.rs");
+}
+mod usage {
+    include!("sql/usage.rs");
+}
+mod outbox {
+    include!("sql/outbox.rs");
+}

@@ -1,0 +1,287 @@
+//! Database rows as both backends return them (plain strings and integers), and their
+//! conversion into the public types. `#[derive(sqlx::FromRow)]` is generic over the row
+//! type, so one struct serves SQLite and PostgreSQL.
+
+use crate::keys::{scopes_from_db, ApiKey, AuditAction, AuditEvent, KEY_PREFIX};
+use crate::ledger::{EntryKind, Hold, HoldState, LedgerEntry};
+use crate::outbox::{Delivery, DeliveryState};
+use crate::task::TaskRecord;
+use crate::timestamp::{from_micros, from_micros_opt};
+use crate::usage::UsageRecord;
+use genmux_core::{Error, Operation, Result, TaskStatus};
+
+fn bad(column: &str, value: &str) -> Error {
+    Error::internal(format!(
+        "stored `{column}` = `{value}` is not a known value"
+    ))
+}
+
+fn json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::internal(format!("stored `{column}` is not valid JSON: {e}")))
+}
+
+/// The columns of `tasks`, in [`TaskRow`] order.
+pub(crate) const TASK_COLUMNS: &str = "id, account_id, api_key_id, model, operation, provider, \
+    provider_task_id, provider_model, status, points, request, assets, error, callback_url, \
+    callback_token, project_id, external_task_id, created_at, updated_at, next_poll_at, \
+    poll_attempts, lease_owner, lease_expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    id: String,
+    account_id: String,
+    api_key_id: Option<String>,
+    model: String,
+    operation: String,
+    provider: String,
+    provider_task_id: Option<String>,
+    provider_model: Option<String>,
+    status: String,
+    points: i64,
+    request: String,
+    assets: String,
+    error: Option<String>,
+    callback_url: Option<String>,
+    callback_token: Option<String>,
+    project_id: Option<String>,
+    external_task_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    next_poll_at: Option<i64>,
+    poll_attempts: i64,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+}
+
+pub(crate) fn operation_from_db(s: &str) -> Result<Operation> {
+    Operation::ALL
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .ok_or_else(|| bad("operation", s))
+}
+
+impl TryFrom<TaskRow> for TaskRecord {
+    type Error = Error;
+    fn try_from(r: TaskRow) -> Result<Self> {
+        Ok(TaskRecord {
+            operation: operation_from_db(&r.operation)?,
+            status: TaskStatus::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
+            request: json("request", &r.request)?,
+            assets: json("assets", &r.assets)?,
+            created_at: from_micros("created_at", r.created_at)?,
+            updated_at: from_micros("updated_at", r.updated_at)?,
+            next_poll_at: from_micros_opt("next_poll_at", r.next_poll_at)?,
+            lease_expires_at: from_micros_opt("lease_expires_at", r.lease_expires_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            api_key_id: r.api_key_id,
+            model: r.model,
+            provider: r.provider,
+            provider_task_id: r.provider_task_id,
+            provider_model: r.provider_model,
+            points: r.points,
+            error: r.error,
+            callback_url: r.callback_url,
+            callback_token: r.callback_token,
+            project_id: r.project_id,
+            external_task_id: r.external_task_id,
+            poll_attempts: r.poll_attempts,
+            lease_owner: r.lease_owner,
+        })
+    }
+}
+
+/// The columns of `holds`, in [`HoldRow`] order.
+pub(crate) const HOLD_COLUMNS: &str = "task_id, account_id, points, state, created_at, resolved_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HoldRow {
+    task_id: String,
+    account_id: String,
+    points: i64,
+    state: String,
+    created_at: i64,
+    resolved_at: Option<i64>,
+}
+
+impl TryFrom<HoldRow> for Hold {
+    type Error = Error;
+    fn try_from(r: HoldRow) -> Result<Self> {
+        Ok(Hold {
+            state: HoldState::parse(&r.state).ok_or_else(|| bad("holds.state", &r.state))?,
+            created_at: from_micros("created_at", r.created_at)?,
+            resolved_at: from_micros_opt("resolved_at", r.resolved_at)?,
+            task_id: r.task_id,
+            account_id: r.account_id,
+            points: r.points,
+        })
+    }
+}
+
+/// The columns of `ledger_entries`, in [`EntryRow`] order.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "id, account_id, task_id, kind, amount, balance_after, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EntryRow {
+    id: i64,
+    account_id: String,
+    task_id: Option<String>,
+    kind: String,
+    amount: i64,
+    balance_after: i64,
+    created_at: i64,
+}
+
+impl TryFrom<EntryRow> for LedgerEntry {
+    type Error = Error;
+    fn try_from(r: EntryRow) -> Result<Self> {
+        Ok(LedgerEntry {
+            kind: EntryKind::parse(&r.kind).ok_or_else(|| bad("ledger_entries.kind", &r.kind))?,
+            created_at: from_micros("created_at", r.created_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            task_id: r.task_id,
+            amount: r.amount,
+            balance_after: r.balance_after,
+        })
+    }
+}
+
+/// The public columns of `api_keys`, in [`KeyRow`] order (never the hash).
+pub(crate) const KEY_COLUMNS: &str =
+    "id, account_id, name, scopes, last4, created_at, expires_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: String,
+    account_id: String,
+    name: String,
+    scopes: String,
+    last4: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for ApiKey {
+    type Error = Error;
+    fn try_from(r: KeyRow) -> Result<Self> {
+        Ok(ApiKey {
+            scopes: scopes_from_db(&r.scopes)?,
+            prefix: format!("{KEY_PREFIX}{}", r.id),
+            created_at: from_micros("created_at", r.created_at)?,
+            expires_at: from_micros_opt("expires_at", r.expires_at)?,
+            revoked_at: from_micros_opt("revoked_at", r.revoked_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+            last4: r.last4,
+        })
+    }
+}
+
+/// The columns of `key_audit`, in [`AuditRow`] order.
+pub(crate) const AUDIT_COLUMNS: &str = "id, action, key_id, account_id, detail, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    action: String,
+    key_id: Option<String>,
+    account_id: Option<String>,
+    detail: String,
+    created_at: i64,
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = Error;
+    fn try_from(r: AuditRow) -> Result<Self> {
+        Ok(AuditEvent {
+            action: AuditAction::parse(&r.action)
+                .ok_or_else(|| bad("key_audit.action", &r.action))?,
+            created_at: from_micros("created_at", r.created_at)?,
+            id: r.id,
+            key_id: r.key_id,
+            account_id: r.account_id,
+            detail: r.detail,
+        })
+    }
+}
+
+/// The columns of `usage_records`, in [`UsageRow`] order.
+pub(crate) const USAGE_COLUMNS: &str = "task_id, account_id, api_key_id, model, points, usage, \
+    input_tokens, output_tokens, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UsageRow {
+    task_id: String,
+    account_id: String,
+    api_key_id: Option<String>,
+    model: String,
+    points: i64,
+    usage: String,
+    input_tokens: i64,
+    output_tokens: i64,
+    created_at: i64,
+}
+
+impl TryFrom<UsageRow> for UsageRecord {
+    type Error = Error;
+    fn try_from(r: UsageRow) -> Result<Self> {
+        Ok(UsageRecord {
+            usage: json("usage", &r.usage)?,
+            created_at: from_micros("created_at", r.created_at)?,
+            task_id: r.task_id,
+            account_id: r.account_id,
+            api_key_id: r.api_key_id,
+            model: r.model,
+            points: r.points,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+        })
+    }
+}
+
+/// The columns of `outbox`, in [`DeliveryRow`] order.
+pub(crate) const DELIVERY_COLUMNS: &str = "webhook_id, task_id, account_id, url, body, state, \
+    attempts, next_attempt_at, last_error, lease_owner, lease_expires_at, created_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    webhook_id: String,
+    task_id: String,
+    account_id: String,
+    url: String,
+    body: Vec<u8>,
+    state: String,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    last_error: Option<String>,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = Error;
+    fn try_from(r: DeliveryRow) -> Result<Self> {
+        Ok(Delivery {
+            state: DeliveryState::parse(&r.state).ok_or_else(|| bad("outbox.state", &r.state))?,
+            next_attempt_at: from_micros_opt("next_attempt_at", r.next_attempt_at)?,
+            lease_expires_at: from_micros_opt("lease_expires_at", r.lease_expires_at)?,
+            created_at: from_micros("created_at", r.created_at)?,
+            finished_at: from_micros_opt("finished_at", r.finished_at)?,
+            webhook_id: r.webhook_id,
+            task_id: r.task_id,
+            account_id: r.account_id,
+            url: r.url,
+            body: r.body,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            lease_owner: r.lease_owner,
+        })
+    }
+}

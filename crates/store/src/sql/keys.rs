@@ -1,0 +1,255 @@
+// KeyStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
+
+use super::{begin_write, Backend, Db};
+use crate::db_error::ctx;
+use crate::keys::{
+    generate, hash_secret, hashes_equal, parse, scopes_to_db, ApiKey, AuditAction, AuditEvent,
+    CreatedKey, KeyStore, NewKey, KEY_PREFIX,
+};
+use crate::rows::{AuditRow, KeyRow, AUDIT_COLUMNS, KEY_COLUMNS};
+use crate::timestamp::{now, to_micros};
+use async_trait::async_trait;
+use genmux_core::{Error, ErrorKind, Result};
+
+#[derive(sqlx::FromRow)]
+struct SecretRow {
+    secret_hash: Vec<u8>,
+}
+
+async fn audit(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    action: AuditAction,
+    key_id: Option<&str>,
+    account_id: Option<&str>,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO key_audit (action, key_id, account_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(action.as_str())
+    .bind(key_id)
+    .bind(account_id)
+    .bind(detail)
+    .bind(to_micros(now()))
+    .execute(exec)
+    .await
+    .map_err(ctx("writing a key audit row"))?;
+    Ok(())
+}
+
+fn unauthenticated(why: &str) -> Error {
+    Error::new(ErrorKind::Unauthenticated, format!("API key {why}"))
+}
+
+impl Backend {
+    async fn key_by_id(&self, key_id: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
+        sqlx::query_as::<Db, KeyRow>(&sql)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading an API key"))?
+            .map(ApiKey::try_from)
+            .transpose()
+    }
+
+    /// Records a failed authentication and returns the error to give the caller.
+    async fn auth_failed(
+        &self,
+        key_id: Option<&str>,
+        account_id: Option<&str>,
+        detail: &str,
+        message: &str,
+    ) -> Error {
+        if let Err(e) = audit(
+            &self.pool,
+            AuditAction::AuthFailed,
+            key_id,
+            account_id,
+            detail,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not write the auth-failure audit row");
+        }
+        unauthenticated(message)
+    }
+}
+
+#[async_trait]
+impl KeyStore for Backend {
+    async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        if new.scopes.is_empty() {
+            return Err(Error::invalid(
+                "scopes is empty; give at least one of api.read, api.generate, admin",
+            ));
+        }
+        let (id, secret) = generate();
+        let last4 = secret[secret.len() - 4..].to_string();
+        let created_at = now();
+        let mut tx = begin_write(&self.pool).await?;
+        let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
+            .bind(&new.account_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ctx("checking an account"))?;
+        if exists == 0 {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("account `{}` does not exist", new.account_id),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, name, secret_hash, last4, scopes, created_at, \
+             expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(&id)
+        .bind(&new.account_id)
+        .bind(&new.name)
+        .bind(hash_secret(&secret))
+        .bind(&last4)
+        .bind(scopes_to_db(&new.scopes))
+        .bind(to_micros(created_at))
+        .bind(new.expires_at.map(to_micros))
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("storing an API key"))?;
+        audit(
+            &mut *tx,
+            AuditAction::Created,
+            Some(&id),
+            Some(&new.account_id),
+            &format!("name={:?} scopes={}", new.name, scopes_to_db(&new.scopes)),
+        )
+        .await?;
+        tx.commit().await.map_err(ctx("committing an API key"))?;
+        let key = self.key_by_id(&id).await?.ok_or_else(|| {
+            Error::internal(format!("API key `{id}` not readable after creation"))
+        })?;
+        Ok(CreatedKey {
+            key,
+            plaintext: format!("{KEY_PREFIX}{id}_{secret}"),
+        })
+    }
+
+    async fn authenticate(&self, plaintext: &str) -> Result<ApiKey> {
+        let Some((id, secret)) = parse(plaintext) else {
+            return Err(self
+                .auth_failed(
+                    None,
+                    None,
+                    "malformed",
+                    "is malformed; expected gmx_<id>_<secret>",
+                )
+                .await);
+        };
+        let presented = hash_secret(secret);
+        let stored =
+            sqlx::query_as::<Db, SecretRow>("SELECT secret_hash FROM api_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(ctx("reading an API key"))?;
+        // Compare against a dummy hash when the id is unknown, so both paths do the same work.
+        let expected = stored
+            .as_ref()
+            .map(|r| r.secret_hash.clone())
+            .unwrap_or_else(|| vec![0u8; presented.len()]);
+        let matches = hashes_equal(&presented, &expected);
+        let key = match (stored.is_some(), self.key_by_id(id).await?) {
+            (true, Some(key)) => key,
+            _ => {
+                return Err(self
+                    .auth_failed(Some(id), None, "unknown_key", "is invalid")
+                    .await)
+            }
+        };
+        if !matches {
+            return Err(self
+                .auth_failed(Some(id), Some(&key.account_id), "bad_secret", "is invalid")
+                .await);
+        }
+        if key.revoked_at.is_some() {
+            return Err(self
+                .auth_failed(
+                    Some(id),
+                    Some(&key.account_id),
+                    "revoked",
+                    "has been revoked",
+                )
+                .await);
+        }
+        if key.expires_at.is_some_and(|t| t <= now()) {
+            return Err(self
+                .auth_failed(Some(id), Some(&key.account_id), "expired", "has expired")
+                .await);
+        }
+        Ok(key)
+    }
+
+    async fn get(&self, key_id: &str) -> Result<Option<ApiKey>> {
+        self.key_by_id(key_id).await
+    }
+
+    async fn list(&self, account_id: &str) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at, id"
+        );
+        sqlx::query_as::<Db, KeyRow>(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing API keys"))?
+            .into_iter()
+            .map(ApiKey::try_from)
+            .collect()
+    }
+
+    async fn revoke(&self, key_id: &str) -> Result<bool> {
+        let mut tx = begin_write(&self.pool).await?;
+        let account = sqlx::query_scalar::<Db, String>(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             RETURNING account_id",
+        )
+        .bind(to_micros(now()))
+        .bind(key_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ctx("revoking an API key"))?;
+        let Some(account) = account else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return match self.key_by_id(key_id).await? {
+                Some(_) => Ok(false),
+                None => Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("API key `{key_id}` does not exist"),
+                )),
+            };
+        };
+        audit(
+            &mut *tx,
+            AuditAction::Revoked,
+            Some(key_id),
+            Some(&account),
+            "revoked",
+        )
+        .await?;
+        tx.commit().await.map_err(ctx("committing a revocation"))?;
+        Ok(true)
+    }
+
+    async fn audit_log(&self, account_id: Option<&str>) -> Result<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM key_audit WHERE ($1 IS NULL OR account_id = $1) ORDER BY id"
+        );
+        sqlx::query_as::<Db, AuditRow>(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("reading the key audit log"))?
+            .into_iter()
+            .map(AuditEvent::try_from)
+            .collect()
+    }
+}

@@ -1,0 +1,307 @@
+// Ledger over one backend's pool (included by `sqlite.rs` and `postgres.rs`; `super` is
+// the backend module). Every balance change runs `UPDATE accounts … RETURNING balance`
+// before writing its entry, so the account row is locked first and entry ids follow the
+// order in which the balance changed.
+
+use super::{begin_write, Backend, Db};
+use crate::db_error::ctx;
+use crate::ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
+use crate::rows::{EntryRow, HoldRow, ENTRY_COLUMNS, HOLD_COLUMNS};
+use crate::timestamp::{now, to_micros};
+use async_trait::async_trait;
+use genmux_core::{Error, ErrorKind, Result};
+
+/// Largest balance and largest single movement: 10^15 points keeps every sum of balances
+/// and refunds far from `i64` overflow.
+const MAX_POINTS: i64 = 1_000_000_000_000_000;
+
+async fn hold_of(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    task_id: &str,
+) -> Result<Option<Hold>> {
+    let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE task_id = $1");
+    sqlx::query_as::<Db, HoldRow>(&sql)
+        .bind(task_id)
+        .fetch_optional(exec)
+        .await
+        .map_err(ctx("reading a hold"))?
+        .map(Hold::try_from)
+        .transpose()
+}
+
+async fn account_balance(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    account_id: &str,
+) -> Result<Option<i64>> {
+    sqlx::query_scalar::<Db, i64>("SELECT balance FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(exec)
+        .await
+        .map_err(ctx("reading a balance"))
+}
+
+fn no_account(account_id: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!("account `{account_id}` does not exist"),
+    )
+}
+
+/// An existing hold answers a repeated `hold` only if it is the same charge.
+fn same_hold(existing: Hold, account_id: &str, points: i64) -> Result<HoldOutcome> {
+    if existing.account_id != account_id || existing.points != points {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "task `{}` already has a hold of {} points on account `{}`; a hold of {points} \
+                 points on account `{account_id}` was asked",
+                existing.task_id, existing.points, existing.account_id
+            ),
+        ));
+    }
+    Ok(HoldOutcome {
+        hold: existing,
+        created: false,
+    })
+}
+
+impl Backend {
+    async fn resolve(&self, task_id: &str, to: HoldState) -> Result<Resolution> {
+        let (kind, sign) = match to {
+            HoldState::Posted => (EntryKind::Post, 0),
+            HoldState::Voided => (EntryKind::Void, 1),
+            HoldState::Held => {
+                return Err(Error::internal(
+                    "a hold can only be resolved to posted or voided",
+                ))
+            }
+        };
+        let at = to_micros(now());
+        let mut tx = begin_write(&self.pool).await?;
+        // The conditional update is the once-only gate: of any number of racing posts and
+        // voids exactly one sees the row still `held`.
+        let sql = format!(
+            "UPDATE holds SET state = $1, resolved_at = $2 WHERE task_id = $3 AND state = 'held' \
+             RETURNING {HOLD_COLUMNS}"
+        );
+        let won = sqlx::query_as::<Db, HoldRow>(&sql)
+            .bind(to.as_str())
+            .bind(at)
+            .bind(task_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ctx("resolving a hold"))?;
+        let Some(row) = won else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return match hold_of(&self.pool, task_id).await? {
+                Some(h) => Ok(Resolution::AlreadyResolved(h)),
+                None => Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("task `{task_id}` has no hold to {}", kind.as_str()),
+                )),
+            };
+        };
+        let hold = Hold::try_from(row)?;
+        let amount = sign * hold.points;
+        let balance_after = sqlx::query_scalar::<Db, i64>(
+            "UPDATE accounts SET balance = balance + $1 WHERE id = $2 RETURNING balance",
+        )
+        .bind(amount)
+        .bind(&hold.account_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ctx("crediting a void"))?;
+        sqlx::query(
+            "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&hold.account_id)
+        .bind(task_id)
+        .bind(kind.as_str())
+        .bind(amount)
+        .bind(balance_after)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("writing a ledger entry"))?;
+        tx.commit().await.map_err(ctx("committing a resolution"))?;
+        Ok(Resolution::Applied(hold))
+    }
+}
+
+#[async_trait]
+impl Ledger for Backend {
+    async fn create_account(&self, account_id: &str) -> Result<()> {
+        if account_id.is_empty() {
+            return Err(Error::invalid("account_id is empty"));
+        }
+        sqlx::query(
+            "INSERT INTO accounts (id, balance, created_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(to_micros(now()))
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("creating an account"))?;
+        Ok(())
+    }
+
+    async fn top_up(&self, account_id: &str, points: i64) -> Result<i64> {
+        if points <= 0 || points > MAX_POINTS {
+            return Err(Error::invalid(format!(
+                "top-up points = {points}; allowed 1–{MAX_POINTS}"
+            )));
+        }
+        let at = to_micros(now());
+        let mut tx = begin_write(&self.pool).await?;
+        let balance = sqlx::query_scalar::<Db, i64>(
+            "UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND balance <= $3 - $1 \
+             RETURNING balance",
+        )
+        .bind(points)
+        .bind(account_id)
+        .bind(MAX_POINTS)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ctx("topping up"))?;
+        let Some(balance) = balance else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return match account_balance(&self.pool, account_id).await? {
+                None => Err(no_account(account_id)),
+                Some(b) => Err(Error::invalid(format!(
+                    "top-up of {points} points would take account `{account_id}` from {b} past \
+                     the largest balance, {MAX_POINTS}"
+                ))),
+            };
+        };
+        sqlx::query(
+            "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+             VALUES ($1, NULL, 'top_up', $2, $3, $4)",
+        )
+        .bind(account_id)
+        .bind(points)
+        .bind(balance)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("writing a ledger entry"))?;
+        tx.commit().await.map_err(ctx("committing a top-up"))?;
+        Ok(balance)
+    }
+
+    async fn hold(&self, account_id: &str, task_id: &str, points: i64) -> Result<HoldOutcome> {
+        if !(0..=MAX_POINTS).contains(&points) {
+            return Err(Error::invalid(format!(
+                "hold points = {points}; allowed 0–{MAX_POINTS}"
+            )));
+        }
+        if task_id.is_empty() {
+            return Err(Error::invalid("task_id is empty"));
+        }
+        // Fast path for a repeated hold (an idempotent replay): nothing to write.
+        if let Some(existing) = hold_of(&self.pool, task_id).await? {
+            return same_hold(existing, account_id, points);
+        }
+        let at = to_micros(now());
+        let mut tx = begin_write(&self.pool).await?;
+        // Never negative (I1): the debit happens only if the balance covers it.
+        let balance = sqlx::query_scalar::<Db, i64>(
+            "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
+             RETURNING balance",
+        )
+        .bind(points)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ctx("debiting a hold"))?;
+        let Some(balance) = balance else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            // A concurrent identical hold may have taken the points first: answer with it.
+            if let Some(existing) = hold_of(&self.pool, task_id).await? {
+                return same_hold(existing, account_id, points);
+            }
+            return match account_balance(&self.pool, account_id).await? {
+                None => Err(no_account(account_id)),
+                Some(b) => Err(Error::new(
+                    ErrorKind::InsufficientPoints,
+                    format!(
+                        "account `{account_id}` has {b} points; task `{task_id}` needs {points}"
+                    ),
+                )),
+            };
+        };
+        // At most one hold per task (I2): a racing hold for the same task waits here for the
+        // first to commit, inserts nothing, and undoes its debit below.
+        let inserted = sqlx::query(
+            "INSERT INTO holds (task_id, account_id, points, state, created_at) \
+             VALUES ($1, $2, $3, 'held', $4) ON CONFLICT (task_id) DO NOTHING",
+        )
+        .bind(task_id)
+        .bind(account_id)
+        .bind(points)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("placing a hold"))?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            let existing = hold_of(&self.pool, task_id).await?.ok_or_else(|| {
+                Error::internal(format!("hold of task `{task_id}` vanished during a race"))
+            })?;
+            return same_hold(existing, account_id, points);
+        }
+        sqlx::query(
+            "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+             VALUES ($1, $2, 'hold', $3, $4, $5)",
+        )
+        .bind(account_id)
+        .bind(task_id)
+        .bind(-points)
+        .bind(balance)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("writing a ledger entry"))?;
+        let hold = hold_of(&mut *tx, task_id)
+            .await?
+            .ok_or_else(|| Error::internal(format!("hold of task `{task_id}` not readable")))?;
+        tx.commit().await.map_err(ctx("committing a hold"))?;
+        Ok(HoldOutcome {
+            hold,
+            created: true,
+        })
+    }
+
+    async fn post(&self, task_id: &str) -> Result<Resolution> {
+        self.resolve(task_id, HoldState::Posted).await
+    }
+
+    async fn void(&self, task_id: &str) -> Result<Resolution> {
+        self.resolve(task_id, HoldState::Voided).await
+    }
+
+    async fn get_hold(&self, task_id: &str) -> Result<Option<Hold>> {
+        hold_of(&self.pool, task_id).await
+    }
+
+    async fn balance(&self, account_id: &str) -> Result<i64> {
+        account_balance(&self.pool, account_id)
+            .await?
+            .ok_or_else(|| no_account(account_id))
+    }
+
+    async fn entries(&self, account_id: &str) -> Result<Vec<LedgerEntry>> {
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE account_id = $1 ORDER BY id");
+        sqlx::query_as::<Db, EntryRow>(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("reading ledger entries"))?
+            .into_iter()
+            .map(LedgerEntry::try_from)
+            .collect()
+    }
+}

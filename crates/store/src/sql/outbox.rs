@@ -1,0 +1,163 @@
+// Outbox over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
+
+use super::{Backend, Db, SKIP_LOCKED};
+use crate::db_error::ctx;
+use crate::outbox::{Delivery, GiveUpReason, NewDelivery, Outbox};
+use crate::rows::{DeliveryRow, DELIVERY_COLUMNS};
+use crate::timestamp::to_micros;
+use async_trait::async_trait;
+use genmux_core::{Error, Result};
+use std::sync::LazyLock;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Same shape as task leasing (see `sql/tasks.rs`).
+static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE outbox SET lease_owner = $1, lease_expires_at = $2 \
+         WHERE webhook_id IN (SELECT webhook_id FROM outbox WHERE state = 'pending' \
+             AND next_attempt_at <= $3 \
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+             ORDER BY next_attempt_at, webhook_id LIMIT $4 {SKIP_LOCKED}) \
+         RETURNING {DELIVERY_COLUMNS}"
+    )
+});
+
+#[async_trait]
+impl Outbox for Backend {
+    async fn enqueue(&self, d: NewDelivery) -> Result<Delivery> {
+        if d.webhook_id.is_empty() {
+            return Err(Error::invalid("webhook_id is empty"));
+        }
+        let at = to_micros(d.next_attempt_at);
+        sqlx::query(
+            "INSERT INTO outbox (webhook_id, task_id, account_id, url, body, state, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) \
+             ON CONFLICT (webhook_id) DO NOTHING",
+        )
+        .bind(&d.webhook_id)
+        .bind(&d.task_id)
+        .bind(&d.account_id)
+        .bind(&d.url)
+        .bind(&d.body)
+        .bind(at)
+        .bind(to_micros(crate::timestamp::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("enqueueing a callback"))?;
+        self.get(&d.webhook_id).await?.ok_or_else(|| {
+            Error::internal(format!(
+                "callback `{}` not readable after enqueue",
+                d.webhook_id
+            ))
+        })
+    }
+
+    async fn get(&self, webhook_id: &str) -> Result<Option<Delivery>> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE webhook_id = $1");
+        sqlx::query_as::<Db, DeliveryRow>(&sql)
+            .bind(webhook_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a callback"))?
+            .map(Delivery::try_from)
+            .transpose()
+    }
+
+    async fn lease_due(
+        &self,
+        worker_id: &str,
+        now: OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<Delivery>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lease = time::Duration::try_from(lease_for)
+            .ok()
+            .and_then(|l| now.checked_add(l))
+            .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
+        let rows = sqlx::query_as::<Db, DeliveryRow>(LEASE_SQL.as_str())
+            .bind(worker_id)
+            .bind(to_micros(lease))
+            .bind(to_micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("leasing due callbacks"))?;
+        let mut out = rows
+            .into_iter()
+            .map(Delivery::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            (a.next_attempt_at, &a.webhook_id).cmp(&(b.next_attempt_at, &b.webhook_id))
+        });
+        Ok(out)
+    }
+
+    async fn mark_delivered(&self, webhook_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = $1, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE webhook_id = $2 AND state = 'pending'",
+        )
+        .bind(to_micros(now))
+        .bind(webhook_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("marking a callback delivered"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn reschedule(
+        &self,
+        webhook_id: &str,
+        worker_id: &str,
+        next_attempt_at: OffsetDateTime,
+        last_error: &str,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE webhook_id = $3 AND state = 'pending' AND lease_owner = $4",
+        )
+        .bind(to_micros(next_attempt_at))
+        .bind(last_error)
+        .bind(webhook_id)
+        .bind(worker_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("rescheduling a callback"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn give_up(
+        &self,
+        webhook_id: &str,
+        reason: GiveUpReason,
+        last_error: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let state = match reason {
+            GiveUpReason::Disabled => "disabled",
+            GiveUpReason::Exhausted => "exhausted",
+        };
+        let n = sqlx::query(
+            "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, finished_at = $3, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE webhook_id = $4 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(last_error)
+        .bind(to_micros(now))
+        .bind(webhook_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("giving up a callback"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,249 @@
+// TaskStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
+
+use super::{Backend, Db, SKIP_LOCKED};
+use crate::db_error::ctx;
+use crate::rows::{TaskRow, TASK_COLUMNS};
+use crate::task::{NewTask, Page, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome};
+use crate::timestamp::{now, to_micros};
+use async_trait::async_trait;
+use genmux_core::{Error, ErrorKind, Result, Transition};
+use std::sync::LazyLock;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Statuses a poller still has to look at.
+const UNFINISHED: &str = "('submitted', 'processing', 'unknown')";
+
+/// One statement takes due, unleased (or lease-expired) tasks: on PostgreSQL the inner
+/// `SELECT … FOR UPDATE SKIP LOCKED` makes concurrent pollers skip each other's rows; on
+/// SQLite the statement runs under the database write lock.
+static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, poll_attempts = poll_attempts + 1 \
+         WHERE id IN (SELECT id FROM tasks WHERE status IN {UNFINISHED} \
+             AND next_poll_at IS NOT NULL AND next_poll_at <= $3 \
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+             ORDER BY next_poll_at, id LIMIT $4 {SKIP_LOCKED}) \
+         RETURNING {TASK_COLUMNS}"
+    )
+});
+
+fn rows_to_records(rows: Vec<TaskRow>) -> Result<Vec<TaskRecord>> {
+    rows.into_iter().map(TaskRecord::try_from).collect()
+}
+
+fn to_json<T: serde::Serialize>(field: &str, value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::invalid(format!("task `{field}` cannot be stored as JSON: {e}")))
+}
+
+fn lease_micros(now: OffsetDateTime, lease_for: Duration) -> Result<i64> {
+    let lease = time::Duration::try_from(lease_for)
+        .map_err(|e| Error::invalid(format!("lease_for = {lease_for:?} is too long: {e}")))?;
+    now.checked_add(lease)
+        .map(to_micros)
+        .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} overflows the clock")))
+}
+
+impl Backend {
+    async fn task_where(
+        &self,
+        clause: &str,
+        a: &str,
+        b: Option<&str>,
+    ) -> Result<Option<TaskRecord>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE {clause}");
+        let mut q = sqlx::query_as::<Db, TaskRow>(&sql).bind(a);
+        if let Some(b) = b {
+            q = q.bind(b);
+        }
+        q.fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a task"))?
+            .map(TaskRecord::try_from)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl TaskStore for Backend {
+    async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
+        if t.points < 0 {
+            return Err(Error::invalid(format!(
+                "task points = {}; must be ≥ 0",
+                t.points
+            )));
+        }
+        let created = to_micros(t.created_at);
+        let sql = format!(
+            "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
+             provider_task_id, provider_model, status, points, request, assets, error, \
+             callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
+             next_poll_at, poll_attempts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
+             $16, $16, $17, 0) RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query_as::<Db, TaskRow>(&sql)
+            .bind(&t.id)
+            .bind(&t.account_id)
+            .bind(&t.api_key_id)
+            .bind(&t.model)
+            .bind(t.operation.as_str())
+            .bind(&t.provider)
+            .bind(&t.provider_task_id)
+            .bind(&t.provider_model)
+            .bind(t.status.as_str())
+            .bind(t.points)
+            .bind(to_json("request", &t.request)?)
+            .bind(&t.callback_url)
+            .bind(&t.callback_token)
+            .bind(&t.project_id)
+            .bind(&t.external_task_id)
+            .bind(created)
+            .bind(t.next_poll_at.map(to_micros))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                let e = crate::db_error::db("inserting a task", e);
+                if e.kind() == ErrorKind::Conflict {
+                    Error::new(
+                        ErrorKind::Conflict,
+                        format!("task id `{}` (or its callback token) already exists", t.id),
+                    )
+                } else {
+                    e
+                }
+            })?;
+        TaskRecord::try_from(row)
+    }
+
+    async fn get(&self, task_id: &str) -> Result<Option<TaskRecord>> {
+        self.task_where("id = $1", task_id, None).await
+    }
+
+    async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>> {
+        let (limit, offset) = page.limit_offset()?;
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query_as::<Db, TaskRow>(&sql)
+            .bind(account_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing tasks"))?;
+        rows_to_records(rows)
+    }
+
+    async fn update(&self, task_id: &str, update: TaskUpdate) -> Result<TaskUpdateOutcome> {
+        let assets = if update.assets.is_empty() {
+            None
+        } else {
+            Some(to_json("assets", &update.assets)?)
+        };
+        let sql = format!(
+            "UPDATE tasks SET status = $1, assets = COALESCE($2, assets), error = COALESCE($3, error), \
+             provider_task_id = COALESCE($4, provider_task_id), \
+             provider_model = COALESCE($5, provider_model), updated_at = $6, \
+             next_poll_at = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at END, \
+             lease_owner = CASE WHEN $7 = 1 THEN NULL ELSE lease_owner END, \
+             lease_expires_at = CASE WHEN $7 = 1 THEN NULL ELSE lease_expires_at END \
+             WHERE id = $8 AND status = $9 RETURNING {TASK_COLUMNS}"
+        );
+        // Compare-and-set on the status read: if another update moved the task in between,
+        // read again and re-apply the transition rule to the new status.
+        loop {
+            let current = self.get(task_id).await?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("task `{task_id}` does not exist"),
+                )
+            })?;
+            let next = match current.status.transition(update.status) {
+                Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
+                Transition::Moved(next) => next,
+            };
+            let moved = sqlx::query_as::<Db, TaskRow>(&sql)
+                .bind(next.as_str())
+                .bind(&assets)
+                .bind(&update.error)
+                .bind(&update.provider_task_id)
+                .bind(&update.provider_model)
+                .bind(to_micros(now()))
+                .bind(i64::from(next.is_final()))
+                .bind(task_id)
+                .bind(current.status.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(ctx("updating a task"))?;
+            if let Some(row) = moved {
+                return Ok(TaskUpdateOutcome::Moved(TaskRecord::try_from(row)?));
+            }
+        }
+    }
+
+    async fn find_by_provider_task(
+        &self,
+        provider: &str,
+        provider_task_id: &str,
+    ) -> Result<Option<TaskRecord>> {
+        self.task_where(
+            "provider = $1 AND provider_task_id = $2",
+            provider,
+            Some(provider_task_id),
+        )
+        .await
+    }
+
+    async fn find_by_callback_token(&self, token: &str) -> Result<Option<TaskRecord>> {
+        self.task_where("callback_token = $1", token, None).await
+    }
+
+    async fn lease_due(
+        &self,
+        worker_id: &str,
+        now: OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<TaskRecord>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let until = lease_micros(now, lease_for)?;
+        let rows = sqlx::query_as::<Db, TaskRow>(LEASE_SQL.as_str())
+            .bind(worker_id)
+            .bind(until)
+            .bind(to_micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("leasing due tasks"))?;
+        let mut tasks = rows_to_records(rows)?;
+        // RETURNING gives no order; hand out the most overdue first.
+        tasks.sort_by(|a, b| (a.next_poll_at, &a.id).cmp(&(b.next_poll_at, &b.id)));
+        Ok(tasks)
+    }
+
+    async fn reschedule(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        next_poll_at: Option<OffsetDateTime>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET next_poll_at = $1, lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $2 WHERE id = $3 AND lease_owner = $4",
+        )
+        .bind(next_poll_at.map(to_micros))
+        .bind(to_micros(now()))
+        .bind(task_id)
+        .bind(worker_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("rescheduling a task"))?
+        .rows_affected();
+        Ok(done == 1)
+    }
+}

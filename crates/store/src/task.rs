@@ -1,0 +1,228 @@
+//! Generation tasks: what was asked, where it runs upstream, how far it got, and who is
+//! polling it.
+
+use async_trait::async_trait;
+use genmux_core::{Asset, Operation, Result, TaskStatus};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A task to record, right after the upstream accepted it (or after a submission whose
+/// acceptance is uncertain, with status [`TaskStatus::Unknown`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTask {
+    /// Our task id (also the ledger hold id).
+    pub id: String,
+    /// The paying account.
+    pub account_id: String,
+    /// The API key that created it, if any.
+    pub api_key_id: Option<String>,
+    /// The catalog model id.
+    pub model: String,
+    /// The operation requested.
+    pub operation: Operation,
+    /// The provider that created it (task affinity: status goes back to it).
+    pub provider: String,
+    /// The upstream's task id; `None` while a submission is unknown.
+    pub provider_task_id: Option<String>,
+    /// The upstream's model name.
+    pub provider_model: Option<String>,
+    /// Status at creation.
+    pub status: TaskStatus,
+    /// Points held for it (the quote).
+    pub points: i64,
+    /// The normalized request, as JSON.
+    pub request: serde_json::Value,
+    /// Where to POST the finished task, if the caller asked.
+    pub callback_url: Option<String>,
+    /// The secret path token of our inbound callback URL for this task.
+    pub callback_token: Option<String>,
+    /// The caller's own tracking id.
+    pub project_id: Option<String>,
+    /// The `external_task_id` sent upstream (reconciles unknown submissions).
+    pub external_task_id: Option<String>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// When the poller should first look at it; `None` = never poll (callback only).
+    pub next_poll_at: Option<OffsetDateTime>,
+}
+
+/// A stored task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRecord {
+    /// Our task id.
+    pub id: String,
+    /// The paying account.
+    pub account_id: String,
+    /// The API key that created it.
+    pub api_key_id: Option<String>,
+    /// The catalog model id.
+    pub model: String,
+    /// The operation requested.
+    pub operation: Operation,
+    /// The provider that created it.
+    pub provider: String,
+    /// The upstream's task id.
+    pub provider_task_id: Option<String>,
+    /// The upstream's model name.
+    pub provider_model: Option<String>,
+    /// Current status; moves only through [`TaskStatus::transition`].
+    pub status: TaskStatus,
+    /// Points held for it.
+    pub points: i64,
+    /// The normalized request, as JSON.
+    pub request: serde_json::Value,
+    /// Results, once succeeded.
+    pub assets: Vec<Asset>,
+    /// Failure reason, once failed.
+    pub error: Option<String>,
+    /// Outbound callback URL.
+    pub callback_url: Option<String>,
+    /// Inbound callback token.
+    pub callback_token: Option<String>,
+    /// The caller's tracking id.
+    pub project_id: Option<String>,
+    /// The `external_task_id` sent upstream.
+    pub external_task_id: Option<String>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+    /// Next poll; `None` once final or when never polled.
+    pub next_poll_at: Option<OffsetDateTime>,
+    /// How many times a poller leased it.
+    pub poll_attempts: i64,
+    /// The worker holding the polling lease.
+    pub lease_owner: Option<String>,
+    /// When that lease ends; after it another worker may take the task.
+    pub lease_expires_at: Option<OffsetDateTime>,
+}
+
+/// An observed status (from a poll or a provider callback) and what came with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskUpdate {
+    /// The status the provider reported.
+    pub status: TaskStatus,
+    /// Results (stored when the task moves; empty keeps what is stored).
+    pub assets: Vec<Asset>,
+    /// Failure reason (stored when the task moves).
+    pub error: Option<String>,
+    /// The upstream task id, once known (stored when the task moves).
+    pub provider_task_id: Option<String>,
+    /// The upstream model name, once known (stored when the task moves).
+    pub provider_model: Option<String>,
+}
+
+impl TaskUpdate {
+    /// An update that reports `status` and nothing else.
+    pub fn status(status: TaskStatus) -> Self {
+        TaskUpdate {
+            status,
+            assets: Vec::new(),
+            error: None,
+            provider_task_id: None,
+            provider_model: None,
+        }
+    }
+}
+
+/// What [`TaskStore::update`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskUpdateOutcome {
+    /// The task moved to a new status; the record after the change. Exactly one concurrent
+    /// update observes `Moved` for a given move (the caller settles the ledger on it).
+    Moved(TaskRecord),
+    /// Nothing was written (same status, stale or backwards observation, or the task was
+    /// already final); the record as stored.
+    Unchanged(TaskRecord),
+}
+
+impl TaskUpdateOutcome {
+    /// The task record, whichever way it went.
+    pub fn record(&self) -> &TaskRecord {
+        match self {
+            TaskUpdateOutcome::Moved(r) | TaskUpdateOutcome::Unchanged(r) => r,
+        }
+    }
+}
+
+/// One page of a listing: `page` from 1, at most `limit` items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Page number, from 1.
+    pub page: u32,
+    /// Items per page, 1–1000.
+    pub limit: u32,
+}
+
+impl Page {
+    /// Largest accepted page size.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Checks the bounds and returns `(limit, offset)` for SQL.
+    pub fn limit_offset(self) -> Result<(i64, i64)> {
+        if self.page == 0 {
+            return Err(genmux_core::Error::invalid(
+                "page = 0 is not allowed; pages are numbered from 1",
+            ));
+        }
+        if self.limit == 0 || self.limit > Self::MAX_LIMIT {
+            return Err(genmux_core::Error::invalid(format!(
+                "limit = {} is out of range; allowed 1–{}",
+                self.limit,
+                Self::MAX_LIMIT
+            )));
+        }
+        let limit = i64::from(self.limit);
+        Ok((limit, (i64::from(self.page) - 1) * limit))
+    }
+}
+
+/// Where tasks are kept.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Records a new task. A task id that already exists is a `Conflict`.
+    async fn insert(&self, task: NewTask) -> Result<TaskRecord>;
+
+    /// The task with this id, if any.
+    async fn get(&self, task_id: &str) -> Result<Option<TaskRecord>>;
+
+    /// An account's tasks, newest first.
+    async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>>;
+
+    /// Applies an observed status through [`TaskStatus::transition`]: a finished task never
+    /// moves back, and a stale observation is a no-op ([`TaskUpdateOutcome::Unchanged`]),
+    /// not an error. Reaching a final status clears the poll schedule and the lease.
+    /// An unknown task id is `NotFound`.
+    async fn update(&self, task_id: &str, update: TaskUpdate) -> Result<TaskUpdateOutcome>;
+
+    /// The task a provider knows by `provider_task_id`.
+    async fn find_by_provider_task(
+        &self,
+        provider: &str,
+        provider_task_id: &str,
+    ) -> Result<Option<TaskRecord>>;
+
+    /// The task whose inbound callback URL carries `token`.
+    async fn find_by_callback_token(&self, token: &str) -> Result<Option<TaskRecord>>;
+
+    /// Leases up to `limit` unfinished tasks whose `next_poll_at <= now` and that nobody
+    /// else holds (or whose lease expired), for `lease_for`, to `worker_id`; counts a poll
+    /// attempt on each. Two workers never hold the same task at once.
+    async fn lease_due(
+        &self,
+        worker_id: &str,
+        now: OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<TaskRecord>>;
+
+    /// Sets the next poll time (`None`: stop polling) and releases the lease. Only the
+    /// lease holder may do this: returns `false` (and writes nothing) if `worker_id` does
+    /// not hold the task's lease.
+    async fn reschedule(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        next_poll_at: Option<OffsetDateTime>,
+    ) -> Result<bool>;
+}
