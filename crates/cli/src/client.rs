@@ -1,0 +1,130 @@
+//! A small HTTP client for a running gateway.
+
+use crate::exit::CliError;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Talks to a gateway at `base` with an optional API key.
+#[derive(Clone)]
+pub struct GatewayClient {
+    base: url::Url,
+    key: Option<String>,
+    http: reqwest::Client,
+}
+
+impl GatewayClient {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, key: Option<String>) -> Result<Self, CliError> {
+        let base = url::Url::parse(base)
+            .map_err(|e| CliError::Usage(format!("GENMUX_URL: `{base}` is not a URL ({e})")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(CliError::Usage(format!(
+                "GENMUX_URL: `{base}` must be http or https"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| CliError::Other(format!("http client: {e}")))?;
+        Ok(GatewayClient { base, key, http })
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, CliError> {
+        self.base
+            .join(path)
+            .map_err(|e| CliError::Usage(format!("bad path {path}: {e}")))
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.key {
+            Some(k) => rb.bearer_auth(k),
+            None => rb,
+        }
+    }
+
+    async fn finish(&self, rb: reqwest::RequestBuilder) -> Result<Value, CliError> {
+        let resp = rb.send().await.map_err(|e| {
+            CliError::Unavailable(format!("cannot reach the gateway at {}: {e}", self.base))
+        })?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| CliError::Unavailable(format!("reading the answer: {e}")))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body
+            .get("error")
+            .map(|e| match e {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => o
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()),
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| text.clone());
+        Err(CliError::from_status(
+            status.as_u16(),
+            format!("HTTP {}: {message}", status.as_u16()),
+        ))
+    }
+
+    /// GET `path` with query pairs.
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, CliError> {
+        let rb = self.http.get(self.url(path)?).query(query);
+        self.finish(self.authed(rb)).await
+    }
+
+    /// POST a JSON body, with an optional `Idempotency-Key`.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, CliError> {
+        let mut rb = self.http.post(self.url(path)?).json(body);
+        if let Some(k) = idempotency_key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        self.finish(self.authed(rb)).await
+    }
+
+    /// DELETE `path`.
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        let rb = self.http.delete(self.url(path)?);
+        self.finish(self.authed(rb)).await
+    }
+
+    /// Downloads `url` (absolute, or relative to the gateway) into `path`, returning the
+    /// number of bytes.
+    pub async fn download(&self, url: &str, path: &std::path::Path) -> Result<u64, CliError> {
+        let target = url::Url::parse(url).or_else(|_| self.url(url))?;
+        let resp = self
+            .http
+            .get(target.clone())
+            .send()
+            .await
+            .map_err(|e| CliError::Unavailable(format!("downloading {target}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(CliError::Unavailable(format!(
+                "downloading {target}: HTTP {}",
+                resp.status()
+            )));
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| CliError::Unavailable(format!("downloading {target}: {e}")))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CliError::Other(format!("creating {}: {e}", dir.display())))?;
+        }
+        std::fs::write(path, &bytes)
+            .map_err(|e| CliError::Other(format!("writing {}: {e}", path.display())))?;
+        Ok(bytes.len() as u64)
+    }
+}

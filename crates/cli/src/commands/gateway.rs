@@ -1,0 +1,555 @@
+//! Client commands against a running gateway.
+
+use super::{GenerateArgs, KeysAction, RequestArgs, UsageView};
+use crate::client::GatewayClient;
+use crate::exit::CliError;
+use crate::output::{cell, print_json, table};
+use genmux_core::{Catalog, MediaKind};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+
+/// What every client command needs.
+pub struct Ctx {
+    client: GatewayClient,
+    json: bool,
+}
+
+impl Ctx {
+    /// A context for `url` with an optional key.
+    pub fn new(url: &str, key: Option<String>, json: bool) -> Result<Self, CliError> {
+        Ok(Ctx {
+            client: GatewayClient::new(url, key)?,
+            json,
+        })
+    }
+}
+
+/// `/unified-video` or `/unified-image`, by the model's kind in the catalog.
+fn api_prefix(model: &str) -> &'static str {
+    match Catalog::builtin().model(model).map(|m| m.kind) {
+        Some(MediaKind::Image) => "/unified-image",
+        _ => "/unified-video",
+    }
+}
+
+/// Sets `value` at a dotted `path` inside `obj`, creating objects on the way.
+fn set_path(obj: &mut Map<String, Value>, path: &str, value: Value) -> Result<(), CliError> {
+    let mut parts = path.split('.').peekable();
+    let mut cur = obj;
+    while let Some(part) = parts.next() {
+        if part.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--set: `{path}` has an empty field name"
+            )));
+        }
+        if parts.peek().is_none() {
+            cur.insert(part.to_string(), value);
+            return Ok(());
+        }
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        cur = entry.as_object_mut().ok_or_else(|| {
+            CliError::Usage(format!("--set: `{part}` in `{path}` is not an object"))
+        })?;
+    }
+    Ok(())
+}
+
+/// Builds the JSON body of quote/generate from flags.
+pub fn request_body(r: &RequestArgs) -> Result<Value, CliError> {
+    let mut body = match &r.body {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("--body {}: {e}", path.display())))?;
+            match serde_json::from_str(&text) {
+                Ok(Value::Object(o)) => o,
+                Ok(_) => {
+                    return Err(CliError::Usage(format!(
+                        "--body {}: not a JSON object",
+                        path.display()
+                    )))
+                }
+                Err(e) => return Err(CliError::Usage(format!("--body {}: {e}", path.display()))),
+            }
+        }
+        None => Map::new(),
+    };
+    body.insert("model".into(), json!(r.model));
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            body.insert(k.into(), v);
+        }
+    };
+    put("prompt", r.prompt.clone().map(Value::from));
+    put("duration", r.duration.map(Value::from));
+    put("resolution", r.resolution.clone().map(Value::from));
+    put("aspectRatio", r.aspect_ratio.clone().map(Value::from));
+    put("mode", r.mode.clone().map(Value::from));
+    put("quality", r.quality.clone().map(Value::from));
+    put("generateAudio", r.audio.then_some(Value::Bool(true)));
+    put("callbackUrl", r.callback_url.clone().map(Value::from));
+    if !r.images.is_empty() {
+        put("images", Some(json!(r.images)));
+    }
+    for kv in &r.set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--set: `{kv}` is not FIELD=VALUE")))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        set_path(&mut body, k.trim(), value)?;
+    }
+    Ok(Value::Object(body))
+}
+
+/// `genmux models`.
+pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
+    let mut doc = ctx.client.get("/unified-video/models", &[]).await?;
+    // Image models are listed separately; a gateway without them answers 404.
+    if let Ok(images) = ctx.client.get("/unified-image/models", &[]).await {
+        if let (Some(v), Some(i)) = (doc["models"].as_array_mut(), images["models"].as_array()) {
+            v.extend(i.iter().cloned());
+        }
+        if let (Some(v), Some(i)) = (
+            doc["modelParams"].as_object_mut(),
+            images["modelParams"].as_object(),
+        ) {
+            v.extend(i.clone());
+        }
+        if let (Some(v), Some(i)) = (
+            doc["pricingHints"]["models"].as_object_mut(),
+            images["pricingHints"]["models"].as_object(),
+        ) {
+            v.extend(i.clone());
+        }
+    }
+    if ctx.json {
+        print_json(&doc);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = doc["models"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let id = m["id"].as_str().unwrap_or_default();
+            let ops = m["operations"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let example = doc["pricingHints"]["models"][id]["examples"][0]["pointsCharged"].clone();
+            vec![
+                id.to_string(),
+                cell(m.get("kind")),
+                ops,
+                cell(Some(&example)),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["MODEL", "KIND", "OPERATIONS", "EXAMPLE POINTS"], &rows)
+    );
+    Ok(())
+}
+
+/// `genmux quote`.
+pub async fn quote(ctx: &Ctx, r: &RequestArgs) -> Result<(), CliError> {
+    let body = request_body(r)?;
+    let answer = ctx
+        .client
+        .post(&format!("{}/quote", api_prefix(&r.model)), &body, None)
+        .await?;
+    if answer["success"] == Value::Bool(false) {
+        let msg = cell(answer.get("error"));
+        if ctx.json {
+            print_json(&answer);
+        }
+        return Err(CliError::Rejected(msg));
+    }
+    if ctx.json {
+        print_json(&answer);
+    } else {
+        println!(
+            "{}: {} points",
+            cell(answer.get("model")),
+            cell(answer.get("pointsCharged"))
+        );
+    }
+    Ok(())
+}
+
+/// `genmux generate`.
+pub async fn generate(ctx: &Ctx, g: &GenerateArgs) -> Result<(), CliError> {
+    let body = request_body(&g.request)?;
+    let key = g
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let prefix = api_prefix(&g.request.model);
+    let created = ctx
+        .client
+        .post(&format!("{prefix}/generate"), &body, Some(&key))
+        .await?;
+    let task_id = created["taskId"].as_str().unwrap_or_default().to_string();
+    if !g.wait {
+        if ctx.json {
+            print_json(&created);
+        } else {
+            println!(
+                "task {task_id} {} ({} points charged)",
+                cell(created.get("status")),
+                cell(created.get("pointsCharged"))
+            );
+        }
+        return Ok(());
+    }
+    if !ctx.json {
+        eprintln!(
+            "task {task_id}: {} points charged",
+            cell(created.get("pointsCharged"))
+        );
+    }
+    let done = wait_for(
+        ctx,
+        prefix,
+        &task_id,
+        Duration::from_secs(g.timeout),
+        !ctx.json,
+    )
+    .await?;
+    let mut files = Vec::new();
+    if let Some(dir) = &g.download {
+        for (i, asset) in assets(&done).iter().enumerate() {
+            let Some(url) = asset["url"].as_str() else {
+                continue;
+            };
+            let ext = if asset["kind"] == "image" {
+                "png"
+            } else {
+                "mp4"
+            };
+            let path = dir.join(format!("{task_id}-{i}.{ext}"));
+            let bytes = ctx.client.download(url, &path).await?;
+            files.push(json!({"path": path.display().to_string(), "bytes": bytes}));
+        }
+    }
+    if ctx.json {
+        let mut out = done.clone();
+        out["downloads"] = Value::Array(files);
+        print_json(&out);
+    } else {
+        print_status(&done);
+        for f in &files {
+            println!(
+                "saved {} ({} bytes)",
+                cell(f.get("path")),
+                cell(f.get("bytes"))
+            );
+        }
+    }
+    if done["status"] == "failed" {
+        return Err(CliError::TaskFailed(format!(
+            "task {task_id} failed: {}",
+            cell(done.get("error"))
+        )));
+    }
+    Ok(())
+}
+
+fn assets(status: &Value) -> Vec<Value> {
+    for key in ["assets", "output"] {
+        match &status[key] {
+            Value::Array(a) => return a.clone(),
+            Value::Object(o) => {
+                if let Some(Value::Array(a)) = o
+                    .get("assets")
+                    .or_else(|| o.get("videos"))
+                    .or_else(|| o.get("images"))
+                {
+                    return a.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+/// Polls a task until it is final, with capped backoff and a progress bar.
+async fn wait_for(
+    ctx: &Ctx,
+    prefix: &str,
+    task_id: &str,
+    timeout: Duration,
+    show: bool,
+) -> Result<Value, CliError> {
+    let bar = if show {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let s = ctx
+            .client
+            .get(&format!("{prefix}/{task_id}/status"), &[])
+            .await?;
+        let status = s["status"].as_str().unwrap_or("unknown").to_string();
+        bar.set_message(format!("task {task_id}: {status}"));
+        if status == "succeeded" || status == "failed" {
+            bar.finish_and_clear();
+            return Ok(s);
+        }
+        if start.elapsed() > timeout {
+            bar.finish_and_clear();
+            return Err(CliError::Unavailable(format!(
+                "task {task_id} still {status} after {} s; check later with `genmux status {task_id}`",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn print_status(s: &Value) {
+    println!("task    {}", cell(s.get("taskId")));
+    println!("status  {}", cell(s.get("status")));
+    if let Some(e) = s.get("error").filter(|e| !e.is_null()) {
+        println!("error   {}", cell(Some(e)));
+    }
+    let rows: Vec<Vec<String>> = assets(s)
+        .iter()
+        .map(|a| {
+            vec![
+                cell(a.get("kind")),
+                cell(a.get("durationSecs")),
+                cell(a.get("url")),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        println!("{}", table(&["KIND", "SECONDS", "URL"], &rows));
+    }
+}
+
+/// `genmux status`.
+pub async fn status(ctx: &Ctx, task_id: &str) -> Result<(), CliError> {
+    let s = ctx
+        .client
+        .get(&format!("/unified-video/{task_id}/status"), &[])
+        .await?;
+    if ctx.json {
+        print_json(&s);
+    } else {
+        print_status(&s);
+    }
+    Ok(())
+}
+
+/// `genmux usage`.
+pub async fn usage(ctx: &Ctx, view: &UsageView) -> Result<(), CliError> {
+    match view {
+        UsageView::Summary { date_range } => {
+            let s = ctx
+                .client
+                .get(
+                    "/v1/usage/summary",
+                    &[
+                        ("date_range", date_range.clone()),
+                        ("groupBy", "model".into()),
+                    ],
+                )
+                .await?;
+            if ctx.json {
+                print_json(&s);
+                return Ok(());
+            }
+            println!(
+                "points {}  requests {}  input tokens {}  output tokens {}",
+                cell(s.get("totalPointsCharged")),
+                cell(s.get("totalRequests")),
+                cell(s.get("totalInputTokens")),
+                cell(s.get("totalOutputTokens"))
+            );
+            let rows: Vec<Vec<String>> = s["byModel"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            vec![
+                                k.clone(),
+                                cell(v.get("pointsCharged")),
+                                cell(v.get("requests")),
+                            ]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !rows.is_empty() {
+                println!("{}", table(&["MODEL", "POINTS", "REQUESTS"], &rows));
+            }
+        }
+        UsageView::Logs {
+            date_range,
+            model,
+            page,
+            limit,
+        } => {
+            let mut q = vec![
+                ("date_range", date_range.clone()),
+                ("page", page.to_string()),
+                ("limit", limit.to_string()),
+            ];
+            if let Some(m) = model {
+                q.push(("model", m.clone()));
+            }
+            let s = ctx.client.get("/v1/usage/logs", &q).await?;
+            if ctx.json {
+                print_json(&s);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = s["logs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|l| {
+                    vec![
+                        cell(l.get("createdAt")),
+                        cell(l.get("model")),
+                        cell(l.get("pointsCharged")),
+                        cell(l.get("usage")),
+                    ]
+                })
+                .collect();
+            println!("{}", table(&["CREATED", "MODEL", "POINTS", "USAGE"], &rows));
+        }
+    }
+    Ok(())
+}
+
+/// `genmux keys`.
+pub async fn keys(ctx: &Ctx, action: &KeysAction) -> Result<(), CliError> {
+    match action {
+        KeysAction::Create {
+            name,
+            scopes,
+            account,
+        } => {
+            let mut body = json!({"name": name, "scopes": scopes});
+            if let Some(a) = account {
+                body["accountId"] = json!(a);
+            }
+            let k = ctx.client.post("/v1/keys", &body, None).await?;
+            if ctx.json {
+                print_json(&k);
+            } else {
+                println!("id      {}", cell(k.get("id")));
+                println!("scopes  {}", cell(k.get("scopes")));
+                println!("key     {}", cell(k.get("key")));
+                println!("(the key is shown once; store it now)");
+            }
+        }
+        KeysAction::List => {
+            let k = ctx.client.get("/v1/keys", &[]).await?;
+            if ctx.json {
+                print_json(&k);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = k["keys"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|k| {
+                    vec![
+                        cell(k.get("id")),
+                        cell(k.get("name")),
+                        cell(k.get("display")),
+                        cell(k.get("scopes")),
+                        cell(k.get("revokedAt")),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["ID", "NAME", "KEY", "SCOPES", "REVOKED"], &rows)
+            );
+        }
+        KeysAction::Revoke { id } => {
+            let k = ctx.client.delete(&format!("/v1/keys/{id}")).await?;
+            if ctx.json {
+                print_json(&k);
+            } else {
+                println!("revoked {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> RequestArgs {
+        RequestArgs {
+            model: "kling-2.6-t2v".into(),
+            prompt: Some("a fox".into()),
+            duration: Some(5),
+            resolution: None,
+            aspect_ratio: Some("16:9".into()),
+            mode: None,
+            quality: None,
+            audio: true,
+            images: vec![],
+            set: vec![
+                "cameraControl.cameraMotion=pan".into(),
+                "cameraControl.cameraSpeed=1.5".into(),
+                "cfgScale=0.4".into(),
+            ],
+            body: None,
+            callback_url: None,
+        }
+    }
+
+    #[test]
+    fn body_from_flags_builds_nested_fields_and_json_values() {
+        let body = request_body(&args()).unwrap();
+        assert_eq!(
+            body,
+            json!({"model":"kling-2.6-t2v","prompt":"a fox","duration":5,"aspectRatio":"16:9","generateAudio":true,
+                   "cameraControl":{"cameraMotion":"pan","cameraSpeed":1.5},"cfgScale":0.4})
+        );
+    }
+
+    #[test]
+    fn bad_set_is_a_usage_error() {
+        let mut a = args();
+        a.set = vec!["novalue".into()];
+        let e = request_body(&a).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("novalue"), "{e}");
+    }
+
+    #[test]
+    fn image_models_use_the_image_api() {
+        assert_eq!(api_prefix("kling-image"), "/unified-image");
+        assert_eq!(api_prefix("grok-video"), "/unified-video");
+    }
+}

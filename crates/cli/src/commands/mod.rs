@@ -1,0 +1,189 @@
+//! Command-line definitions and dispatch.
+
+mod gateway;
+
+use crate::exit::{CliError, EXIT_CODES_HELP};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// genmux: AI video and image generation behind one API.
+#[derive(Debug, Parser)]
+#[command(name = "genmux", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Gateway URL for client commands.
+    #[arg(
+        long,
+        global = true,
+        env = "GENMUX_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+    /// API key for client commands (`gmx_<id>_<secret>`).
+    #[arg(long, global = true, env = "GENMUX_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the models the gateway sells, with their fields and example prices.
+    Models,
+    /// Price a request without creating it.
+    Quote(RequestArgs),
+    /// Create a generation task.
+    Generate(GenerateArgs),
+    /// Show a task's status and assets.
+    Status {
+        /// The task id returned by `generate`.
+        task_id: String,
+    },
+    /// Usage logs and summary.
+    Usage {
+        /// Which view.
+        #[command(subcommand)]
+        view: UsageView,
+    },
+    /// Manage API keys (needs an `admin` key).
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+/// A generation request from flags (or a JSON body file), the same for quote and generate.
+#[derive(Debug, Args, Clone)]
+pub struct RequestArgs {
+    /// Model id (see `genmux models`).
+    #[arg(long, short)]
+    pub model: String,
+    /// Main prompt.
+    #[arg(long, short)]
+    pub prompt: Option<String>,
+    /// Length in seconds.
+    #[arg(long, short)]
+    pub duration: Option<u32>,
+    /// Resolution, e.g. 720p.
+    #[arg(long, short)]
+    pub resolution: Option<String>,
+    /// Aspect ratio, e.g. 16:9.
+    #[arg(long)]
+    pub aspect_ratio: Option<String>,
+    /// std or pro.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Quality grade (runway).
+    #[arg(long)]
+    pub quality: Option<String>,
+    /// Generate audio.
+    #[arg(long)]
+    pub audio: bool,
+    /// Input image URL (repeat for several).
+    #[arg(long = "image")]
+    pub images: Vec<String>,
+    /// Any other field as FIELD=VALUE (VALUE parsed as JSON when it is JSON; dotted
+    /// FIELD for nested objects, e.g. cameraControl.cameraMotion=pan).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Start from a JSON body file; flags override its fields.
+    #[arg(long)]
+    pub body: Option<PathBuf>,
+    /// Where the gateway POSTs the finished task.
+    #[arg(long)]
+    pub callback_url: Option<String>,
+}
+
+/// `generate` flags.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The request.
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Wait for the task to finish, with a progress bar.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: save the assets into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout: u64,
+    /// Idempotency-Key header (a random one by default, so a retried command is safe).
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// Usage views.
+#[derive(Debug, Subcommand)]
+pub enum UsageView {
+    /// Totals and per-model groups.
+    Summary {
+        /// `last_7_days`, `last_30_days` or `YYYY-MM-DD_YYYY-MM-DD`.
+        #[arg(long, default_value = "last_7_days")]
+        date_range: String,
+    },
+    /// One row per settled task.
+    Logs {
+        /// `last_7_days`, `last_30_days` or `YYYY-MM-DD_YYYY-MM-DD`.
+        #[arg(long, default_value = "last_7_days")]
+        date_range: String,
+        /// Only this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Rows per page.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// Key actions.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; the secret is printed once.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// Scopes: api.read, api.generate, admin (repeat).
+        #[arg(long = "scope", default_values_t = ["api.read".to_string(), "api.generate".to_string()])]
+        scopes: Vec<String>,
+        /// The account the key belongs to (default: the caller's).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List keys (prefix and last 4 characters only).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id (the `<id>` of `gmx_<id>_<secret>`).
+        id: String,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let Cli {
+        json,
+        url,
+        api_key,
+        command,
+    } = cli;
+    let ctx = gateway::Ctx::new(&url, api_key, json)?;
+    match command {
+        Command::Models => gateway::models(&ctx).await,
+        Command::Quote(r) => gateway::quote(&ctx, &r).await,
+        Command::Generate(g) => gateway::generate(&ctx, &g).await,
+        Command::Status { task_id } => gateway::status(&ctx, &task_id).await,
+        Command::Usage { view } => gateway::usage(&ctx, &view).await,
+        Command::Keys { action } => gateway::keys(&ctx, &action).await,
+    }
+}

@@ -1,0 +1,22 @@
+//! `genmux`: serve the gateway, run the demo and the simulators, and talk to a running
+//! gateway (`GENMUX_URL`, `GENMUX_API_KEY`).
+
+mod client;
+mod commands;
+mod exit;
+mod output;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = commands::Cli::parse();
+    let code = match commands::run(cli).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
