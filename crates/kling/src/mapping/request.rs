@@ -1,0 +1,597 @@
+//! Unified request → native Kling body, one function per endpoint, all pure.
+//!
+//! Rules applied here (each cites the spec):
+//! - `cfg_scale` is never sent to V2.x models (§2: "not supported by V2.x models");
+//! - `sound` only exists on V2.6 and later (§2); kling-v2-6 with audio is sent in `pro`
+//!   mode (§3: "V2.6+ (pro mode)");
+//! - unified `cameraMotion` + `cameraSpeed` → `{type: simple, config: {<motion>:
+//!   round(speed × 5)}}`, clamped to [−10, 10] and never 0 (§2: exactly one non-zero);
+//! - `images[0]` → `image`, `images[1]` or `endImage` → `image_tail` (§3);
+//! - `extra` is merged into the body last, so it can set fields genmux does not model.
+
+use crate::error::PROVIDER;
+use crate::wire::{
+    self, AdvancedLipSyncRequest, CameraConfig, CameraType, CharacterOrientation, ElementItem,
+    Endpoint, FaceChoose, FaceData, IdentifyFaceRequest, IdentifyFaceResponse, Image2VideoRequest,
+    ImageGenerationRequest, ImageItem, ImageReference, Mode, MotionControlRequest,
+    MultiImage2VideoRequest, MultiShotPrompt, OmniImageRequest, OnOff, Resolution, Seconds,
+    Text2VideoRequest, VideoExtendRequest, YesNo,
+};
+use genmux_core::{Error, ErrorKind, GenerationRequest, MediaInput, Operation, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A create call: where, and the exact JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NativeRequest {
+    /// The endpoint to POST to.
+    pub endpoint: Endpoint,
+    /// The body, `extra` included.
+    pub body: Map<String, Value>,
+}
+
+/// What submitting a request takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// One create call.
+    Create(NativeRequest),
+    /// Lip sync: identify-face first, then [`lip_sync_request`] with its answer.
+    IdentifyFaceThenLipSync(IdentifyFaceRequest),
+}
+
+/// The endpoint serving an operation (also where its tasks are queried).
+pub fn endpoint_for(op: Operation) -> Endpoint {
+    match op {
+        Operation::TextToVideo => Endpoint::Text2Video,
+        Operation::ImageToVideo | Operation::StartEndFrame => Endpoint::Image2Video,
+        Operation::MultiImageToVideo => Endpoint::MultiImage2Video,
+        Operation::MotionControl => Endpoint::MotionControl,
+        Operation::VideoExtend => Endpoint::VideoExtend,
+        Operation::LipSync => Endpoint::AdvancedLipSync,
+        Operation::TextToImage | Operation::ImageToImage => Endpoint::ImageGenerations,
+        Operation::OmniImage => Endpoint::OmniImage,
+    }
+}
+
+/// Maps a (validated, defaulted) request for `op` on Kling model `provider_model` to what
+/// must be sent. `callback_url` is the gateway's inbound URL for this task, if any.
+pub fn plan(
+    req: &GenerationRequest,
+    op: Operation,
+    provider_model: &str,
+    callback_url: Option<&str>,
+) -> Result<Plan> {
+    let cb = callback_url.map(str::to_string);
+    let endpoint = endpoint_for(op);
+    if req.external_task_id.is_some() && !endpoint.accepts_external_task_id() {
+        return Err(unsupported(format!(
+            "externalTaskId: {} does not accept external_task_id (spec/kling-api.md lists it for every endpoint but video-extend and images/generations)",
+            endpoint.path()
+        )));
+    }
+    let ext = req.external_task_id.clone();
+    let native = match op {
+        Operation::TextToVideo => {
+            finish(endpoint, &text2video(req, provider_model, ext, cb)?, req)?
+        }
+        Operation::ImageToVideo | Operation::StartEndFrame => {
+            finish(endpoint, &image2video(req, provider_model, ext, cb)?, req)?
+        }
+        Operation::MultiImageToVideo => finish(
+            endpoint,
+            &MultiImage2VideoRequest {
+                model_name: Some(provider_model.to_string()),
+                image_list: req.images.iter().map(image_item).collect(),
+                prompt: required(&req.prompt, "prompt")?,
+                negative_prompt: req.negative_prompt.clone(),
+                mode: mode(req)?,
+                duration: req.duration.map(Seconds),
+                aspect_ratio: req.aspect_ratio.clone(),
+                external_task_id: ext,
+                callback_url: cb,
+            },
+            req,
+        )?,
+        Operation::MotionControl => finish(endpoint, &motion_control(req, ext, cb)?, req)?,
+        Operation::VideoExtend => finish(
+            endpoint,
+            &VideoExtendRequest {
+                video_id: required(&req.video_id, "videoId")?,
+                prompt: req.prompt.clone(),
+                negative_prompt: req.negative_prompt.clone(),
+                // §6 lists cfg_scale; the model is inherited from the source video.
+                cfg_scale: req.cfg_scale,
+                callback_url: cb,
+            },
+            req,
+        )?,
+        Operation::LipSync => {
+            let identify = match (&req.video_id, &req.video_url) {
+                (Some(id), None) => IdentifyFaceRequest {
+                    video_id: Some(id.clone()),
+                    video_url: None,
+                },
+                (None, Some(url)) => IdentifyFaceRequest {
+                    video_id: None,
+                    video_url: Some(url.as_str().to_string()),
+                },
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "videoId + videoUrl: give exactly one for lip sync, not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "videoId: one of videoId or videoUrl is required for lip sync",
+                    ))
+                }
+            };
+            return Ok(Plan::IdentifyFaceThenLipSync(identify));
+        }
+        Operation::TextToImage | Operation::ImageToImage => finish(
+            endpoint,
+            &ImageGenerationRequest {
+                model_name: Some(provider_model.to_string()),
+                prompt: required(&req.prompt, "prompt")?,
+                negative_prompt: req.negative_prompt.clone(),
+                image: req.images.first().map(media),
+                image_reference: req
+                    .image_reference
+                    .as_deref()
+                    .map(|r| match r {
+                        "subject" => Ok(ImageReference::Subject),
+                        "face" => Ok(ImageReference::Face),
+                        other => Err(invalid(format!(
+                            "imageReference: `{other}` is not allowed (allowed: subject, face)"
+                        ))),
+                    })
+                    .transpose()?,
+                image_fidelity: req.image_fidelity,
+                human_fidelity: req.human_fidelity,
+                resolution: resolution(req)?,
+                aspect_ratio: req.aspect_ratio.clone(),
+                n: req.n,
+                callback_url: cb,
+            },
+            req,
+        )?,
+        Operation::OmniImage => finish(
+            endpoint,
+            &OmniImageRequest {
+                model_name: Some(provider_model.to_string()),
+                prompt: required(&req.prompt, "prompt")?,
+                image_list: req.images.iter().map(image_item).collect(),
+                element_list: req
+                    .element_ids
+                    .iter()
+                    .map(|id| ElementItem {
+                        element_id: id.clone(),
+                    })
+                    .collect(),
+                resolution: resolution(req)?,
+                aspect_ratio: req.aspect_ratio.clone(),
+                n: req.n,
+                external_task_id: ext,
+                callback_url: cb,
+            },
+            req,
+        )?,
+    };
+    Ok(Plan::Create(native))
+}
+
+/// The face to sync: `face_id` when given (it must be among the faces found), else the
+/// first face found.
+pub fn pick_face<'a>(
+    faces: &'a IdentifyFaceResponse,
+    face_id: Option<&str>,
+) -> Result<&'a FaceData> {
+    let found = || {
+        faces
+            .face_data
+            .iter()
+            .map(|f| f.face_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match face_id {
+        Some(id) => faces
+            .face_data
+            .iter()
+            .find(|f| f.face_id == id)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "faceId: `{id}` is not among the faces identify-face found (found: {})",
+                    if faces.face_data.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found()
+                    }
+                ))
+            }),
+        None => faces.face_data.first().ok_or_else(|| {
+            invalid("videoUrl: identify-face found no face to lip-sync in the video")
+        }),
+    }
+}
+
+/// The advanced-lip-sync body for `req`, given identify-face's answer (§1).
+pub fn lip_sync_request(
+    req: &GenerationRequest,
+    faces: &IdentifyFaceResponse,
+    callback_url: Option<&str>,
+) -> Result<NativeRequest> {
+    let face = pick_face(faces, req.face_id.as_deref())?;
+    let (audio_id, sound_file) = match (&req.audio_id, &req.sound_file) {
+        (Some(a), None) => (Some(a.clone()), None),
+        (None, Some(f)) => (None, Some(f.as_str().to_string())),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "audioId + soundFile: give exactly one for lip sync, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(invalid(
+                "soundFile: one of audioId or soundFile is required for lip sync",
+            ))
+        }
+    };
+    let ms = |v: Option<u64>, name: &str| {
+        v.ok_or_else(|| invalid(format!("{name}: required for lip sync (milliseconds)")))
+    };
+    let body = AdvancedLipSyncRequest {
+        session_id: faces.session_id.clone(),
+        // spec §1: currently one face only.
+        face_choose: vec![FaceChoose {
+            face_id: face.face_id.clone(),
+            audio_id,
+            sound_file,
+            sound_start_time: ms(req.sound_start_time, "soundStartTime")?,
+            sound_end_time: ms(req.sound_end_time, "soundEndTime")?,
+            sound_insert_time: ms(req.sound_insert_time, "soundInsertTime")?,
+            sound_volume: req.sound_volume,
+            original_audio_volume: req.original_audio_volume,
+        }],
+        external_task_id: req.external_task_id.clone(),
+        callback_url: callback_url.map(str::to_string),
+    };
+    finish(Endpoint::AdvancedLipSync, &body, req)
+}
+
+/// Unified or native camera control → Kling's `camera_control`.
+pub fn camera_control(cc: &genmux_core::CameraControl) -> Result<wire::CameraControl> {
+    if let Some(motion) = cc.camera_motion.as_deref() {
+        // catalog kling-2.6-t2v: cameraSpeed 0.1–2.0 → round(speed × 5).
+        let speed = cc.camera_speed.unwrap_or(1.0);
+        let mut value = (speed * 5.0).round().clamp(-10.0, 10.0);
+        if value == 0.0 {
+            // Kling needs exactly one non-zero value; the slowest speed still moves.
+            value = if speed < 0.0 { -1.0 } else { 1.0 };
+        }
+        let mut config = CameraConfig::default();
+        let slot = match motion {
+            "horizontal" => &mut config.horizontal,
+            "vertical" => &mut config.vertical,
+            "pan" => &mut config.pan,
+            "tilt" => &mut config.tilt,
+            "roll" => &mut config.roll,
+            "zoom" => &mut config.zoom,
+            other => {
+                return Err(invalid(format!(
+                    "cameraControl.cameraMotion: `{other}` is not allowed (allowed: horizontal, vertical, pan, tilt, roll, zoom)"
+                )))
+            }
+        };
+        *slot = Some(value);
+        return Ok(wire::CameraControl {
+            kind: CameraType::Simple,
+            config: Some(config),
+        });
+    }
+    let kind = match cc.kind.as_deref() {
+        Some(k) => CameraType::parse(k).ok_or_else(|| {
+            invalid(format!(
+                "cameraControl.type: `{k}` is not allowed (allowed: simple, down_back, forward_up, right_turn_forward, left_turn_forward)"
+            ))
+        })?,
+        None if cc.config.is_some() => CameraType::Simple,
+        None => {
+            return Err(invalid(
+                "cameraControl: give cameraMotion (+ cameraSpeed) or type (+ config)",
+            ))
+        }
+    };
+    let config = cc.config.map(|c| {
+        let nz = |v: f64| (v != 0.0).then_some(v);
+        CameraConfig {
+            horizontal: nz(c.horizontal),
+            vertical: nz(c.vertical),
+            pan: nz(c.pan),
+            tilt: nz(c.tilt),
+            roll: nz(c.roll),
+            zoom: nz(c.zoom),
+        }
+    });
+    if kind == CameraType::Simple && config.is_none() {
+        return Err(invalid(
+            "cameraControl.config: required when type is simple",
+        ));
+    }
+    Ok(wire::CameraControl { kind, config })
+}
+
+/// `(major, minor)` of a `kling-vX[-Y]…` model name (`kling-v2-5-turbo` → (2, 5),
+/// `kling-v2-master` → (2, 0), `kling-v3` → (3, 0)); `None` for other names.
+fn version(model: &str) -> Option<(u32, u32)> {
+    let mut parts = model.strip_prefix("kling-v")?.split('-');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// spec §2: `cfg_scale` is not supported by V2.x models.
+fn takes_cfg_scale(model: &str) -> bool {
+    version(model).is_none_or(|(major, _)| major != 2)
+}
+
+/// spec §2: `sound` only on models V2.6 and later.
+fn takes_sound(model: &str) -> bool {
+    version(model).is_some_and(|v| v >= (2, 6))
+}
+
+/// kling-v3 shots (public docs; not in the spec).
+fn takes_multi_shot(model: &str) -> bool {
+    version(model).is_some_and(|(major, _)| major >= 3)
+}
+
+struct Common {
+    sound: Option<OnOff>,
+    mode: Option<Mode>,
+    cfg_scale: Option<f64>,
+    multi_shot: Option<bool>,
+    shot_type: Option<String>,
+    multi_prompt: Vec<MultiShotPrompt>,
+}
+
+/// The fields text2video and image2video share, with the model rules applied.
+fn common_video(req: &GenerationRequest, model: &str) -> Result<Common> {
+    let mut mode = mode(req)?;
+    let sound = match req.generate_audio {
+        Some(true) if !takes_sound(model) => return Err(unsupported(format!(
+            "generateAudio: {model} cannot generate sound (spec/kling-api.md §2: V2.6 and later)"
+        ))),
+        Some(true) => {
+            if version(model) == Some((2, 6)) {
+                // spec §3: V2.6 sound is a pro-mode feature.
+                mode = Some(Mode::Pro);
+            }
+            Some(OnOff::On)
+        }
+        Some(false) if takes_sound(model) => Some(OnOff::Off),
+        _ => None,
+    };
+    if !req.kling_elements.is_empty() {
+        return Err(unsupported(
+            "klingElements: Kling's /v1 API takes subject-library element ids, not image groups; this request needs another provider",
+        ));
+    }
+    let multi = req.multi_shots == Some(true);
+    if multi && !takes_multi_shot(model) {
+        return Err(unsupported(format!("multiShots: not supported by {model}")));
+    }
+    Ok(Common {
+        sound,
+        mode,
+        cfg_scale: req.cfg_scale.filter(|_| takes_cfg_scale(model)),
+        multi_shot: multi.then_some(true),
+        shot_type: multi.then(|| "customize".to_string()),
+        multi_prompt: if multi {
+            req.multi_prompt
+                .iter()
+                .enumerate()
+                .map(|(i, s)| MultiShotPrompt {
+                    index: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    prompt: s.prompt.clone(),
+                    duration: Seconds(s.duration),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+fn text2video(
+    req: &GenerationRequest,
+    model: &str,
+    ext: Option<String>,
+    cb: Option<String>,
+) -> Result<Text2VideoRequest> {
+    let c = common_video(req, model)?;
+    if c.multi_shot.is_none() && req.prompt.is_none() {
+        return Err(invalid("prompt: required for text to video"));
+    }
+    Ok(Text2VideoRequest {
+        model_name: Some(model.to_string()),
+        prompt: req.prompt.clone(),
+        negative_prompt: req.negative_prompt.clone(),
+        sound: c.sound,
+        cfg_scale: c.cfg_scale,
+        mode: c.mode,
+        aspect_ratio: req.aspect_ratio.clone(),
+        duration: req.duration.map(Seconds),
+        camera_control: req
+            .camera_control
+            .as_ref()
+            .map(camera_control)
+            .transpose()?,
+        multi_shot: c.multi_shot,
+        shot_type: c.shot_type,
+        multi_prompt: c.multi_prompt,
+        external_task_id: ext,
+        callback_url: cb,
+    })
+}
+
+fn image2video(
+    req: &GenerationRequest,
+    model: &str,
+    ext: Option<String>,
+    cb: Option<String>,
+) -> Result<Image2VideoRequest> {
+    let c = common_video(req, model)?;
+    let image = req.start_frame().map(media);
+    let image_tail = req.end_frame().map(media);
+    if image.is_none() && image_tail.is_none() {
+        return Err(invalid(
+            "images: image to video needs a start frame (images[0]) or an end frame (endImage)",
+        ));
+    }
+    Ok(Image2VideoRequest {
+        model_name: Some(model.to_string()),
+        image,
+        image_tail,
+        prompt: req.prompt.clone(),
+        negative_prompt: req.negative_prompt.clone(),
+        cfg_scale: c.cfg_scale,
+        mode: c.mode,
+        static_mask: req.static_mask.as_ref().map(media),
+        dynamic_masks: req
+            .dynamic_masks
+            .iter()
+            .map(|m| wire::DynamicMask {
+                mask: media(&m.mask),
+                trajectories: m
+                    .trajectories
+                    .iter()
+                    .map(|p| wire::TrajectoryPoint { x: p.x, y: p.y })
+                    .collect(),
+            })
+            .collect(),
+        camera_control: req
+            .camera_control
+            .as_ref()
+            .map(camera_control)
+            .transpose()?,
+        duration: req.duration.map(Seconds),
+        sound: c.sound,
+        multi_shot: c.multi_shot,
+        shot_type: c.shot_type,
+        multi_prompt: c.multi_prompt,
+        external_task_id: ext,
+        callback_url: cb,
+    })
+}
+
+fn motion_control(
+    req: &GenerationRequest,
+    ext: Option<String>,
+    cb: Option<String>,
+) -> Result<MotionControlRequest> {
+    let image_url =
+        req.images.first().map(media).ok_or_else(|| {
+            invalid("images: motion control needs the character image (images[0])")
+        })?;
+    let video_url = req.motion_video.as_ref().map(media).ok_or_else(|| {
+        invalid("motionVideo: required for motion control (the reference motion video)")
+    })?;
+    let character_orientation = match req.character_orientation.as_deref() {
+        Some("image") => CharacterOrientation::Image,
+        Some("video") => CharacterOrientation::Video,
+        Some(other) => {
+            return Err(invalid(format!(
+                "characterOrientation: `{other}` is not allowed (allowed: image, video)"
+            )))
+        }
+        None => {
+            return Err(invalid(
+                "characterOrientation: required for motion control (allowed: image, video)",
+            ))
+        }
+    };
+    let mode = mode(req)?
+        .ok_or_else(|| invalid("mode: required for motion control (allowed: std, pro)"))?;
+    Ok(MotionControlRequest {
+        image_url,
+        video_url,
+        character_orientation,
+        mode,
+        prompt: req.prompt.clone(),
+        keep_original_sound: req
+            .keep_original_sound
+            .map(|k| if k { YesNo::Yes } else { YesNo::No }),
+        external_task_id: ext,
+        callback_url: cb,
+    })
+}
+
+fn media(m: &MediaInput) -> String {
+    m.as_str().to_string()
+}
+
+fn image_item(m: &MediaInput) -> ImageItem {
+    ImageItem { image: media(m) }
+}
+
+fn mode(req: &GenerationRequest) -> Result<Option<Mode>> {
+    req.mode
+        .as_deref()
+        .map(|m| {
+            Mode::parse(m)
+                .ok_or_else(|| invalid(format!("mode: `{m}` is not allowed (allowed: std, pro)")))
+        })
+        .transpose()
+}
+
+fn resolution(req: &GenerationRequest) -> Result<Option<Resolution>> {
+    req.resolution
+        .as_deref()
+        .map(|r| {
+            Resolution::parse(r).ok_or_else(|| {
+                invalid(format!(
+                    "resolution: `{r}` is not allowed (allowed: 1k, 2k)"
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn required(v: &Option<String>, field: &str) -> Result<String> {
+    v.clone()
+        .ok_or_else(|| invalid(format!("{field}: required for this Kling endpoint")))
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::invalid(msg).with_provider(PROVIDER)
+}
+
+fn unsupported(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Unsupported, msg).with_provider(PROVIDER)
+}
+
+/// Serializes the typed body and merges `extra` last.
+fn finish<B: Serialize>(
+    endpoint: Endpoint,
+    body: &B,
+    req: &GenerationRequest,
+) -> Result<NativeRequest> {
+    let Value::Object(mut map) = serde_json::to_value(body).map_err(|e| {
+        Error::internal(format!("serializing the {endpoint} body failed: {e}"))
+            .with_provider(PROVIDER)
+    })?
+    else {
+        return Err(
+            Error::internal(format!("the {endpoint} body is not a JSON object"))
+                .with_provider(PROVIDER),
+        );
+    };
+    if let Some(extra) = &req.extra {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(NativeRequest {
+        endpoint,
+        body: map,
+    })
+}

@@ -1,0 +1,449 @@
+//! What each Kling model can do ([`Capability`] literals citing `spec/kling-api.md` beside
+//! each limit) and what it costs upstream in USD (spec "Indicative prices": 1 unit ≈
+//! $0.14). [`offerings`] pairs them with the catalog's `provider = "kling"` entries.
+
+use genmux_core::pricing::{PriceUnit, Rate, RateCondition};
+use genmux_core::{Capability, Catalog, MediaKind, Offering, Operation, PriceRule, SecondsSet};
+
+/// US dollars per Kling unit (spec "Indicative prices").
+pub const USD_PER_UNIT: f64 = 0.14;
+
+/// spec "Common rules": prompts ≤ 2500 characters.
+const MAX_PROMPT: Option<u32> = Some(2500);
+
+/// The capability of a Kling provider model, or `None` for a name genmux does not know.
+pub fn capability(provider_model: &str) -> Option<Capability> {
+    Some(match provider_model {
+        "kling-v2-5-turbo" => Capability {
+            // §2 text2video, §3 image2video with image / image_tail.
+            text_to_video: true,
+            image_to_video: true,
+            start_end_frame: true,
+            negative_prompt: true,
+            // §2: cfg_scale is "not supported by V2.x models"; accepted and not forwarded,
+            // as the catalog's kling-2.5-turbo entry documents.
+            cfg_scale: true,
+            external_task_id: true,
+            // §3: image + image_tail.
+            max_images: Some(2),
+            // §2: duration "5" or "10".
+            durations: Some(SecondsSet::of(&[5, 10])),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "kling-v2-6" => Capability {
+            text_to_video: true,
+            // §2: sound on/off, V2.6 and later (sent in pro mode).
+            audio: true,
+            // §2: camera_control (simple + config, or a preset type).
+            camera_control: true,
+            negative_prompt: true,
+            // §2: not supported by V2.x; accepted and not forwarded (catalog kling-2.6-t2v).
+            cfg_scale: true,
+            external_task_id: true,
+            durations: Some(SecondsSet::of(&[5, 10])),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "kling-v3" => Capability {
+            text_to_video: true,
+            image_to_video: true,
+            start_end_frame: true,
+            // §2: sound on V2.6 and later.
+            audio: true,
+            // Kling public docs for kling-v3: multi_shot + multi_prompt (not in the spec).
+            multi_shot: true,
+            // klingElements are image groups; /v1 only takes subject-library ids (§8), so
+            // element requests go to another provider.
+            elements: false,
+            external_task_id: true,
+            max_images: Some(2),
+            // catalog kling-3.0: 3–15 s.
+            durations: Some(SecondsSet::range(3, 15)),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "kling-v1-6" => Capability {
+            // §4: multi-image2video is "only kling-v1-6".
+            multi_image_to_video: true,
+            negative_prompt: true,
+            external_task_id: true,
+            // §4: 1–4 images.
+            max_images: Some(4),
+            durations: Some(SecondsSet::of(&[5, 10])),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "motion-control" => Capability {
+            motion_control: true,
+            external_task_id: true,
+            // §5: one character image.
+            max_images: Some(1),
+            // §5: motion video ≥ 3 s; ≤ 10 s (orientation image) or ≤ 30 s (video).
+            durations: Some(SecondsSet::range(3, 30)),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "video-extend" => Capability {
+            video_extend: true,
+            negative_prompt: true,
+            // §6 lists cfg_scale [0, 1] and forwards it.
+            cfg_scale: true,
+            // §6 lists no external_task_id.
+            external_task_id: false,
+            max_images: Some(0),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "advanced-lip-sync" => Capability {
+            lip_sync: true,
+            external_task_id: true,
+            max_images: Some(0),
+            ..Default::default()
+        },
+        "kling-v2-1" => Capability {
+            // §7 images/generations without a reference image.
+            text_to_image: true,
+            negative_prompt: true,
+            // §7 lists no external_task_id.
+            external_task_id: false,
+            max_images: Some(0),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "kling-v1-5" => Capability {
+            // §7: image_reference is required for kling-v1-5 with an image.
+            image_to_image: true,
+            // §7: negative_prompt is not allowed with a reference image.
+            negative_prompt: false,
+            external_task_id: false,
+            max_images: Some(1),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        "kling-image-o1" => Capability {
+            // §8 omni-image: only kling-image-o1.
+            omni_image: true,
+            // §8 element_list.
+            elements: true,
+            external_task_id: true,
+            // §8: elements + images ≤ 10.
+            max_images: Some(10),
+            max_prompt_chars: MAX_PROMPT,
+            ..Default::default()
+        },
+        _ => return None,
+    })
+}
+
+fn usd(units: f64) -> f64 {
+    units * USD_PER_UNIT
+}
+
+fn when_mode(mode: &str) -> RateCondition {
+    RateCondition {
+        mode: Some(mode.into()),
+        ..Default::default()
+    }
+}
+
+fn when_audio(audio: bool, mode: Option<&str>) -> RateCondition {
+    RateCondition {
+        audio: Some(audio),
+        mode: mode.map(Into::into),
+        ..Default::default()
+    }
+}
+
+fn rule(unit: PriceUnit, billing_increment: u32, rates: Vec<Rate>, source: &str) -> PriceRule {
+    PriceRule {
+        unit,
+        offset: 0,
+        billing_increment,
+        audio_percent: 100,
+        rates,
+        source: Some(source.to_string()),
+    }
+}
+
+fn per_second(when: RateCondition, units_per_second: f64) -> Rate {
+    Rate {
+        when,
+        base: 0.0,
+        per_unit: usd(units_per_second),
+    }
+}
+
+/// The upstream cost of a Kling provider model in USD, or `None` for an unknown name.
+pub fn cost(provider_model: &str) -> Option<PriceRule> {
+    use PriceUnit::*;
+    let any = RateCondition::default;
+    Some(match provider_model {
+        // spec: v2.5-turbo and v2.6, 5 s: std 1.5 u, pro 2.5 u (v2.6 pro + audio 5 u).
+        "kling-v2-5-turbo" => rule(
+            Second,
+            1,
+            vec![per_second(when_mode("pro"), 0.5), per_second(any(), 0.3)],
+            "spec/kling-api.md: v2.5-turbo 5 s std 1.5 units, pro 2.5 units",
+        ),
+        "kling-v2-6" => rule(
+            Second,
+            1,
+            vec![
+                per_second(when_audio(true, None), 1.0),
+                per_second(when_mode("pro"), 0.5),
+                per_second(any(), 0.3),
+            ],
+            "spec/kling-api.md: v2.6 5 s std 1.5 units, pro 2.5, pro + audio 5",
+        ),
+        // spec: v3 per second std 0.6 u, pro 0.8 u; with audio 0.9 / 1.2 u.
+        "kling-v3" => rule(
+            Second,
+            1,
+            vec![
+                per_second(when_audio(true, Some("pro")), 1.2),
+                per_second(when_audio(true, None), 0.9),
+                per_second(when_mode("pro"), 0.8),
+                per_second(any(), 0.6),
+            ],
+            "spec/kling-api.md: v3 per second std 0.6 units, pro 0.8; audio 0.9 / 1.2",
+        ),
+        "kling-v1-6" => rule(
+            Second,
+            1,
+            vec![per_second(when_mode("pro"), 0.5), per_second(any(), 0.3)],
+            "assumed as v2.x (std 1.5, pro 2.5 units per 5 s): the spec gives no v1.6 price",
+        ),
+        // spec: motion control per second std 0.9 u, pro 1.2 u.
+        "motion-control" => rule(
+            Second,
+            1,
+            vec![per_second(when_mode("pro"), 1.2), per_second(any(), 0.9)],
+            "spec/kling-api.md: motion control per second std 0.9 units, pro 1.2",
+        ),
+        "video-extend" => rule(
+            Request,
+            1,
+            vec![Rate {
+                when: any(),
+                base: usd(1.5),
+                per_unit: 0.0,
+            }],
+            "assumed one 5 s std generation (1.5 units): the spec gives no extend price",
+        ),
+        // spec: lip sync 0.5 u per 5 s.
+        "advanced-lip-sync" => rule(
+            Second,
+            5,
+            vec![per_second(any(), 0.1)],
+            "spec/kling-api.md: lip sync 0.5 units per 5 s",
+        ),
+        "kling-v2-1" | "kling-v1-5" => rule(
+            Image,
+            1,
+            vec![
+                Rate {
+                    when: RateCondition {
+                        resolution: Some("2k".into()),
+                        ..Default::default()
+                    },
+                    base: 0.0,
+                    per_unit: usd(0.5),
+                },
+                Rate {
+                    when: any(),
+                    base: 0.0,
+                    per_unit: usd(0.25),
+                },
+            ],
+            "assumed 0.25 units per 1k image, 0.5 per 2k: the spec gives no image price",
+        ),
+        "kling-image-o1" => rule(
+            Image,
+            1,
+            vec![
+                Rate {
+                    when: RateCondition {
+                        resolution: Some("2k".into()),
+                        ..Default::default()
+                    },
+                    base: 0.0,
+                    per_unit: usd(1.0),
+                },
+                Rate {
+                    when: any(),
+                    base: 0.0,
+                    per_unit: usd(0.5),
+                },
+            ],
+            "assumed 0.5 units per 1k image, 1 per 2k: the spec gives no omni-image price",
+        ),
+        _ => return None,
+    })
+}
+
+/// Keeps only the operations `ops` in `cap`.
+fn restrict(mut cap: Capability, ops: &[Operation]) -> Capability {
+    let keep = |op| ops.contains(&op);
+    cap.text_to_video &= keep(Operation::TextToVideo);
+    cap.image_to_video &= keep(Operation::ImageToVideo);
+    cap.start_end_frame &= keep(Operation::StartEndFrame);
+    cap.multi_image_to_video &= keep(Operation::MultiImageToVideo);
+    cap.motion_control &= keep(Operation::MotionControl);
+    cap.video_extend &= keep(Operation::VideoExtend);
+    cap.lip_sync &= keep(Operation::LipSync);
+    cap.text_to_image &= keep(Operation::TextToImage);
+    cap.image_to_image &= keep(Operation::ImageToImage);
+    cap.omni_image &= keep(Operation::OmniImage);
+    cap
+}
+
+/// The video and image offerings for every catalog entry served by `kling`. A provider
+/// model genmux has no capability for (an operator override naming a new Kling model) is
+/// skipped with a warning rather than offered with guessed limits.
+pub fn offerings(catalog: &Catalog) -> (Vec<Offering>, Vec<Offering>) {
+    let (mut video, mut image) = (Vec::new(), Vec::new());
+    for model in catalog.models() {
+        for pm in model.providers.iter().filter(|p| p.provider == "kling") {
+            let (Some(cap), Some(cost)) = (capability(&pm.model), cost(&pm.model)) else {
+                tracing::warn!(
+                    model = %model.id,
+                    provider_model = %pm.model,
+                    "kling: no capability known for this provider model; not offered"
+                );
+                continue;
+            };
+            let ops: Vec<Operation> = model
+                .operations
+                .iter()
+                .copied()
+                .filter(|op| pm.operations.is_empty() || pm.operations.contains(op))
+                .collect();
+            let offering = Offering {
+                model: model.id.clone(),
+                provider_model: pm.model.clone(),
+                capability: restrict(cap, &ops),
+                cost,
+            };
+            match model.kind {
+                MediaKind::Video => video.push(offering),
+                MediaKind::Image => image.push(offering),
+            }
+        }
+    }
+    (video, image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genmux_core::PriceInputs;
+
+    fn micros(pm: &str, inputs: PriceInputs<'_>) -> i64 {
+        cost(pm).unwrap().amount_micros(&inputs).unwrap()
+    }
+
+    #[test]
+    fn every_kling_catalog_entry_is_offered_with_its_operations() {
+        let catalog = Catalog::builtin();
+        let (video, image) = offerings(catalog);
+        let mut expected = 0;
+        for m in catalog.models() {
+            for pm in m.providers.iter().filter(|p| p.provider == "kling") {
+                expected += 1;
+                let list = if m.kind == MediaKind::Video {
+                    &video
+                } else {
+                    &image
+                };
+                let o = list
+                    .iter()
+                    .find(|o| o.model == m.id && o.provider_model == pm.model)
+                    .unwrap_or_else(|| panic!("{} / {} not offered", m.id, pm.model));
+                for op in &m.operations {
+                    let served = pm.operations.is_empty() || pm.operations.contains(op);
+                    assert_eq!(o.capability.has_operation(*op), served, "{} {op}", pm.model);
+                }
+            }
+        }
+        assert_eq!(video.len() + image.len(), expected);
+        assert!(
+            expected >= 10,
+            "the catalog names {expected} kling provider models"
+        );
+        // kling-image is split by operation across two Kling models.
+        let ti = image
+            .iter()
+            .find(|o| o.provider_model == "kling-v2-1")
+            .unwrap();
+        assert!(ti.capability.text_to_image && !ti.capability.image_to_image);
+        let ii = image
+            .iter()
+            .find(|o| o.provider_model == "kling-v1-5")
+            .unwrap();
+        assert!(ii.capability.image_to_image && !ii.capability.text_to_image);
+    }
+
+    #[test]
+    fn unknown_provider_models_are_not_guessed() {
+        assert!(capability("kling-v9").is_none());
+        assert!(cost("kling-v9").is_none());
+    }
+
+    #[test]
+    fn costs_follow_the_indicative_prices() {
+        // v2.5-turbo std 5 s = 1.5 units = $0.21; pro = 2.5 units = $0.35.
+        let std5 = PriceInputs {
+            seconds: 5,
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v2-5-turbo", std5.clone()), 210_000);
+        let pro10 = PriceInputs {
+            seconds: 10,
+            mode: Some("pro"),
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v2-5-turbo", pro10), 700_000);
+        // v2.6 pro + audio 5 s = 5 units = $0.70.
+        let audio = PriceInputs {
+            seconds: 5,
+            audio: true,
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v2-6", audio), 700_000);
+        // v3 pro + audio per second 1.2 units; 10 s = $1.68.
+        let v3 = PriceInputs {
+            seconds: 10,
+            audio: true,
+            mode: Some("pro"),
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v3", v3), 1_680_000);
+        let v3std = PriceInputs {
+            seconds: 10,
+            mode: Some("std"),
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v3", v3std), 840_000);
+        // motion control std 0.9 units/s; 8 s = $1.008.
+        let mc = PriceInputs {
+            seconds: 8,
+            mode: Some("std"),
+            ..Default::default()
+        };
+        assert_eq!(micros("motion-control", mc), 1_008_000);
+        // lip sync 0.5 units per 5 s: 6 s is billed as 10 s = 1 unit = $0.14.
+        let ls = PriceInputs {
+            seconds: 6,
+            ..Default::default()
+        };
+        assert_eq!(micros("advanced-lip-sync", ls), 140_000);
+        // images per image.
+        let imgs = PriceInputs {
+            images: 4,
+            resolution: Some("2k"),
+            ..Default::default()
+        };
+        assert_eq!(micros("kling-v2-1", imgs), 280_000);
+    }
+}

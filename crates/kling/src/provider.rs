@@ -1,0 +1,254 @@
+//! [`KlingProvider`]: genmux's `VideoProvider` and `ImageProvider` over the Kling `/v1`
+//! API. Mapping is in [`crate::mapping`], I/O in [`crate::client`].
+
+use crate::callback;
+use crate::client::{KlingClient, KlingConfig};
+use crate::error::PROVIDER;
+use crate::mapping::{self, Plan};
+use crate::offerings;
+use genmux_core::webhook::WebhookSecret;
+use genmux_core::{
+    async_trait, Catalog, Error, ImageProvider, Offering, Provider, ProviderSettings, Result,
+    Submission, SubmitRequest, TaskRef, TaskSnapshot, VideoProvider,
+};
+use std::sync::Arc;
+
+/// The provider id.
+pub const ID: &str = "kling";
+
+/// Kling as a genmux provider: offerings for every catalog entry with a `kling` provider
+/// model, submissions mapped to the native endpoints, status by the task's operation
+/// (task affinity), and signed callbacks verified.
+#[derive(Debug)]
+pub struct KlingProvider {
+    client: KlingClient,
+    webhook: Option<WebhookSecret>,
+    video: Vec<Offering>,
+    image: Vec<Offering>,
+}
+
+impl KlingProvider {
+    /// A provider for one Kling account, offering what `catalog` assigns to `kling`.
+    pub fn new(config: KlingConfig, catalog: &Catalog) -> Result<Self> {
+        let webhook = match config.webhook_secret.as_deref() {
+            Some(s) => Some(WebhookSecret::parse(s).map_err(|e| {
+                Error::invalid(format!("webhook_secret (KLING_WEBHOOK_SECRET): {e}"))
+                    .with_provider(PROVIDER)
+            })?),
+            None => None,
+        };
+        let client = KlingClient::new(config)?;
+        let (video, image) = offerings::offerings(catalog);
+        Ok(KlingProvider {
+            client,
+            webhook,
+            video,
+            image,
+        })
+    }
+
+    /// Builds from settings `KLING_ACCESS_KEY`, `KLING_SECRET_KEY` (both required),
+    /// `KLING_BASE_URL` (default the global endpoint) and `KLING_WEBHOOK_SECRET`.
+    /// `Ok(None)` when neither key is set; an error naming the missing one when only one is.
+    pub fn from_settings(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Self>> {
+        let (ak, sk) = (
+            settings.get("KLING_ACCESS_KEY"),
+            settings.get("KLING_SECRET_KEY"),
+        );
+        let (ak, sk) = match (ak, sk) {
+            (None, None) => return Ok(None),
+            (Some(a), Some(s)) => (a, s),
+            (Some(_), None) => {
+                return Err(
+                    Error::invalid("KLING_SECRET_KEY: not set (KLING_ACCESS_KEY is)")
+                        .with_provider(PROVIDER),
+                )
+            }
+            (None, Some(_)) => {
+                return Err(
+                    Error::invalid("KLING_ACCESS_KEY: not set (KLING_SECRET_KEY is)")
+                        .with_provider(PROVIDER),
+                )
+            }
+        };
+        let mut config = KlingConfig::new(ak, sk);
+        if let Some(url) = settings.get("KLING_BASE_URL") {
+            config.base_url = url.to_string();
+        }
+        if let Some(secret) = settings.get("KLING_WEBHOOK_SECRET") {
+            config.webhook_secret = Some(secret.to_string());
+        }
+        KlingProvider::new(config, catalog).map(Some)
+    }
+
+    /// Wraps the provider as the router holds it (both halves share one client).
+    pub fn into_provider(self) -> Result<Provider> {
+        let p = Arc::new(self);
+        Provider::both(p.clone(), p)
+    }
+
+    /// The underlying client, for native calls genmux does not model.
+    pub fn client(&self) -> &KlingClient {
+        &self.client
+    }
+
+    /// The video offerings.
+    pub fn video_offerings(&self) -> &[Offering] {
+        &self.video
+    }
+
+    /// The image offerings.
+    pub fn image_offerings(&self) -> &[Offering] {
+        &self.image
+    }
+
+    /// Submits: maps the request and creates the task (identify-face first for lip sync).
+    /// The gateway's `callback_url` and the request's `external_task_id` go upstream.
+    pub async fn submit_task(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        let model = req.offering.provider_model.as_str();
+        let native = match mapping::plan(req.request, req.operation, model, req.callback_url)? {
+            Plan::Create(native) => native,
+            Plan::IdentifyFaceThenLipSync(identify) => {
+                // Synchronous and task-less: its failure is never maybe-accepted.
+                let faces = self.client.identify_face(&identify).await?;
+                mapping::lip_sync_request(req.request, &faces, req.callback_url)?
+            }
+        };
+        let task = self.client.create(native.endpoint, &native.body).await?;
+        Ok(mapping::submission(&task, model))
+    }
+
+    /// Queries a task at the endpoint of the operation that created it.
+    pub async fn task_status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        let endpoint = mapping::endpoint_for(task.operation);
+        let native = self.client.get(endpoint, &task.provider_task_id).await?;
+        mapping::snapshot(&native)
+    }
+
+    /// Verifies (when a secret is configured) and parses a callback.
+    pub fn parse_task_callback(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<TaskSnapshot> {
+        let now = crate::auth::unix_now();
+        let task = callback::verify_and_parse(self.webhook.as_ref(), headers, body, now)?;
+        mapping::snapshot(&task)
+    }
+}
+
+#[async_trait]
+impl VideoProvider for KlingProvider {
+    fn id(&self) -> &str {
+        ID
+    }
+    fn offerings(&self) -> &[Offering] {
+        &self.video
+    }
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        self.submit_task(req).await
+    }
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        self.task_status(task).await
+    }
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        self.parse_task_callback(headers, body)
+    }
+}
+
+#[async_trait]
+impl ImageProvider for KlingProvider {
+    fn id(&self) -> &str {
+        ID
+    }
+    fn offerings(&self) -> &[Offering] {
+        &self.image
+    }
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        self.submit_task(req).await
+    }
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        self.task_status(task).await
+    }
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        self.parse_task_callback(headers, body)
+    }
+}
+
+/// The registration's build function.
+pub(crate) fn build(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Provider>> {
+    match KlingProvider::from_settings(settings, catalog)? {
+        Some(p) => p.into_provider().map(Some),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genmux_core::ErrorKind;
+
+    #[test]
+    fn settings_without_keys_build_nothing() {
+        let none = build(&ProviderSettings::new(), Catalog::builtin()).unwrap();
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn settings_with_one_key_name_the_other() {
+        let s = ProviderSettings::new().set("KLING_ACCESS_KEY", "ak");
+        let e = build(&s, Catalog::builtin()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        assert!(
+            e.message().starts_with("KLING_SECRET_KEY"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn settings_build_both_halves() {
+        let s = ProviderSettings::new()
+            .set("KLING_ACCESS_KEY", "ak")
+            .set("KLING_SECRET_KEY", "sk")
+            .set("KLING_BASE_URL", "http://127.0.0.1:9")
+            .set(
+                "KLING_WEBHOOK_SECRET",
+                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            );
+        let p = build(&s, Catalog::builtin()).unwrap().unwrap();
+        assert_eq!(p.id(), "kling");
+        assert!(p.video_half().is_some() && p.image_half().is_some());
+        let models: Vec<_> = p.offerings().iter().map(|(_, o)| o.model.clone()).collect();
+        for m in [
+            "kling-2.5-turbo",
+            "kling-lip-sync",
+            "kling-omni-image",
+            "kling-image",
+        ] {
+            assert!(models.iter().any(|x| x == m), "{m} missing from {models:?}");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let s = ProviderSettings::new()
+            .set("KLING_ACCESS_KEY", "ak")
+            .set("KLING_SECRET_KEY", "sk")
+            .set("KLING_BASE_URL", "ftp://kling");
+        let e = build(&s, Catalog::builtin()).unwrap_err();
+        assert!(e.message().starts_with("base_url"), "{}", e.message());
+        let s = ProviderSettings::new()
+            .set("KLING_ACCESS_KEY", "ak")
+            .set("KLING_SECRET_KEY", "sk")
+            .set("KLING_WEBHOOK_SECRET", "whsec_%%%");
+        let e = build(&s, Catalog::builtin()).unwrap_err();
+        assert!(e.message().starts_with("webhook_secret"), "{}", e.message());
+    }
+
+    #[test]
+    fn registered_with_inventory() {
+        crate::link();
+        assert!(genmux_core::registrations().any(|r| r.id == "kling"));
+    }
+}
