@@ -1,0 +1,188 @@
+//! HTTP client for a remote unified API: the I/O half of [`crate::MidsyncProvider`].
+//! Every answer goes through the pure functions of [`crate::mapping`].
+
+use crate::mapping::{self, PROVIDER_ID};
+use genmux_core::{Error, ErrorKind, MediaKind, Result, Submission, TaskSnapshot};
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// A client for one upstream account: base URL + Bearer key.
+#[derive(Clone)]
+pub struct MidsyncClient {
+    http: reqwest::Client,
+    base: Url,
+    api_key: String,
+}
+
+impl std::fmt::Debug for MidsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MidsyncClient")
+            .field("base", &self.base.as_str())
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+impl MidsyncClient {
+    /// A client for `base_url` (e.g. `https://api.example.com`, optionally with a path
+    /// prefix) authenticating with `api_key`; each call times out after `timeout`.
+    pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self> {
+        let base = Url::parse(base_url.trim()).map_err(|e| {
+            Error::invalid(format!(
+                "MIDSYNC_BASE_URL: `{base_url}` is not a URL ({e}); expected e.g. https://api.example.com"
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(Error::invalid(format!(
+                "MIDSYNC_BASE_URL: `{base_url}` must be an http(s) URL with a host"
+            )));
+        }
+        if api_key.trim().is_empty() {
+            return Err(Error::invalid("MIDSYNC_API_KEY: must not be empty"));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::internal(format!("building the HTTP client: {e}")).with_source(e)
+            })?;
+        Ok(MidsyncClient {
+            http,
+            base,
+            api_key: api_key.trim().to_string(),
+        })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| Error::internal("MIDSYNC_BASE_URL cannot be a base URL"))?;
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    fn transport_error(e: reqwest::Error, submit: bool) -> Error {
+        // A connect failure means nothing left this machine; anything later (a timeout
+        // waiting for the answer, a reset mid-body) may follow an accepted submission.
+        if e.is_connect() {
+            return Error::new(
+                ErrorKind::ProviderUnavailable,
+                format!("cannot connect to the upstream: {e}"),
+            )
+            .with_provider(PROVIDER_ID)
+            .with_source(e);
+        }
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::ProviderUnavailable
+        };
+        let err = Error::new(kind, format!("upstream request failed: {e}"))
+            .with_provider(PROVIDER_ID)
+            .with_source(e);
+        if submit {
+            err.with_maybe_accepted()
+        } else {
+            err
+        }
+    }
+
+    /// `POST /unified-{video,image}/generate`. Errors after the body was sent are marked
+    /// maybe-accepted (`ARCHITECTURE.md`: never resubmit, reconcile).
+    pub async fn generate(
+        &self,
+        kind: MediaKind,
+        body: &Value,
+        provider_model: &str,
+    ) -> Result<Submission> {
+        let url = self.url(&[mapping::kind_prefix(kind), "generate"])?;
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| Self::transport_error(e, true))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Self::transport_error(e, true))?;
+        if !(200..300).contains(&status) {
+            return Err(mapping::error_from_response(status, &bytes, after, true));
+        }
+        mapping::parse_generate(&bytes, provider_model)
+    }
+
+    /// `GET /unified-{video,image}/{taskId}/status`.
+    pub async fn status(&self, kind: MediaKind, task_id: &str) -> Result<TaskSnapshot> {
+        let url = self.url(&[mapping::kind_prefix(kind), task_id, "status"])?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| Self::transport_error(e, false))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Self::transport_error(e, false))?;
+        if !(200..300).contains(&status) {
+            return Err(mapping::error_from_response(status, &bytes, after, false));
+        }
+        mapping::parse_status(&bytes, task_id, kind)
+    }
+
+    /// `GET /unified-{video,image}/models`: the upstream's catalog document.
+    pub async fn models(&self, kind: MediaKind) -> Result<Value> {
+        let url = self.url(&[mapping::kind_prefix(kind), "models"])?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| Self::transport_error(e, false))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Self::transport_error(e, false))?;
+        if !(200..300).contains(&status) {
+            return Err(mapping::error_from_response(status, &bytes, after, false));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::internal(format!("upstream models answer is not JSON: {e}"))
+                .with_provider(PROVIDER_ID)
+        })
+    }
+}

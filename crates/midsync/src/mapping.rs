@@ -1,0 +1,469 @@
+//! Pure mappings between genmux's normalized types and a remote unified API
+//! (`spec/unified-api.md`), with no I/O: the request body for `/generate`, the parsing of
+//! `/generate` and `/status` answers (also the body of its callbacks), and the one table
+//! that turns an upstream HTTP failure into an [`Error`].
+
+use genmux_core::{
+    Asset, Error, ErrorKind, MediaKind, Result, Submission, SubmitRequest, TaskSnapshot, TaskStatus,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// The provider id of a unified-API upstream.
+pub const PROVIDER_ID: &str = "midsync";
+
+/// The path prefix of a kind of model: `/unified-video` or `/unified-image`.
+pub fn kind_prefix(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Video => "unified-video",
+        MediaKind::Image => "unified-image",
+    }
+}
+
+/// The upstream `/generate` body for a submission: the normalized request in its camelCase
+/// wire form, with the upstream's model name, the gateway's inbound callback URL in place of
+/// the caller's, and `extra` merged last (`GenerationRequest::extra` docs).
+pub fn generate_body(req: &SubmitRequest<'_>) -> Result<Value> {
+    let value = serde_json::to_value(req.request)
+        .map_err(|e| Error::internal(format!("serializing the request: {e}")))?;
+    let Value::Object(mut body) = value else {
+        return Err(Error::internal("a request did not serialize to an object"));
+    };
+    body.insert(
+        "model".into(),
+        Value::String(req.offering.provider_model.clone()),
+    );
+    // The caller's callbackUrl is ours to deliver (signed, retried); the upstream reports to
+    // the gateway's per-task inbound URL instead.
+    body.remove("callbackUrl");
+    if let Some(url) = req.callback_url {
+        body.insert("callbackUrl".into(), Value::String(url.to_string()));
+    }
+    if let Some(Value::Object(extra)) = body.remove("extra") {
+        for (k, v) in extra {
+            body.insert(k, v);
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamGenerate {
+    success: Option<bool>,
+    task_id: Option<String>,
+    // spec/unified-api.md: some per-model pages of the seed answer `videoId` or `jobId`.
+    video_id: Option<String>,
+    job_id: Option<String>,
+    status: Option<String>,
+    estimated_time_sec: Option<u32>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamStatus {
+    success: Option<bool>,
+    task_id: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    assets: Vec<Value>,
+    output: Option<Value>,
+    error: Option<Value>,
+    usage: Option<Value>,
+}
+
+fn error_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("upstream {what} answer is not the unified shape: {e}"),
+        )
+        .with_provider(PROVIDER_ID)
+    })
+}
+
+/// Maps an upstream status word to a [`TaskStatus`]; the seed's pages use several spellings.
+pub fn parse_status_word(s: &str) -> Option<TaskStatus> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "submitted" | "queued" | "pending" | "created" | "waiting" => TaskStatus::Submitted,
+        "processing" | "running" | "in_progress" | "generating" | "started" => {
+            TaskStatus::Processing
+        }
+        "succeeded" | "success" | "succeed" | "completed" | "complete" | "done" | "finished" => {
+            TaskStatus::Succeeded
+        }
+        "failed" | "failure" | "error" | "cancelled" | "canceled" | "rejected" | "expired" => {
+            TaskStatus::Failed
+        }
+        "unknown" => TaskStatus::Unknown,
+        _ => return None,
+    })
+}
+
+/// Parses a `/generate` answer (HTTP 2xx) into a [`Submission`].
+pub fn parse_generate(body: &[u8], provider_model: &str) -> Result<Submission> {
+    let g: UpstreamGenerate = parse_json(body, "generate")?;
+    if g.success == Some(false) {
+        let msg = g.error.as_ref().map(error_text).unwrap_or_default();
+        return Err(classify_message(ErrorKind::InvalidRequest, &msg)
+            .with_provider(PROVIDER_ID)
+            .with_retryable(false));
+    }
+    let id = g
+        .task_id
+        .or(g.video_id)
+        .or(g.job_id)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            // The task exists upstream (2xx) but we cannot name it: reconcile, never resubmit.
+            Error::internal("upstream generate answer has no taskId")
+                .with_provider(PROVIDER_ID)
+                .with_maybe_accepted()
+        })?;
+    let status = g
+        .status
+        .as_deref()
+        .and_then(parse_status_word)
+        .unwrap_or(TaskStatus::Submitted);
+    Ok(Submission {
+        provider_task_id: id,
+        provider_model: provider_model.to_string(),
+        status,
+        estimated_time_sec: g.estimated_time_sec,
+    })
+}
+
+fn asset_from(kind: MediaKind, index: u32, v: &Value) -> Option<Asset> {
+    if let Ok(a) = serde_json::from_value::<Asset>(v.clone()) {
+        return Some(a);
+    }
+    let url = match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o.get("url").and_then(Value::as_str)?.to_string(),
+        _ => return None,
+    };
+    Some(Asset {
+        kind,
+        url,
+        id: v.get("id").and_then(Value::as_str).map(str::to_string),
+        duration_secs: v
+            .get("durationSecs")
+            .or_else(|| v.get("duration"))
+            .and_then(Value::as_f64),
+        index,
+        size_bytes: None,
+    })
+}
+
+fn assets_from_output(output: &Map<String, Value>, default_kind: MediaKind) -> Vec<Asset> {
+    let mut urls: Vec<(MediaKind, String)> = Vec::new();
+    let mut take = |key: &str, kind: MediaKind| match output.get(key) {
+        Some(Value::String(s)) => urls.push((kind, s.clone())),
+        Some(Value::Array(a)) => {
+            for s in a.iter().filter_map(Value::as_str) {
+                urls.push((kind, s.to_string()));
+            }
+        }
+        _ => {}
+    };
+    take("videoUrls", MediaKind::Video);
+    take("videoUrl", MediaKind::Video);
+    take("imageUrls", MediaKind::Image);
+    take("imageUrl", MediaKind::Image);
+    take("urls", default_kind);
+    take("url", default_kind);
+    urls.into_iter()
+        .enumerate()
+        .map(|(i, (kind, url))| Asset {
+            kind,
+            url,
+            id: None,
+            duration_secs: None,
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            size_bytes: None,
+        })
+        .collect()
+}
+
+/// Parses a `/status` answer, or the body of an upstream callback (the same shape), into a
+/// [`TaskSnapshot`]. `provider_task_id` is the id we asked about (used when the body omits it).
+pub fn parse_status(body: &[u8], provider_task_id: &str, kind: MediaKind) -> Result<TaskSnapshot> {
+    let s: UpstreamStatus = parse_json(body, "status")?;
+    if s.success == Some(false) && s.status.is_none() {
+        let msg = s.error.as_ref().map(error_text).unwrap_or_default();
+        return Err(Error::new(
+            ErrorKind::ProviderUnavailable,
+            format!("upstream status query failed: {msg}"),
+        )
+        .with_provider(PROVIDER_ID));
+    }
+    let word = s.status.unwrap_or_default();
+    let status = parse_status_word(&word).ok_or_else(|| {
+        Error::internal(format!(
+            "upstream status `{word}` is not a known task status"
+        ))
+        .with_provider(PROVIDER_ID)
+    })?;
+    let mut assets: Vec<Asset> = s
+        .assets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| asset_from(kind, u32::try_from(i).unwrap_or(u32::MAX), v))
+        .collect();
+    if assets.is_empty() {
+        if let Some(Value::Object(o)) = &s.output {
+            assets = assets_from_output(o, kind);
+        }
+    }
+    if status == TaskStatus::Succeeded && assets.is_empty() {
+        return Err(
+            Error::internal("upstream reports the task succeeded but gives no asset URL")
+                .with_provider(PROVIDER_ID),
+        );
+    }
+    Ok(TaskSnapshot {
+        provider_task_id: s
+            .task_id
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| provider_task_id.to_string()),
+        status,
+        assets,
+        error: s.error.as_ref().map(error_text),
+        usage: s.usage,
+    })
+}
+
+/// Content-policy refusals arrive as 400s; their words tell them apart.
+fn classify_message(kind: ErrorKind, message: &str) -> Error {
+    let lower = message.to_ascii_lowercase();
+    let policy = [
+        "content policy",
+        "nsfw",
+        "safety",
+        "moderation",
+        "sensitive",
+        "inappropriate",
+    ];
+    let kind = if kind == ErrorKind::InvalidRequest && policy.iter().any(|w| lower.contains(w)) {
+        ErrorKind::ContentRejected
+    } else {
+        kind
+    };
+    Error::new(kind, message.to_string())
+}
+
+/// The error table: an upstream HTTP failure (status + body) → an [`Error`] of the right
+/// kind. `submit` marks answers after which the upstream may still have created the task
+/// (a 504 from a proxy in front of it) as maybe-accepted, so they are never resubmitted.
+pub fn error_from_response(
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+    submit: bool,
+) -> Error {
+    let text = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").map(error_text))
+        .unwrap_or_else(|| {
+            let s = String::from_utf8_lossy(body);
+            s.chars().take(300).collect()
+        });
+    let text = if text.trim().is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {text}")
+    };
+    let (kind, retryable) = match status {
+        400 | 413 | 422 => (ErrorKind::InvalidRequest, false),
+        401 => (ErrorKind::Unauthenticated, false),
+        // The upstream account is out of points: no retry helps, failover may.
+        402 => (ErrorKind::InsufficientPoints, false),
+        403 => (ErrorKind::PermissionDenied, false),
+        404 => (ErrorKind::NotFound, false),
+        409 => (ErrorKind::Conflict, false),
+        429 => (ErrorKind::RateLimited, true),
+        504 => (ErrorKind::Timeout, true),
+        500..=599 => (ErrorKind::ProviderUnavailable, true),
+        _ => (ErrorKind::Internal, false),
+    };
+    let mut err = classify_message(kind, &text)
+        .with_provider(PROVIDER_ID)
+        .with_retryable(retryable);
+    if let Some(after) = retry_after {
+        if retryable {
+            err = err.with_retry_after(after);
+        }
+    }
+    if submit && status == 504 {
+        err = err.with_maybe_accepted();
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genmux_core::{Capability, GenerationRequest, Offering, Operation, PriceRule};
+    use serde_json::json;
+
+    fn offering() -> Offering {
+        Offering {
+            model: "seedance-1.5-pro".into(),
+            provider_model: "seedance-1.5-pro-upstream".into(),
+            capability: Capability::default(),
+            cost: PriceRule::default(),
+        }
+    }
+
+    #[test]
+    fn body_uses_upstream_model_inbound_callback_and_merges_extra() {
+        let mut extra = Map::new();
+        extra.insert("seed".into(), json!(42));
+        let req = GenerationRequest {
+            model: "seedance-1.5-pro".into(),
+            prompt: Some("a beach at dusk".into()),
+            duration: Some(8),
+            callback_url: Some("https://caller.example/hook".into()),
+            external_task_id: Some("task_1".into()),
+            extra: Some(extra),
+            ..Default::default()
+        };
+        let off = offering();
+        let body = generate_body(&SubmitRequest {
+            request: &req,
+            operation: Operation::TextToVideo,
+            offering: &off,
+            callback_url: Some("https://gw.example/callbacks/midsync/tok"),
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "model": "seedance-1.5-pro-upstream",
+                "prompt": "a beach at dusk",
+                "duration": 8,
+                "callbackUrl": "https://gw.example/callbacks/midsync/tok",
+                "externalTaskId": "task_1",
+                "seed": 42
+            })
+        );
+    }
+
+    #[test]
+    fn generate_answer_shapes() {
+        let s = parse_generate(
+            br#"{"success":true,"taskId":"t1","status":"submitted","estimatedTimeSec":90}"#,
+            "m",
+        )
+        .unwrap();
+        assert_eq!(s.provider_task_id, "t1");
+        assert_eq!(s.estimated_time_sec, Some(90));
+        let v = parse_generate(br#"{"success":true,"videoId":"v9"}"#, "m").unwrap();
+        assert_eq!(v.provider_task_id, "v9");
+        assert_eq!(v.status, TaskStatus::Submitted);
+        let none = parse_generate(br#"{"success":true}"#, "m").unwrap_err();
+        assert!(none.maybe_accepted(), "{none}");
+        let refused =
+            parse_generate(br#"{"success":false,"error":"prompt: too short"}"#, "m").unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidRequest);
+        assert!(refused.message().contains("prompt: too short"));
+    }
+
+    #[test]
+    fn status_answer_shapes() {
+        let a = parse_status(
+            br#"{"success":true,"taskId":"t1","status":"succeeded","assets":[{"kind":"video","url":"https://cdn/x.mp4","index":0,"durationSecs":5.0}]}"#,
+            "t1",
+            MediaKind::Video,
+        )
+        .unwrap();
+        assert_eq!(a.status, TaskStatus::Succeeded);
+        assert_eq!(a.assets[0].url, "https://cdn/x.mp4");
+        assert_eq!(a.assets[0].duration_secs, Some(5.0));
+        let o = parse_status(
+            br#"{"success":true,"status":"completed","output":{"videoUrl":"https://cdn/y.mp4"}}"#,
+            "t2",
+            MediaKind::Video,
+        )
+        .unwrap();
+        assert_eq!(o.provider_task_id, "t2");
+        assert_eq!(o.assets[0].url, "https://cdn/y.mp4");
+        let f = parse_status(
+            br#"{"success":true,"status":"failed","error":{"message":"upstream exploded"}}"#,
+            "t3",
+            MediaKind::Video,
+        )
+        .unwrap();
+        assert_eq!(f.status, TaskStatus::Failed);
+        assert_eq!(f.error.as_deref(), Some("upstream exploded"));
+        let bad = parse_status(br#"{"status":"sleeping"}"#, "t4", MediaKind::Video).unwrap_err();
+        assert!(bad.message().contains("sleeping"));
+        let empty = parse_status(br#"{"status":"succeeded"}"#, "t5", MediaKind::Video).unwrap_err();
+        assert!(empty.message().contains("no asset"));
+    }
+
+    #[test]
+    fn error_table() {
+        let cases: &[(u16, &str, ErrorKind, bool)] = &[
+            (
+                400,
+                r#"{"error":"duration: 7 is not allowed"}"#,
+                ErrorKind::InvalidRequest,
+                false,
+            ),
+            (
+                400,
+                r#"{"error":"prompt violates content policy"}"#,
+                ErrorKind::ContentRejected,
+                false,
+            ),
+            (
+                401,
+                r#"{"error":"bad key"}"#,
+                ErrorKind::Unauthenticated,
+                false,
+            ),
+            (
+                402,
+                r#"{"error":"not enough points"}"#,
+                ErrorKind::InsufficientPoints,
+                false,
+            ),
+            (403, "", ErrorKind::PermissionDenied, false),
+            (404, "", ErrorKind::NotFound, false),
+            (409, "", ErrorKind::Conflict, false),
+            (422, "", ErrorKind::InvalidRequest, false),
+            (429, "", ErrorKind::RateLimited, true),
+            (500, "oops", ErrorKind::ProviderUnavailable, true),
+            (503, "", ErrorKind::ProviderUnavailable, true),
+            (504, "", ErrorKind::Timeout, true),
+            (302, "", ErrorKind::Internal, false),
+        ];
+        for (status, body, kind, retryable) in cases {
+            let e = error_from_response(*status, body.as_bytes(), None, false);
+            assert_eq!(e.kind(), *kind, "{status} {body}");
+            assert_eq!(e.is_retryable(), *retryable, "{status} {body}");
+            assert_eq!(e.provider(), Some(PROVIDER_ID));
+            assert!(e.message().starts_with(&format!("HTTP {status}")));
+        }
+        let limited = error_from_response(429, b"", Some(Duration::from_secs(7)), true);
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert!(!limited.maybe_accepted());
+        let gw = error_from_response(504, b"", None, true);
+        assert!(gw.maybe_accepted() && !gw.is_retryable());
+    }
+}

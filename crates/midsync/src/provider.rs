@@ -1,0 +1,388 @@
+//! [`MidsyncProvider`]: a provider whose upstream is another unified-API service, so the
+//! catalog models Kling does not serve (seedance, runway, hailuo, grok) are reachable
+//! through an upstream account, and gateways can be chained.
+
+use crate::client::MidsyncClient;
+use crate::mapping::{self, PROVIDER_ID};
+use genmux_core::catalog::FieldType;
+use genmux_core::pricing::{PriceRule, Rate, POINTS_PER_USD};
+use genmux_core::webhook::WebhookSecret;
+use genmux_core::{
+    async_trait, Capability, Catalog, Error, ErrorKind, ImageProvider, MediaKind, ModelSpec,
+    Offering, Operation, Provider, ProviderRegistration, ProviderSettings, Result, SecondsSet,
+    Submission, SubmitRequest, TaskRef, TaskSnapshot, VideoProvider,
+};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Setting: the upstream's base URL.
+pub const SETTING_BASE_URL: &str = "MIDSYNC_BASE_URL";
+/// Setting: the upstream account's API key (sent as `Authorization: Bearer`).
+pub const SETTING_API_KEY: &str = "MIDSYNC_API_KEY";
+/// Setting (optional): the `whsec_…` secret the upstream signs its callbacks with.
+pub const SETTING_WEBHOOK_SECRET: &str = "MIDSYNC_WEBHOOK_SECRET";
+/// Setting (optional): per-request timeout in seconds (default 30).
+pub const SETTING_TIMEOUT_SECS: &str = "MIDSYNC_TIMEOUT_SECS";
+
+/// How to reach the upstream.
+#[derive(Clone, Debug)]
+pub struct MidsyncConfig {
+    /// Base URL, e.g. `https://api.example.com`.
+    pub base_url: String,
+    /// The upstream account's key.
+    pub api_key: String,
+    /// Secret of the upstream's signed callbacks; unsigned callbacks are refused when set.
+    pub webhook_secret: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl MidsyncConfig {
+    /// A config with the default 30 s timeout and no callback secret.
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        MidsyncConfig {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            webhook_secret: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A remote unified API as a genmux provider (id `midsync`).
+#[derive(Debug)]
+pub struct MidsyncProvider {
+    client: MidsyncClient,
+    video: Vec<Offering>,
+    image: Vec<Offering>,
+    webhook_secret: Option<WebhookSecret>,
+}
+
+/// The capability of a catalog model as a unified upstream serves it: the upstream
+/// validates against the same catalog shape, so the model's own fields say what it takes.
+fn capability_of(spec: &ModelSpec, ops: &[Operation]) -> Capability {
+    let has = |name: &str| spec.field(name).is_some();
+    let mut cap = Capability {
+        audio: has("generateAudio"),
+        camera_control: has("cameraControl")
+            || spec
+                .fields
+                .iter()
+                .any(|f| f.name.starts_with("cameraControl.")),
+        negative_prompt: has("negativePrompt"),
+        cfg_scale: has("cfgScale"),
+        multi_shot: has("multiShots") || has("multiPrompt"),
+        elements: has("klingElements") || has("elementIds"),
+        masks: has("staticMask") || has("dynamicMasks"),
+        // A unified upstream accepts `externalTaskId` (a common field of every model).
+        external_task_id: true,
+        max_images: spec
+            .field("images")
+            .and_then(|f| f.max_items)
+            .and_then(|n| u8::try_from(n).ok()),
+        durations: spec.field("duration").and_then(|f| {
+            if let Some(allowed) = &f.allowed {
+                let secs: Vec<u32> = allowed
+                    .iter()
+                    .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .collect();
+                Some(SecondsSet::of(&secs))
+            } else if f.ty == FieldType::Integer {
+                match (f.min, f.max) {
+                    (Some(lo), Some(hi)) if lo >= 0.0 && hi < 64.0 => {
+                        Some(SecondsSet::range(lo as u32, hi as u32))
+                    }
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        }),
+        max_prompt_chars: spec.field("prompt").and_then(|f| f.max_length),
+        ..Default::default()
+    };
+    for op in ops {
+        match op {
+            Operation::TextToVideo => cap.text_to_video = true,
+            Operation::ImageToVideo => cap.image_to_video = true,
+            Operation::StartEndFrame => cap.start_end_frame = true,
+            Operation::MultiImageToVideo => cap.multi_image_to_video = true,
+            Operation::MotionControl => cap.motion_control = true,
+            Operation::VideoExtend => cap.video_extend = true,
+            Operation::LipSync => cap.lip_sync = true,
+            Operation::TextToImage => cap.text_to_image = true,
+            Operation::ImageToImage => cap.image_to_image = true,
+            Operation::OmniImage => cap.omni_image = true,
+        }
+    }
+    cap
+}
+
+/// The upstream charges its own points for the same catalog: its cost in USD is the catalog
+/// price divided by [`POINTS_PER_USD`].
+fn cost_of(spec: &ModelSpec) -> PriceRule {
+    let per_usd = POINTS_PER_USD as f64;
+    PriceRule {
+        rates: spec
+            .price
+            .rates
+            .iter()
+            .map(|r| Rate {
+                when: r.when.clone(),
+                base: r.base / per_usd,
+                per_unit: r.per_unit / per_usd,
+            })
+            .collect(),
+        source: Some("upstream unified API points at the catalog price".into()),
+        ..spec.price.clone()
+    }
+}
+
+/// The offerings of every catalog model of `kind` that names provider `midsync`.
+pub fn offerings_from_catalog(catalog: &Catalog, kind: MediaKind) -> Vec<Offering> {
+    let mut out = Vec::new();
+    for spec in catalog.models().filter(|m| m.kind == kind) {
+        for pm in spec.providers.iter().filter(|p| p.provider == PROVIDER_ID) {
+            let ops: Vec<Operation> = if pm.operations.is_empty() {
+                spec.operations.clone()
+            } else {
+                pm.operations.clone()
+            };
+            out.push(Offering {
+                model: spec.id.clone(),
+                provider_model: pm.model.clone(),
+                capability: capability_of(spec, &ops),
+                cost: cost_of(spec),
+            });
+        }
+    }
+    out
+}
+
+impl MidsyncProvider {
+    /// The provider id.
+    pub const ID: &'static str = PROVIDER_ID;
+
+    /// A provider for the upstream of `config`, serving the catalog's midsync offerings.
+    pub fn new(config: MidsyncConfig, catalog: &Catalog) -> Result<Self> {
+        let client = MidsyncClient::new(&config.base_url, &config.api_key, config.timeout)?;
+        let webhook_secret = match config.webhook_secret.as_deref() {
+            Some(s) if !s.trim().is_empty() => Some(
+                WebhookSecret::parse(s)
+                    .map_err(|e| Error::invalid(format!("{SETTING_WEBHOOK_SECRET}: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(MidsyncProvider {
+            client,
+            video: offerings_from_catalog(catalog, MediaKind::Video),
+            image: offerings_from_catalog(catalog, MediaKind::Image),
+            webhook_secret,
+        })
+    }
+
+    /// Builds from `MIDSYNC_BASE_URL` / `MIDSYNC_API_KEY` (and the optional
+    /// `MIDSYNC_WEBHOOK_SECRET`, `MIDSYNC_TIMEOUT_SECS`); `Ok(None)` when either of the two
+    /// required settings is missing.
+    pub fn from_settings(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Self>> {
+        let (Some(base), Some(key)) = (
+            settings.get(SETTING_BASE_URL),
+            settings.get(SETTING_API_KEY),
+        ) else {
+            return Ok(None);
+        };
+        let mut config = MidsyncConfig::new(base, key);
+        config.webhook_secret = settings.get(SETTING_WEBHOOK_SECRET).map(str::to_string);
+        if let Some(t) = settings.get(SETTING_TIMEOUT_SECS) {
+            let secs: u64 = t.trim().parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{SETTING_TIMEOUT_SECS}: `{t}` is not a positive number of seconds"
+                ))
+            })?;
+            config.timeout = Duration::from_secs(secs);
+        }
+        Self::new(config, catalog).map(Some)
+    }
+
+    /// The provider as the router holds it (video and image halves).
+    pub fn into_provider(self) -> Provider {
+        let this = Arc::new(self);
+        let video: Arc<dyn VideoProvider> = this.clone();
+        let image: Arc<dyn ImageProvider> = this;
+        // Both halves are the same value, so their ids agree.
+        match Provider::both(video.clone(), image) {
+            Ok(p) => p,
+            Err(_) => Provider::video(video),
+        }
+    }
+
+    /// The HTTP client.
+    pub fn client(&self) -> &MidsyncClient {
+        &self.client
+    }
+
+    async fn submit_any(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        let body = mapping::generate_body(&req)?;
+        self.client
+            .generate(req.operation.output(), &body, &req.offering.provider_model)
+            .await
+    }
+
+    fn parse_any(
+        &self,
+        kind: MediaKind,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<TaskSnapshot> {
+        if let Some(secret) = &self.webhook_secret {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            secret.verify_headers(headers, body, now).map_err(|e| {
+                Error::new(
+                    ErrorKind::Unauthenticated,
+                    format!("upstream callback signature: {e}"),
+                )
+                .with_provider(PROVIDER_ID)
+            })?;
+        }
+        let id = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("taskId").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        mapping::parse_status(body, &id, kind)
+    }
+}
+
+#[async_trait]
+impl VideoProvider for MidsyncProvider {
+    fn id(&self) -> &str {
+        PROVIDER_ID
+    }
+    fn offerings(&self) -> &[Offering] {
+        &self.video
+    }
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        self.submit_any(req).await
+    }
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        self.client
+            .status(MediaKind::Video, &task.provider_task_id)
+            .await
+    }
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        self.parse_any(MediaKind::Video, headers, body)
+    }
+}
+
+#[async_trait]
+impl ImageProvider for MidsyncProvider {
+    fn id(&self) -> &str {
+        PROVIDER_ID
+    }
+    fn offerings(&self) -> &[Offering] {
+        &self.image
+    }
+    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
+        self.submit_any(req).await
+    }
+    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
+        self.client
+            .status(MediaKind::Image, &task.provider_task_id)
+            .await
+    }
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
+        self.parse_any(MediaKind::Image, headers, body)
+    }
+}
+
+fn build(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Provider>> {
+    Ok(MidsyncProvider::from_settings(settings, catalog)?.map(MidsyncProvider::into_provider))
+}
+
+inventory::submit! {
+    ProviderRegistration {
+        id: PROVIDER_ID,
+        description: "a remote unified video/image API (MIDSYNC_BASE_URL + MIDSYNC_API_KEY)",
+        build,
+    }
+}
+
+/// Forces this crate to be linked so its [`ProviderRegistration`] is collected
+/// (`ARCHITECTURE.md` "Extending": an unreferenced crate's registration vanishes).
+pub fn link() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genmux_core::{registrations, GenerationRequest};
+
+    #[test]
+    fn offerings_cover_the_catalog_midsync_models() {
+        let c = Catalog::builtin();
+        let video = offerings_from_catalog(c, MediaKind::Video);
+        let models: Vec<&str> = video.iter().map(|o| o.model.as_str()).collect();
+        for m in [
+            "seedance-1.5-pro",
+            "runway",
+            "hailuo-2.3-standard",
+            "grok-video",
+        ] {
+            assert!(models.contains(&m), "{m} missing from {models:?}");
+        }
+        assert!(!models.contains(&"kling-lip-sync"));
+        let seedance = video
+            .iter()
+            .find(|o| o.model == "seedance-1.5-pro")
+            .unwrap();
+        assert!(seedance.capability.audio && seedance.capability.text_to_video);
+        let req = GenerationRequest {
+            model: "seedance-1.5-pro".into(),
+            prompt: Some("a beach at dusk".into()),
+            duration: Some(8),
+            resolution: Some("720p".into()),
+            ..Default::default()
+        };
+        let q = c.quote(&req).unwrap();
+        assert_eq!(
+            seedance.capability.supports(&q.request, q.operation),
+            Ok(())
+        );
+        // cost in micro-USD = the catalog's unrounded price in micro-points / 50
+        let inputs = genmux_core::catalog::price_inputs(&q.request, q.operation);
+        let micro_points = c
+            .model("seedance-1.5-pro")
+            .unwrap()
+            .price
+            .amount_micros(&inputs)
+            .unwrap();
+        let cost = seedance.cost_micros(&inputs);
+        assert!((cost - micro_points / POINTS_PER_USD).abs() <= 1, "{cost}");
+    }
+
+    #[test]
+    fn settings_without_credentials_build_nothing_and_bad_values_are_named() {
+        let c = Catalog::builtin();
+        assert!(MidsyncProvider::from_settings(&ProviderSettings::new(), c)
+            .unwrap()
+            .is_none());
+        let bad = ProviderSettings::new()
+            .set(SETTING_BASE_URL, "ftp://x")
+            .set(SETTING_API_KEY, "k");
+        let err = MidsyncProvider::from_settings(&bad, c).unwrap_err();
+        assert!(err.message().contains("MIDSYNC_BASE_URL"), "{err}");
+        let t = ProviderSettings::new()
+            .set(SETTING_BASE_URL, "http://127.0.0.1:9")
+            .set(SETTING_API_KEY, "k")
+            .set(SETTING_TIMEOUT_SECS, "soon");
+        let err = MidsyncProvider::from_settings(&t, c).unwrap_err();
+        assert!(err.message().contains("`soon`"), "{err}");
+    }
+
+    #[test]
+    fn registered_with_inventory() {
+        link();
+        assert!(registrations().any(|r| r.id == "midsync"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Wire types of the unified API (`spec/unified-api.md`), camelCase, as the gateway answers
+//! them. The request body of `/quote` and `/generate` is [`genmux_core::GenerationRequest`]
+//! itself (camelCase, unknown fields refused), so it is not restated here.
+
+use genmux_core::{Asset, TaskStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"success": false, "error": "..."}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// What went wrong, naming the field, the value and what is allowed.
+    pub error: String,
+}
+
+/// `POST /unified-video/quote` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteResponse {
+    /// The estimation succeeded.
+    pub success: bool,
+    /// The model id used.
+    pub model: String,
+    /// Estimated points; equal to what `/generate` charges for the same body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_charged: Option<i64>,
+    /// Billed units (seconds, images or 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billed_units: Option<u32>,
+    /// Why the combination is invalid, when `success` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /unified-video/generate` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResponse {
+    /// The task was created.
+    pub success: bool,
+    /// Our task id, for `GET /unified-video/{taskId}/status`.
+    pub task_id: String,
+    /// The upstream provider's task id.
+    pub provider_task_id: String,
+    /// The catalog model id.
+    pub model: String,
+    /// The upstream's own model name.
+    pub provider_model: String,
+    /// Points held for this task (posted on success, refunded on failure).
+    pub points_charged: i64,
+    /// Initial status, usually `submitted` (`unknown` when the upstream's acceptance is
+    /// being reconciled).
+    #[schema(value_type = String, example = "submitted")]
+    pub status: TaskStatus,
+    /// Expected seconds to completion, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_time_sec: Option<u32>,
+}
+
+/// The result of a finished task: the asset URLs in a flat shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOutput {
+    /// Video URLs, in asset order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub video_urls: Vec<String>,
+    /// Image URLs, in asset order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_urls: Vec<String>,
+}
+
+/// `GET /unified-video/{taskId}/status` answer; also the body POSTed to a caller's
+/// `callbackUrl` when the task finishes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResponse {
+    /// The query succeeded.
+    pub success: bool,
+    /// The task.
+    pub task_id: String,
+    /// `submitted`, `processing`, `succeeded`, `failed` or `unknown`.
+    #[schema(value_type = String, example = "succeeded")]
+    pub status: TaskStatus,
+    /// The catalog model id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Points held or charged for the task (refunded when it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_charged: Option<i64>,
+    /// The results, when succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<TaskOutput>,
+    /// The generated files with their details, when succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub assets: Vec<Asset>,
+    /// Failure information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The caller's own tracking id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// When the task was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl TaskOutput {
+    /// The flat URL lists of `assets`.
+    pub fn from_assets(assets: &[Asset]) -> Option<TaskOutput> {
+        if assets.is_empty() {
+            return None;
+        }
+        let mut out = TaskOutput::default();
+        for a in assets {
+            match a.kind {
+                genmux_core::MediaKind::Video => out.video_urls.push(a.url.clone()),
+                genmux_core::MediaKind::Image => out.image_urls.push(a.url.clone()),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One row of `GET /v1/usage/logs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageLog {
+    /// The task that was billed.
+    pub task_id: String,
+    /// The model id.
+    pub model: String,
+    /// Points charged (integer).
+    pub points_charged: i64,
+    /// What was metered, e.g. `{"duration":10,"resolution":"720p"}`.
+    #[schema(value_type = Object)]
+    pub usage: serde_json::Value,
+    /// When the task was billed (RFC 3339).
+    pub created_at: String,
+}
+
+/// `GET /v1/usage/logs` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageLogsResponse {
+    /// The query succeeded.
+    pub success: bool,
+    /// The page of rows, newest first.
+    pub logs: Vec<UsageLog>,
+    /// The page number, from 1.
+    pub page: u32,
+    /// Rows per page.
+    pub limit: u32,
+    /// Rows matching the filters over all pages.
+    pub total: u64,
+}
+
+/// Per-model totals of `GET /v1/usage/summary`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelUsage {
+    /// Points charged.
+    pub points_charged: i64,
+    /// Billed requests.
+    pub requests: u64,
+    /// Input tokens (token-metered models).
+    pub input_tokens: u64,
+    /// Output tokens (token-metered models).
+    pub output_tokens: u64,
+}
+
+/// `GET /v1/usage/summary` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageSummaryResponse {
+    /// The query succeeded.
+    pub success: bool,
+    /// Points charged over the range.
+    pub total_points_charged: i64,
+    /// Billed requests over the range.
+    pub total_requests: u64,
+    /// Input tokens over the range.
+    pub total_input_tokens: u64,
+    /// Output tokens over the range.
+    pub total_output_tokens: u64,
+    /// The same totals per model.
+    pub by_model: BTreeMap<String, ModelUsage>,
+}
