@@ -1,0 +1,236 @@
+// The task list: tasks created in this tab (kept in sessionStorage) plus the server's
+// listing when it offers one, with live status and previews of finished assets.
+// spec/unified-api.md: completion is delivered primarily by callback and the status
+// endpoint is "not for tight polling", so polling backs off from 2 s to 10 s.
+
+import { ApiError } from "./api.js";
+import { el } from "./form.js";
+
+const STORAGE = "genmux.tasks";
+const FIRST_DELAY_MS = 2000;
+const MAX_DELAY_MS = 10000;
+const BACKOFF = 1.6;
+// Statuses after which nothing changes (core TaskStatus::is_final, plus upstream spellings).
+const FINAL = new Set(["succeeded", "failed", "completed", "complete", "success", "error", "canceled", "cancelled", "expired"]);
+const FAILED = new Set(["failed", "error", "canceled", "cancelled", "expired"]);
+
+export const isFinal = (s) => FINAL.has(String(s || "").toLowerCase());
+
+const VIDEO_EXT = /\.(mp4|webm|mov|m4v|ogv)(\?|#|$)/i;
+const IMAGE_EXT = /\.(png|jpe?g|webp|gif|avif|bmp)(\?|#|$)/i;
+
+/**
+ * Every media URL in a status body's `output` / `assets`, with its kind. Tolerates the
+ * shapes upstreams use: `assets: [{kind, url}]` (genmux-core Asset), `output: {videoUrl}`,
+ * `output: {videos: [{url}]}`, `output: {images: ["…"]}`, nested combinations.
+ */
+export function extractAssets(status, fallbackKind = "video") {
+  const found = [];
+  const seen = new Set();
+  const push = (url, kind) => {
+    if (typeof url !== "string" || !/^(https?:|data:|blob:|\/)/i.test(url) || seen.has(url)) return;
+    seen.add(url);
+    let k = kind;
+    if (!k) k = VIDEO_EXT.test(url) ? "video" : IMAGE_EXT.test(url) ? "image" : fallbackKind;
+    found.push({ url, kind: k });
+  };
+  const kindOf = (s) => {
+    const t = String(s || "").toLowerCase();
+    if (t.includes("video")) return "video";
+    if (t.includes("image")) return "image";
+    return null;
+  };
+  const walk = (node, hint, depth) => {
+    if (node == null || depth > 6) return;
+    if (typeof node === "string") {
+      push(node, hint);
+      return;
+    }
+    if (Array.isArray(node)) {
+      node.forEach((n) => walk(n, hint, depth + 1));
+      return;
+    }
+    if (typeof node !== "object") return;
+    const own = kindOf(node.kind || node.type || node.mediaType || node.contentType) || hint;
+    for (const [k, v] of Object.entries(node)) {
+      if (/thumb|cover|poster|preview/i.test(k)) continue;
+      if (typeof v === "string") {
+        if (/url$|^url|^src$|^uri$|^href$/i.test(k)) push(v, kindOf(k) || own);
+      } else {
+        walk(v, kindOf(k) || own, depth + 1);
+      }
+    }
+  };
+  walk(status?.assets, null, 0);
+  walk(status?.output, null, 0);
+  return found;
+}
+
+function loadStored() {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(STORAGE) || "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+export class TaskList {
+  constructor(api, listEl, emptyEl) {
+    this.api = api;
+    this.listEl = listEl;
+    this.emptyEl = emptyEl;
+    this.tasks = new Map();
+    this.timers = new Map();
+  }
+
+  /** Restores this tab's tasks and resumes polling the unfinished ones. */
+  restore() {
+    for (const t of loadStored().reverse()) this.add(t, { persist: false });
+  }
+
+  /** Stops polling (sign-out) and forgets the rendered list. */
+  stop() {
+    for (const id of this.timers.values()) clearTimeout(id);
+    this.timers.clear();
+    this.tasks.clear();
+    this.listEl.replaceChildren();
+    this.emptyEl.hidden = false;
+  }
+
+  /** Stops polling and forgets this tab's tasks (sign-out: the next key may be another account). */
+  clear() {
+    this.stop();
+    try {
+      sessionStorage.removeItem(STORAGE);
+    } catch {
+      // Storage disabled: nothing was kept.
+    }
+  }
+
+  persist() {
+    try {
+      const list = [...this.tasks.values()].filter((t) => t.local).map(({ el: _el, previewsEl: _p, previewsKey: _k, ...t }) => t);
+      sessionStorage.setItem(STORAGE, JSON.stringify(list.slice(-100)));
+    } catch {
+      // Storage full or disabled: the list still works for this page view.
+    }
+  }
+
+  /**
+   * Adds a task (or updates it if known) and starts polling it unless it is finished.
+   * @param {{taskId, model, base, kind, status, pointsCharged, createdAt, local}} t
+   */
+  add(t, { persist = true } = {}) {
+    if (!t || !t.taskId) return;
+    const known = this.tasks.get(t.taskId);
+    if (known) {
+      Object.assign(known, t, { local: known.local || t.local });
+      this.render(known);
+      return;
+    }
+    const task = { status: "submitted", assets: [], ...t };
+    task.el = el("li", { class: "task", "data-task-id": task.taskId });
+    this.tasks.set(task.taskId, task);
+    this.listEl.prepend(task.el);
+    this.emptyEl.hidden = true;
+    this.render(task);
+    if (persist) this.persist();
+    if (!isFinal(task.status)) this.poll(task, FIRST_DELAY_MS);
+    else if (!task.assets.length && !FAILED.has(task.status)) this.poll(task, 0);
+  }
+
+  /** Adds the server's task listing when the gateway has one (404 tolerated). */
+  async loadServerTasks(base) {
+    const body = await this.api.optional(`${base}/tasks`);
+    if (!body) return;
+    const list = Array.isArray(body) ? body : body.tasks || body.data || body.items || [];
+    for (const item of list.slice(0, 50).reverse()) {
+      const taskId = item.taskId || item.id;
+      if (!taskId || this.tasks.has(taskId)) continue;
+      this.add({
+        taskId,
+        model: item.model,
+        base,
+        kind: item.kind,
+        status: item.status || "submitted",
+        pointsCharged: item.pointsCharged,
+        createdAt: item.createdAt,
+        assets: extractAssets(item, item.kind || "video"),
+        error: typeof item.error === "string" ? item.error : undefined,
+        local: false,
+      }, { persist: false });
+    }
+  }
+
+  poll(task, delay) {
+    clearTimeout(this.timers.get(task.taskId));
+    const timer = setTimeout(async () => {
+      this.timers.delete(task.taskId);
+      if (!this.tasks.has(task.taskId)) return;
+      let next = Math.min(Math.max(delay, FIRST_DELAY_MS) * BACKOFF, MAX_DELAY_MS);
+      try {
+        const body = await this.api.get(`${task.base}/${encodeURIComponent(task.taskId)}/status`);
+        this.applyStatus(task, body);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return; // signed out
+        if (e instanceof ApiError && e.status === 404) {
+          task.error = e.message;
+          task.status = "unknown";
+          this.render(task);
+          return;
+        }
+        task.note = `Status check failed: ${e.message}; retrying`;
+        this.render(task);
+      }
+      if (!isFinal(task.status) && this.tasks.has(task.taskId)) this.poll(task, next);
+    }, delay);
+    this.timers.set(task.taskId, timer);
+  }
+
+  applyStatus(task, body) {
+    if (body.status) task.status = String(body.status);
+    const assets = extractAssets(body, task.kind || "video");
+    if (assets.length) task.assets = assets;
+    const err = typeof body.error === "string" ? body.error : body.error?.message;
+    task.error = err || undefined;
+    task.note = undefined;
+    this.render(task);
+    this.persist();
+    this.onUpdate?.(task);
+  }
+
+  render(task) {
+    const status = String(task.status || "unknown").toLowerCase();
+    task.el.dataset.status = status;
+    const state = FAILED.has(status) ? "failed" : isFinal(status) ? "done" : "running";
+    const created = task.createdAt ? new Date(task.createdAt) : null;
+    const meta = [
+      el("code", { class: "task-id", text: task.taskId }),
+      task.pointsCharged != null ? el("span", { class: "points", text: `${task.pointsCharged} points` }) : null,
+      created && !Number.isNaN(created.getTime()) ? el("time", { datetime: created.toISOString(), text: created.toLocaleString() }) : null,
+    ].filter(Boolean);
+    // Rebuilt only when the assets change, so a playing video is not reset by a re-render.
+    const key = JSON.stringify(task.assets || []);
+    if (task.previewsKey !== key) {
+      task.previewsKey = key;
+      task.previewsEl = el("div", { class: "previews" });
+      for (const a of task.assets || []) {
+        const media = a.kind === "image"
+          ? el("img", { src: a.url, alt: `Image from task ${task.taskId}`, loading: "lazy" })
+          : el("video", { src: a.url, controls: true, preload: "metadata", playsinline: true, "aria-label": `Video from task ${task.taskId}` });
+        task.previewsEl.append(el("figure", { class: "preview" }, media,
+          el("figcaption", {}, el("a", { href: a.url, target: "_blank", rel: "noopener", download: "", text: `Open ${a.kind}` }))));
+      }
+    }
+    task.el.replaceChildren(
+      el("div", { class: "task-head" },
+        el("span", { class: "task-model", text: task.model || "task" }),
+        el("span", { class: `status badge ${state}`, text: status })),
+      el("div", { class: "task-meta" }, meta.flatMap((m, i) => (i ? [" · ", m] : [m]))),
+      task.error ? el("p", { class: "task-error error", text: task.error }) : null,
+      task.note ? el("p", { class: "task-note muted", text: task.note }) : null,
+      task.assets?.length ? task.previewsEl : null,
+    );
+  }
+}
