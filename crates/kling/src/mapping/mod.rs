@@ -11,3 +11,6 @@ pub use request::{
     camera_control, endpoint_for, lip_sync_request, pick_face, plan, NativeRequest, Plan,
 };
 pub use task::{snapshot, status, submission};
+
+#[cfg(test)]
+mod tests;

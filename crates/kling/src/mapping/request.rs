@@ -357,9 +357,11 @@ struct Common {
 fn common_video(req: &GenerationRequest, model: &str) -> Result<Common> {
     let mut mode = mode(req)?;
     let sound = match req.generate_audio {
-        Some(true) if !takes_sound(model) => return Err(unsupported(format!(
+        Some(true) if !takes_sound(model) => {
+            return Err(unsupported(format!(
             "generateAudio: {model} cannot generate sound (spec/kling-api.md §2: V2.6 and later)"
-        ))),
+        )))
+        }
         Some(true) => {
             if version(model) == Some((2, 6)) {
                 // spec §3: V2.6 sound is a pro-mode feature.

@@ -1,0 +1,535 @@
+//! Mapping tests for every catalog entry Kling serves, without HTTP: each case goes
+//! through the catalog (validation + defaults, as the gateway does) and then
+//! [`plan`], and the exact native body is compared.
+
+use super::request::{camera_control, lip_sync_request, pick_face, plan, NativeRequest, Plan};
+use crate::wire::{Endpoint, FaceData, IdentifyFaceRequest, IdentifyFaceResponse};
+use genmux_core::{Catalog, ErrorKind, GenerationRequest, Operation};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const CB: &str = "https://gw.test/callbacks/kling/tok";
+
+/// Validates and defaults `body` for `model` through the built-in catalog.
+fn quoted(model: &str, body: Value) -> (GenerationRequest, Operation) {
+    let mut obj = body.as_object().cloned().unwrap_or_default();
+    obj.insert("model".into(), json!(model));
+    let req: GenerationRequest = serde_json::from_value(Value::Object(obj)).unwrap();
+    let q = Catalog::builtin()
+        .quote(&req)
+        .unwrap_or_else(|e| panic!("{model}: catalog rejected the test request: {e}"));
+    (q.request, q.operation)
+}
+
+fn create(model: &str, provider_model: &str, body: Value) -> NativeRequest {
+    let (req, op) = quoted(model, body);
+    match plan(&req, op, provider_model, Some(CB)).unwrap() {
+        Plan::Create(n) => n,
+        other => panic!("{model}: expected one create call, got {other:?}"),
+    }
+}
+
+fn assert_body(n: &NativeRequest, endpoint: Endpoint, want: Value) {
+    assert_eq!(n.endpoint, endpoint);
+    assert_eq!(Value::Object(n.body.clone()), want);
+}
+
+/// The (catalog model, Kling provider model) pairs a case below covers.
+const COVERED: &[(&str, &str)] = &[
+    ("kling-2.5-turbo", "kling-v2-5-turbo"),
+    ("kling-2.6-t2v", "kling-v2-6"),
+    ("kling-3.0", "kling-v3"),
+    ("kling-multi-image", "kling-v1-6"),
+    ("kling-motion-control", "motion-control"),
+    ("kling-video-extend", "video-extend"),
+    ("kling-lip-sync", "advanced-lip-sync"),
+    ("kling-image", "kling-v2-1"),
+    ("kling-image", "kling-v1-5"),
+    ("kling-omni-image", "kling-image-o1"),
+];
+
+#[test]
+fn every_kling_catalog_entry_has_a_mapping_case() {
+    let in_catalog: BTreeSet<(String, String)> = Catalog::builtin()
+        .models()
+        .flat_map(|m| {
+            m.providers
+                .iter()
+                .filter(|p| p.provider == "kling")
+                .map(|p| (m.id.clone(), p.model.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let covered: BTreeSet<(String, String)> = COVERED
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(
+        in_catalog, covered,
+        "add a mapping case for each new kling entry"
+    );
+}
+
+#[test]
+fn every_catalog_example_maps() {
+    for m in Catalog::builtin().models() {
+        for pm in m.providers.iter().filter(|p| p.provider == "kling") {
+            for ex in &m.examples {
+                let (req, op) = quoted(&m.id, Value::Object(ex.clone()));
+                if !(pm.operations.is_empty() || pm.operations.contains(&op)) {
+                    continue;
+                }
+                let p = plan(&req, op, &pm.model, None)
+                    .unwrap_or_else(|e| panic!("{} / {} example {ex:?}: {e}", m.id, pm.model));
+                if let Plan::Create(n) = p {
+                    assert!(!n.body.contains_key("callback_url"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn kling_2_5_turbo_text_drops_cfg_scale_for_v2() {
+    let n = create(
+        "kling-2.5-turbo",
+        "kling-v2-5-turbo",
+        json!({"prompt": "A cinematic city", "duration": 10, "aspectRatio": "9:16",
+               "negativePrompt": "blur", "cfgScale": 0.7, "externalTaskId": "ext-1"}),
+    );
+    // spec §2: cfg_scale is not supported by V2.x models.
+    assert_body(
+        &n,
+        Endpoint::Text2Video,
+        json!({"model_name": "kling-v2-5-turbo", "prompt": "A cinematic city",
+               "negative_prompt": "blur", "aspect_ratio": "9:16", "duration": "10",
+               "external_task_id": "ext-1", "callback_url": CB}),
+    );
+}
+
+#[test]
+fn kling_2_5_turbo_start_and_end_frames() {
+    let n = create(
+        "kling-2.5-turbo",
+        "kling-v2-5-turbo",
+        json!({"prompt": "The flower opens", "images": ["https://x.test/a.png", "https://x.test/b.png"]}),
+    );
+    // images[0] → image, images[1] → image_tail; no aspect_ratio on image2video (§3).
+    assert_body(
+        &n,
+        Endpoint::Image2Video,
+        json!({"model_name": "kling-v2-5-turbo", "image": "https://x.test/a.png",
+               "image_tail": "https://x.test/b.png", "prompt": "The flower opens",
+               "duration": "5", "callback_url": CB}),
+    );
+    let n = create(
+        "kling-2.5-turbo",
+        "kling-v2-5-turbo",
+        json!({"prompt": "The flower closes", "endImage": "https://x.test/end.png"}),
+    );
+    assert_eq!(n.endpoint, Endpoint::Image2Video);
+    assert_eq!(n.body["image_tail"], "https://x.test/end.png");
+    assert!(!n.body.contains_key("image"));
+    let n = create(
+        "kling-2.5-turbo",
+        "kling-v2-5-turbo",
+        json!({"prompt": "A bare Base64 start", "images": ["iVBORw0KGgoAAAANSUhEUg=="]}),
+    );
+    assert_eq!(n.body["image"], "iVBORw0KGgoAAAANSUhEUg==");
+}
+
+#[test]
+fn kling_2_6_audio_is_sound_on_in_pro_mode() {
+    let n = create(
+        "kling-2.6-t2v",
+        "kling-v2-6",
+        json!({"prompt": "A cinematic city", "generateAudio": true, "cfgScale": 0.5}),
+    );
+    assert_body(
+        &n,
+        Endpoint::Text2Video,
+        json!({"model_name": "kling-v2-6", "prompt": "A cinematic city", "sound": "on",
+               "mode": "pro", "aspect_ratio": "16:9", "duration": "5", "callback_url": CB}),
+    );
+    let n = create(
+        "kling-2.6-t2v",
+        "kling-v2-6",
+        json!({"prompt": "A quiet city", "generateAudio": false}),
+    );
+    assert_eq!(n.body["sound"], "off");
+    assert!(!n.body.contains_key("mode"));
+}
+
+#[test]
+fn kling_2_6_unified_camera_becomes_simple_config() {
+    let n = create(
+        "kling-2.6-t2v",
+        "kling-v2-6",
+        json!({"prompt": "A slow pan", "duration": 10,
+               "cameraControl": {"cameraMotion": "pan", "cameraSpeed": 1.0}}),
+    );
+    assert_eq!(
+        n.body["camera_control"],
+        json!({"type": "simple", "config": {"pan": 5.0}})
+    );
+    let n = create(
+        "kling-2.6-t2v",
+        "kling-v2-6",
+        json!({"prompt": "A native zoom", "cameraControl": {"type": "simple", "config": {"zoom": -3}}}),
+    );
+    assert_eq!(
+        n.body["camera_control"],
+        json!({"type": "simple", "config": {"zoom": -3.0}})
+    );
+    let n = create(
+        "kling-2.6-t2v",
+        "kling-v2-6",
+        json!({"prompt": "A preset", "cameraControl": {"type": "forward_up"}}),
+    );
+    assert_eq!(n.body["camera_control"], json!({"type": "forward_up"}));
+}
+
+#[test]
+fn camera_speed_rounds_times_five_clamped_and_never_zero() {
+    let cc = |motion: &str, speed: f64| {
+        let c = camera_control(&genmux_core::CameraControl {
+            camera_motion: Some(motion.into()),
+            camera_speed: Some(speed),
+            ..Default::default()
+        })
+        .unwrap();
+        serde_json::to_value(c).unwrap()
+    };
+    assert_eq!(cc("zoom", 0.1)["config"], json!({"zoom": 1.0}));
+    assert_eq!(cc("tilt", 0.3)["config"], json!({"tilt": 2.0}));
+    assert_eq!(cc("roll", 2.0)["config"], json!({"roll": 10.0}));
+    assert_eq!(cc("horizontal", 3.0)["config"], json!({"horizontal": 10.0}));
+    assert_eq!(cc("vertical", -4.0)["config"], json!({"vertical": -10.0}));
+    assert_eq!(cc("pan", 0.0)["config"], json!({"pan": 1.0}));
+    let e = camera_control(&genmux_core::CameraControl {
+        camera_motion: Some("dolly".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("cameraControl.cameraMotion: `dolly`"),
+        "{}",
+        e.message()
+    );
+    let e = camera_control(&genmux_core::CameraControl {
+        kind: Some("simple".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        e.message().starts_with("cameraControl.config"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn kling_3_text_image_audio_and_multi_shot() {
+    let n = create(
+        "kling-3.0",
+        "kling-v3",
+        json!({"prompt": "A cinematic city", "mode": "pro", "duration": 10, "generateAudio": true}),
+    );
+    assert_body(
+        &n,
+        Endpoint::Text2Video,
+        json!({"model_name": "kling-v3", "prompt": "A cinematic city", "sound": "on",
+               "mode": "pro", "aspect_ratio": "16:9", "duration": "10", "callback_url": CB}),
+    );
+    let n = create(
+        "kling-3.0",
+        "kling-v3",
+        json!({"multiShots": true, "multiPrompt": [
+            {"prompt": "A door opens", "duration": 3}, {"prompt": "A cat walks in", "duration": 4}]}),
+    );
+    assert_eq!(n.endpoint, Endpoint::Text2Video);
+    assert_eq!(n.body["multi_shot"], true);
+    assert_eq!(n.body["shot_type"], "customize");
+    assert_eq!(
+        n.body["multi_prompt"],
+        json!([{"index": 1, "prompt": "A door opens", "duration": "3"},
+               {"index": 2, "prompt": "A cat walks in", "duration": "4"}])
+    );
+    assert!(!n.body.contains_key("prompt"));
+    let n = create(
+        "kling-3.0",
+        "kling-v3",
+        json!({"prompt": "Walk forward", "images": ["https://x.test/a.png"], "duration": 7}),
+    );
+    assert_eq!(n.endpoint, Endpoint::Image2Video);
+    assert_eq!(n.body["image"], "https://x.test/a.png");
+    assert_eq!(n.body["duration"], "7");
+    assert_eq!(n.body["sound"], "off");
+}
+
+#[test]
+fn kling_3_element_groups_are_unsupported_on_the_native_api() {
+    let (req, op) = quoted(
+        "kling-3.0",
+        json!({"prompt": "Two friends", "klingElements": [
+            {"images": ["https://x.test/a.png", "https://x.test/b.png"]}]}),
+    );
+    let e = plan(&req, op, "kling-v3", None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("klingElements"), "{}", e.message());
+}
+
+#[test]
+fn multi_image_list_items_are_objects() {
+    let n = create(
+        "kling-multi-image",
+        "kling-v1-6",
+        json!({"prompt": "They shake hands", "images": ["https://x.test/a.png", "https://x.test/b.png"],
+               "mode": "pro", "negativePrompt": "blur", "externalTaskId": "ext-mi"}),
+    );
+    assert_body(
+        &n,
+        Endpoint::MultiImage2Video,
+        json!({"model_name": "kling-v1-6",
+               "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
+               "prompt": "They shake hands", "negative_prompt": "blur", "mode": "pro",
+               "duration": "5", "aspect_ratio": "16:9", "external_task_id": "ext-mi",
+               "callback_url": CB}),
+    );
+}
+
+#[test]
+fn motion_control_fields() {
+    let n = create(
+        "kling-motion-control",
+        "motion-control",
+        json!({"images": ["https://x.test/p.png"], "motionVideo": "https://x.test/d.mp4",
+               "characterOrientation": "image", "mode": "std", "duration": 8,
+               "keepOriginalSound": false, "prompt": "Dance"}),
+    );
+    // The duration declares the motion video's length for billing; it is not a wire field.
+    assert_body(
+        &n,
+        Endpoint::MotionControl,
+        json!({"image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
+               "character_orientation": "image", "mode": "std", "prompt": "Dance",
+               "keep_original_sound": "no", "callback_url": CB}),
+    );
+    let n = create(
+        "kling-motion-control",
+        "motion-control",
+        json!({"images": ["https://x.test/p.png"], "motionVideo": "https://x.test/d.mp4",
+               "characterOrientation": "video", "mode": "pro", "duration": 25}),
+    );
+    // catalog default keepOriginalSound = true → "yes".
+    assert_eq!(n.body["keep_original_sound"], "yes");
+    assert_eq!(n.body["character_orientation"], "video");
+}
+
+#[test]
+fn video_extend_sends_cfg_scale_and_refuses_external_ids() {
+    let n = create(
+        "kling-video-extend",
+        "video-extend",
+        json!({"videoId": "vid-1", "prompt": "Keep rising", "cfgScale": 0.3}),
+    );
+    assert_body(
+        &n,
+        Endpoint::VideoExtend,
+        json!({"video_id": "vid-1", "prompt": "Keep rising", "cfg_scale": 0.3, "callback_url": CB}),
+    );
+    let (req, op) = quoted(
+        "kling-video-extend",
+        json!({"videoId": "vid-1", "externalTaskId": "ext-x"}),
+    );
+    let e = plan(&req, op, "video-extend", None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("externalTaskId"), "{}", e.message());
+}
+
+fn faces() -> IdentifyFaceResponse {
+    IdentifyFaceResponse {
+        session_id: "sess-1".into(),
+        face_data: vec![
+            FaceData {
+                face_id: "f-0".into(),
+                face_image: "https://k.test/f0.png".into(),
+                start_time: 0,
+                end_time: 5000,
+            },
+            FaceData {
+                face_id: "f-1".into(),
+                face_image: "https://k.test/f1.png".into(),
+                start_time: 1000,
+                end_time: 4000,
+            },
+        ],
+    }
+}
+
+#[test]
+fn lip_sync_identifies_then_syncs_the_chosen_face() {
+    let (req, op) = quoted(
+        "kling-lip-sync",
+        json!({"videoUrl": "https://x.test/talk.mp4", "soundFile": "https://x.test/voice.mp3",
+               "soundStartTime": 0, "soundEndTime": 5000, "soundInsertTime": 200,
+               "externalTaskId": "ext-ls"}),
+    );
+    assert_eq!(op, Operation::LipSync);
+    let Plan::IdentifyFaceThenLipSync(identify) =
+        plan(&req, op, "advanced-lip-sync", Some(CB)).unwrap()
+    else {
+        panic!("lip sync must identify faces first");
+    };
+    assert_eq!(
+        identify,
+        IdentifyFaceRequest {
+            video_id: None,
+            video_url: Some("https://x.test/talk.mp4".into())
+        }
+    );
+    let n = lip_sync_request(&req, &faces(), Some(CB)).unwrap();
+    assert_body(
+        &n,
+        Endpoint::AdvancedLipSync,
+        json!({"session_id": "sess-1", "face_choose": [{
+                   "face_id": "f-0", "sound_file": "https://x.test/voice.mp3",
+                   "sound_start_time": 0, "sound_end_time": 5000, "sound_insert_time": 200,
+                   "sound_volume": 1.0, "original_audio_volume": 1.0}],
+               "external_task_id": "ext-ls", "callback_url": CB}),
+    );
+    // A chosen face and an audio id.
+    let (req, _) = quoted(
+        "kling-lip-sync",
+        json!({"videoId": "vid-9", "audioId": "aud-1", "faceId": "f-1",
+               "soundStartTime": 0, "soundEndTime": 3000, "soundInsertTime": 1000}),
+    );
+    let n = lip_sync_request(&req, &faces(), None).unwrap();
+    assert_eq!(n.body["face_choose"][0]["face_id"], "f-1");
+    assert_eq!(n.body["face_choose"][0]["audio_id"], "aud-1");
+    assert!(n.body["face_choose"][0].get("sound_file").is_none());
+}
+
+#[test]
+fn lip_sync_face_choice_errors_name_the_field() {
+    let e = pick_face(&faces(), Some("f-7")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert!(
+        e.message().contains("`f-7`") && e.message().contains("f-0, f-1"),
+        "{}",
+        e.message()
+    );
+    let none = IdentifyFaceResponse {
+        session_id: "s".into(),
+        face_data: vec![],
+    };
+    let e = pick_face(&none, None).unwrap_err();
+    assert!(e.message().contains("no face"), "{}", e.message());
+}
+
+#[test]
+fn kling_image_text_and_reference() {
+    let n = create(
+        "kling-image",
+        "kling-v2-1",
+        json!({"prompt": "A watercolor fox", "n": 2, "resolution": "2k", "negativePrompt": "text"}),
+    );
+    assert_body(
+        &n,
+        Endpoint::ImageGenerations,
+        json!({"model_name": "kling-v2-1", "prompt": "A watercolor fox", "negative_prompt": "text",
+               "resolution": "2k", "aspect_ratio": "16:9", "n": 2, "callback_url": CB}),
+    );
+    let n = create(
+        "kling-image",
+        "kling-v1-5",
+        json!({"prompt": "As an astronaut", "images": ["https://x.test/face.png"],
+               "imageReference": "subject", "imageFidelity": 0.6, "humanFidelity": 0.4}),
+    );
+    assert_body(
+        &n,
+        Endpoint::ImageGenerations,
+        json!({"model_name": "kling-v1-5", "prompt": "As an astronaut",
+               "image": "https://x.test/face.png", "image_reference": "subject",
+               "image_fidelity": 0.6, "human_fidelity": 0.4, "resolution": "1k",
+               "aspect_ratio": "16:9", "n": 1, "callback_url": CB}),
+    );
+}
+
+#[test]
+fn omni_image_lists() {
+    let n = create(
+        "kling-omni-image",
+        "kling-image-o1",
+        json!({"prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
+               "images": ["https://x.test/a.png", "https://x.test/b.png"],
+               "elementIds": ["el-1"], "n": 2, "externalTaskId": "ext-o"}),
+    );
+    assert_body(
+        &n,
+        Endpoint::OmniImage,
+        json!({"model_name": "kling-image-o1",
+               "prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
+               "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
+               "element_list": [{"element_id": "el-1"}],
+               "resolution": "1k", "aspect_ratio": "auto", "n": 2,
+               "external_task_id": "ext-o", "callback_url": CB}),
+    );
+}
+
+#[test]
+fn extra_is_merged_last_and_wins() {
+    let n = create(
+        "kling-2.5-turbo",
+        "kling-v2-5-turbo",
+        json!({"prompt": "A city", "extra": {"mode": "pro", "watermark_info": {"enabled": false}}}),
+    );
+    assert_eq!(n.body["mode"], "pro");
+    assert_eq!(n.body["watermark_info"], json!({"enabled": false}));
+    assert_eq!(n.body["model_name"], "kling-v2-5-turbo");
+}
+
+#[test]
+fn v1_models_keep_cfg_scale_and_have_no_sound() {
+    // A provider model outside the catalog (operator override): the spec's rules by version.
+    let req = GenerationRequest {
+        model: "custom".into(),
+        prompt: Some("A city".into()),
+        cfg_scale: Some(0.8),
+        generate_audio: Some(false),
+        ..Default::default()
+    };
+    let Plan::Create(n) = plan(&req, Operation::TextToVideo, "kling-v1-6", None).unwrap() else {
+        panic!("text to video is one create call");
+    };
+    assert_eq!(n.body["cfg_scale"], 0.8);
+    assert!(!n.body.contains_key("sound"));
+    let audio = GenerationRequest {
+        generate_audio: Some(true),
+        ..req
+    };
+    let e = plan(&audio, Operation::TextToVideo, "kling-v2-5-turbo", None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("generateAudio"), "{}", e.message());
+}
+
+#[test]
+fn missing_inputs_are_named() {
+    let cases: [(Operation, &str, &str); 5] = [
+        (Operation::TextToVideo, "kling-v2-6", "prompt"),
+        (Operation::ImageToVideo, "kling-v2-6", "images"),
+        (Operation::MotionControl, "motion-control", "images"),
+        (Operation::VideoExtend, "video-extend", "videoId"),
+        (Operation::LipSync, "advanced-lip-sync", "videoId"),
+    ];
+    for (op, model, field) in cases {
+        let req = GenerationRequest {
+            model: "m".into(),
+            ..Default::default()
+        };
+        let e = plan(&req, op, model, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{op}");
+        assert!(e.message().starts_with(field), "{op}: {}", e.message());
+    }
+}
