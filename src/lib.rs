@@ -7,3 +7,5 @@ pub use genmux_core as core;
 pub use genmux_core::{
     catalog::Catalog, Error, ErrorKind, GenerationRequest, MediaInput, Operation, TaskStatus,
 };
+pub use genmux_router as router;
+pub use genmux_router::Router;

@@ -1,0 +1,62 @@
+//! The provider is found through inventory and routes a request end to end.
+
+use genmux_core::{GenerationRequest, ProviderSettings, TaskStatus};
+use genmux_router::{Router, WaitOptions};
+
+#[tokio::test]
+async fn found_by_discovery_and_serves_a_request() {
+    genmux_example_custom_provider::link();
+    let router = Router::builder()
+        .discover(ProviderSettings::new().set(genmux_example_custom_provider::TOKEN_SETTING, "t"))
+        .build()
+        .unwrap();
+    assert!(router.provider("echo").is_some());
+    let handle = router
+        .generate(GenerationRequest {
+            model: "kling-2.5-turbo".into(),
+            prompt: Some("a paper boat on a puddle".into()),
+            duration: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(handle.task.provider, "echo");
+    assert_eq!(handle.task.provider_model, "echo-video-1");
+    let options = WaitOptions {
+        initial_interval: std::time::Duration::from_millis(1),
+        max_interval: std::time::Duration::from_millis(2),
+        ..Default::default()
+    };
+    let done = router.wait(&handle, options).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Succeeded);
+    assert!(done.assets[0].url.starts_with("memory://echo/"));
+}
+
+#[tokio::test]
+async fn without_its_setting_it_is_not_built_and_its_limits_are_enforced() {
+    let router = Router::builder()
+        .discover(ProviderSettings::new())
+        .build()
+        .unwrap();
+    assert!(router.provider("echo").is_none());
+
+    let router = Router::builder()
+        .discover(ProviderSettings::new().set(genmux_example_custom_provider::TOKEN_SETTING, "t"))
+        .build()
+        .unwrap();
+    // The offering only does 5 s clips: a 10 s request is refused before any call.
+    let err = router
+        .generate(GenerationRequest {
+            model: "kling-2.5-turbo".into(),
+            prompt: Some("a paper boat on a puddle".into()),
+            duration: Some(10),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), genmux_core::ErrorKind::Unsupported);
+    assert!(
+        err.message().contains("echo/echo-video-1: duration: 10"),
+        "{err}"
+    );
+}
