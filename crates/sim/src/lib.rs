@@ -27,7 +27,6 @@ pub mod error;
 pub mod fault;
 pub mod kling;
 pub mod media;
-#[allow(dead_code)]
 mod server;
 
 pub use clock::SimClock;

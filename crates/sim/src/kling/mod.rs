@@ -12,13 +12,15 @@
 //! # Ok(()) }
 //! ```
 
-#[allow(dead_code)] // wired up endpoint by endpoint after the API skeleton
 mod auth;
 mod config;
-#[allow(dead_code)]
 mod envelope;
+mod fields;
+mod inputs;
 mod routes;
 mod state;
+mod store;
+mod validate;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -30,7 +32,7 @@ pub use auth::encode_token;
 pub use config::{
     AccountStatus, AuthClock, Endpoint, Feature, KlingAccount, KlingSimConfig, Timings,
 };
-pub use state::{CallbackRecord, KlingState};
+pub use state::{CallbackRecord, KlingState, TaskSummary};
 
 use crate::clock::SimClock;
 use crate::error::{Error, Result};
