@@ -9,3 +9,7 @@ pub use genmux_core::{
 };
 pub use genmux_router as router;
 pub use genmux_router::Router;
+
+/// The Kling native API provider: client, wire types, `KlingProvider` (feature `kling`).
+#[cfg(feature = "kling")]
+pub use genmux_kling as kling;
