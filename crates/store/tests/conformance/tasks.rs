@@ -1,0 +1,389 @@
+//! TaskStore: records, the transition rule, lookups and leasing.
+
+use super::{expect_kind, uid};
+use genmux_core::{Asset, ErrorKind, MediaKind, Operation, TaskStatus};
+use genmux_store::timestamp::now;
+use genmux_store::{NewTask, Page, Store, TaskUpdate, TaskUpdateOutcome};
+use std::collections::HashSet;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A task of `account` due for polling at `due` (`None`: never polled).
+pub fn new_task(account: &str, due: Option<OffsetDateTime>) -> NewTask {
+    NewTask {
+        id: uid("task"),
+        account_id: account.to_string(),
+        api_key_id: Some(uid("key")),
+        model: "kling-2.6-t2v".into(),
+        operation: Operation::TextToVideo,
+        provider: "kling".into(),
+        provider_task_id: Some(uid("kt")),
+        provider_model: Some("kling-v2-6".into()),
+        status: TaskStatus::Submitted,
+        points: 70,
+        request: serde_json::json!({"model": "kling-2.6-t2v", "prompt": "a red fox", "duration": 5}),
+        callback_url: Some("https://client.example/cb".into()),
+        callback_token: Some(uid("cbt")),
+        project_id: Some("proj-7".into()),
+        external_task_id: Some(uid("ext")),
+        created_at: now(),
+        next_poll_at: due,
+    }
+}
+
+fn video(url: &str) -> Asset {
+    Asset {
+        kind: MediaKind::Video,
+        url: url.into(),
+        id: Some("v1".into()),
+        duration_secs: Some(5.0),
+        index: 0,
+        size_bytes: Some(1234),
+    }
+}
+
+fn moved(o: &TaskUpdateOutcome) -> bool {
+    matches!(o, TaskUpdateOutcome::Moved(_))
+}
+
+pub async fn insert_and_get_round_trip(store: &Store) {
+    let t = new_task(&uid("acct"), Some(now()));
+    let rec = store.tasks.insert(t.clone()).await.unwrap();
+    let got = store
+        .tasks
+        .get(&t.id)
+        .await
+        .unwrap()
+        .expect("inserted task is found");
+    assert_eq!(got, rec);
+    assert_eq!(got.id, t.id);
+    assert_eq!(got.account_id, t.account_id);
+    assert_eq!(got.api_key_id, t.api_key_id);
+    assert_eq!(got.operation, Operation::TextToVideo);
+    assert_eq!(got.provider_task_id, t.provider_task_id);
+    assert_eq!(got.status, TaskStatus::Submitted);
+    assert_eq!(got.points, 70);
+    assert_eq!(got.request, t.request);
+    assert_eq!(got.callback_url, t.callback_url);
+    assert_eq!(got.callback_token, t.callback_token);
+    assert_eq!(got.project_id.as_deref(), Some("proj-7"));
+    assert_eq!(got.external_task_id, t.external_task_id);
+    assert_eq!(got.created_at, t.created_at);
+    assert_eq!(got.next_poll_at, t.next_poll_at);
+    assert!(got.assets.is_empty() && got.error.is_none());
+    assert_eq!((got.poll_attempts, got.lease_owner.clone()), (0, None));
+
+    let mut dup = new_task(&t.account_id, None);
+    dup.id = t.id.clone();
+    let e = expect_kind(store.tasks.insert(dup).await, ErrorKind::Conflict);
+    assert!(e.message().contains(&t.id), "{e}");
+    assert_eq!(store.tasks.get(&uid("task")).await.unwrap(), None);
+}
+
+pub async fn list_by_account_is_newest_first_and_paged(store: &Store) {
+    let account = uid("acct");
+    let base = now();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut t = new_task(&account, None);
+        t.created_at = base + time::Duration::seconds(i);
+        ids.push(t.id.clone());
+        store.tasks.insert(t).await.unwrap();
+    }
+    store
+        .tasks
+        .insert(new_task(&uid("other"), None))
+        .await
+        .unwrap();
+    ids.reverse(); // newest first
+    let page = |page, limit| store.tasks.list_by_account(&account, Page { page, limit });
+    let ids_of = |v: Vec<genmux_store::TaskRecord>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids_of(page(1, 2).await.unwrap()), ids[0..2]);
+    assert_eq!(ids_of(page(2, 2).await.unwrap()), ids[2..4]);
+    assert_eq!(ids_of(page(3, 2).await.unwrap()), ids[4..5]);
+    assert!(page(4, 2).await.unwrap().is_empty());
+    assert_eq!(ids_of(page(1, 100).await.unwrap()), ids);
+    let e = expect_kind(page(0, 2).await, ErrorKind::InvalidRequest);
+    assert!(e.message().contains("page = 0"), "{e}");
+    expect_kind(page(1, 0).await, ErrorKind::InvalidRequest);
+    expect_kind(page(1, 1001).await, ErrorKind::InvalidRequest);
+}
+
+pub async fn update_follows_the_transition_rule(store: &Store) {
+    let t = new_task(&uid("acct"), Some(now()));
+    store.tasks.insert(t.clone()).await.unwrap();
+    let up = |u: TaskUpdate| store.tasks.update(&t.id, u);
+
+    let o = up(TaskUpdate::status(TaskStatus::Processing))
+        .await
+        .unwrap();
+    assert!(moved(&o));
+    assert_eq!(o.record().status, TaskStatus::Processing);
+    // Backwards and repeated observations are no-ops, not errors.
+    let o = up(TaskUpdate::status(TaskStatus::Submitted)).await.unwrap();
+    assert!(!moved(&o));
+    assert_eq!(o.record().status, TaskStatus::Processing);
+    assert!(!moved(
+        &up(TaskUpdate::status(TaskStatus::Processing))
+            .await
+            .unwrap()
+    ));
+
+    let mut done = TaskUpdate::status(TaskStatus::Succeeded);
+    done.assets = vec![video("https://cdn.example/v.mp4")];
+    let o = up(done).await.unwrap();
+    assert!(moved(&o));
+    let rec = o.record();
+    assert_eq!(rec.status, TaskStatus::Succeeded);
+    assert_eq!(rec.assets, vec![video("https://cdn.example/v.mp4")]);
+    assert_eq!(rec.next_poll_at, None, "a final task is not polled");
+
+    // A finished task never moves back or sideways, and nothing it carries is stored.
+    let mut fail = TaskUpdate::status(TaskStatus::Failed);
+    fail.error = Some("late failure".into());
+    let o = up(fail).await.unwrap();
+    assert!(!moved(&o));
+    let stored = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TaskStatus::Succeeded);
+    assert_eq!(stored.error, None);
+    assert_eq!(stored.assets.len(), 1);
+
+    // An unknown submission is resolved when its upstream id is found.
+    let mut u = new_task(&uid("acct"), None);
+    u.status = TaskStatus::Unknown;
+    u.provider_task_id = None;
+    store.tasks.insert(u.clone()).await.unwrap();
+    let mut found = TaskUpdate::status(TaskStatus::Submitted);
+    found.provider_task_id = Some("kt-found".into());
+    found.provider_model = Some("kling-v2-6".into());
+    let o = store.tasks.update(&u.id, found).await.unwrap();
+    assert!(moved(&o));
+    assert_eq!(o.record().provider_task_id.as_deref(), Some("kt-found"));
+    let mut failed = TaskUpdate::status(TaskStatus::Failed);
+    failed.error = Some("content rejected".into());
+    let o = store.tasks.update(&u.id, failed).await.unwrap();
+    assert_eq!(o.record().error.as_deref(), Some("content rejected"));
+
+    expect_kind(
+        store
+            .tasks
+            .update(&uid("task"), TaskUpdate::status(TaskStatus::Failed))
+            .await,
+        ErrorKind::NotFound,
+    );
+}
+
+pub async fn concurrent_updates_move_a_task_once(store: &Store) {
+    // W3's basis: the same callback delivered many times at once changes state once.
+    let t = new_task(&uid("acct"), Some(now()));
+    store.tasks.insert(t.clone()).await.unwrap();
+    let mut handles = Vec::new();
+    for i in 0..20 {
+        let s = store.clone();
+        let id = t.id.clone();
+        let status = if i % 2 == 0 {
+            TaskStatus::Succeeded
+        } else {
+            TaskStatus::Failed
+        };
+        handles.push(tokio::spawn(async move {
+            s.tasks
+                .update(&id, TaskUpdate::status(status))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    for h in handles {
+        if let TaskUpdateOutcome::Moved(r) = h.await.unwrap() {
+            winners.push(r.status);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one update moves the task: {winners:?}"
+    );
+    let stored = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, winners[0]);
+}
+
+pub async fn find_by_provider_task_and_callback_token(store: &Store) {
+    let t = new_task(&uid("acct"), None);
+    store.tasks.insert(t.clone()).await.unwrap();
+    let ptid = t.provider_task_id.clone().unwrap();
+    let by_pt = store
+        .tasks
+        .find_by_provider_task("kling", &ptid)
+        .await
+        .unwrap();
+    assert_eq!(by_pt.map(|r| r.id), Some(t.id.clone()));
+    // Task affinity: the same upstream id under another provider is another task.
+    assert_eq!(
+        store
+            .tasks
+            .find_by_provider_task("seedance", &ptid)
+            .await
+            .unwrap(),
+        None
+    );
+    let token = t.callback_token.clone().unwrap();
+    let by_token = store.tasks.find_by_callback_token(&token).await.unwrap();
+    assert_eq!(by_token.map(|r| r.id), Some(t.id.clone()));
+    assert_eq!(
+        store.tasks.find_by_callback_token("nope").await.unwrap(),
+        None
+    );
+}
+
+pub async fn lease_due_reschedule_and_expiry(store: &Store) {
+    // Lease windows are far from the real clock so other tests' tasks are never due here.
+    let far = now() + time::Duration::days(3650 * 3);
+    let account = uid("acct");
+    let due = new_task(&account, Some(far - time::Duration::seconds(10)));
+    let later = new_task(&account, Some(far + time::Duration::hours(1)));
+    let never = new_task(&account, None);
+    let finished = new_task(&account, Some(far - time::Duration::seconds(20)));
+    for t in [&due, &later, &never, &finished] {
+        store.tasks.insert(t.clone()).await.unwrap();
+    }
+    store
+        .tasks
+        .update(&finished.id, TaskUpdate::status(TaskStatus::Failed))
+        .await
+        .unwrap();
+
+    let lease = Duration::from_secs(30);
+    let mine = |v: Vec<genmux_store::TaskRecord>| {
+        v.into_iter()
+            .filter(|t| t.account_id == account)
+            .collect::<Vec<_>>()
+    };
+    let got = mine(store.tasks.lease_due("w1", far, 100, lease).await.unwrap());
+    assert_eq!(got.iter().map(|t| &t.id).collect::<Vec<_>>(), vec![&due.id]);
+    assert_eq!(got[0].lease_owner.as_deref(), Some("w1"));
+    assert_eq!(
+        got[0].lease_expires_at,
+        Some(far + time::Duration::seconds(30))
+    );
+    assert_eq!(got[0].poll_attempts, 1);
+    // Held by w1: w2 gets nothing, and cannot reschedule it.
+    assert!(mine(store.tasks.lease_due("w2", far, 100, lease).await.unwrap()).is_empty());
+    assert!(!store
+        .tasks
+        .reschedule(&due.id, "w2", Some(far))
+        .await
+        .unwrap());
+    // w1 reschedules: the lease is released and the task is due again at the new time.
+    let next = far + time::Duration::seconds(5);
+    assert!(store
+        .tasks
+        .reschedule(&due.id, "w1", Some(next))
+        .await
+        .unwrap());
+    let rec = store.tasks.get(&due.id).await.unwrap().unwrap();
+    assert_eq!((rec.next_poll_at, rec.lease_owner), (Some(next), None));
+    assert!(mine(store.tasks.lease_due("w2", far, 100, lease).await.unwrap()).is_empty());
+    let got = mine(store.tasks.lease_due("w2", next, 100, lease).await.unwrap());
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].poll_attempts, 2);
+    // w2 dies; once its lease expires w3 takes the task over, and w2 can no longer touch it.
+    let expired = next + time::Duration::seconds(30);
+    assert!(mine(
+        store
+            .tasks
+            .lease_due("w3", expired - time::Duration::microseconds(1), 100, lease)
+            .await
+            .unwrap()
+    )
+    .is_empty());
+    let got = mine(
+        store
+            .tasks
+            .lease_due("w3", expired, 100, lease)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        got.iter()
+            .map(|t| t.lease_owner.as_deref())
+            .collect::<Vec<_>>(),
+        vec![Some("w3")]
+    );
+    assert!(!store.tasks.reschedule(&due.id, "w2", None).await.unwrap());
+    // A task that finishes while leased is released and never leased again.
+    store
+        .tasks
+        .update(&due.id, TaskUpdate::status(TaskStatus::Succeeded))
+        .await
+        .unwrap();
+    let rec = store.tasks.get(&due.id).await.unwrap().unwrap();
+    assert_eq!((rec.lease_owner, rec.next_poll_at), (None, None));
+    let far_later = far + time::Duration::days(1);
+    let got = mine(
+        store
+            .tasks
+            .lease_due("w4", far_later, 100, lease)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        got.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        vec![&later.id]
+    );
+    assert!(store
+        .tasks
+        .lease_due("w4", far_later, 0, lease)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn two_pollers_never_hold_the_same_task(store: &Store) {
+    let far = now() + time::Duration::days(3650 * 4);
+    let account = uid("acct");
+    let mut all = HashSet::new();
+    for _ in 0..40 {
+        let t = new_task(&account, Some(far));
+        all.insert(t.id.clone());
+        store.tasks.insert(t).await.unwrap();
+    }
+    let poller = |worker: &'static str| {
+        let s = store.clone();
+        let account = account.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = s
+                    .tasks
+                    .lease_due(worker, far, 3, Duration::from_secs(600))
+                    .await
+                    .unwrap();
+                let mine: Vec<_> = batch
+                    .into_iter()
+                    .filter(|t| t.account_id == account)
+                    .collect();
+                if mine.is_empty() {
+                    return got;
+                }
+                for t in &mine {
+                    assert_eq!(t.lease_owner.as_deref(), Some(worker));
+                }
+                got.extend(mine.into_iter().map(|t| t.id));
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let (a, b) = (poller("poller-a"), poller("poller-b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let (sa, sb): (HashSet<_>, HashSet<_>) =
+        (a.iter().cloned().collect(), b.iter().cloned().collect());
+    assert_eq!(sa.len(), a.len(), "poller a leased a task twice");
+    assert_eq!(sb.len(), b.len(), "poller b leased a task twice");
+    assert!(
+        sa.is_disjoint(&sb),
+        "both pollers held {:?}",
+        sa.intersection(&sb).collect::<Vec<_>>()
+    );
+    assert_eq!(&sa | &sb, all, "every due task was leased");
+}

@@ -1,0 +1,103 @@
+//! The conformance suite on PostgreSQL. Each test creates a scratch database on the server
+//! named by `GENMUX_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`) and drops
+//! it afterwards. An unreachable server fails the tests: CI has one, and a silent skip would
+//! hide a broken backend.
+
+mod conformance;
+
+use conformance::uid;
+use genmux_store::Store;
+use sqlx::Connection;
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn admin_url() -> String {
+    std::env::var("GENMUX_TEST_PG").unwrap_or_else(|_| DEFAULT_PG.to_string())
+}
+
+/// A scratch database, dropped (with its connections) when this goes out of scope.
+pub struct Scratch {
+    pub store: Store,
+    name: String,
+}
+
+async fn admin() -> sqlx::PgConnection {
+    let url = admin_url();
+    sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL tests need a server at {url} (set GENMUX_TEST_PG to point elsewhere); \
+             connecting failed: {e}"
+        )
+    })
+}
+
+fn url_for(name: &str) -> String {
+    let mut url = url::Url::parse(&admin_url()).expect("GENMUX_TEST_PG is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+async fn scratch_url() -> (String, String) {
+    let name = uid("genmux_test").to_lowercase();
+    let mut admin = admin().await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create the scratch database");
+    admin.close().await.ok();
+    (name.clone(), url_for(&name))
+}
+
+async fn scratch() -> Scratch {
+    let (name, url) = scratch_url().await;
+    let store = Store::open(&url).await.expect("open PostgreSQL store");
+    assert_eq!(store.backend(), "postgres");
+    Scratch { store, name }
+}
+
+fn drop_database(name: &str) {
+    let name = name.to_string();
+    // Drop runs outside async code: use a runtime of our own on a plain thread.
+    let done = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut admin = admin().await;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .map(|_| ())
+        })
+    })
+    .join();
+    if let Ok(Err(e)) = done {
+        eprintln!("warning: could not drop scratch database: {e}");
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        drop_database(&self.name);
+    }
+}
+
+conformance_tests!(scratch);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_gateway_sees_committed_data_and_migrations_run_once() {
+    let s = scratch().await;
+    let account = uid("acct");
+    s.store.ledger.create_account(&account).await.unwrap();
+    s.store.ledger.top_up(&account, 50).await.unwrap();
+    // Another gateway opening the same database migrates nothing and sees the balance.
+    let url = url_for(&s.name);
+    let other = Store::open(&url)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    assert_eq!(other.ledger.balance(&account).await.unwrap(), 50);
+    other.ledger.hold(&account, "t", 50).await.unwrap();
+    assert_eq!(s.store.ledger.balance(&account).await.unwrap(), 0);
+    other.close().await;
+}

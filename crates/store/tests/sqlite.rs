@@ -1,0 +1,194 @@
+//! The conformance suite on SQLite (a temporary file per test), plus what only a file
+//! database must prove: durability across reopening and across a writer killed by SIGKILL,
+//! and that no API key secret lands in the file (K1).
+
+mod conformance;
+
+use conformance::ledger::assert_balance_is_sum_of_entries;
+use conformance::uid;
+use genmux_core::ErrorKind;
+use genmux_store::{NewKey, Scope, Store};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// A fresh SQLite database in its own temporary directory, removed on drop.
+pub struct Scratch {
+    pub store: Store,
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn url(dir: &std::path::Path) -> String {
+        format!("sqlite://{}", dir.join("genmux.db").display())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(uid("genmux-store-test"));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+async fn scratch() -> Scratch {
+    let dir = scratch_dir();
+    let store = Store::open(&Scratch::url(&dir))
+        .await
+        .expect("open SQLite store");
+    assert_eq!(store.backend(), "sqlite");
+    Scratch { store, dir }
+}
+
+conformance_tests!(scratch);
+
+#[tokio::test]
+async fn open_rejects_an_unknown_scheme() {
+    let e = Store::open("mysql://localhost/x").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert!(e.message().contains("`mysql`"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reopening_keeps_committed_data_and_migrates_once() {
+    let s = scratch().await;
+    let account = uid("acct");
+    s.store.ledger.create_account(&account).await.unwrap();
+    s.store.ledger.top_up(&account, 500).await.unwrap();
+    s.store.ledger.hold(&account, "task-1", 120).await.unwrap();
+    s.store.ledger.post("task-1").await.unwrap();
+    s.store.close().await;
+
+    let reopened = Store::open(&Scratch::url(&s.dir)).await.unwrap();
+    assert_eq!(reopened.ledger.balance(&account).await.unwrap(), 380);
+    assert_eq!(reopened.ledger.entries(&account).await.unwrap().len(), 3);
+    assert!(!reopened.ledger.post("task-1").await.unwrap().applied());
+    assert_balance_is_sum_of_entries(&reopened, &account).await;
+    reopened.close().await;
+}
+
+const CHILD_ENV: &str = "GENMUX_STORE_TEST_CRASH_CHILD_URL";
+const CRASH_TEST: &str = "a_writer_killed_by_sigkill_loses_no_committed_movement";
+const COMMITS_BEFORE_KILL: u64 = 40;
+
+/// The child's side: commit ledger movements forever, announcing each after its commit.
+async fn crash_child(url: &str) {
+    let store = Store::open(url).await.expect("child opens the store");
+    store.ledger.create_account("crash").await.unwrap();
+    store.ledger.top_up("crash", 1_000_000).await.unwrap();
+    println!("ready");
+    // Bounded so an orphaned child cannot run forever.
+    for i in 0..100_000u64 {
+        let task = format!("crash-{i}");
+        store.ledger.hold("crash", &task, 3).await.unwrap();
+        if i % 2 == 0 {
+            store.ledger.post(&task).await.unwrap();
+        } else {
+            store.ledger.void(&task).await.unwrap();
+        }
+        println!("committed {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_writer_killed_by_sigkill_loses_no_committed_movement() {
+    if let Ok(url) = std::env::var(CHILD_ENV) {
+        crash_child(&url).await;
+        return;
+    }
+    let dir = scratch_dir();
+    let url = Scratch::url(&dir);
+    // Re-run this test binary on just this test, in child mode.
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", CRASH_TEST, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the child writer");
+    let stdout = child.stdout.take().unwrap();
+    let mut last_committed = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("read the child's output");
+        if let Some(n) = line.strip_prefix("committed ") {
+            let n: u64 = n.trim().parse().unwrap();
+            last_committed = Some(n);
+            if n + 1 >= COMMITS_BEFORE_KILL {
+                break;
+            }
+        }
+    }
+    // `Child::kill` is SIGKILL on Unix: no destructor, no pool close, no checkpoint.
+    child.kill().expect("SIGKILL the child");
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the child was killed, not finished: {status}"
+    );
+    let last = last_committed.expect("the child committed before it was killed");
+
+    let store = Store::open(&url).await.expect("reopen after the crash");
+    // Every movement the child announced is there, and the ledger is consistent.
+    for i in 0..=last {
+        let hold = store.ledger.get_hold(&format!("crash-{i}")).await.unwrap();
+        let hold = hold.unwrap_or_else(|| panic!("hold crash-{i} was committed and is lost"));
+        assert!(
+            hold.resolved_at.is_some(),
+            "crash-{i} was resolved before the kill"
+        );
+    }
+    assert_balance_is_sum_of_entries(&store, "crash").await;
+    let balance = store.ledger.balance("crash").await.unwrap();
+    assert!(
+        balance <= 1_000_000 - 3 * (last as i64 + 1) / 2,
+        "posts were kept: {balance}"
+    );
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn k1_no_key_secret_is_written_to_the_database_file() {
+    let s = scratch().await;
+    let account = uid("acct");
+    s.store.ledger.create_account(&account).await.unwrap();
+    let created = s
+        .store
+        .keys
+        .create(NewKey {
+            account_id: account.clone(),
+            name: "k1".into(),
+            scopes: vec![Scope::ApiGenerate],
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    s.store.keys.authenticate(&created.plaintext).await.unwrap();
+    let secret = created.plaintext.rsplit('_').next().unwrap().to_string();
+    let wrong = format!("gmx_{}_{}", created.key.id, "Q".repeat(32));
+    assert!(s.store.keys.authenticate(&wrong).await.is_err());
+    s.store.keys.revoke(&created.key.id).await.unwrap();
+    s.store.close().await;
+    let mut found_files = 0;
+    for entry in std::fs::read_dir(&s.dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        found_files += 1;
+        for needle in [
+            created.plaintext.as_bytes(),
+            secret.as_bytes(),
+            &secret.as_bytes()[..16],
+            wrong.as_bytes(),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a key secret was found in the database files"
+            );
+        }
+    }
+    assert!(found_files >= 1);
+}
