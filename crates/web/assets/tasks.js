@@ -223,7 +223,8 @@ export class TaskList {
           el("figcaption", {}, el("a", { href: a.url, target: "_blank", rel: "noopener", download: "", text: `Open ${a.kind}` }))));
       }
     }
-    task.el.replaceChildren(
+    // replaceChildren would print a null as "null": drop the absent parts first.
+    const parts = [
       el("div", { class: "task-head" },
         el("span", { class: "task-model", text: task.model || "task" }),
         el("span", { class: `status badge ${state}`, text: status })),
@@ -231,6 +232,7 @@ export class TaskList {
       task.error ? el("p", { class: "task-error error", text: task.error }) : null,
       task.note ? el("p", { class: "task-note muted", text: task.note }) : null,
       task.assets?.length ? task.previewsEl : null,
-    );
+    ];
+    task.el.replaceChildren(...parts.filter(Boolean));
   }
 }

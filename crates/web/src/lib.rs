@@ -12,7 +12,7 @@
 //! # let _ = app;
 //! ```
 //!
-//! With the `testing` feature, [`testing`] starts ChromeDriver and headless Chromium for
+//! With the `testing` feature, the `testing` module starts ChromeDriver and headless Chromium for
 //! browser tests of the page.
 #![warn(missing_docs)]
 

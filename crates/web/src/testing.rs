@@ -19,6 +19,7 @@
 
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -200,9 +201,7 @@ impl ChromeDriver {
         if let Ok(mut p) = self.profiles.lock() {
             p.push(profile.clone());
         }
-        let mut builder = ClientBuilder::rustls()
-            .map_err(|e| err(format!("WebDriver client TLS setup failed: {e}")))?;
-        builder
+        ClientBuilder::new(HttpConnector::new())
             .capabilities(Self::capabilities(&profile))
             .connect(&self.url)
             .await
