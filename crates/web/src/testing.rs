@@ -219,13 +219,18 @@ impl Drop for ChromeDriver {
     fn drop(&mut self) {
         #[cfg(unix)]
         {
-            // The whole group: chromedriver and the Chromium processes it started.
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(format!("-{}", self.child.id()))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            // The whole group: chromedriver and the Chromium processes it started (it was
+            // spawned with process_group(0), so its group id is its pid). Called directly:
+            // never through the `kill` program, whose procps-ng 4.0.2 turns
+            // `kill -KILL -<pgid>` into kill(-1), i.e. every process on the machine.
+            if let Ok(pgid) = libc::pid_t::try_from(self.child.id()) {
+                if pgid > 1 {
+                    // SAFETY: killpg has no memory effects; pgid is our own child's group.
+                    unsafe {
+                        libc::killpg(pgid, libc::SIGKILL);
+                    }
+                }
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
