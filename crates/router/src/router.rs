@@ -416,6 +416,34 @@ fn is_provider_failure(e: &Error) -> bool {
         )
 }
 
+/// An admitted attempt's breaker permit and in-flight slot. Dropped without
+/// [`complete`](Reservation::complete) — a gate refused the attempt, or the caller's future
+/// was cancelled mid-attempt — it gives both back, so that a cancelled trial call cannot
+/// wedge a half-open circuit and a cancelled submission cannot leak a slot.
+struct Reservation<'a> {
+    entry: &'a Entry,
+    admission: Admission,
+    armed: bool,
+}
+
+impl Reservation<'_> {
+    /// Records the attempt's outcome on the breaker; the slot stays taken (the caller
+    /// releases it on a failure that was certainly not accepted).
+    fn complete(mut self, failed: bool, now: Instant) -> Option<BreakerState> {
+        self.armed = false;
+        self.entry.breaker.record(self.admission, failed, now)
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.entry.breaker.cancel(self.admission);
+            self.entry.limiter.release_slot();
+        }
+    }
+}
+
 /// A candidate's bookkeeping beside the public [`Candidate`].
 #[derive(Clone, Copy)]
 struct Slot {
@@ -723,15 +751,18 @@ impl Router {
                 outcomes.reject(entry, offering, Rejection::Busy { max });
                 continue;
             }
+            let reservation = Reservation {
+                entry,
+                admission,
+                armed: true,
+            };
             if let Err(wait) = entry.limiter.check_rate() {
-                entry.breaker.cancel(admission);
-                entry.limiter.release_slot();
+                drop(reservation);
                 outcomes.reject(entry, offering, Rejection::RateLimited(wait));
                 continue;
             }
             if attempts > 0 && !inner.budget.withdraw(now) {
-                entry.breaker.cancel(admission);
-                entry.limiter.release_slot();
+                drop(reservation);
                 budget_exhausted = true;
                 break;
             }
@@ -797,7 +828,7 @@ impl Router {
             });
             let failed = result.as_ref().err().is_some_and(is_provider_failure);
             entry.health.record(failed, took);
-            if let Some(state) = entry.breaker.record(admission, failed, done) {
+            if let Some(state) = reservation.complete(failed, done) {
                 t.breaker(&entry.id, state);
             }
             match result {

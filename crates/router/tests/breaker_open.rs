@@ -94,3 +94,34 @@ async fn request_errors_do_not_open_the_breaker() {
     assert_eq!(router.breaker_state("only"), Some(BreakerState::Closed));
     assert_eq!(only.submits(), 50);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_trial_call_does_not_wedge_the_half_open_circuit() {
+    let only = MemProvider::serving("only", 0.05);
+    only.always(Act::Fail(unavailable()));
+    let config = BreakerConfig {
+        window: 2,
+        min_calls: 2,
+        half_open_trials: 1,
+        ..Default::default()
+    };
+    let router = Router::builder()
+        .provider(only.provider())
+        .breaker(config)
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        router.submit(&quote(), &no_callback).await.unwrap_err();
+    }
+    tokio::time::advance(config.open_for).await;
+    // The only trial call hangs and its caller gives up.
+    only.always(Act::Hang);
+    let q = quote();
+    let trial = tokio::time::timeout(Duration::from_secs(1), router.submit(&q, &no_callback));
+    assert!(trial.await.is_err());
+    // The trial slot came back: the next call is let through and closes the circuit.
+    only.always(Act::Accept);
+    router.submit(&quote(), &no_callback).await.unwrap();
+    assert_eq!(router.breaker_state("only"), Some(BreakerState::Closed));
+}

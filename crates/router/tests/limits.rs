@@ -177,3 +177,23 @@ async fn status_queries_count_against_the_provider_rate() {
     assert!(err.retry_after().is_some());
     assert_eq!(only.status_calls(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_submission_gives_its_slot_back() {
+    let hangs = MemProvider::serving("hangs", 0.05);
+    hangs.always(Act::Hang);
+    let router = Router::builder()
+        .provider(hangs.provider())
+        .limits(Limits::new().default_provider(ProviderLimit {
+            max_in_flight: Some(1),
+            ..Default::default()
+        }))
+        .build()
+        .unwrap();
+    // The caller gives up (a gateway request timeout, a client disconnect).
+    let q = quote();
+    let cancelled =
+        tokio::time::timeout(Duration::from_secs(1), router.submit(&q, &no_callback)).await;
+    assert!(cancelled.is_err());
+    assert_eq!(router.in_flight("hangs"), Some(0));
+}
