@@ -1,10 +1,10 @@
 //! Real tiny media files served at the simulators' result URLs.
 //!
-//! - [`mp4`]: an ISO-BMFF file with one H.264 (Constrained Baseline) video track at one
+//! - [`mp4()`]: an ISO-BMFF file with one H.264 (Constrained Baseline) video track at one
 //!   frame per second: an IDR frame of I_PCM macroblocks (raw pixels, no transform coding
 //!   needed) followed by all-skip P frames. `mvhd`, `tkhd` and `mdhd` carry exactly the
 //!   requested duration, so a client's duration check and a player's preview both work.
-//! - [`png`]: a small gradient PNG (via the `png` crate).
+//! - [`png()`]: a small gradient PNG (via the `png` crate).
 //!
 //! Sizes follow the aspect ratio (16:9 → 128×72, 9:16 → 72×128, 1:1 → 96×96, …) so a
 //! client that checks orientation sees the right one.
