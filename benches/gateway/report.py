@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Turns the driver's JSON lines of one run (benches/gateway/run.sh) into the printed
+tables and target/bench-gateway/results.json.
+
+Added latency = target p50/p99 (sequential, 1 connection) minus the floor's p50/p99 for
+the same kind of call: genmux's generate against the simulator's Kling text2video (the
+upstream call genmux makes), quote and status against the unified simulator's, and each
+peer against the nginx mock's route it forwards to.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+# label -> label of its floor (sequential figures are subtracted)
+FLOORS = {
+    "genmux-sqlite quote": "floor unified quote",
+    "genmux-sqlite generate": "floor kling text2video",
+    "genmux-sqlite status": "floor unified status",
+    "genmux-postgres quote": "floor unified quote",
+    "genmux-postgres generate": "floor kling text2video",
+    "genmux-postgres status": "floor unified status",
+    "litellm chat": "floor mock chat",
+    "litellm videos": "floor mock videos",
+    "portkey chat": "floor mock chat",
+}
+
+# issue 8 targets, for the verdict column
+TARGETS = {
+    "generate": {"added_p50_us": 100, "added_p99_us": 1000, "rps": 5000},
+    "quote": {"rps": 20000},
+}
+
+
+def fmt_us(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v / 1000:.2f} ms"
+    return f"{v:.0f} µs"
+
+
+def fmt_num(v, digits=0):
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--versions", required=True)
+    ap.add_argument("--duration", type=float, required=True)
+    ap.add_argument("--seq", type=int, required=True)
+    ap.add_argument("--conns", type=int, required=True)
+    a = ap.parse_args()
+
+    seq = {r["label"]: r for r in read_jsonl(os.path.join(a.run, "seq.jsonl"))}
+    conc = {r["label"]: r for r in read_jsonl(os.path.join(a.run, "conc.jsonl"))}
+    labels = list(dict.fromkeys(list(seq) + list(conc)))
+
+    rows = []
+    for label in labels:
+        s, c = seq.get(label), conc.get(label)
+        floor = seq.get(FLOORS.get(label, ""))
+        row = {
+            "target": label,
+            "floor": FLOORS.get(label),
+            "seq_p50_us": s and s["latency_us"]["p50"],
+            "seq_p99_us": s and s["latency_us"]["p99"],
+            "added_p50_us": (s and floor) and s["latency_us"]["p50"] - floor["latency_us"]["p50"],
+            "added_p99_us": (s and floor) and s["latency_us"]["p99"] - floor["latency_us"]["p99"],
+            "rps": c and c["rps"],
+            "conc_p50_us": c and c["latency_us"]["p50"],
+            "conc_p99_us": c and c["latency_us"]["p99"],
+            "cpu_us_per_request": c and c.get("cpu_us_per_request"),
+            "rss_kib": c and c.get("rss_kib"),
+            "errors": (s["bad_status"] + s["io_errors"] if s else 0)
+            + (c["bad_status"] + c["io_errors"] if c else 0),
+            "first_error": (s and s.get("first_error")) or (c and c.get("first_error")),
+        }
+        rows.append(row)
+
+    scale_load = {r["label"]: r for r in read_jsonl(os.path.join(a.run, "scale-load.jsonl"))}
+    scale = []
+    for r in read_jsonl(os.path.join(a.run, "scale.jsonl")):
+        n = r["tasks"]
+        load = scale_load.get(f"scale {n} generate", {})
+        per_task = (r["rss_kib"] - r["idle_rss_kib"]) * 1024 / n if n else None
+        scale.append(
+            {
+                "tasks_in_flight": n,
+                "generate_rps": load.get("rps"),
+                "generate_p50_us": load.get("latency_us", {}).get("p50"),
+                "generate_p99_us": load.get("latency_us", {}).get("p99"),
+                "ok": load.get("ok"),
+                "errors": (load.get("bad_status", 0) + load.get("io_errors", 0)),
+                "first_error": load.get("first_error"),
+                "idle_rss_kib": r["idle_rss_kib"],
+                "rss_kib": r["rss_kib"],
+                "bytes_per_task": per_task,
+            }
+        )
+
+    startup = read_jsonl(os.path.join(a.run, "startup.jsonl"))
+
+    with open("/proc/loadavg") as f:
+        load_avg = f.read().split()[:3]
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "load_avg_at_end": load_avg,
+        },
+        "versions": json.loads(a.versions),
+        "method": {
+            "sequential_requests": a.seq,
+            "connections": a.conns,
+            "duration_s": a.duration,
+            "driver": "benches/gateway/driver (closed loop, HTTP/1.1 keep-alive, 1 thread)",
+        },
+        "targets": rows,
+        "scale": scale,
+        "startup": startup,
+        "raw": {"sequential": list(seq.values()), "concurrent": list(conc.values())},
+    }
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(doc, f, indent=2)
+
+    print()
+    print(f"Gateway benchmark — {doc['date']} — {doc['machine']['cores']} cores — "
+          f"sequential {a.seq} req, {a.conns} conns × {a.duration:g} s")
+    hdr = ("target", "p50 (1c)", "p99 (1c)", "added p50", "added p99",
+           f"rps ({a.conns}c)", f"p50 ({a.conns}c)", f"p99 ({a.conns}c)", "CPU/req", "RSS", "errors")
+    table = [hdr]
+    for r in rows:
+        table.append((
+            r["target"], fmt_us(r["seq_p50_us"]), fmt_us(r["seq_p99_us"]),
+            fmt_us(r["added_p50_us"]), fmt_us(r["added_p99_us"]), fmt_num(r["rps"]),
+            fmt_us(r["conc_p50_us"]), fmt_us(r["conc_p99_us"]), fmt_us(r["cpu_us_per_request"]),
+            "-" if r["rss_kib"] is None else f"{r['rss_kib'] / 1024:.0f} MB", str(r["errors"]),
+        ))
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(hdr))]
+    for i, row in enumerate(table):
+        print("  ".join(str(v).ljust(widths[j]) if j == 0 else str(v).rjust(widths[j])
+                        for j, v in enumerate(row)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if scale:
+        print()
+        print("Scale: genmux serve (SQLite), generate at "
+              f"{a.conns} conns until N tasks are in flight")
+        for s in scale:
+            print(f"  {s['tasks_in_flight']:>7,} tasks: {fmt_num(s['generate_rps'])} rps, "
+                  f"p99 {fmt_us(s['generate_p99_us'])}, RSS idle {s['idle_rss_kib'] / 1024:.1f} MB → "
+                  f"{s['rss_kib'] / 1024:.1f} MB = {fmt_num(s['bytes_per_task'])} B/task, "
+                  f"errors {s['errors']}")
+    if startup:
+        print()
+        print("Start-up (spawn → first answered request) and idle RSS")
+        for s in startup:
+            print(f"  {s['label']}: {s['start_to_first_answer_ms']:.1f} ms, "
+                  f"idle RSS {s['idle_rss_kib'] / 1024:.1f} MB")
+    errs = [r for r in rows if r["errors"]]
+    for r in errs:
+        print(f"\n! {r['target']}: {r['errors']} errors; first: {r['first_error']}", file=sys.stderr)
+    print(f"\nresults: {a.out}")
+
+
+if __name__ == "__main__":
+    main()

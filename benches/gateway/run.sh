@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# Gateway benchmark (issue 8): genmux's added latency and throughput beside LiteLLM and
+# Portkey, measured the same way on this machine. One command:
+#
+#   bash benches/gateway/run.sh            # full run (20 s per throughput point)
+#   BENCH_QUICK=1 bash benches/gateway/run.sh   # smoke run (3 s points, 1k/10k scale)
+#
+# What it does, in order: installs missing peers into target/bench-peers (LiteLLM proxy
+# from PyPI in a venv, Portkey's gateway from npm, nginx/wrk from Debian), builds genmux
+# and the load driver in release, then starts each target ALONE on 127.0.0.1, measures it
+# with benches/gateway/driver (sequential 1-connection latency, then 32 connections for
+# BENCH_DURATION s), stops it, and finally prints one table and writes
+# target/bench-gateway/results.json. Every process it starts is stopped on exit (trap).
+#
+# Environment knobs (all optional):
+#   BENCH_QUICK=1            short runs
+#   BENCH_DURATION=20        seconds per 32-connection point
+#   BENCH_SEQ=2000           requests per sequential point
+#   BENCH_CONNS=32           connections of the throughput point
+#   BENCH_ONLY=floor,sqlite,postgres,litellm,portkey,scale,startup   subset of sections
+#   BENCH_SCALE="1000 10000 100000"  in-flight task counts of the scale table
+#   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   server for the PostgreSQL target
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/benches/gateway"
+PEERS="$ROOT/target/bench-peers"
+OUT="$ROOT/target/bench-gateway"
+RUN="$OUT/run"
+RESULTS_JSONL="$OUT/results.jsonl"
+
+# Pinned peers. litellm 1.108+ needs litellm-proxy / litellm-proxy-extras releases that
+# PyPI does not serve (the [proxy] extra cannot resolve); 1.106.12 is the newest whose
+# [proxy] extra installs. Portkey: the npm `latest` at the time of writing.
+LITELLM_VERSION=1.106.12
+PORTKEY_VERSION=1.15.2
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  DURATION=${BENCH_DURATION:-3}; SEQ=${BENCH_SEQ:-300}; SCALE=${BENCH_SCALE:-"1000 10000"}
+else
+  DURATION=${BENCH_DURATION:-20}; SEQ=${BENCH_SEQ:-2000}; SCALE=${BENCH_SCALE:-"1000 10000 100000"}
+fi
+CONNS=${BENCH_CONNS:-32}
+ONLY=${BENCH_ONLY:-floor,sqlite,postgres,litellm,portkey,scale,startup}
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+DRIVER="$ROOT/target/release/gateway-bench"
+GENMUX="$ROOT/target/release/genmux"
+BODY_GEN='{"model":"kling-2.5-turbo","prompt":"a fox running through snow, take {n}","duration":5}'
+
+log() { printf '\033[1m[bench %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
+# ---------------------------------------------------------------- process bookkeeping
+# Every server is started with setsid (its own process group) and its pid recorded here;
+# stop_all() sends SIGTERM to each group (bash's builtin kill, pid checked > 1), then
+# SIGKILL to what is left after 5 s.
+PIDS=()
+stop_pid() {
+  local pid=$1
+  [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  builtin kill -TERM -- "-$pid" 2>/dev/null || builtin kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  builtin kill -KILL -- "-$pid" 2>/dev/null || builtin kill -KILL "$pid" 2>/dev/null || true
+}
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && stop_pid "$pid"; done
+  PIDS=()
+}
+PG_DBS=()
+cleanup() {
+  local rc=$?
+  stop_all
+  for db in "${PG_DBS[@]:-}"; do
+    [ -n "$db" ] && psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  done
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME LOGFILE CMD...: starts CMD in its own session (so its whole process group
+# can be stopped); sets STARTED to its pid. Not to be called inside $(...): the pid must
+# be recorded in this shell's PIDS.
+STARTED=""
+start() {
+  local name=$1 logfile=$2; shift 2
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  STARTED=$!
+  PIDS+=("$STARTED")
+  log "started $name (pid $STARTED): $*"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL [SECONDS]: until anything answers over HTTP.
+wait_http() {
+  local url=$1 limit=${2:-60} t=0
+  while ! curl -s -o /dev/null --max-time 2 "$url"; do
+    sleep 0.1; t=$((t + 1))
+    [ $t -lt $((limit * 10)) ] || return 1
+  done
+}
+
+# ---------------------------------------------------------------- installs
+install_debian() {
+  local missing=()
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing from Debian: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+install_litellm() {
+  local venv="$PEERS/litellm-venv"
+  if [ -x "$venv/bin/litellm" ] && "$venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('litellm')!='$LITELLM_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  log "installing litellm[proxy]==$LITELLM_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION"
+}
+install_portkey() {
+  local dir="$PEERS/portkey"
+  if [ -f "$dir/node_modules/@portkey-ai/gateway/package.json" ] &&
+    [ "$(node -p "require('$dir/node_modules/@portkey-ai/gateway/package.json').version")" = "$PORTKEY_VERSION" ]; then
+    return 0
+  fi
+  log "installing @portkey-ai/gateway@$PORTKEY_VERSION into $dir"
+  mkdir -p "$dir"
+  [ -f "$dir/package.json" ] || echo '{"name":"bench-peers-portkey","private":true}' >"$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --save-exact "@portkey-ai/gateway@$PORTKEY_VERSION" >/dev/null)
+}
+
+# ---------------------------------------------------------------- measuring
+# measure LABEL PID URL METHOD PATH [BODY|-] [extra driver args...]
+# Runs the sequential point and the throughput point; both lines go to results.jsonl.
+measure() {
+  local label=$1 pid=$2 url=$3 method=$4 path=$5 body=$6; shift 6
+  local bodyargs=()
+  [ "$body" != "-" ] && bodyargs=(--body "$body")
+  log "measure $label: sequential $SEQ requests"
+  "$DRIVER" load --label "$label" --url "$url" --method "$method" --path "$path" \
+    "${bodyargs[@]}" --pid "$pid" -c 1 --requests "$SEQ" --warmup 200 \
+    --counter-start $((RANDOM * 100000)) "$@" --out "$RUN/seq.jsonl" >/dev/null
+  log "measure $label: $CONNS connections for $DURATION s"
+  "$DRIVER" load --label "$label" --url "$url" --method "$method" --path "$path" \
+    "${bodyargs[@]}" --pid "$pid" -c "$CONNS" --duration "$DURATION" --warmup 2 \
+    --counter-start $((RANDOM * 100000 + 50000000)) "$@" --out "$RUN/conc.jsonl" >/dev/null
+}
+
+# json_get FILE KEY...: first value among the keys (dotted paths allowed) of the first
+# JSON line of FILE.
+json_get() {
+  local file=$1; shift
+  python3 - "$file" "$@" <<'PY'
+import json, sys
+line = open(sys.argv[1]).readline()
+doc = json.loads(line)
+for key in sys.argv[2:]:
+    cur = doc
+    for part in key.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    if cur is not None:
+        print(cur)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# ---------------------------------------------------------------- targets
+SIM_PID=""; SIM_KLING=""; SIM_UNIFIED=""; SIM_AK=""; SIM_SK=""; SIM_KEY=""
+start_sim() {
+  local speed=$1
+  local kp up
+  kp=$(free_port); up=$(free_port)
+  start sim "$RUN/sim.log" "$GENMUX" sim --kling-listen "127.0.0.1:$kp" \
+    --unified-listen "127.0.0.1:$up" --seed 1 --speed "$speed" --no-faults --json
+  SIM_PID=$STARTED
+  local t=0
+  until [ -s "$RUN/sim.log" ] && head -1 "$RUN/sim.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' 2>/dev/null; do
+    sleep 0.1; t=$((t + 1)); [ $t -lt 300 ] || die "genmux sim printed no JSON line (see $RUN/sim.log)"
+  done
+  SIM_KLING="http://127.0.0.1:$kp"; SIM_UNIFIED="http://127.0.0.1:$up"
+  SIM_AK=$(json_get "$RUN/sim.log" kling.accessKey kling.access_key klingAccessKey kling_access_key access_key accessKey)
+  SIM_SK=$(json_get "$RUN/sim.log" kling.secretKey kling.secret_key klingSecretKey kling_secret_key secret_key secretKey)
+  SIM_KEY=$(json_get "$RUN/sim.log" unified.apiKey unified.api_key unifiedApiKey unified_api_key midsync.apiKey midsync.api_key api_key apiKey)
+  wait_http "$SIM_KLING/" 30 || die "Kling simulator does not answer on $SIM_KLING"
+  wait_http "$SIM_UNIFIED/" 30 || die "unified simulator does not answer on $SIM_UNIFIED"
+}
+
+GM_PID=""; GM_URL=""; GM_KEY=""
+# start_genmux NAME DATA_DIR [extra serve args...]
+start_genmux() {
+  local name=$1 dir=$2; shift 2
+  local port; port=$(free_port)
+  rm -rf "$dir"; mkdir -p "$dir"
+  start "$name" "$RUN/$name.log" "$GENMUX" serve --listen "127.0.0.1:$port" \
+    --data-dir "$dir" --kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" \
+    --kling-secret-key "$SIM_SK" --midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY" \
+    --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
+  GM_PID=$STARTED
+  GM_URL="http://127.0.0.1:$port"
+  wait_http "$GM_URL/unified-video/models" 60 || die "$name does not answer (see $RUN/$name.log)"
+  local t=0
+  until [ -s "$dir/admin.key" ]; do sleep 0.1; t=$((t + 1)); [ $t -lt 100 ] || die "$name wrote no $dir/admin.key"; done
+  GM_KEY=$(tr -d '[:space:]' <"$dir/admin.key")
+}
+
+measure_genmux() {
+  local name=$1
+  local auth="Authorization: Bearer $GM_KEY"
+  measure "$name quote" "$GM_PID" "$GM_URL" POST /unified-video/quote "$BODY_GEN" -H "$auth"
+  measure "$name generate" "$GM_PID" "$GM_URL" POST /unified-video/generate "$BODY_GEN" -H "$auth" \
+    --collect-field taskId --collect-out "$RUN/$name.ids"
+  measure "$name status" "$GM_PID" "$GM_URL" GET '/unified-video/{id}/status' - -H "$auth" \
+    --ids "$RUN/$name.ids"
+}
+
+run_floor() {
+  log "== floor: the simulators called directly"
+  # The Kling native call genmux makes for kling-2.5-turbo text-to-video, and the unified
+  # simulator's own generate/status (the same bodies genmux answers).
+  local kbody='{"model_name":"kling-v2-5-turbo","prompt":"a fox running through snow, take {n}","duration":"5","mode":"std"}'
+  measure "floor kling text2video" "$SIM_PID" "$SIM_KLING" POST /v1/videos/text2video "$kbody" \
+    --kling-keys "$SIM_AK:$SIM_SK" --collect-field task_id --collect-out "$RUN/floor-kling.ids"
+  measure "floor unified quote" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/quote "$BODY_GEN" \
+    -H "Authorization: Bearer $SIM_KEY"
+  measure "floor unified generate" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/generate "$BODY_GEN" \
+    -H "Authorization: Bearer $SIM_KEY" --collect-field taskId --collect-out "$RUN/floor-unified.ids"
+  measure "floor unified status" "$SIM_PID" "$SIM_UNIFIED" GET '/unified-video/{id}/status' - \
+    -H "Authorization: Bearer $SIM_KEY" --ids "$RUN/floor-unified.ids"
+}
+
+MOCK_PID=""; MOCK_URL=""
+start_mock() {
+  local port; port=$(free_port)
+  local dir="$RUN/mock"
+  mkdir -p "$dir"
+  sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" "$HERE/mock/nginx.conf.in" >"$dir/nginx.conf"
+  local nginx; nginx=$(command -v nginx || echo /usr/sbin/nginx)
+  start "nginx mock" "$RUN/mock.log" "$nginx" -p "$dir" -c "$dir/nginx.conf"
+  MOCK_PID=$STARTED
+  MOCK_URL="http://127.0.0.1:$port"
+  wait_http "$MOCK_URL/v1/models" 10 || die "nginx mock does not answer (see $dir/error.log)"
+}
+
+CHAT_BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"say ok, take {n}"}]}'
+VIDEO_BODY='{"model":"sora-2","prompt":"a fox running through snow, take {n}","seconds":"4","size":"720x1280"}'
+
+run_mock_floor() {
+  log "== peers' floor: the nginx mock called directly"
+  measure "floor mock chat" "$MOCK_PID" "$MOCK_URL" POST /v1/chat/completions "$CHAT_BODY"
+  measure "floor mock videos" "$MOCK_PID" "$MOCK_URL" POST /v1/videos "$VIDEO_BODY"
+}
+
+run_litellm() {
+  log "== LiteLLM proxy $LITELLM_VERSION (1 worker, no database) -> nginx mock"
+  local port; port=$(free_port)
+  cat >"$RUN/litellm.yaml" <<EOF
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: $MOCK_URL/v1
+      api_key: sk-bench
+  - model_name: sora-2
+    litellm_params:
+      model: openai/sora-2
+      api_base: $MOCK_URL/v1
+      api_key: sk-bench
+litellm_settings:
+  set_verbose: false
+  telemetry: false
+EOF
+  local pid
+  start litellm "$RUN/litellm.log" env LITELLM_LOCAL_MODEL_COST_MAP=True \
+    LITELLM_LOG=ERROR DISABLE_SCHEMA_UPDATE=true \
+    "$PEERS/litellm-venv/bin/litellm" --config "$RUN/litellm.yaml" --host 127.0.0.1 \
+    --port "$port" --num_workers 1
+  pid=$STARTED
+  wait_http "http://127.0.0.1:$port/health/liveliness" 120 || die "LiteLLM did not start (see $RUN/litellm.log)"
+  measure "litellm chat" "$pid" "http://127.0.0.1:$port" POST /v1/chat/completions "$CHAT_BODY"
+  # /v1/videos: LiteLLM's OpenAI video route (POST /v1/videos -> api_base/videos).
+  if curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$port/v1/videos" \
+    -H 'content-type: application/json' -d "${VIDEO_BODY//\{n\}/0}" | grep -q '^2'; then
+    measure "litellm videos" "$pid" "http://127.0.0.1:$port" POST /v1/videos "$VIDEO_BODY"
+  else
+    log "LiteLLM /v1/videos did not answer 2xx against the mock; chat only"
+  fi
+  stop_pid "$pid"
+}
+
+run_portkey() {
+  log "== Portkey gateway $PORTKEY_VERSION -> nginx mock"
+  local port; port=$(free_port)
+  local pid
+  start portkey "$RUN/portkey.log" env NODE_ENV=production node \
+    --require "$HERE/peers/portkey-loopback.cjs" \
+    "$PEERS/portkey/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$port" --headless
+  pid=$STARTED
+  wait_http "http://127.0.0.1:$port/" 60 || die "Portkey did not start (see $RUN/portkey.log)"
+  measure "portkey chat" "$pid" "http://127.0.0.1:$port" POST /v1/chat/completions "$CHAT_BODY" \
+    -H "x-portkey-provider: openai" -H "x-portkey-custom-host: $MOCK_URL/v1" \
+    -H "Authorization: Bearer sk-bench"
+  stop_pid "$pid"
+}
+
+run_scale() {
+  log "== scale: generate with tasks in flight (slow simulator, provider rate limit)"
+  stop_all
+  start_sim 0.001
+  local n
+  for n in $SCALE; do
+    start_genmux "scale-$n" "$RUN/data-scale-$n" --provider-rps 20 --provider-concurrency 1000000
+    sleep 2
+    local idle; idle=$(awk '/VmRSS/{print $2}' "/proc/$GM_PID/status")
+    "$DRIVER" load --label "scale $n generate" --url "$GM_URL" --method POST \
+      --path /unified-video/generate --body "$BODY_GEN" -H "Authorization: Bearer $GM_KEY" \
+      --pid "$GM_PID" -c "$CONNS" --requests "$n" --counter-start $((n * 1000)) \
+      --out "$RUN/scale-load.jsonl" >/dev/null
+    sleep 3
+    local after; after=$(awk '/VmRSS/{print $2}' "/proc/$GM_PID/status")
+    printf '{"label":"scale %s","tasks":%s,"idle_rss_kib":%s,"rss_kib":%s}\n' "$n" "$n" "$idle" "$after" >>"$RUN/scale.jsonl"
+    stop_pid "$GM_PID"
+  done
+  stop_all
+}
+
+run_startup() {
+  log "== start-up time and idle RSS"
+  stop_all
+  start_sim 1
+  local port dir="$RUN/data-startup"
+  port=$(free_port)
+  rm -rf "$dir"; mkdir -p "$dir"
+  local serve=("$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir"
+    --kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK"
+    --midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY"
+    --bootstrap-key-file "$dir/admin.key" --starter-points 1000)
+  "$DRIVER" startup --label "genmux serve (new data dir)" --url "http://127.0.0.1:$port/unified-video/models" \
+    --out "$RUN/startup.jsonl" -- "${serve[@]}" >/dev/null
+  local i
+  for i in 1 2 3 4 5; do
+    "$DRIVER" startup --label "genmux serve (existing data dir)" \
+      --url "http://127.0.0.1:$port/unified-video/models" --out "$RUN/startup.jsonl" -- "${serve[@]}" >/dev/null
+  done
+  stop_all
+}
+
+# ---------------------------------------------------------------- main
+mkdir -p "$OUT" "$PEERS"
+rm -rf "$RUN"; mkdir -p "$RUN"
+log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+install_debian
+want litellm && install_litellm
+want portkey && install_portkey
+
+log "building genmux and the load driver (release)"
+if want floor || want sqlite || want postgres || want scale || want startup; then
+  (cd "$ROOT" && cargo build --release -q -p genmux-cli -p genmux-bench-driver)
+  [ -x "$GENMUX" ] || die "no $GENMUX after the build"
+else
+  (cd "$ROOT" && cargo build --release -q -p genmux-bench-driver)
+fi
+
+if want floor || want sqlite || want postgres; then
+  start_sim 1000
+  want floor && run_floor
+  if want sqlite; then
+    log "== genmux serve, SQLite (durable writes)"
+    start_genmux genmux-sqlite "$RUN/data-sqlite"
+    measure_genmux "genmux-sqlite"
+    stop_pid "$GM_PID"
+  fi
+  if want postgres; then
+    log "== genmux serve, PostgreSQL"
+    db="genmux_bench_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
+    PG_DBS+=("$db")
+    start_genmux genmux-postgres "$RUN/data-postgres" --database-url "$PG_URL/$db"
+    measure_genmux "genmux-postgres"
+    stop_pid "$GM_PID"
+  fi
+  stop_all
+fi
+
+if want litellm || want portkey; then
+  start_mock
+  run_mock_floor
+  want litellm && run_litellm
+  want portkey && run_portkey
+  stop_all
+fi
+
+want startup && run_startup
+want scale && run_scale
+
+versions=$(
+  printf '{"genmux":"%s","litellm":"%s","portkey":"%s","nginx":"%s","rustc":"%s","python":"%s","node":"%s"}' \
+    "$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$LITELLM_VERSION" "$PORTKEY_VERSION" \
+    "$( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | sed 's|.*/||')" \
+    "$(rustc --version | cut -d' ' -f2)" "$(python3 --version | cut -d' ' -f2)" "$(node --version 2>/dev/null || echo none)"
+)
+python3 "$HERE/report.py" --run "$RUN" --out "$OUT/results.json" --versions "$versions" \
+  --duration "$DURATION" --seq "$SEQ" --conns "$CONNS"
