@@ -13,3 +13,12 @@ pub use genmux_router::Router;
 /// The Kling native API provider: client, wire types, `KlingProvider` (feature `kling`).
 #[cfg(feature = "kling")]
 pub use genmux_kling as kling;
+
+/// Keeps every provider crate enabled by a feature linked, so that its `inventory`
+/// registration is found by [`router::Registry::from_inventory`] (a crate nothing
+/// references is dropped by the linker, and its registration with it). Call it once at
+/// start-up, before building a [`Router`] with `discover`.
+pub fn link_providers() {
+    #[cfg(feature = "kling")]
+    genmux_kling::link();
+}
