@@ -441,7 +441,18 @@ fn image2video(
     ext: Option<String>,
     cb: Option<String>,
 ) -> Result<Image2VideoRequest> {
-    let c = common_video(req, model)?;
+    let mut c = common_video(req, model)?;
+    if c.sound == Some(OnOff::On) {
+        // spec §3: image-to-video `sound` is V2.6+ in pro mode only.
+        match c.mode {
+            Some(Mode::Std) => {
+                return Err(invalid(format!(
+                    "mode: std does not allow generateAudio for image to video on {model} (spec/kling-api.md §3: sound needs mode pro)"
+                )))
+            }
+            _ => c.mode = Some(Mode::Pro),
+        }
+    }
     let image = req.start_frame().map(media);
     let image_tail = req.end_frame().map(media);
     if image.is_none() && image_tail.is_none() {

@@ -266,6 +266,27 @@ fn kling_3_text_image_audio_and_multi_shot() {
     assert_eq!(n.body["image"], "https://x.test/a.png");
     assert_eq!(n.body["duration"], "7");
     assert_eq!(n.body["sound"], "off");
+    // spec §3: image-to-video sound is pro mode only.
+    let n = create(
+        "kling-3.0",
+        "kling-v3",
+        json!({"prompt": "Walk forward", "images": ["https://x.test/a.png"], "mode": "pro", "generateAudio": true}),
+    );
+    assert_eq!(
+        (&n.body["sound"], &n.body["mode"]),
+        (&json!("on"), &json!("pro"))
+    );
+    let (req, op) = quoted(
+        "kling-3.0",
+        json!({"prompt": "Walk forward", "images": ["https://x.test/a.png"], "generateAudio": true}),
+    );
+    let e = plan(&req, op, "kling-v3", None).unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("mode: std does not allow generateAudio"),
+        "{}",
+        e.message()
+    );
 }
 
 #[test]
