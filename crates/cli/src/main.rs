@@ -3,8 +3,11 @@
 
 mod client;
 mod commands;
+mod config;
 mod exit;
+mod gateway;
 mod output;
+mod sandbox;
 
 use clap::Parser;
 

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 /// What every client command needs.
 pub struct Ctx {
-    client: GatewayClient,
-    json: bool,
+    /// The HTTP client.
+    pub(crate) client: GatewayClient,
+    /// Print JSON instead of tables.
+    pub(crate) json: bool,
 }
 
 impl Ctx {
@@ -264,7 +266,7 @@ pub async fn generate(ctx: &Ctx, g: &GenerateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn assets(status: &Value) -> Vec<Value> {
+pub(crate) fn assets(status: &Value) -> Vec<Value> {
     for key in ["assets", "output"] {
         match &status[key] {
             Value::Array(a) => return a.clone(),
@@ -284,7 +286,7 @@ fn assets(status: &Value) -> Vec<Value> {
 }
 
 /// Polls a task until it is final, with capped backoff and a progress bar.
-async fn wait_for(
+pub(crate) async fn wait_for(
     ctx: &Ctx,
     prefix: &str,
     task_id: &str,

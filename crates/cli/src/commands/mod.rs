@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod gateway;
+mod local;
 
 use crate::exit::{CliError, EXIT_CODES_HELP};
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway (SQLite in ./genmux-data and in-process simulators when nothing is
+    /// configured).
+    Serve(ServeArgs),
+    /// Start everything in this process, generate a video, save the MP4 to ./genmux-out and
+    /// print the usage summary.
+    Demo(DemoArgs),
+    /// Run the upstream simulators standalone.
+    Sim(SimArgs),
     /// List the models the gateway sells, with their fields and example prices.
     Models,
     /// Price a request without creating it.
@@ -55,6 +64,114 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+}
+
+/// `serve` flags; each overrides the config file and the environment.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML config file.
+    #[arg(long, env = "GENMUX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Public base URL upstream callbacks are sent to.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Data directory (SQLite database, callback key).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to share one database between replicas.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Points for the first account on first start.
+    #[arg(long)]
+    pub starter_points: Option<i64>,
+    /// Also write the first admin key to this file.
+    #[arg(long)]
+    pub bootstrap_key_file: Option<PathBuf>,
+    /// Kling base URL.
+    #[arg(long)]
+    pub kling_base_url: Option<String>,
+    /// Kling AccessKey.
+    #[arg(long)]
+    pub kling_access_key: Option<String>,
+    /// Kling SecretKey.
+    #[arg(long)]
+    pub kling_secret_key: Option<String>,
+    /// Upstream unified API base URL.
+    #[arg(long)]
+    pub midsync_base_url: Option<String>,
+    /// Upstream unified API key.
+    #[arg(long)]
+    pub midsync_api_key: Option<String>,
+    /// Requests per second to each provider.
+    #[arg(long)]
+    pub provider_rps: Option<u32>,
+    /// Tasks in flight per provider.
+    #[arg(long)]
+    pub provider_concurrency: Option<u32>,
+    /// Requests per minute per API key.
+    #[arg(long)]
+    pub key_rpm: Option<u32>,
+    /// Force the in-process simulators on (`--sandbox`) …
+    #[arg(long, conflicts_with = "no_sandbox")]
+    pub sandbox: bool,
+    /// … or off.
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// Sandbox clock speed (simulated seconds per real second).
+    #[arg(long)]
+    pub sandbox_speed: Option<f64>,
+    /// Admit loopback callbackUrls.
+    #[arg(long)]
+    pub allow_loopback_callbacks: bool,
+    /// `pretty` or `json` logs.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+/// `demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Model to generate with.
+    #[arg(long, default_value = "kling-2.5-turbo")]
+    pub model: String,
+    /// Prompt.
+    #[arg(
+        long,
+        default_value = "A red fox trotting through fresh snow at golden hour, cinematic"
+    )]
+    pub prompt: String,
+    /// Seconds.
+    #[arg(long, default_value_t = 5)]
+    pub duration: u32,
+    /// Where to save the video.
+    #[arg(long, default_value = "genmux-out")]
+    pub out: PathBuf,
+}
+
+/// `sim` flags.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Kling simulator address.
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    pub kling_listen: String,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Share of tasks that fail (0–1).
+    #[arg(long, default_value_t = 0.0)]
+    pub failure_rate: f64,
+    /// Error rate injected on every endpoint (0–1), seeded.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Latency added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 /// A generation request from flags (or a JSON body file), the same for quote and generate.
@@ -177,6 +294,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         api_key,
         command,
     } = cli;
+    let command = match command {
+        Command::Serve(a) => return local::serve(a).await,
+        Command::Demo(a) => return local::demo(a, json).await,
+        Command::Sim(a) => return local::sim(a, json).await,
+        other => other,
+    };
     let ctx = gateway::Ctx::new(&url, api_key, json)?;
     match command {
         Command::Models => gateway::models(&ctx).await,
@@ -185,5 +308,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status { task_id } => gateway::status(&ctx, &task_id).await,
         Command::Usage { view } => gateway::usage(&ctx, &view).await,
         Command::Keys { action } => gateway::keys(&ctx, &action).await,
+        Command::Serve(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),
     }
 }

@@ -1,0 +1,347 @@
+//! Commands that run things in this process: `serve`, `demo`, `sim`.
+
+use super::gateway::{assets, wait_for, Ctx};
+use super::{DemoArgs, ServeArgs, SimArgs};
+use crate::config::FileConfig;
+use crate::exit::CliError;
+use crate::gateway;
+use crate::output::{cell, print_json, table};
+use genmux_sim::clock::ClockMode;
+use genmux_sim::kling::{KlingSim, KlingSimConfig};
+use genmux_sim::{FaultPlan, Faults};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn init_logs(format: Option<&str>, default_level: &str) -> Result<(), CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format.unwrap_or("pretty") {
+        "json" => builder.json().try_init(),
+        "pretty" => builder.try_init(),
+        other => {
+            return Err(CliError::Usage(format!(
+                "log_format: `{other}` is not allowed (allowed: pretty, json)"
+            )))
+        }
+    };
+    // A subscriber installed earlier (tests) is fine.
+    let _ = result;
+    Ok(())
+}
+
+/// Installs OTLP exporters when an endpoint is configured; nothing is exported otherwise.
+fn init_telemetry(endpoint: Option<&str>) -> Result<Option<Telemetry>, CliError> {
+    let Some(endpoint) = endpoint else {
+        return Ok(None);
+    };
+    use opentelemetry_otlp::WithExportConfig;
+    let base = endpoint.trim_end_matches('/');
+    let spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{base}/v1/traces"))
+        .build()
+        .map_err(|e| CliError::Usage(format!("telemetry.otlp_endpoint: {e}")))?;
+    let tracer = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(spans)
+        .build();
+    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{base}/v1/metrics"))
+        .build()
+        .map_err(|e| CliError::Usage(format!("telemetry.otlp_endpoint: {e}")))?;
+    let meter = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(metrics).build())
+        .build();
+    opentelemetry::global::set_tracer_provider(tracer.clone());
+    opentelemetry::global::set_meter_provider(meter.clone());
+    Ok(Some(Telemetry { tracer, meter }))
+}
+
+/// Installed exporters, flushed on shutdown.
+struct Telemetry {
+    tracer: opentelemetry_sdk::trace::SdkTracerProvider,
+    meter: opentelemetry_sdk::metrics::SdkMeterProvider,
+}
+
+impl Telemetry {
+    fn shutdown(self) {
+        if let Err(e) = self.tracer.shutdown() {
+            tracing::warn!(error = %e, "flushing spans");
+        }
+        if let Err(e) = self.meter.shutdown() {
+            tracing::warn!(error = %e, "flushing metrics");
+        }
+    }
+}
+
+/// Resolves the serve config: file, then environment, then flags.
+pub fn resolve(
+    args: &ServeArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<FileConfig, CliError> {
+    let mut cfg = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    fn flag<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+        if v.is_some() {
+            *slot = v.clone();
+        }
+    }
+    flag(&mut cfg.listen, &args.listen);
+    flag(&mut cfg.public_url, &args.public_url);
+    flag(&mut cfg.data_dir, &args.data_dir);
+    flag(&mut cfg.database_url, &args.database_url);
+    flag(&mut cfg.starter_points, &args.starter_points);
+    flag(&mut cfg.bootstrap_key_file, &args.bootstrap_key_file);
+    flag(&mut cfg.kling.base_url, &args.kling_base_url);
+    flag(&mut cfg.kling.access_key, &args.kling_access_key);
+    flag(&mut cfg.kling.secret_key, &args.kling_secret_key);
+    flag(&mut cfg.midsync.base_url, &args.midsync_base_url);
+    flag(&mut cfg.midsync.api_key, &args.midsync_api_key);
+    flag(&mut cfg.limits.provider_rps, &args.provider_rps);
+    flag(
+        &mut cfg.limits.provider_concurrency,
+        &args.provider_concurrency,
+    );
+    flag(&mut cfg.limits.key_rpm, &args.key_rpm);
+    flag(&mut cfg.sandbox.speed, &args.sandbox_speed);
+    flag(&mut cfg.log_format, &args.log_format);
+    if args.sandbox {
+        cfg.sandbox.enabled = Some(true);
+    }
+    if args.no_sandbox {
+        cfg.sandbox.enabled = Some(false);
+    }
+    if args.allow_loopback_callbacks {
+        cfg.allow_loopback_callbacks = Some(true);
+    }
+    cfg.overlay_env(env);
+    Ok(cfg)
+}
+
+/// `genmux serve`.
+pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let cfg = resolve(&args, &|k| std::env::var(k).ok())?;
+    init_logs(cfg.log_format.as_deref(), "info,sqlx=warn")?;
+    let telemetry = init_telemetry(cfg.telemetry.otlp_endpoint.as_deref())?;
+    let gw = gateway::start(&cfg).await?;
+    tracing::info!(
+        url = %gw.url,
+        database = gw.backend,
+        providers = ?gw.providers,
+        sandbox = gw.sandbox.is_some(),
+        "genmux gateway listening"
+    );
+    println!(
+        "genmux gateway on {} ({} database; providers: {})",
+        gw.url,
+        gw.backend,
+        gw.providers.join(", ")
+    );
+    if let Some(s) = &gw.sandbox {
+        println!(
+            "sandbox: no provider credentials set; using the in-process Kling simulator at {}",
+            s.kling_url()
+        );
+    }
+    if let Some(key) = &gw.bootstrap_key {
+        println!(
+            "first start: created account `{}` and an admin key (shown once):",
+            gateway::DEFAULT_ACCOUNT
+        );
+        println!("  {key}");
+        println!("  export GENMUX_API_KEY={key}");
+    }
+    let result = gw
+        .run_until(genmux_midsync::shutdown::ctrl_c_or_term())
+        .await;
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
+    result
+}
+
+/// `genmux demo`.
+pub async fn demo(args: DemoArgs, json_out: bool) -> Result<(), CliError> {
+    init_logs(None, "warn")?;
+    let data_dir =
+        std::env::temp_dir().join(format!("genmux-demo-{}", uuid::Uuid::new_v4().simple()));
+    let cfg = FileConfig {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.clone()),
+        sandbox: crate::config::SandboxSection {
+            enabled: Some(true),
+            speed: Some(30.0),
+        },
+        ..FileConfig::default()
+    };
+    let gw = gateway::start(&cfg).await?;
+    let result = run_demo(&gw, &args, json_out).await;
+    gw.shutdown().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    result
+}
+
+async fn run_demo(
+    gw: &gateway::RunningGateway,
+    args: &DemoArgs,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let key = gw
+        .bootstrap_key
+        .clone()
+        .ok_or_else(|| CliError::Other("the demo gateway created no key".into()))?;
+    let ctx = Ctx::new(&gw.url, Some(key), json_out)?;
+    if !json_out {
+        println!(
+            "genmux demo: gateway {} with the in-process Kling simulator",
+            gw.url
+        );
+    }
+    let body = json!({"model": args.model, "prompt": args.prompt, "duration": args.duration});
+    let prefix = "/unified-video";
+    let quote = ctx
+        .client
+        .post(&format!("{prefix}/quote"), &body, None)
+        .await?;
+    let created = ctx
+        .client
+        .post(
+            &format!("{prefix}/generate"),
+            &body,
+            Some(&uuid::Uuid::new_v4().to_string()),
+        )
+        .await?;
+    let task_id = created["taskId"].as_str().unwrap_or_default().to_string();
+    if !json_out {
+        println!(
+            "quoted {} points; task {task_id} created, {} points charged",
+            cell(quote.get("pointsCharged")),
+            cell(created.get("pointsCharged"))
+        );
+    }
+    let done = wait_for(&ctx, prefix, &task_id, Duration::from_secs(120), !json_out).await?;
+    if done["status"] != "succeeded" {
+        return Err(CliError::TaskFailed(format!(
+            "task {task_id} {}: {}",
+            cell(done.get("status")),
+            cell(done.get("error"))
+        )));
+    }
+    let mut saved = Vec::new();
+    for (i, asset) in assets(&done).iter().enumerate() {
+        let Some(url) = asset["url"].as_str() else {
+            continue;
+        };
+        let path = args.out.join(format!("{task_id}-{i}.mp4"));
+        let bytes = ctx.client.download(url, &path).await?;
+        saved.push(json!({"path": path.display().to_string(), "bytes": bytes}));
+    }
+    if saved.is_empty() {
+        return Err(CliError::Other(format!(
+            "task {task_id} succeeded without a video"
+        )));
+    }
+    let summary = ctx
+        .client
+        .get(
+            "/v1/usage/summary",
+            &[
+                ("date_range", "last_7_days".into()),
+                ("groupBy", "model".into()),
+            ],
+        )
+        .await?;
+    if json_out {
+        print_json(&json!({"task": done, "saved": saved, "usage": summary}));
+        return Ok(());
+    }
+    for f in &saved {
+        println!(
+            "saved {} ({} bytes)",
+            cell(f.get("path")),
+            cell(f.get("bytes"))
+        );
+    }
+    println!("\nusage summary (last 7 days)");
+    let rows: Vec<Vec<String>> = summary["byModel"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v): (&String, &Value)| {
+                    vec![
+                        k.clone(),
+                        cell(v.get("pointsCharged")),
+                        cell(v.get("requests")),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("{}", table(&["MODEL", "POINTS", "REQUESTS"], &rows));
+    println!(
+        "total: {} points, {} requests",
+        cell(summary.get("totalPointsCharged")),
+        cell(summary.get("totalRequests"))
+    );
+    Ok(())
+}
+
+/// `genmux sim`.
+pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
+    init_logs(None, "info")?;
+    let addr = args.kling_listen.parse().map_err(|e| {
+        CliError::Usage(format!(
+            "--kling-listen: {:?} is not host:port ({e})",
+            args.kling_listen
+        ))
+    })?;
+    if !(0.0..=1.0).contains(&args.failure_rate) {
+        return Err(CliError::Usage(format!(
+            "--failure-rate: {} is not allowed (allowed: 0 to 1)",
+            args.failure_rate
+        )));
+    }
+    let plan = FaultPlan {
+        error: args.error_rate,
+        latency: Duration::from_millis(args.latency_ms),
+        ..FaultPlan::none()
+    };
+    plan.validate()
+        .map_err(|e| CliError::Usage(format!("--error-rate: {e}")))?;
+    let sim = KlingSim::start(KlingSimConfig {
+        addr,
+        seed: args.seed,
+        clock: ClockMode::RealTime { speed: args.speed },
+        failure_rate: args.failure_rate,
+        faults: Faults {
+            default: plan,
+            per_endpoint: Default::default(),
+        },
+        ..KlingSimConfig::default()
+    })
+    .await
+    .map_err(|e| CliError::Usage(format!("--kling-listen: {e}")))?;
+    let info = json!({
+        "kling": {"baseUrl": sim.base_url(), "accessKey": sim.access_key(), "secretKey": sim.secret_key()},
+    });
+    if json_out {
+        println!("{info}");
+    } else {
+        println!("Kling simulator on {}", sim.base_url());
+        println!(
+            "  KLING_BASE_URL={} KLING_ACCESS_KEY={} KLING_SECRET_KEY={}",
+            sim.base_url(),
+            sim.access_key(),
+            sim.secret_key()
+        );
+        println!("Ctrl-C to stop.");
+    }
+    genmux_midsync::shutdown::ctrl_c_or_term().await;
+    sim.shutdown().await;
+    Ok(())
+}

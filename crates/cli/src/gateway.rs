@@ -1,0 +1,314 @@
+//! Building and running a gateway in this process: used by `genmux serve` and
+//! `genmux demo`.
+
+use crate::config::FileConfig;
+use crate::exit::CliError;
+use crate::sandbox::Sandbox;
+use base64::Engine as _;
+use genmux_core::{Catalog, ProviderSettings};
+use genmux_midsync::{AppState, Engine, GatewayConfig, KeyRate};
+use genmux_router::{Limits, ProviderLimit, Router, Telemetry};
+use genmux_store::{NewKey, Scope, Store};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The account created on first start.
+pub const DEFAULT_ACCOUNT: &str = "default";
+/// Points the first account starts with unless configured.
+pub const DEFAULT_STARTER_POINTS: i64 = 1_000;
+
+/// A gateway running in this process.
+pub struct RunningGateway {
+    /// `http://<bound address>`.
+    pub url: String,
+    /// The admin key created by this start (first start only).
+    pub bootstrap_key: Option<String>,
+    /// The database in use (`sqlite` or `postgres`).
+    pub backend: &'static str,
+    /// Simulators started for the sandbox, if any.
+    pub sandbox: Option<Sandbox>,
+    /// Provider ids the router serves.
+    pub providers: Vec<String>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    engine: Engine,
+    store: Store,
+}
+
+fn usage(key: &str, msg: impl std::fmt::Display) -> CliError {
+    CliError::Usage(format!("{key}: {msg}"))
+}
+
+/// Reads or creates the master key for outbound callback secrets.
+fn webhook_key(cfg: &FileConfig, data_dir: &Path) -> Result<Vec<u8>, CliError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(k) = &cfg.webhook_signing_key {
+        let bytes = b64
+            .decode(k.trim())
+            .map_err(|e| usage("webhook_signing_key", format!("not Base64 ({e})")))?;
+        if bytes.len() < 32 {
+            return Err(usage(
+                "webhook_signing_key",
+                format!("{} bytes; at least 32 are needed", bytes.len()),
+            ));
+        }
+        return Ok(bytes);
+    }
+    let path = data_dir.join("webhook.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return b64
+            .decode(text.trim())
+            .map_err(|e| CliError::Other(format!("{}: not Base64 ({e})", path.display())));
+    }
+    let key: [u8; 32] = rand_bytes();
+    std::fs::write(&path, b64.encode(key))
+        .map_err(|e| CliError::Other(format!("writing {}: {e}", path.display())))?;
+    Ok(key.to_vec())
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(16) {
+        chunk.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    out
+}
+
+fn nonzero(key: &str, v: u32) -> Result<NonZeroU32, CliError> {
+    NonZeroU32::new(v).ok_or_else(|| usage(key, "0 is not allowed (allowed: at least 1)"))
+}
+
+/// Creates the first account and admin key when the store has none.
+async fn bootstrap(store: &Store, starter_points: i64) -> Result<Option<String>, CliError> {
+    let internal = |e: genmux_core::Error| CliError::Other(format!("bootstrap: {e}"));
+    let existing = store.keys.list(DEFAULT_ACCOUNT).await.map_err(internal)?;
+    if !existing.is_empty() {
+        return Ok(None);
+    }
+    store
+        .ledger
+        .create_account(DEFAULT_ACCOUNT)
+        .await
+        .map_err(internal)?;
+    if starter_points > 0 {
+        store
+            .ledger
+            .top_up(DEFAULT_ACCOUNT, starter_points)
+            .await
+            .map_err(internal)?;
+    }
+    let created = store
+        .keys
+        .create(NewKey {
+            account_id: DEFAULT_ACCOUNT.into(),
+            name: "admin (bootstrap)".into(),
+            scopes: Scope::ALL.to_vec(),
+            expires_at: None,
+        })
+        .await
+        .map_err(internal)?;
+    Ok(Some(created.plaintext))
+}
+
+/// Starts a gateway from a resolved config: store, catalog, providers (or the sandbox),
+/// router, engine and the HTTP server with the web page.
+pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
+    let data_dir = cfg
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("genmux-data"));
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| usage("data_dir", format!("{}: {e}", data_dir.display())))?;
+
+    let db_url = match &cfg.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", data_dir.join("genmux.db").display()),
+    };
+    let store = Store::open(&db_url)
+        .await
+        .map_err(|e| usage("database_url", e))?;
+
+    let mut catalog = Catalog::builtin().clone();
+    if let Some(path) = &cfg.catalog_override {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage("catalog_override", format!("{}: {e}", path.display())))?;
+        catalog = catalog
+            .with_override_toml(&text)
+            .map_err(|e| usage("catalog_override", e))?;
+    }
+
+    let listen: SocketAddr = cfg
+        .listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .map_err(|e| {
+            usage(
+                "listen",
+                format!(
+                    "{:?} is not host:port ({e})",
+                    cfg.listen.as_deref().unwrap_or_default()
+                ),
+            )
+        })?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| usage("listen", format!("cannot bind {listen}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let url = format!("http://{bound}");
+    let public_url = cfg.public_url.clone().unwrap_or_else(|| url.clone());
+
+    let sandbox_on = cfg
+        .sandbox
+        .enabled
+        .unwrap_or(!cfg.has_provider_credentials());
+    let sandbox = if sandbox_on {
+        Some(Sandbox::start(cfg.sandbox.speed.unwrap_or(20.0)).await?)
+    } else {
+        None
+    };
+
+    let mut settings = ProviderSettings::new();
+    let mut set = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            settings = std::mem::take(&mut settings).set(k, v.clone());
+        }
+    };
+    set("KLING_ACCESS_KEY", &cfg.kling.access_key);
+    set("KLING_SECRET_KEY", &cfg.kling.secret_key);
+    set("KLING_BASE_URL", &cfg.kling.base_url);
+    set("KLING_WEBHOOK_SECRET", &cfg.kling.webhook_secret);
+    set("MIDSYNC_API_KEY", &cfg.midsync.api_key);
+    set("MIDSYNC_BASE_URL", &cfg.midsync.base_url);
+    if let Some(s) = &sandbox {
+        settings = s.provider_settings(settings);
+    }
+
+    genmux_kling::link();
+    genmux_midsync::link();
+    let mut limits = Limits::new();
+    if cfg.limits.provider_rps.is_some() || cfg.limits.provider_concurrency.is_some() {
+        limits = limits.default_provider(ProviderLimit {
+            requests_per_second: cfg
+                .limits
+                .provider_rps
+                .map(|v| nonzero("limits.provider_rps", v))
+                .transpose()?,
+            burst: None,
+            max_in_flight: cfg.limits.provider_concurrency,
+        });
+    }
+    let router = Router::builder()
+        .catalog(catalog)
+        .discover(settings)
+        .limits(limits)
+        .telemetry(
+            Telemetry::global().record_prompts(cfg.telemetry.record_prompts.unwrap_or(false)),
+        )
+        .build()
+        .map_err(|e| usage("providers", e))?;
+    let providers: Vec<String> = router.provider_ids().map(str::to_string).collect();
+    if providers.is_empty() {
+        return Err(CliError::Usage(
+            "providers: none configured; set KLING_ACCESS_KEY + KLING_SECRET_KEY or MIDSYNC_API_KEY, or enable [sandbox]".into(),
+        ));
+    }
+
+    let mut gw = GatewayConfig::new(public_url, webhook_key(cfg, &data_dir)?);
+    gw.allow_loopback_callbacks = cfg.allow_loopback_callbacks.unwrap_or(sandbox_on);
+    if let Some(limit) = cfg.limits.body_limit {
+        gw.body_limit = limit;
+    }
+    if let Some(rps) = cfg.limits.key_rpm {
+        let per_minute = nonzero("limits.key_rpm", rps)?;
+        let burst = nonzero(
+            "limits.key_burst",
+            cfg.limits.key_burst.unwrap_or(rps.div_ceil(6).max(1)),
+        )?;
+        gw.key_rate = Some(KeyRate { per_minute, burst });
+    }
+
+    let bootstrap_key =
+        bootstrap(&store, cfg.starter_points.unwrap_or(DEFAULT_STARTER_POINTS)).await?;
+    if let (Some(key), Some(path)) = (&bootstrap_key, &cfg.bootstrap_key_file) {
+        std::fs::write(path, key)
+            .map_err(|e| usage("bootstrap_key_file", format!("{}: {e}", path.display())))?;
+    }
+
+    let state = AppState::new(gw, store.clone(), Arc::new(router));
+    let engine = Engine::spawn(state.clone());
+    let app = genmux_midsync::app(state).merge(genmux_web::router());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningGateway {
+        url,
+        bootstrap_key,
+        backend: store.backend(),
+        sandbox,
+        providers,
+        stop: Some(stop),
+        server: Some(server),
+        engine,
+        store,
+    })
+}
+
+impl RunningGateway {
+    /// Runs until `signal` resolves or the server fails, then shuts down gracefully.
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> Result<(), CliError> {
+        let mut failed = None;
+        if let Some(server) = self.server.as_mut() {
+            tokio::select! {
+                _ = signal => {}
+                ended = server => {
+                    self.server = None;
+                    failed = Some(match ended {
+                        Ok(Ok(())) => "the server stopped".to_string(),
+                        Ok(Err(e)) => format!("the server failed: {e}"),
+                        Err(e) => format!("the server task failed: {e}"),
+                    });
+                }
+            }
+        }
+        self.shutdown().await;
+        match failed {
+            Some(msg) => Err(CliError::Other(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops taking requests, lets in-flight ones finish, stops the engine after its current
+    /// pass (leases left behind expire), closes the database and stops the simulators.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            match server.await {
+                Ok(Err(e)) => tracing::error!(error = %e, "server ended with an error"),
+                Err(e) => tracing::error!(error = %e, "server task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        self.engine.shutdown().await;
+        self.store.close().await;
+        if let Some(s) = self.sandbox.take() {
+            s.shutdown().await;
+        }
+    }
+}
