@@ -81,7 +81,8 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens the database named by `url` and brings its schema up to date:
-    /// `sqlite://path/to/file.db` (created if missing; `sqlite::memory:` also works) or
+    /// `sqlite://path/to/file.db` (created if missing; `sqlite::memory:` gives a private
+    /// in-memory database on one connection, for tests) or
     /// `postgres://user@host:port/db` (`postgresql://` too).
     ///
     /// An unknown scheme is `InvalidRequest`; an unreachable database is

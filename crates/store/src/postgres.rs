@@ -46,11 +46,38 @@ impl Backend {
     }
 }
 
+/// A write transaction (the field is only used on SQLite).
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, Db>,
+    // Dropped after `tx`, so the next writer starts once this one is finished.
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The connection to run statements on.
+    pub(crate) fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
+        &mut self.tx
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
 /// A write transaction (READ COMMITTED; the statements inside are conditional).
-async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
-    pool.begin()
+async fn begin_write(b: &Backend) -> Result<WriteTx> {
+    let tx = b
+        .pool
+        .begin()
         .await
-        .map_err(|e| db("beginning a write transaction", e))
+        .map_err(|e| db("beginning a write transaction", e))?;
+    Ok(WriteTx { tx, _writer: None })
 }
 
 mod tasks {

@@ -25,6 +25,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 /// All traits over one SQLite pool.
 pub(crate) struct Backend {
     pool: sqlx::Pool<Db>,
+    // SQLite has one writer at a time. Writers of this process queue here instead of in
+    // SQLite's busy handler, which polls with sleeps of up to 100 ms; other processes
+    // sharing the file still wait through the busy timeout.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Backend {
@@ -40,15 +44,29 @@ impl Backend {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        // An in-memory database lives and dies with its one connection: keep exactly one,
+        // forever. A file database gets a pool (readers run beside the one writer in WAL).
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = if in_memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        let pool = pool
             .connect_with(options)
             .await
             .map_err(|e| db(&format!("opening SQLite database `{url}`"), e))?;
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::internal(format!("store: migrating SQLite `{url}`: {e}")).with_source(e)
         })?;
-        Ok(Backend { pool })
+        Ok(Backend {
+            pool,
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// Closes every connection (pending writes are already committed).
@@ -57,11 +75,42 @@ impl Backend {
     }
 }
 
+/// A write transaction; on SQLite it also holds the in-process writer lock.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, Db>,
+    // Dropped after `tx`, so the next writer starts once this one is finished.
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The connection to run statements on.
+    pub(crate) fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
+        &mut self.tx
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
 /// A write transaction that holds the write lock from its first statement.
-async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
-    pool.begin_with("BEGIN IMMEDIATE")
+async fn begin_write(b: &Backend) -> Result<WriteTx> {
+    let writer = b.writer.clone().lock_owned().await;
+    let tx = b
+        .pool
+        .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(|e| db("beginning a write transaction", e))
+        .map_err(|e| db("beginning a write transaction", e))?;
+    Ok(WriteTx {
+        tx,
+        _writer: Some(writer),
+    })
 }
 
 mod tasks {

@@ -5,7 +5,7 @@
 mod conformance;
 
 use conformance::ledger::assert_balance_is_sum_of_entries;
-use conformance::uid;
+use conformance::{expect_kind, uid};
 use genmux_core::ErrorKind;
 use genmux_store::{NewKey, Scope, Store};
 use std::io::BufRead;
@@ -52,6 +52,22 @@ async fn open_rejects_an_unknown_scheme() {
     let e = Store::open("mysql://localhost/x").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     assert!(e.message().contains("`mysql`"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_memory_store_keeps_its_data_across_calls() {
+    // One connection holds the whole database: migrations and later calls must share it.
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let account = uid("acct");
+    store.ledger.create_account(&account).await.unwrap();
+    store.ledger.top_up(&account, 10).await.unwrap();
+    expect_kind(
+        store.ledger.hold(&account, "t", 11).await,
+        ErrorKind::InsufficientPoints,
+    );
+    store.ledger.hold(&account, "t", 4).await.unwrap();
+    assert!(store.ledger.void("t").await.unwrap().applied());
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use genmux_core::{Error, ErrorKind, Result};
 
 #[derive(sqlx::FromRow)]
-struct SecretRow {
+struct AuthRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
     secret_hash: Vec<u8>,
 }
 
@@ -88,10 +90,10 @@ impl KeyStore for Backend {
         let (id, secret) = generate();
         let last4 = secret[secret.len() - 4..].to_string();
         let created_at = now();
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self).await?;
         let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
             .bind(&new.account_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await
             .map_err(ctx("checking an account"))?;
         if exists == 0 {
@@ -112,11 +114,11 @@ impl KeyStore for Backend {
         .bind(scopes_to_db(&new.scopes))
         .bind(to_micros(created_at))
         .bind(new.expires_at.map(to_micros))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(ctx("storing an API key"))?;
         audit(
-            &mut *tx,
+            tx.conn(),
             AuditAction::Created,
             Some(&id),
             Some(&new.account_id),
@@ -145,26 +147,23 @@ impl KeyStore for Backend {
                 .await);
         };
         let presented = hash_secret(secret);
-        let stored =
-            sqlx::query_as::<Db, SecretRow>("SELECT secret_hash FROM api_keys WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(ctx("reading an API key"))?;
+        let sql = format!("SELECT {KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = $1");
+        let stored = sqlx::query_as::<Db, AuthRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading an API key"))?;
         // Compare against a dummy hash when the id is unknown, so both paths do the same work.
         let expected = stored
             .as_ref()
-            .map(|r| r.secret_hash.clone())
-            .unwrap_or_else(|| vec![0u8; presented.len()]);
+            .map_or_else(|| vec![0u8; presented.len()], |r| r.secret_hash.clone());
         let matches = hashes_equal(&presented, &expected);
-        let key = match (stored.is_some(), self.key_by_id(id).await?) {
-            (true, Some(key)) => key,
-            _ => {
-                return Err(self
-                    .auth_failed(Some(id), None, "unknown_key", "is invalid")
-                    .await)
-            }
+        let Some(row) = stored else {
+            return Err(self
+                .auth_failed(Some(id), None, "unknown_key", "is invalid")
+                .await);
         };
+        let key = ApiKey::try_from(row.key)?;
         if !matches {
             return Err(self
                 .auth_failed(Some(id), Some(&key.account_id), "bad_secret", "is invalid")
@@ -207,14 +206,14 @@ impl KeyStore for Backend {
     }
 
     async fn revoke(&self, key_id: &str) -> Result<bool> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self).await?;
         let account = sqlx::query_scalar::<Db, String>(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              RETURNING account_id",
         )
         .bind(to_micros(now()))
         .bind(key_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await
         .map_err(ctx("revoking an API key"))?;
         let Some(account) = account else {
@@ -228,7 +227,7 @@ impl KeyStore for Backend {
             };
         };
         audit(
-            &mut *tx,
+            tx.conn(),
             AuditAction::Revoked,
             Some(key_id),
             Some(&account),

@@ -77,7 +77,7 @@ impl Backend {
             }
         };
         let at = to_micros(now());
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self).await?;
         // The conditional update is the once-only gate: of any number of racing posts and
         // voids exactly one sees the row still `held`.
         let sql = format!(
@@ -88,7 +88,7 @@ impl Backend {
             .bind(to.as_str())
             .bind(at)
             .bind(task_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await
             .map_err(ctx("resolving a hold"))?;
         let Some(row) = won else {
@@ -108,7 +108,7 @@ impl Backend {
         )
         .bind(amount)
         .bind(&hold.account_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .map_err(ctx("crediting a void"))?;
         sqlx::query(
@@ -121,7 +121,7 @@ impl Backend {
         .bind(amount)
         .bind(balance_after)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(ctx("writing a ledger entry"))?;
         tx.commit().await.map_err(ctx("committing a resolution"))?;
@@ -154,7 +154,7 @@ impl Ledger for Backend {
             )));
         }
         let at = to_micros(now());
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self).await?;
         let balance = sqlx::query_scalar::<Db, i64>(
             "UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND balance <= $3 - $1 \
              RETURNING balance",
@@ -162,7 +162,7 @@ impl Ledger for Backend {
         .bind(points)
         .bind(account_id)
         .bind(MAX_POINTS)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await
         .map_err(ctx("topping up"))?;
         let Some(balance) = balance else {
@@ -183,7 +183,7 @@ impl Ledger for Backend {
         .bind(points)
         .bind(balance)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(ctx("writing a ledger entry"))?;
         tx.commit().await.map_err(ctx("committing a top-up"))?;
@@ -204,7 +204,7 @@ impl Ledger for Backend {
             return same_hold(existing, account_id, points);
         }
         let at = to_micros(now());
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_write(self).await?;
         // Never negative (I1): the debit happens only if the balance covers it.
         let balance = sqlx::query_scalar::<Db, i64>(
             "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
@@ -212,7 +212,7 @@ impl Ledger for Backend {
         )
         .bind(points)
         .bind(account_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await
         .map_err(ctx("debiting a hold"))?;
         let Some(balance) = balance else {
@@ -241,7 +241,7 @@ impl Ledger for Backend {
         .bind(account_id)
         .bind(points)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(ctx("placing a hold"))?
         .rows_affected();
@@ -261,10 +261,10 @@ impl Ledger for Backend {
         .bind(-points)
         .bind(balance)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(ctx("writing a ledger entry"))?;
-        let hold = hold_of(&mut *tx, task_id)
+        let hold = hold_of(tx.conn(), task_id)
             .await?
             .ok_or_else(|| Error::internal(format!("hold of task `{task_id}` not readable")))?;
         tx.commit().await.map_err(ctx("committing a hold"))?;
