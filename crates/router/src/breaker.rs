@@ -179,9 +179,19 @@ impl Breaker {
 
     /// Without locking: how long the circuit stays open, if it is open at `now`.
     pub(crate) fn open_remaining(&self, now: Instant) -> Option<Duration> {
+        self.open_remaining_at(self.nanos(now))
+    }
+
+    /// [`Breaker::open_remaining`] with `now` already in nanoseconds since the epoch every
+    /// breaker of a router shares (computed once per candidate set).
+    pub(crate) fn open_remaining_at(&self, now_nanos: u64) -> Option<Duration> {
         let until = self.open_until.load(Ordering::Relaxed);
-        let now = self.nanos(now);
-        (until > now).then(|| Duration::from_nanos(until - now))
+        (until > now_nanos).then(|| Duration::from_nanos(until - now_nanos))
+    }
+
+    /// `t` in nanoseconds since this breaker's epoch.
+    pub(crate) fn nanos_since_epoch(&self, t: Instant) -> u64 {
+        self.nanos(t)
     }
 
     /// The state at `now` (an open circuit whose interval has ended reads as half-open).

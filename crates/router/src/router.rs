@@ -601,6 +601,13 @@ impl Router {
         let Some(pairs) = self.inner.by_model.get(&request.model) else {
             return;
         };
+        candidates.reserve(pairs.len());
+        slots.reserve(pairs.len());
+        // Every breaker of a router shares one epoch: convert `now` once.
+        let Some(&(first, _)) = pairs.first() else {
+            return;
+        };
+        let now_nanos = self.inner.entries[first].breaker.nanos_since_epoch(now);
         let inputs = price_inputs(request, operation);
         for &(entry_index, offering_index) in pairs {
             let entry = &self.inner.entries[entry_index];
@@ -609,7 +616,7 @@ impl Router {
                 outcomes.reject(entry, offering, Rejection::Capability(why));
                 continue;
             }
-            if let Some(wait) = entry.breaker.open_remaining(now) {
+            if let Some(wait) = entry.breaker.open_remaining_at(now_nanos) {
                 outcomes.reject(entry, offering, Rejection::Open(wait));
                 continue;
             }
@@ -688,14 +695,17 @@ impl Router {
             a
         });
         t.request(&quote.model, operation.as_str());
-        inner.budget.deposit(clock::now());
+        // Clock reads are a measurable share of an in-process submission: read it once
+        // for the deposit, the candidate set and the first attempt's gates.
+        let mut now = clock::now();
+        inner.budget.deposit(now);
 
         let mut outcomes = Outcomes::default();
         let (mut candidates, mut slots) = (Vec::new(), Vec::new());
         self.candidates(
             request,
             operation,
-            clock::now(),
+            now,
             &mut outcomes,
             &mut candidates,
             &mut slots,
@@ -736,7 +746,9 @@ impl Router {
                 }
             }
             // Gates: circuit, in-flight slot, request rate. None costs an upstream call.
-            let now = clock::now();
+            if attempts > 0 {
+                now = clock::now();
+            }
             let (admission, transition) = entry.breaker.admit(now);
             if let Some(state) = transition {
                 t.breaker(&entry.id, state);
@@ -776,6 +788,7 @@ impl Router {
                 .max(slot.hint.unwrap_or_default());
                 retries_of_tried += 1;
                 tokio::time::sleep(wait).await;
+                now = clock::now();
             }
             if previous.is_some_and(|p| p != slot.entry) {
                 failovers += 1;
@@ -804,20 +817,22 @@ impl Router {
                 offering,
                 callback_url: callback.as_deref(),
             });
-            let started = clock::now();
+            let started = now;
             let result = match inner.retry.attempt_timeout {
-                Some(limit) => match tokio::time::timeout(limit, submit).await {
-                    Ok(r) => r,
-                    // The request may have left: the upstream may have accepted it.
-                    Err(_) => Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no answer to the submission within {} s",
-                            limit.as_secs_f64()
-                        ),
-                    )
-                    .with_maybe_accepted()),
-                },
+                Some(limit) => {
+                    match tokio::time::timeout_at((started + limit).into(), submit).await {
+                        Ok(r) => r,
+                        // The request may have left: the upstream may have accepted it.
+                        Err(_) => Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "no answer to the submission within {} s",
+                                limit.as_secs_f64()
+                            ),
+                        )
+                        .with_maybe_accepted()),
+                    }
+                }
                 None => submit.await,
             };
             let done = clock::now();
