@@ -9,6 +9,6 @@ export GENMUX_TEST_PG="${GENMUX_TEST_PG:-postgres://postgres@127.0.0.1:5432/post
 export RUSTDOCFLAGS="${RUSTDOCFLAGS:--D warnings}"
 
 cargo fmt --all --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo doc --workspace --no-deps --quiet
-cargo test --workspace
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo doc --workspace --no-deps --all-features --quiet
+cargo test --workspace --all-features

@@ -14,6 +14,11 @@ pub use genmux_router::Router;
 #[cfg(feature = "kling")]
 pub use genmux_kling as kling;
 
+/// The unified API: the gateway (`app`, `AppState`, task engine) and `MidsyncProvider`, a
+/// remote unified API as an upstream (feature `midsync`).
+#[cfg(feature = "midsync")]
+pub use genmux_midsync as midsync;
+
 /// Keeps every provider crate enabled by a feature linked, so that its `inventory`
 /// registration is found by [`router::Registry::from_inventory`] (a crate nothing
 /// references is dropped by the linker, and its registration with it). Call it once at
@@ -21,4 +26,6 @@ pub use genmux_kling as kling;
 pub fn link_providers() {
     #[cfg(feature = "kling")]
     genmux_kling::link();
+    #[cfg(feature = "midsync")]
+    genmux_midsync::link();
 }
