@@ -4,6 +4,9 @@
 //!   endpoint, every documented rejection with Kling's own codes, JWT verification, a task
 //!   lifecycle on a [`SimClock`], per-account concurrency (1303), signed callbacks and result
 //!   URLs that serve real MP4 and PNG files.
+//! - [`unified::UnifiedSim`]: the unified video API of `spec/unified-api.md`
+//!   (`/unified-video` and `/unified-image`: models, quote, generate, status) with Bearer
+//!   keys, catalog validation and prices, balances, the same clock, faults and media.
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -28,6 +31,7 @@ pub mod fault;
 pub mod kling;
 pub mod media;
 mod server;
+pub mod unified;
 
 pub use clock::SimClock;
 pub use error::{Error, Result};
