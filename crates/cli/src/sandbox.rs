@@ -5,10 +5,12 @@ use crate::exit::CliError;
 use genmux_core::ProviderSettings;
 use genmux_sim::clock::ClockMode;
 use genmux_sim::kling::{KlingSim, KlingSimConfig};
+use genmux_sim::unified::{UnifiedSim, UnifiedSimConfig};
 
 /// Simulators started for a sandboxed gateway.
 pub struct Sandbox {
     kling: KlingSim,
+    unified: UnifiedSim,
 }
 
 impl Sandbox {
@@ -25,7 +27,12 @@ impl Sandbox {
         })
         .await
         .map_err(|e| CliError::Other(format!("starting the Kling simulator: {e}")))?;
-        Ok(Sandbox { kling })
+        // The unified simulator is the upstream of the models Kling does not serve
+        // (seedance, runway, hailuo, grok), reached through the midsync provider.
+        let unified = UnifiedSim::start(UnifiedSimConfig::default().with_speed(speed))
+            .await
+            .map_err(|e| CliError::Other(format!("starting the unified simulator: {e}")))?;
+        Ok(Sandbox { kling, unified })
     }
 
     /// Provider settings pointing at the simulators (replacing nothing already set).
@@ -34,6 +41,8 @@ impl Sandbox {
             .set("KLING_ACCESS_KEY", self.kling.access_key())
             .set("KLING_SECRET_KEY", self.kling.secret_key())
             .set("KLING_BASE_URL", self.kling.base_url())
+            .set("MIDSYNC_API_KEY", self.unified.api_key())
+            .set("MIDSYNC_BASE_URL", self.unified.base_url())
     }
 
     /// The Kling simulator's base URL.
@@ -41,8 +50,14 @@ impl Sandbox {
         self.kling.base_url()
     }
 
+    /// The unified simulator's base URL.
+    pub fn unified_url(&self) -> &str {
+        self.unified.base_url()
+    }
+
     /// Stops the simulators.
     pub async fn shutdown(self) {
         self.kling.shutdown().await;
+        self.unified.shutdown().await;
     }
 }

@@ -144,8 +144,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     );
     if let Some(s) = &gw.sandbox {
         println!(
-            "sandbox: no provider credentials set; using the in-process Kling simulator at {}",
-            s.kling_url()
+            "sandbox: no provider credentials set; in-process simulators: Kling at {}, unified API at {}",
+            s.kling_url(),
+            s.unified_url()
         );
     }
     if let Some(key) = &gw.bootstrap_key {
