@@ -44,8 +44,13 @@ fi
 CONNS=${BENCH_CONNS:-32}
 ONLY=${BENCH_ONLY:-floor,sqlite,postgres,litellm,portkey,scale,startup}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-DRIVER="$ROOT/target/release/gateway-bench"
-GENMUX="$ROOT/target/release/genmux"
+# A target dir of its own: release artifacts are not shared with the workspace's dev
+# builds anyway, and this way the harness never waits on another build's cargo lock.
+export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench-build}"
+# Line tables only: no effect on optimisation, but perf/callgrind can name file:line.
+export CARGO_PROFILE_RELEASE_DEBUG="${CARGO_PROFILE_RELEASE_DEBUG:-line-tables-only}"
+DRIVER="$CARGO_TARGET_DIR/release/gateway-bench"
+GENMUX="$CARGO_TARGET_DIR/release/genmux"
 BODY_GEN='{"model":"kling-2.5-turbo","prompt":"a fox running through snow, take {n}","duration":5}'
 
 log() { printf '\033[1m[bench %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -57,6 +62,8 @@ want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 # stop_all() sends SIGTERM to each group (bash's builtin kill, pid checked > 1), then
 # SIGKILL to what is left after 5 s.
 PIDS=()
+PROFILE_AS=""
+PROFILE_PID=""
 stop_pid() {
   local pid=$1
   [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 0
@@ -98,12 +105,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_http URL [SECONDS]: until anything answers over HTTP.
+# wait_http URL [SECONDS] [PID]: until anything answers over HTTP; fails early when PID
+# (the server being waited for) has exited.
 wait_http() {
-  local url=$1 limit=${2:-60} t=0
+  local url=$1 limit=${2:-60} pid=${3:-} t=0
   while ! curl -s -o /dev/null --max-time 2 "$url"; do
     sleep 0.1; t=$((t + 1))
     [ $t -lt $((limit * 10)) ] || return 1
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
   done
 }
 
@@ -152,9 +161,12 @@ measure() {
     "${bodyargs[@]}" --pid "$pid" -c 1 --requests "$SEQ" --warmup 200 \
     --counter-start $((RANDOM * 100000)) "$@" --out "$RUN/seq.jsonl" >/dev/null
   log "measure $label: $CONNS connections for $DURATION s"
+  [ -n "${PROFILE_AS:-}" ] && profile "$PROFILE_AS" "$pid" "$((DURATION > 4 ? DURATION - 3 : 1))"
   "$DRIVER" load --label "$label" --url "$url" --method "$method" --path "$path" \
     "${bodyargs[@]}" --pid "$pid" -c "$CONNS" --duration "$DURATION" --warmup 2 \
     --counter-start $((RANDOM * 100000 + 50000000)) "$@" --out "$RUN/conc.jsonl" >/dev/null
+  # Only the profiler: a bare `wait` would also wait for the servers started in background.
+  if [ -n "$PROFILE_PID" ]; then wait "$PROFILE_PID" || true; PROFILE_PID=""; fi
 }
 
 # json_get FILE KEY...: first value among the keys (dotted paths allowed) of the first
@@ -177,24 +189,52 @@ PY
 }
 
 # ---------------------------------------------------------------- targets
-SIM_PID=""; SIM_KLING=""; SIM_UNIFIED=""; SIM_AK=""; SIM_SK=""; SIM_KEY=""
+SIM_PID=""; SIM_KLING=""; SIM_UNIFIED=""; SIM_AK=""; SIM_SK=""; SIM_KEY=""; UPSTREAM=""
+# sim_has FLAG: whether this build's `genmux sim` takes FLAG (the simulator CLI grows
+# flags over time; the harness uses what is there and says what it skipped).
+sim_has() { "$GENMUX" sim --help 2>/dev/null | grep -q -- "$1"; }
 start_sim() {
   local speed=$1
-  local kp up
+  local kp up args
   kp=$(free_port); up=$(free_port)
-  start sim "$RUN/sim.log" "$GENMUX" sim --kling-listen "127.0.0.1:$kp" \
-    --unified-listen "127.0.0.1:$up" --seed 1 --speed "$speed" --no-faults --json
+  args=(sim --kling-listen "127.0.0.1:$kp" --seed 1 --speed "$speed" --json)
+  sim_has --unified-listen && args+=(--unified-listen "127.0.0.1:$up")
+  sim_has --no-faults && args+=(--no-faults)
+  # Kling accounts default to 5 concurrent video tasks (1303 beyond): lift the limit so
+  # the floor and genmux measure the request path, not the simulated account's quota.
+  local conc_flag
+  conc_flag=$("$GENMUX" sim --help 2>/dev/null | grep -o -- '--[a-z-]*concurrency' | head -1 || true)
+  [ -n "$conc_flag" ] && args+=("$conc_flag" 1000000000)
+  start sim "$RUN/sim.log" "$GENMUX" "${args[@]}"
   SIM_PID=$STARTED
   local t=0
   until [ -s "$RUN/sim.log" ] && head -1 "$RUN/sim.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' 2>/dev/null; do
     sleep 0.1; t=$((t + 1)); [ $t -lt 300 ] || die "genmux sim printed no JSON line (see $RUN/sim.log)"
+    kill -0 "$SIM_PID" 2>/dev/null || die "genmux sim exited (see $RUN/sim.log)"
   done
-  SIM_KLING="http://127.0.0.1:$kp"; SIM_UNIFIED="http://127.0.0.1:$up"
-  SIM_AK=$(json_get "$RUN/sim.log" kling.accessKey kling.access_key klingAccessKey kling_access_key access_key accessKey)
-  SIM_SK=$(json_get "$RUN/sim.log" kling.secretKey kling.secret_key klingSecretKey kling_secret_key secret_key secretKey)
-  SIM_KEY=$(json_get "$RUN/sim.log" unified.apiKey unified.api_key unifiedApiKey unified_api_key midsync.apiKey midsync.api_key api_key apiKey)
-  wait_http "$SIM_KLING/" 30 || die "Kling simulator does not answer on $SIM_KLING"
-  wait_http "$SIM_UNIFIED/" 30 || die "unified simulator does not answer on $SIM_UNIFIED"
+  SIM_KLING=$(json_get "$RUN/sim.log" kling.baseUrl kling.base_url || echo "http://127.0.0.1:$kp")
+  SIM_AK=$(json_get "$RUN/sim.log" kling.accessKey kling.access_key)
+  SIM_SK=$(json_get "$RUN/sim.log" kling.secretKey kling.secret_key)
+  SIM_UNIFIED=$(json_get "$RUN/sim.log" unified.baseUrl unified.base_url midsync.baseUrl midsync.base_url || true)
+  SIM_KEY=$(json_get "$RUN/sim.log" unified.apiKey unified.api_key midsync.apiKey midsync.api_key || true)
+  wait_http "$SIM_KLING/" 30 "$SIM_PID" || die "Kling simulator does not answer on $SIM_KLING"
+  if [ -n "$SIM_UNIFIED" ]; then
+    wait_http "$SIM_UNIFIED/" 30 "$SIM_PID" || die "unified simulator does not answer on $SIM_UNIFIED"
+  else
+    log "this genmux sim has no unified simulator: unified floors skipped, genmux serve gets Kling only"
+  fi
+  # genmux serve gets ONE upstream, so every generate takes the same path as the floor it
+  # is compared with. The unified simulator by default: it has no per-account task limit,
+  # while a Kling account allows 5 concurrent tasks unless the sim can lift that.
+  UPSTREAM=${BENCH_UPSTREAM:-}
+  if [ -z "$UPSTREAM" ]; then
+    if [ -n "$SIM_UNIFIED" ]; then UPSTREAM=unified; else UPSTREAM=kling; fi
+  fi
+  if [ "$UPSTREAM" = unified ] && [ -z "$SIM_UNIFIED" ]; then die "BENCH_UPSTREAM=unified but this genmux sim has no unified simulator"; fi
+  if [ "$UPSTREAM" = kling ] && [ -z "$conc_flag" ]; then
+    log "warning: Kling upstream and no concurrency flag on genmux sim: its default of 5 concurrent tasks applies (1303 under load)"
+  fi
+  log "genmux serve upstream: $UPSTREAM"
 }
 
 GM_PID=""; GM_URL=""; GM_KEY=""
@@ -203,24 +243,50 @@ start_genmux() {
   local name=$1 dir=$2; shift 2
   local port; port=$(free_port)
   rm -rf "$dir"; mkdir -p "$dir"
-  start "$name" "$RUN/$name.log" "$GENMUX" serve --listen "127.0.0.1:$port" \
-    --data-dir "$dir" --kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" \
-    --kling-secret-key "$SIM_SK" --midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY" \
-    --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
+  local upstream
+  if [ "$UPSTREAM" = unified ]; then
+    upstream=(--midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY")
+  else
+    upstream=(--kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK")
+  fi
+  start "$name" "$RUN/$name.log" "$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir" \
+    "${upstream[@]}" --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
   GM_PID=$STARTED
   GM_URL="http://127.0.0.1:$port"
-  wait_http "$GM_URL/unified-video/models" 60 || die "$name does not answer (see $RUN/$name.log)"
+  wait_http "$GM_URL/unified-video/models" 60 "$GM_PID" || die "$name does not answer (see $RUN/$name.log)"
   local t=0
   until [ -s "$dir/admin.key" ]; do sleep 0.1; t=$((t + 1)); [ $t -lt 100 ] || die "$name wrote no $dir/admin.key"; done
   GM_KEY=$(tr -d '[:space:]' <"$dir/admin.key")
 }
 
+# profile NAME PID SECONDS: with BENCH_PROFILE=1, samples PID's CPU (perf, software
+# cpu-clock event: hardware counters are not available on this VM) with DWARF call
+# graphs while the next throughput point runs; the report lands in $RUN/NAME.perf.txt.
+profile() {
+  [ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+  command -v perf >/dev/null 2>&1 || { log "perf not installed: no profile"; return 0; }
+  local name=$1 pid=$2 secs=$3
+  (
+    sleep 2.5 # skip the throughput point's 2 s warm-up
+    perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$pid" \
+      -o "$RUN/$name.perf.data" -- sleep "$secs" >/dev/null 2>&1 || true
+    perf report -i "$RUN/$name.perf.data" --no-children --stdio --sort symbol,srcline \
+      --percent-limit 0.7 -g none 2>/dev/null >"$RUN/$name.perf.txt" || true
+    perf report -i "$RUN/$name.perf.data" --children --stdio --sort symbol \
+      --percent-limit 2 -g none 2>/dev/null >"$RUN/$name.perf-children.txt" || true
+  ) &
+  PROFILE_PID=$!
+}
+
 measure_genmux() {
   local name=$1
   local auth="Authorization: Bearer $GM_KEY"
+  PROFILE_AS="$name-quote"
   measure "$name quote" "$GM_PID" "$GM_URL" POST /unified-video/quote "$BODY_GEN" -H "$auth"
+  PROFILE_AS="$name-generate"
   measure "$name generate" "$GM_PID" "$GM_URL" POST /unified-video/generate "$BODY_GEN" -H "$auth" \
     --collect-field taskId --collect-out "$RUN/$name.ids"
+  PROFILE_AS=""
   measure "$name status" "$GM_PID" "$GM_URL" GET '/unified-video/{id}/status' - -H "$auth" \
     --ids "$RUN/$name.ids"
 }
@@ -229,9 +295,12 @@ run_floor() {
   log "== floor: the simulators called directly"
   # The Kling native call genmux makes for kling-2.5-turbo text-to-video, and the unified
   # simulator's own generate/status (the same bodies genmux answers).
-  local kbody='{"model_name":"kling-v2-5-turbo","prompt":"a fox running through snow, take {n}","duration":"5","mode":"std"}'
-  measure "floor kling text2video" "$SIM_PID" "$SIM_KLING" POST /v1/videos/text2video "$kbody" \
-    --kling-keys "$SIM_AK:$SIM_SK" --collect-field task_id --collect-out "$RUN/floor-kling.ids"
+  if [ "$UPSTREAM" = kling ]; then
+    local kbody='{"model_name":"kling-v2-5-turbo","prompt":"a fox running through snow, take {n}","duration":"5","mode":"std"}'
+    measure "floor kling text2video" "$SIM_PID" "$SIM_KLING" POST /v1/videos/text2video "$kbody" \
+      --kling-keys "$SIM_AK:$SIM_SK"
+    return 0
+  fi
   measure "floor unified quote" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/quote "$BODY_GEN" \
     -H "Authorization: Bearer $SIM_KEY"
   measure "floor unified generate" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/generate "$BODY_GEN" \
@@ -250,7 +319,7 @@ start_mock() {
   start "nginx mock" "$RUN/mock.log" "$nginx" -p "$dir" -c "$dir/nginx.conf"
   MOCK_PID=$STARTED
   MOCK_URL="http://127.0.0.1:$port"
-  wait_http "$MOCK_URL/v1/models" 10 || die "nginx mock does not answer (see $dir/error.log)"
+  wait_http "$MOCK_URL/v1/models" 10 "$MOCK_PID" || die "nginx mock does not answer (see $dir/error.log)"
 }
 
 CHAT_BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"say ok, take {n}"}]}'
@@ -281,18 +350,24 @@ litellm_settings:
   set_verbose: false
   telemetry: false
 EOF
-  local pid
-  start litellm "$RUN/litellm.log" env LITELLM_LOCAL_MODEL_COST_MAP=True \
+  local pid key
+  # LiteLLM refuses to start without a master key (auth on, like genmux's Bearer keys);
+  # with no database the master key is checked in memory.
+  key="sk-bench-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+  start litellm "$RUN/litellm.log" env LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_MASTER_KEY="$key" \
     LITELLM_LOG=ERROR DISABLE_SCHEMA_UPDATE=true \
     "$PEERS/litellm-venv/bin/litellm" --config "$RUN/litellm.yaml" --host 127.0.0.1 \
     --port "$port" --num_workers 1
   pid=$STARTED
-  wait_http "http://127.0.0.1:$port/health/liveliness" 120 || die "LiteLLM did not start (see $RUN/litellm.log)"
-  measure "litellm chat" "$pid" "http://127.0.0.1:$port" POST /v1/chat/completions "$CHAT_BODY"
+  wait_http "http://127.0.0.1:$port/health/liveliness" 120 "$pid" || die "LiteLLM did not start (see $RUN/litellm.log)"
+  measure "litellm chat" "$pid" "http://127.0.0.1:$port" POST /v1/chat/completions "$CHAT_BODY" \
+    -H "Authorization: Bearer $key"
   # /v1/videos: LiteLLM's OpenAI video route (POST /v1/videos -> api_base/videos).
   if curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$port/v1/videos" \
-    -H 'content-type: application/json' -d "${VIDEO_BODY//\{n\}/0}" | grep -q '^2'; then
-    measure "litellm videos" "$pid" "http://127.0.0.1:$port" POST /v1/videos "$VIDEO_BODY"
+    -H 'content-type: application/json' -H "Authorization: Bearer $key" \
+    -d "${VIDEO_BODY//\{n\}/0}" | grep -q '^2'; then
+    measure "litellm videos" "$pid" "http://127.0.0.1:$port" POST /v1/videos "$VIDEO_BODY" \
+      -H "Authorization: Bearer $key"
   else
     log "LiteLLM /v1/videos did not answer 2xx against the mock; chat only"
   fi
@@ -307,7 +382,7 @@ run_portkey() {
     --require "$HERE/peers/portkey-loopback.cjs" \
     "$PEERS/portkey/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$port" --headless
   pid=$STARTED
-  wait_http "http://127.0.0.1:$port/" 60 || die "Portkey did not start (see $RUN/portkey.log)"
+  wait_http "http://127.0.0.1:$port/" 60 "$pid" || die "Portkey did not start (see $RUN/portkey.log)"
   measure "portkey chat" "$pid" "http://127.0.0.1:$port" POST /v1/chat/completions "$CHAT_BODY" \
     -H "x-portkey-provider: openai" -H "x-portkey-custom-host: $MOCK_URL/v1" \
     -H "Authorization: Bearer sk-bench"
@@ -320,7 +395,11 @@ run_scale() {
   start_sim 0.001
   local n
   for n in $SCALE; do
-    start_genmux "scale-$n" "$RUN/data-scale-$n" --provider-rps 20 --provider-concurrency 1000000
+    # The provider rate limit covers submissions and the poller's status calls alike, so
+    # it is set at the generate target (5,000/s): generate may reach it, and the poller
+    # shares what is left. Concurrency is lifted so N tasks can be in flight at once.
+    start_genmux "scale-$n" "$RUN/data-scale-$n" --provider-rps "${BENCH_SCALE_PROVIDER_RPS:-5000}" \
+      --provider-concurrency 10000000
     sleep 2
     local idle; idle=$(awk '/VmRSS/{print $2}' "/proc/$GM_PID/status")
     "$DRIVER" load --label "scale $n generate" --url "$GM_URL" --method POST \
@@ -343,9 +422,12 @@ run_startup() {
   port=$(free_port)
   rm -rf "$dir"; mkdir -p "$dir"
   local serve=("$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir"
-    --kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK"
-    --midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY"
     --bootstrap-key-file "$dir/admin.key" --starter-points 1000)
+  if [ "$UPSTREAM" = unified ]; then
+    serve+=(--midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY")
+  else
+    serve+=(--kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK")
+  fi
   "$DRIVER" startup --label "genmux serve (new data dir)" --url "http://127.0.0.1:$port/unified-video/models" \
     --out "$RUN/startup.jsonl" -- "${serve[@]}" >/dev/null
   local i
@@ -357,60 +439,66 @@ run_startup() {
 }
 
 # ---------------------------------------------------------------- main
-mkdir -p "$OUT" "$PEERS"
-rm -rf "$RUN"; mkdir -p "$RUN"
-log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# In a function so bash has read the whole file before running any of it.
+main() {
+  mkdir -p "$OUT" "$PEERS"
+  rm -rf "$RUN"; mkdir -p "$RUN"
+  log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-install_debian
-want litellm && install_litellm
-want portkey && install_portkey
+  install_debian
+  want litellm && install_litellm
+  want portkey && install_portkey
 
-log "building genmux and the load driver (release)"
-if want floor || want sqlite || want postgres || want scale || want startup; then
-  (cd "$ROOT" && cargo build --release -q -p genmux-cli -p genmux-bench-driver)
-  [ -x "$GENMUX" ] || die "no $GENMUX after the build"
-else
-  (cd "$ROOT" && cargo build --release -q -p genmux-bench-driver)
-fi
-
-if want floor || want sqlite || want postgres; then
-  start_sim 1000
-  want floor && run_floor
-  if want sqlite; then
-    log "== genmux serve, SQLite (durable writes)"
-    start_genmux genmux-sqlite "$RUN/data-sqlite"
-    measure_genmux "genmux-sqlite"
-    stop_pid "$GM_PID"
+  log "building genmux and the load driver (release)"
+  if want floor || want sqlite || want postgres || want scale || want startup; then
+    (cd "$ROOT" && cargo build --release -q -p genmux-cli -p genmux-bench-driver)
+    [ -x "$GENMUX" ] || die "no $GENMUX after the build"
+  else
+    (cd "$ROOT" && cargo build --release -q -p genmux-bench-driver)
   fi
-  if want postgres; then
-    log "== genmux serve, PostgreSQL"
-    db="genmux_bench_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
-    PG_DBS+=("$db")
-    start_genmux genmux-postgres "$RUN/data-postgres" --database-url "$PG_URL/$db"
-    measure_genmux "genmux-postgres"
-    stop_pid "$GM_PID"
+
+  if want floor || want sqlite || want postgres; then
+    start_sim 1000
+    want floor && run_floor
+    if want sqlite; then
+      log "== genmux serve, SQLite (durable writes)"
+      start_genmux genmux-sqlite "$RUN/data-sqlite"
+      measure_genmux "genmux-sqlite"
+      stop_pid "$GM_PID"
+    fi
+    if want postgres; then
+      log "== genmux serve, PostgreSQL"
+      db="genmux_bench_$$"
+      psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
+      PG_DBS+=("$db")
+      start_genmux genmux-postgres "$RUN/data-postgres" --database-url "$PG_URL/$db"
+      measure_genmux "genmux-postgres"
+      stop_pid "$GM_PID"
+    fi
+    stop_all
   fi
-  stop_all
-fi
 
-if want litellm || want portkey; then
-  start_mock
-  run_mock_floor
-  want litellm && run_litellm
-  want portkey && run_portkey
-  stop_all
-fi
+  if want litellm || want portkey; then
+    start_mock
+    run_mock_floor
+    want litellm && run_litellm
+    want portkey && run_portkey
+    stop_all
+  fi
 
-want startup && run_startup
-want scale && run_scale
+  want startup && run_startup
+  want scale && run_scale
 
-versions=$(
-  printf '{"genmux":"%s","litellm":"%s","portkey":"%s","nginx":"%s","rustc":"%s","python":"%s","node":"%s"}' \
-    "$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)" \
-    "$LITELLM_VERSION" "$PORTKEY_VERSION" \
-    "$( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | sed 's|.*/||')" \
-    "$(rustc --version | cut -d' ' -f2)" "$(python3 --version | cut -d' ' -f2)" "$(node --version 2>/dev/null || echo none)"
-)
-python3 "$HERE/report.py" --run "$RUN" --out "$OUT/results.json" --versions "$versions" \
-  --duration "$DURATION" --seq "$SEQ" --conns "$CONNS"
+  versions=$(
+    printf '{"genmux":"%s","litellm":"%s","portkey":"%s","nginx":"%s","rustc":"%s","python":"%s","node":"%s"}' \
+      "$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)" \
+      "$LITELLM_VERSION" "$PORTKEY_VERSION" \
+      "$( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | sed 's|.*/||')" \
+      "$(rustc --version | cut -d' ' -f2)" "$(python3 --version | cut -d' ' -f2)" "$(node --version 2>/dev/null || echo none)"
+  )
+  python3 "$HERE/report.py" --run "$RUN" --out "$OUT/results.json" --versions "$versions" \
+    --duration "$DURATION" --seq "$SEQ" --conns "$CONNS"
+
+}
+main "$@"
+exit $?
