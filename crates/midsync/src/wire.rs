@@ -189,3 +189,32 @@ pub struct UsageSummaryResponse {
     /// The same totals per model.
     pub by_model: BTreeMap<String, ModelUsage>,
 }
+
+/// RFC 3339 text of a time (empty if it cannot be formatted, which `time` only does for
+/// years beyond 9999).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl StatusResponse {
+    /// The status body of a stored task (also the outbound callback body).
+    pub fn from_record(r: &genmux_store::TaskRecord) -> Self {
+        StatusResponse {
+            success: true,
+            task_id: r.id.clone(),
+            status: r.status,
+            model: Some(r.model.clone()),
+            points_charged: Some(if r.status == TaskStatus::Failed {
+                0
+            } else {
+                r.points
+            }),
+            output: TaskOutput::from_assets(&r.assets),
+            assets: r.assets.clone(),
+            error: r.error.clone(),
+            project_id: r.project_id.clone(),
+            created_at: Some(rfc3339(r.created_at)),
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! `POST /unified-video/generate` (and `/unified-image/generate`): validate → quote →
+//! `Idempotency-Key` → ledger hold → router submit → task stored → answer
+//! (`ARCHITECTURE.md` "The request path").
+//!
+//! Money rules (`design/RELIABILITY.md`): the hold's id is the task id, so a task has at
+//! most one hold (I2); a submission that fails before the upstream accepted it voids the
+//! hold; one whose acceptance is unknown keeps the hold and is reconciled by the poller,
+//! never resubmitted (R1). An `Idempotency-Key` yields at most one task and one upstream
+//! submission (I4, T1–T3).
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::json::RawJson;
+use super::request::{media_urls, parse_generation, prefix};
+use crate::wire::GenerateResponse;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use genmux_core::{Error, ErrorKind, MediaKind, Quote, TaskStatus};
+use genmux_store::{BeginOutcome, IdempotencyKey, NewTask, Scope, StoredResponse};
+use rand::distr::{Alphanumeric, SampleString};
+use sha2::{Digest, Sha256};
+
+/// The header naming a request's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/unified-video/generate", post(video_generate))
+        .route("/unified-image/generate", post(image_generate))
+}
+
+/// Create a video generation task.
+#[utoipa::path(post, path = "/unified-video/generate", tag = "generation",
+    request_body(content = Object, description = "model, prompt, duration, … (see GET /unified-video/models)"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "≤ 255 chars; a replay returns the first answer")),
+    responses((status = 200, body = GenerateResponse),
+        (status = 400, body = crate::wire::ErrorBody), (status = 401, body = crate::wire::ErrorBody),
+        (status = 402, description = "insufficient points", body = crate::wire::ErrorBody),
+        (status = 403, body = crate::wire::ErrorBody), (status = 409, body = crate::wire::ErrorBody),
+        (status = 413, body = crate::wire::ErrorBody), (status = 422, body = crate::wire::ErrorBody),
+        (status = 429, body = crate::wire::ErrorBody), (status = 502, body = crate::wire::ErrorBody),
+        (status = 503, body = crate::wire::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn video_generate(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawJson(body): RawJson,
+) -> Response {
+    generate(state, caller, MediaKind::Video, &headers, &body).await
+}
+
+/// Create an image generation task.
+#[utoipa::path(post, path = "/unified-image/generate", tag = "generation",
+    request_body(content = Object, description = "model, prompt, … (see GET /unified-image/models)"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "≤ 255 chars")),
+    responses((status = 200, body = GenerateResponse), (status = 400, body = crate::wire::ErrorBody),
+        (status = 402, body = crate::wire::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn image_generate(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawJson(body): RawJson,
+) -> Response {
+    generate(state, caller, MediaKind::Image, &headers, &body).await
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>, replayed: bool) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+/// Validates everything that needs no write: body, catalog rules, price, URLs.
+async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    kind: MediaKind,
+    body: &[u8],
+) -> ApiResult<Quote> {
+    caller.require_any(&[Scope::ApiGenerate])?;
+    let req = parse_generation(state, kind, body)?;
+    let quote = state.router().catalog().quote(&req)?;
+    // design/RELIABILITY.md "SSRF": callbackUrl is resolved and checked at submit; media
+    // URLs (fetched by the upstream, not by us) get the checks that need no DNS.
+    if let Some(url) = &quote.request.callback_url {
+        state
+            .guard()
+            .check(url)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("callbackUrl: {e}")))?;
+    }
+    for (path, url) in media_urls(&quote.request) {
+        state
+            .guard()
+            .parse(&url)
+            .map_err(|e| ApiError::bad_request(format!("{path}: {e}")))?;
+    }
+    Ok(quote)
+}
+
+fn fingerprint(quote: &Quote) -> String {
+    let bytes = serde_json::to_vec(&quote.request).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn generate(
+    state: AppState,
+    caller: Caller,
+    kind: MediaKind,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    // T3: a request that fails validation stores nothing, so validation comes before the
+    // idempotency record.
+    let quote = match prepare(&state, &caller, kind, body).await {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
+    let idem = match headers.get(IDEMPOTENCY_HEADER) {
+        None => None,
+        Some(v) => {
+            let Ok(text) = v.to_str() else {
+                return ApiError::bad_request("Idempotency-Key header is not text").into_response();
+            };
+            let route = format!("POST {}/generate", prefix(kind));
+            match IdempotencyKey::new(caller.key.id.clone(), route, text) {
+                Ok(k) => Some(k),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+    };
+    if let Some(key) = &idem {
+        match state
+            .store()
+            .idempotency
+            .begin(key, &fingerprint(&quote))
+            .await
+        {
+            Ok(BeginOutcome::New) => {}
+            Ok(BeginOutcome::InProgress) => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
+                )
+                .into_response()
+            }
+            Ok(BeginOutcome::Done(stored)) => {
+                let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+                return json_response(status, stored.body, true);
+            }
+            Ok(BeginOutcome::Mismatch) => {
+                return ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "this Idempotency-Key was already used with a different request body; use a new key",
+                )
+                .into_response()
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    match create_task(&state, &caller, quote).await {
+        Ok((status, bytes)) => {
+            if let Some(key) = &idem {
+                let stored = StoredResponse {
+                    status: status.as_u16(),
+                    body: bytes.clone(),
+                };
+                if let Err(e) = state.store().idempotency.complete(key, &stored).await {
+                    tracing::error!(error = %e, "could not store the idempotent response");
+                }
+            }
+            json_response(status, bytes, false)
+        }
+        Err(e) => {
+            // Nothing was created (or the hold was voided): a retry with the same key must be
+            // processed, so the key is released.
+            if let Some(key) = &idem {
+                if let Err(e) = state.store().idempotency.abandon(key).await {
+                    tracing::error!(error = %e, "could not release an Idempotency-Key");
+                }
+            }
+            e.into_response()
+        }
+    }
+}
+
+/// Whether every offering of `model` forwards `externalTaskId`; only then may the gateway set
+/// it without shrinking the router's candidate set.
+fn all_offerings_take_external_id(state: &AppState, model: &str) -> bool {
+    let router = state.router();
+    let mut any = false;
+    for id in router.provider_ids() {
+        if let Some(p) = router.provider(id) {
+            for (_, o) in p.offerings() {
+                if o.model == model {
+                    any = true;
+                    if !o.capability.external_task_id {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    any
+}
+
+async fn create_task(
+    state: &AppState,
+    caller: &Caller,
+    mut quote: Quote,
+) -> ApiResult<(StatusCode, Vec<u8>)> {
+    let store = state.store();
+    let task_id = format!("task_{}", uuid::Uuid::now_v7().simple());
+    let account = caller.account_id().to_string();
+    store
+        .ledger
+        .hold(&account, &task_id, quote.points)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::InsufficientPoints => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                format!(
+                    "insufficient points: this request costs {} points; {}",
+                    quote.points,
+                    e.message()
+                ),
+            ),
+            _ => ApiError::from(e),
+        })?;
+    // The caller's externalTaskId is forwarded as given; otherwise our task id, so an
+    // unknown submission can be found upstream (R1).
+    if quote.request.external_task_id.is_none()
+        && all_offerings_take_external_id(state, &quote.model)
+    {
+        quote.request.external_task_id = Some(task_id.clone());
+    }
+    let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let cb = {
+        let state = state.clone();
+        let token = token.clone();
+        move |provider: &str| Some(state.inbound_callback_url(provider, &token))
+    };
+    let routed = match state.router().submit(&quote, &cb).await {
+        Ok(r) => r,
+        Err(e) => {
+            // Not accepted anywhere: refund now; nothing else was written.
+            if let Err(ve) = store.ledger.void(&task_id).await {
+                tracing::error!(task = %task_id, error = %ve, "could not void the hold of a refused submission");
+            }
+            return Err(ApiError::from(e));
+        }
+    };
+    let now = state.clock().now();
+    let status = routed.submission.status;
+    let provider_task_id =
+        Some(routed.submission.provider_task_id.clone()).filter(|s| !s.is_empty());
+    let new = NewTask {
+        id: task_id.clone(),
+        account_id: account.clone(),
+        api_key_id: Some(caller.key.id.clone()),
+        model: quote.model.clone(),
+        operation: quote.operation,
+        provider: routed.provider.clone(),
+        provider_task_id: provider_task_id.clone(),
+        provider_model: Some(routed.submission.provider_model.clone()),
+        status,
+        points: quote.points,
+        request: serde_json::to_value(&quote.request)
+            .map_err(|e| ApiError::from(Error::internal(format!("request to JSON: {e}"))))?,
+        callback_url: quote.request.callback_url.clone(),
+        callback_token: Some(token),
+        project_id: quote.request.project_id.clone(),
+        external_task_id: routed
+            .external_task_id
+            .clone()
+            .or(quote.request.external_task_id.clone()),
+        created_at: now,
+        next_poll_at: Some(now + state.config().poll.first_delay),
+    };
+    // The upstream holds the task now: the hold must stay, and the record must be written.
+    let mut last_err = None;
+    for _ in 0..3 {
+        match store.tasks.insert(new.clone()).await {
+            Ok(_) => {
+                last_err = None;
+                break;
+            }
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                last_err = None;
+                break;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if let Some(e) = last_err {
+        tracing::error!(task = %task_id, provider = %routed.provider, error = %e,
+            "upstream accepted a task that could not be recorded; its hold stays");
+        return Err(ApiError::from(Error::internal(format!(
+            "recording task {task_id}: {e}"
+        ))));
+    }
+    if status == TaskStatus::Unknown {
+        tracing::warn!(task = %task_id, provider = %routed.provider,
+            "submission outcome unknown; the poller will reconcile it");
+    }
+    let resp = GenerateResponse {
+        success: true,
+        task_id,
+        provider_task_id: provider_task_id.unwrap_or_default(),
+        model: quote.model.clone(),
+        provider_model: routed.submission.provider_model.clone(),
+        points_charged: quote.points,
+        status,
+        estimated_time_sec: routed.submission.estimated_time_sec.or_else(|| {
+            state
+                .router()
+                .catalog()
+                .model(&quote.model)
+                .and_then(|m| m.estimated_time_sec)
+        }),
+    };
+    let bytes = serde_json::to_vec(&resp)
+        .map_err(|e| ApiError::from(Error::internal(format!("response to JSON: {e}"))))?;
+    Ok((StatusCode::OK, bytes))
+}

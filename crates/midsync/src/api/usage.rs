@@ -1,0 +1,222 @@
+//! `GET /v1/usage/logs` and `GET /v1/usage/summary` (scope `api.read`): the billed tasks of
+//! the caller's account (`spec/unified-api.md` "usage").
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use crate::wire::{self, ModelUsage, UsageLog, UsageLogsResponse, UsageSummaryResponse};
+use crate::AppState;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use genmux_store::{Page, Scope, UsageQuery};
+use std::collections::BTreeMap;
+use time::{Date, Duration, OffsetDateTime, Time};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/usage/logs", get(logs))
+        .route("/v1/usage/summary", get(summary))
+}
+
+fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if !allowed.contains(&k.as_ref()) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `{k}` is not known here (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+        out.insert(k.into_owned(), v.into_owned());
+    }
+    Ok(out)
+}
+
+fn number(p: &BTreeMap<String, String>, name: &str, default: u32, max: u32) -> ApiResult<u32> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{name}: `{v}` is not allowed (allowed: a whole number from 1 to {max})"
+                ))
+            }),
+    }
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// `date_range` → `[from, to)`: `last_N_days` (the last N × 24 h), `today`, or
+/// `YYYY-MM-DD_YYYY-MM-DD` (both days included, UTC). Default: the last 30 days.
+pub fn date_range(
+    value: Option<&str>,
+    now: OffsetDateTime,
+) -> ApiResult<(OffsetDateTime, OffsetDateTime)> {
+    let bad = |v: &str| {
+        ApiError::bad_request(format!(
+            "date_range: `{v}` is not allowed (allowed: last_7_days, last_30_days, last_90_days, today, or YYYY-MM-DD_YYYY-MM-DD)"
+        ))
+    };
+    let v = value.unwrap_or("last_30_days").trim();
+    let end = now + Duration::microseconds(1);
+    if v == "today" {
+        let start = now.replace_time(Time::MIDNIGHT);
+        return Ok((start, end));
+    }
+    if let Some(n) = v
+        .strip_prefix("last_")
+        .and_then(|r| r.strip_suffix("_days"))
+    {
+        let days: i64 = n
+            .parse()
+            .ok()
+            .filter(|d| (1..=3660).contains(d))
+            .ok_or_else(|| bad(v))?;
+        return Ok((now - Duration::days(days), end));
+    }
+    let (a, b) = v.split_once('_').ok_or_else(|| bad(v))?;
+    let (from, to) = (
+        parse_date(a).ok_or_else(|| bad(v))?,
+        parse_date(b).ok_or_else(|| bad(v))?,
+    );
+    if to < from {
+        return Err(ApiError::bad_request(format!(
+            "date_range: `{v}` ends before it starts"
+        )));
+    }
+    let to_next = to.next_day().ok_or_else(|| bad(v))?;
+    Ok((
+        from.midnight().assume_utc(),
+        to_next.midnight().assume_utc(),
+    ))
+}
+
+/// Billing history, newest first.
+#[utoipa::path(get, path = "/v1/usage/logs", tag = "usage",
+    params(("page" = Option<u32>, Query), ("limit" = Option<u32>, Query),
+        ("date_range" = Option<String>, Query, description = "last_7_days or YYYY-MM-DD_YYYY-MM-DD"),
+        ("model" = Option<String>, Query)),
+    responses((status = 200, body = UsageLogsResponse), (status = 400, body = crate::wire::ErrorBody),
+        (status = 403, body = crate::wire::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<UsageLogsResponse>> {
+    caller.require_any(&[Scope::ApiRead])?;
+    let p = params(raw.as_deref(), &["page", "limit", "date_range", "model"])?;
+    let page = number(&p, "page", 1, u32::MAX)?;
+    let limit = number(&p, "limit", 20, Page::MAX_LIMIT)?;
+    let (from, to) = date_range(p.get("date_range").map(String::as_str), state.clock().now())?;
+    let model = p.get("model").filter(|m| !m.is_empty()).cloned();
+    let found = state
+        .store()
+        .usage
+        .logs(&UsageQuery {
+            account_id: caller.account_id().to_string(),
+            from,
+            to,
+            model,
+            page: Page { page, limit },
+        })
+        .await?;
+    Ok(Json(UsageLogsResponse {
+        success: true,
+        logs: found
+            .logs
+            .into_iter()
+            .map(|r| UsageLog {
+                task_id: r.task_id,
+                model: r.model,
+                points_charged: r.points,
+                usage: r.usage,
+                created_at: wire::rfc3339(r.created_at),
+            })
+            .collect(),
+        page,
+        limit,
+        total: found.total,
+    }))
+}
+
+/// Totals, grouped by model.
+#[utoipa::path(get, path = "/v1/usage/summary", tag = "usage",
+    params(("date_range" = Option<String>, Query), ("groupBy" = Option<String>, Query, description = "model")),
+    responses((status = 200, body = UsageSummaryResponse), (status = 400, body = crate::wire::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<UsageSummaryResponse>> {
+    caller.require_any(&[Scope::ApiRead])?;
+    let p = params(raw.as_deref(), &["date_range", "groupBy"])?;
+    if let Some(g) = p.get("groupBy").filter(|g| g.as_str() != "model") {
+        return Err(ApiError::bad_request(format!(
+            "groupBy: `{g}` is not allowed (allowed: model)"
+        )));
+    }
+    let (from, to) = date_range(p.get("date_range").map(String::as_str), state.clock().now())?;
+    let s = state
+        .store()
+        .usage
+        .summary(caller.account_id(), from, to)
+        .await?;
+    let conv = |m: &genmux_store::ModelUsage| ModelUsage {
+        points_charged: m.points_charged,
+        requests: u64::try_from(m.requests).unwrap_or(0),
+        input_tokens: u64::try_from(m.input_tokens).unwrap_or(0),
+        output_tokens: u64::try_from(m.output_tokens).unwrap_or(0),
+    };
+    Ok(Json(UsageSummaryResponse {
+        success: true,
+        total_points_charged: s.total.points_charged,
+        total_requests: u64::try_from(s.total.requests).unwrap_or(0),
+        total_input_tokens: u64::try_from(s.total.input_tokens).unwrap_or(0),
+        total_output_tokens: u64::try_from(s.total.output_tokens).unwrap_or(0),
+        by_model: s
+            .by_model
+            .iter()
+            .map(|(k, v)| (k.clone(), conv(v)))
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn date_ranges() {
+        let now = datetime!(2025-03-10 12:00 UTC);
+        let (f, t) = date_range(Some("last_7_days"), now).unwrap();
+        assert_eq!(f, datetime!(2025-03-03 12:00 UTC));
+        assert!(t > now);
+        let (f, t) = date_range(Some("2025-03-01_2025-03-02"), now).unwrap();
+        assert_eq!(
+            (f, t),
+            (
+                datetime!(2025-03-01 0:00 UTC),
+                datetime!(2025-03-03 0:00 UTC)
+            )
+        );
+        for bad in [
+            "yesterday",
+            "2025-03-02_2025-03-01",
+            "last_x_days",
+            "2025-13-01_2025-13-02",
+        ] {
+            let e = date_range(Some(bad), now).unwrap_err();
+            assert!(e.message.starts_with("date_range:"), "{bad}: {}", e.message);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Gateway settings: where the gateway is reachable, limits, and the task engine's timing.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// A per-API-key request rate (`design/RELIABILITY.md` K3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRate {
+    /// Sustained requests per minute per key.
+    pub per_minute: NonZeroU32,
+    /// Requests allowed in a burst.
+    pub burst: NonZeroU32,
+}
+
+/// How the poller treats unfinished tasks (callbacks are the primary path; polling is the
+/// fallback, `spec/unified-api.md` front-end notes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollConfig {
+    /// Delay before the first poll of a new task.
+    pub first_delay: Duration,
+    /// Longest delay between two polls (the backoff doubles up to it).
+    pub max_delay: Duration,
+    /// How often the poller looks for due tasks.
+    pub tick: Duration,
+    /// Tasks leased per tick.
+    pub batch: u32,
+    /// How long a lease lasts; a crashed worker's tasks are taken over after it.
+    pub lease_for: Duration,
+    /// A task unfinished this long after creation is failed and refunded.
+    pub max_task_age: Duration,
+    /// An `unknown` submission the provider still does not know after this long was never
+    /// accepted: it is failed and refunded (R1).
+    pub unknown_grace: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            first_delay: Duration::from_secs(20),
+            max_delay: Duration::from_secs(300),
+            tick: Duration::from_secs(1),
+            batch: 32,
+            lease_for: Duration::from_secs(60),
+            max_task_age: Duration::from_secs(6 * 3600),
+            unknown_grace: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Outbound callback delivery (`design/RELIABILITY.md` "Callbacks").
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryConfig {
+    /// Waits after each failed attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Standard
+    /// Webhooks). After the last one fails the delivery is given up.
+    pub schedule: Vec<Duration>,
+    /// Relative jitter applied to each wait (0.1 = ±10 %).
+    pub jitter: f64,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    /// How often the deliverer looks for due callbacks.
+    pub tick: Duration,
+    /// Deliveries leased per tick.
+    pub batch: u32,
+    /// How long a delivery lease lasts.
+    pub lease_for: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        let m = |x: u64| Duration::from_secs(x * 60);
+        DeliveryConfig {
+            schedule: vec![
+                Duration::from_secs(5),
+                m(5),
+                m(30),
+                m(120),
+                m(300),
+                m(600),
+                m(600),
+            ],
+            jitter: 0.1,
+            timeout: Duration::from_secs(15),
+            tick: Duration::from_secs(1),
+            batch: 32,
+            lease_for: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything the gateway needs besides the store and the router.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// The gateway's public base URL (`https://api.example.com`): upstream callbacks are
+    /// sent to `<base>/callbacks/<provider>/<token>`.
+    pub public_base_url: String,
+    /// Largest request body in bytes; larger bodies get 413 before parsing (V1).
+    pub body_limit: usize,
+    /// Per-key request rate; `None` = unlimited.
+    pub key_rate: Option<KeyRate>,
+    /// Admit loopback `callbackUrl`s (tests and sandboxes only).
+    pub allow_loopback_callbacks: bool,
+    /// Master key from which each account's `whsec_` callback secret is derived.
+    pub webhook_signing_key: Vec<u8>,
+    /// This process's name in leases.
+    pub worker_id: String,
+    /// Poller timing.
+    pub poll: PollConfig,
+    /// Outbound callback timing.
+    pub delivery: DeliveryConfig,
+}
+
+impl GatewayConfig {
+    /// Defaults around `public_base_url` and the callback master key: a 10 MiB body limit
+    /// (Base64 images travel in bodies), no key rate, loopback callbacks refused.
+    pub fn new(
+        public_base_url: impl Into<String>,
+        webhook_signing_key: impl Into<Vec<u8>>,
+    ) -> Self {
+        GatewayConfig {
+            public_base_url: public_base_url.into().trim_end_matches('/').to_string(),
+            body_limit: 10 * 1024 * 1024,
+            key_rate: None,
+            allow_loopback_callbacks: false,
+            webhook_signing_key: webhook_signing_key.into(),
+            worker_id: format!("gw-{}", uuid::Uuid::new_v4().simple()),
+            poll: PollConfig::default(),
+            delivery: DeliveryConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The task engine: the poller and the outbound-callback deliverer, as background loops
+//! over the store ([`Engine::spawn`]), and settlement shared with the inbound callback route.
+
+pub mod delivery;
+pub mod poller;
+pub mod settle;
+
+use crate::AppState;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The running background workers.
+#[derive(Debug)]
+pub struct Engine {
+    stop: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+async fn run_loop<F, Fut>(
+    mut stop: watch::Receiver<bool>,
+    tick: Duration,
+    name: &'static str,
+    pass: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = genmux_core::Result<usize>>,
+{
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let busy = match pass().await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(worker = name, error = %e, "engine pass failed");
+                false
+            }
+        };
+        // A full pass may have left more due work: go again at once.
+        if busy {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+impl Engine {
+    /// Starts the poller and the deliverer. Unfinished tasks and pending callbacks left by an
+    /// earlier run (or a crashed replica, once its leases expire) are picked up as they come
+    /// due.
+    pub fn spawn(state: AppState) -> Engine {
+        let (stop, rx) = watch::channel(false);
+        let poll_state = state.clone();
+        let poller = tokio::spawn(run_loop(
+            rx.clone(),
+            state.config().poll.tick,
+            "poller",
+            move || {
+                let s = poll_state.clone();
+                async move { poller::poll_due(&s).await }
+            },
+        ));
+        let deliver_state = state.clone();
+        let deliverer = tokio::spawn(run_loop(
+            rx,
+            state.config().delivery.tick,
+            "deliverer",
+            move || {
+                let s = deliver_state.clone();
+                async move { delivery::deliver_due(&s).await }
+            },
+        ));
+        Engine {
+            stop,
+            workers: vec![poller, deliverer],
+        }
+    }
+
+    /// Stops after the passes in progress finish. Work leased but not finished is left to
+    /// its lease expiry, so another replica (or the next start) takes it over.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for w in self.workers {
+            if let Err(e) = w.await {
+                tracing::error!(error = %e, "engine worker ended abnormally");
+            }
+        }
+    }
+}

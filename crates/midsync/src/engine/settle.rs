@@ -1,0 +1,195 @@
+//! Settlement: what happens when a provider reports a task's status, by poll or by callback.
+//!
+//! Order matters for crash safety and concurrency (`design/RELIABILITY.md` I2, W3, R4):
+//! 1. a non-final status only moves the task (never backwards: `TaskStatus::transition`);
+//! 2. a final status first resolves the hold (`post` on success, `void` on failure). The
+//!    ledger resolves a hold once, so of any number of concurrent settlers exactly one
+//!    applies it, and the hold's state decides the outcome for all of them;
+//! 3. then the usage row (one per task), then the task's final status, then the outbound
+//!    callback (one per task, stable id). Each step is idempotent, so a crash between two
+//!    steps is repaired by the next poll of the still-unfinished task.
+
+use crate::wire::StatusResponse;
+use crate::AppState;
+use genmux_core::catalog::price_inputs;
+use genmux_core::{Error, ErrorKind, GenerationRequest, Result, TaskSnapshot, TaskStatus};
+use genmux_store::{
+    HoldState, NewDelivery, TaskRecord, TaskUpdate, TaskUpdateOutcome, UsageRecord,
+};
+use serde_json::{json, Map, Value};
+
+/// The `webhook-id` of a task's outbound callback: stable across retries and restarts.
+pub fn webhook_id(task_id: &str) -> String {
+    format!("msg_{task_id}")
+}
+
+fn usage_of(task: &TaskRecord, snap: &TaskSnapshot) -> (Value, i64, i64) {
+    let mut usage = Map::new();
+    usage.insert("operation".into(), json!(task.operation));
+    if let Ok(req) = serde_json::from_value::<GenerationRequest>(task.request.clone()) {
+        let inputs = price_inputs(&req, task.operation);
+        if inputs.seconds > 0 {
+            usage.insert("duration".into(), json!(inputs.seconds));
+        }
+        if task.operation.output() == genmux_core::MediaKind::Image {
+            usage.insert("images".into(), json!(inputs.images));
+        }
+        for (k, v) in [
+            ("resolution", inputs.resolution),
+            ("mode", inputs.mode),
+            ("quality", inputs.quality),
+        ] {
+            if let Some(v) = v {
+                usage.insert(k.into(), json!(v));
+            }
+        }
+        if inputs.audio {
+            usage.insert("generateAudio".into(), json!(true));
+        }
+    }
+    let mut tokens = (0i64, 0i64);
+    if let Some(Value::Object(u)) = &snap.usage {
+        let get = |names: [&str; 2]| {
+            names
+                .iter()
+                .find_map(|n| u.get(*n).and_then(Value::as_i64))
+                .unwrap_or(0)
+        };
+        tokens = (
+            get(["inputTokens", "input_tokens"]),
+            get(["outputTokens", "output_tokens"]),
+        );
+        for (k, v) in u {
+            usage.entry(k.clone()).or_insert(v.clone());
+        }
+    }
+    (Value::Object(usage), tokens.0, tokens.1)
+}
+
+/// Applies a provider's report about `task`. Returns the store's outcome of the task
+/// update (`Moved` for exactly one of several concurrent settlers of the same change).
+pub async fn settle(
+    state: &AppState,
+    task: &TaskRecord,
+    snap: TaskSnapshot,
+) -> Result<TaskUpdateOutcome> {
+    let store = state.store();
+    let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
+    if !snap.status.is_final() {
+        return store
+            .tasks
+            .update(
+                &task.id,
+                TaskUpdate {
+                    status: snap.status,
+                    assets: Vec::new(),
+                    error: None,
+                    provider_task_id,
+                    provider_model: None,
+                },
+            )
+            .await;
+    }
+    let observed = snap.status;
+    let resolution = if observed == TaskStatus::Succeeded {
+        store.ledger.post(&task.id).await
+    } else {
+        store.ledger.void(&task.id).await
+    };
+    let decided = match &resolution {
+        Ok(r) => match r.hold().state {
+            HoldState::Posted => TaskStatus::Succeeded,
+            HoldState::Voided => TaskStatus::Failed,
+            HoldState::Held => {
+                return Err(Error::internal(format!(
+                    "hold of task {} still held after resolving it",
+                    task.id
+                )))
+            }
+        },
+        // A task always has a hold (it is placed before submission); without one there is
+        // nothing to charge, and the task still ends.
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            tracing::error!(task = %task.id, "settling a task that has no hold");
+            observed
+        }
+        Err(e) => return Err(e.clone()),
+    };
+    let agrees = decided == observed;
+    if !agrees {
+        tracing::warn!(task = %task.id, %observed, %decided,
+            "provider reports contradict an earlier settlement; the first one stands");
+    }
+    if decided == TaskStatus::Succeeded {
+        let (usage, input_tokens, output_tokens) = usage_of(task, &snap);
+        store
+            .usage
+            .append(&UsageRecord {
+                task_id: task.id.clone(),
+                account_id: task.account_id.clone(),
+                api_key_id: task.api_key_id.clone(),
+                model: task.model.clone(),
+                points: task.points,
+                usage,
+                input_tokens,
+                output_tokens,
+                created_at: state.clock().now(),
+            })
+            .await?;
+    }
+    let update = TaskUpdate {
+        status: decided,
+        assets: if agrees { snap.assets } else { Vec::new() },
+        error: if agrees {
+            snap.error.or_else(|| {
+                (decided == TaskStatus::Failed)
+                    .then(|| "the provider reported the task failed".to_string())
+            })
+        } else {
+            Some("the provider reported contradicting results".into())
+        },
+        provider_task_id,
+        provider_model: None,
+    };
+    let outcome = store.tasks.update(&task.id, update).await?;
+    if let TaskUpdateOutcome::Moved(r) = &outcome {
+        state.router().task_finished(&r.provider);
+        tracing::info!(task = %r.id, status = %r.status, provider = %r.provider, "task settled");
+    }
+    let record = outcome.record();
+    if record.status.is_final() {
+        if let Some(url) = &record.callback_url {
+            let body = serde_json::to_vec(&StatusResponse::from_record(record))
+                .map_err(|e| Error::internal(format!("callback body: {e}")))?;
+            store
+                .outbox
+                .enqueue(NewDelivery {
+                    webhook_id: webhook_id(&record.id),
+                    task_id: record.id.clone(),
+                    account_id: record.account_id.clone(),
+                    url: url.clone(),
+                    body,
+                    next_attempt_at: state.clock().now(),
+                })
+                .await?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Ends a task the engine gives up on (too old, or an unknown submission the provider never
+/// heard of): failed, hold voided, callback queued.
+pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<TaskUpdateOutcome> {
+    settle(
+        state,
+        task,
+        TaskSnapshot {
+            provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
+            status: TaskStatus::Failed,
+            assets: Vec::new(),
+            error: Some(reason.to_string()),
+            usage: None,
+        },
+    )
+    .await
+}

@@ -1,0 +1,139 @@
+//! [`AppState`]: what every handler and worker of the gateway shares.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{GatewayConfig, KeyRate};
+use crate::ssrf::{Resolve, UrlGuard};
+use genmux_core::webhook::WebhookSecret;
+use genmux_core::{Error, ErrorKind, Result};
+use genmux_router::Router;
+use genmux_store::Store;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The gateway's shared state: config, store, router, URL guard, per-key limiter, clock.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    config: Arc<GatewayConfig>,
+    store: Store,
+    router: Arc<Router>,
+    guard: UrlGuard,
+    key_limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_base_url", &self.config.public_base_url)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn limiter(rate: KeyRate) -> Arc<DefaultKeyedRateLimiter<String>> {
+    Arc::new(RateLimiter::keyed(
+        Quota::per_minute(rate.per_minute).allow_burst(rate.burst),
+    ))
+}
+
+impl AppState {
+    /// State over a store and a router, with the system clock and resolver.
+    pub fn new(config: GatewayConfig, store: Store, router: Arc<Router>) -> Self {
+        let guard = UrlGuard::new(config.allow_loopback_callbacks);
+        let key_limiter = config.key_rate.map(limiter);
+        AppState {
+            config: Arc::new(config),
+            store,
+            router,
+            guard,
+            key_limiter,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock (tests drive retry schedules with a manual clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the DNS resolver of the URL guard (tests inject answers).
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
+        self.guard = UrlGuard::with_resolver(resolver, self.config.allow_loopback_callbacks);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The router.
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    /// The SSRF guard.
+    pub fn guard(&self) -> &UrlGuard {
+        &self.guard
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Counts one request of API key `key_id` against the per-key rate (K3) and the
+    /// router's caller limit; `RateLimited` with a `Retry-After` when over.
+    pub fn check_key_rate(&self, key_id: &str) -> Result<()> {
+        if let Some(l) = &self.key_limiter {
+            if let Err(not_until) = l.check_key(&key_id.to_string()) {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // Retry-After is whole seconds; round up so a client that obeys it succeeds.
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "this API key is over its rate limit; retry in {} s",
+                        secs.max(1)
+                    ),
+                )
+                .with_retry_after(Duration::from_secs(secs.max(1))));
+            }
+        }
+        self.router.check_caller(key_id)
+    }
+
+    /// The account's `whsec_` secret for outbound callbacks: HMAC-SHA256 of the account id
+    /// under the gateway's master key, so it is stable without being stored.
+    pub fn webhook_secret(&self, account_id: &str) -> WebhookSecret {
+        let key = match Hmac::<Sha256>::new_from_slice(&self.config.webhook_signing_key) {
+            Ok(mut mac) => {
+                mac.update(b"genmux-callback-secret:");
+                mac.update(account_id.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            // HMAC takes keys of any length; this arm is never taken.
+            Err(_) => account_id.as_bytes().to_vec(),
+        };
+        WebhookSecret::from_bytes(&key)
+    }
+
+    /// The inbound callback URL of a task created by `provider`.
+    pub fn inbound_callback_url(&self, provider: &str, token: &str) -> String {
+        format!(
+            "{}/callbacks/{provider}/{token}",
+            self.config.public_base_url.trim_end_matches('/')
+        )
+    }
+}
