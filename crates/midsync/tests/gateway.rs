@@ -616,6 +616,13 @@ async fn failover_to_the_second_provider(db: Db) {
         c.poll.first_delay = Duration::from_secs(3600)
     })
     .await;
+    let req: genmux_core::GenerationRequest = serde_json::from_value(kling_body()).unwrap();
+    let quote = gw.state.router().catalog().quote(&req).unwrap();
+    assert_eq!(
+        gw.state.router().pick_first(&quote).map(|p| p.0),
+        Some("kling"),
+        "the broken provider is tried first, so the test exercises failover"
+    );
     let created = gw
         .post("/unified-video/generate", &gw.key, &kling_body(), None)
         .await;
