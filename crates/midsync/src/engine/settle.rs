@@ -5,8 +5,8 @@
 //! 2. a final status first resolves the hold (`post` on success, `void` on failure). The
 //!    ledger resolves a hold once, so of any number of concurrent settlers exactly one
 //!    applies it, and the hold's state decides the outcome for all of them;
-//! 3. then the usage row (one per task), then the task's final status, then the outbound
-//!    callback (one per task, stable id). Each step is idempotent, so a crash between two
+//! 3. then the usage row (one per task), then the outbound callback (one per task, stable
+//!    id), then the task's final status. Each step is idempotent, so a crash between two
 //!    steps is repaired by the next poll of the still-unfinished task.
 
 use crate::wire::StatusResponse;
@@ -151,28 +151,40 @@ pub async fn settle(
         provider_task_id,
         provider_model: None,
     };
+    // The outbound callback is queued before the task turns final: should the process die
+    // in between, the task is still unfinished, the next poll settles it again, and the
+    // queue (idempotent on the webhook id) keeps its first copy. Queued after the update, a
+    // crash there would lose the callback for good.
+    if let Some(url) = &task.callback_url {
+        let mut finished = task.clone();
+        finished.status = decided;
+        if !update.assets.is_empty() {
+            finished.assets = update.assets.clone();
+        }
+        if update.error.is_some() {
+            finished.error = update.error.clone();
+        }
+        if let Some(id) = &update.provider_task_id {
+            finished.provider_task_id = Some(id.clone());
+        }
+        let body = serde_json::to_vec(&StatusResponse::from_record(&finished))
+            .map_err(|e| Error::internal(format!("callback body: {e}")))?;
+        store
+            .outbox
+            .enqueue(NewDelivery {
+                webhook_id: webhook_id(&task.id),
+                task_id: task.id.clone(),
+                account_id: task.account_id.clone(),
+                url: url.clone(),
+                body,
+                next_attempt_at: state.clock().now(),
+            })
+            .await?;
+    }
     let outcome = store.tasks.update(&task.id, update).await?;
     if let TaskUpdateOutcome::Moved(r) = &outcome {
         state.router().task_finished(&r.provider);
         tracing::info!(task = %r.id, status = %r.status, provider = %r.provider, "task settled");
-    }
-    let record = outcome.record();
-    if record.status.is_final() {
-        if let Some(url) = &record.callback_url {
-            let body = serde_json::to_vec(&StatusResponse::from_record(record))
-                .map_err(|e| Error::internal(format!("callback body: {e}")))?;
-            store
-                .outbox
-                .enqueue(NewDelivery {
-                    webhook_id: webhook_id(&record.id),
-                    task_id: record.id.clone(),
-                    account_id: record.account_id.clone(),
-                    url: url.clone(),
-                    body,
-                    next_attempt_at: state.clock().now(),
-                })
-                .await?;
-        }
     }
     Ok(outcome)
 }
