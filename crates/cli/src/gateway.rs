@@ -65,9 +65,31 @@ fn webhook_key(cfg: &FileConfig, data_dir: &Path) -> Result<Vec<u8>, CliError> {
             .map_err(|e| CliError::Other(format!("{}: not Base64 ({e})", path.display())));
     }
     let key: [u8; 32] = rand_bytes();
-    std::fs::write(&path, b64.encode(key))
+    write_secret(&path, b64.encode(key).as_bytes())
         .map_err(|e| CliError::Other(format!("writing {}: {e}", path.display())))?;
     Ok(key.to_vec())
+}
+
+/// Writes a secret (the bootstrap admin key, the callback master key) readable by its
+/// owner only: with the default umask these files were created 0644, so any local user
+/// could read the admin key.
+fn write_secret(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        // `mode` applies only to a file this call creates; an existing one is tightened.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(contents)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)?.write_all(contents)
+    }
 }
 
 fn rand_bytes() -> [u8; 32] {
@@ -237,7 +259,7 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
     let bootstrap_key =
         bootstrap(&store, cfg.starter_points.unwrap_or(DEFAULT_STARTER_POINTS)).await?;
     if let (Some(key), Some(path)) = (&bootstrap_key, &cfg.bootstrap_key_file) {
-        std::fs::write(path, key)
+        write_secret(path, key.as_bytes())
             .map_err(|e| usage("bootstrap_key_file", format!("{}: {e}", path.display())))?;
     }
 

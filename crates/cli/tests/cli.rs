@@ -368,6 +368,40 @@ fn generate_status_and_usage_agree() {
 }
 
 #[test]
+fn download_without_wait_is_a_usage_error() {
+    let gw = shared();
+    let dir = gw.scratch("no-wait");
+    let r = gw
+        .run(&[
+            "generate",
+            "-m",
+            "kling-2.5-turbo",
+            "-p",
+            PROMPT,
+            "--download",
+            dir.to_str().unwrap(),
+        ])
+        .exits(2);
+    assert!(r.stderr.contains("--wait"), "{}", r.stderr);
+    // Refused before anything was submitted: no task line.
+    assert!(r.stdout.is_empty(), "{r:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_writes_its_secrets_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let gw = shared();
+    for path in [gw.key_file(), gw.data_dir().join("webhook.key")] {
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+    }
+}
+
+#[test]
 fn image_models_generate_through_the_image_api() {
     let gw = shared();
     let dir = gw.scratch("images");

@@ -226,7 +226,8 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub wait: bool,
     /// With --wait: save the assets into this directory.
-    #[arg(long, value_name = "DIR")]
+    // Without --wait there is nothing to save yet; refusing beats silently ignoring it.
+    #[arg(long, value_name = "DIR", requires = "wait")]
     pub download: Option<PathBuf>,
     /// With --wait: give up after this many seconds.
     #[arg(long, default_value_t = 900)]

@@ -249,6 +249,16 @@ impl Gateway {
         p
     }
 
+    /// The `--bootstrap-key-file` this gateway wrote.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("key")
+    }
+
+    /// The `--data-dir` (SQLite database, callback master key).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// What the server logged so far (for failure messages).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.txt")).unwrap_or_default()
