@@ -242,13 +242,13 @@ pub struct GenerateArgs {
 pub enum UsageView {
     /// Totals and per-model groups.
     Summary {
-        /// `last_7_days`, `last_30_days` or `YYYY-MM-DD_YYYY-MM-DD`.
+        /// `today`, `last_7_days`, `last_30_days`, `last_90_days` or `YYYY-MM-DD_YYYY-MM-DD`.
         #[arg(long, default_value = "last_7_days")]
         date_range: String,
     },
     /// One row per settled task.
     Logs {
-        /// `last_7_days`, `last_30_days` or `YYYY-MM-DD_YYYY-MM-DD`.
+        /// `today`, `last_7_days`, `last_30_days`, `last_90_days` or `YYYY-MM-DD_YYYY-MM-DD`.
         #[arg(long, default_value = "last_7_days")]
         date_range: String,
         /// Only this model.
