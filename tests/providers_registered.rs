@@ -12,6 +12,9 @@ fn exactly_the_enabled_provider_crates_are_registered() {
     if cfg!(feature = "kling") {
         enabled.push("kling");
     }
+    if cfg!(feature = "midsync") {
+        enabled.push("midsync");
+    }
     enabled.sort_unstable();
     assert_eq!(linked, enabled, "registered providers vs enabled features");
 }
