@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{assert_mp4, run_in, shared, Gateway};
+use support::{assert_mp4, run_in, shared, Gateway, Sim};
 
 const PROMPT: &str = "A red fox trotting through fresh snow";
 
@@ -699,4 +699,59 @@ fn demo_saves_an_mp4_and_prints_the_usage_summary() {
         summary.contains(&format!("total: {want} points, 1 requests")),
         "{summary}"
     );
+}
+
+#[test]
+fn sim_runs_the_kling_simulator_that_serve_can_use_as_its_provider() {
+    let sim = Sim::start(&["--speed", "30"]);
+    let kling = &sim.info["kling"];
+    let base = kling["baseUrl"].as_str().expect("baseUrl");
+    let ak = kling["accessKey"].as_str().expect("accessKey");
+    let sk = kling["secretKey"].as_str().expect("secretKey");
+    assert!(base.starts_with("http://127.0.0.1:"), "{}", sim.info);
+    assert!(!base.ends_with(":0"), "the bound port is printed: {base}");
+
+    // serve with real-provider settings pointing at it: no sandbox, Kling only.
+    let gw = Gateway::start(&[
+        "--no-sandbox",
+        "--kling-base-url",
+        base,
+        "--kling-access-key",
+        ak,
+        "--kling-secret-key",
+        sk,
+        "--allow-loopback-callbacks",
+    ]);
+    assert!(
+        gw.banner.contains("providers: kling") && !gw.banner.contains("sandbox:"),
+        "{}",
+        gw.banner
+    );
+    let dir = gw.scratch("via-sim");
+    let done = gw
+        .run(&[
+            "--json",
+            "generate",
+            "-m",
+            "kling-2.5-turbo",
+            "-p",
+            PROMPT,
+            "--wait",
+            "--download",
+            dir.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let url = done["assets"][0]["url"].as_str().expect("asset url");
+    assert!(
+        url.starts_with(base),
+        "{url} is served by the sim at {base}"
+    );
+    assert_mp4(Path::new(done["downloads"][0]["path"].as_str().unwrap()));
+
+    // A bad flag value is a usage error naming the flag.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_in(dir.path(), &[], &["sim", "--failure-rate", "2"]).exits(2);
+    assert!(r.stderr.contains("--failure-rate"), "{}", r.stderr);
 }

@@ -273,6 +273,63 @@ impl Drop for Gateway {
     }
 }
 
+/// A `genmux sim --json` child process (the Kling simulator standalone). Killed (only it)
+/// on drop.
+pub struct Sim {
+    child: Child,
+    /// The JSON line it printed: `{"kling": {"baseUrl", "accessKey", "secretKey"}}`.
+    pub info: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Sim {
+    /// Starts `genmux --json sim` on a free port with `extra` flags.
+    pub fn start(extra: &[&str]) -> Sim {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stdout_path = dir.path().join("stdout.txt");
+        let stderr_path = dir.path().join("stderr.txt");
+        let mut cmd = command();
+        cmd.current_dir(dir.path())
+            .args(["--json", "sim", "--kling-listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {GENMUX} sim: {e}"));
+        let mut sim = Sim {
+            child,
+            info: Value::Null,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let text = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+            if let Some(line) = text.lines().next().filter(|_| text.contains('\n')) {
+                sim.info = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("sim printed non-JSON ({e}): {line}"));
+                return sim;
+            }
+            if let Ok(Some(status)) = sim.child.try_wait() {
+                panic!(
+                    "genmux sim exited with {status}\nstdout:\n{text}\nstderr:\n{}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "genmux sim printed nothing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Only our own child, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 static SHARED: Mutex<Weak<Gateway>> = Mutex::new(Weak::new());
 
 /// One gateway shared by the tests of a binary that run at the same time, for tests that
