@@ -271,6 +271,16 @@ async fn insufficient_points_writes_nothing(db: Db) {
     assert_eq!(r.status, 402, "{}", r.body);
     assert_eq!(r.body["success"], false);
     assert!(r.error().contains("insufficient points"), "{}", r.error());
+    assert!(
+        r.error().contains("the account has 1 points"),
+        "{}",
+        r.error()
+    );
+    assert!(
+        !r.error().contains("task_"),
+        "no task was created, none is named: {}",
+        r.error()
+    );
     assert!(sim.state().tasks().is_empty(), "nothing submitted upstream");
     let entries = gw.store.ledger.entries(poor).await.unwrap();
     assert_eq!(entries.len(), 1, "only the top-up");

@@ -227,21 +227,24 @@ async fn create_task(
     let store = state.store();
     let task_id = format!("task_{}", uuid::Uuid::now_v7().simple());
     let account = caller.account_id().to_string();
-    store
-        .ledger
-        .hold(&account, &task_id, quote.points)
-        .await
-        .map_err(|e| match e.kind() {
-            ErrorKind::InsufficientPoints => ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                format!(
-                    "insufficient points: this request costs {} points; {}",
-                    quote.points,
-                    e.message()
-                ),
+    if let Err(e) = store.ledger.hold(&account, &task_id, quote.points).await {
+        if e.kind() != ErrorKind::InsufficientPoints {
+            return Err(ApiError::from(e));
+        }
+        // The ledger's message names the task id of the refused hold, which was never
+        // created; the caller is told the price and the balance only.
+        let balance = match store.ledger.balance(&account).await {
+            Ok(b) => format!("the account has {b} points"),
+            Err(_) => "the account cannot cover it".to_string(),
+        };
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            format!(
+                "insufficient points: this request costs {} points; {balance}",
+                quote.points
             ),
-            _ => ApiError::from(e),
-        })?;
+        ));
+    }
     // The caller's externalTaskId is forwarded as given; otherwise our task id, so an
     // unknown submission can be found upstream (R1).
     if quote.request.external_task_id.is_none()
