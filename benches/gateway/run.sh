@@ -122,6 +122,7 @@ install_debian() {
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+  if [ "${BENCH_PROFILE:-0}" = 1 ]; then command -v perf >/dev/null 2>&1 || missing+=(linux-perf); fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing from Debian: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -270,10 +271,10 @@ profile() {
     sleep 2.5 # skip the throughput point's 2 s warm-up
     perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$pid" \
       -o "$RUN/$name.perf.data" -- sleep "$secs" >/dev/null 2>&1 || true
-    perf report -i "$RUN/$name.perf.data" --no-children --stdio --sort symbol,srcline \
-      --percent-limit 0.7 -g none 2>/dev/null >"$RUN/$name.perf.txt" || true
-    perf report -i "$RUN/$name.perf.data" --children --stdio --sort symbol \
-      --percent-limit 2 -g none 2>/dev/null >"$RUN/$name.perf-children.txt" || true
+    # perf report is slow on DWARF stacks; perf script + a small summariser is not.
+    perf script -i "$RUN/$name.perf.data" -F comm,tid,ip,sym --no-inline 2>/dev/null \
+      >"$RUN/$name.perf.script" || true
+    python3 "$HERE/perf_summary.py" "$RUN/$name.perf.script" 30 >"$RUN/$name.perf.txt" || true
   ) &
   PROFILE_PID=$!
 }
@@ -458,7 +459,7 @@ main() {
   fi
 
   if want floor || want sqlite || want postgres; then
-    start_sim 1000
+    start_sim "${BENCH_SIM_SPEED:-1000000}"
     want floor && run_floor
     if want sqlite; then
       log "== genmux serve, SQLite (durable writes)"
