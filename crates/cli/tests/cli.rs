@@ -710,6 +710,18 @@ fn sim_runs_the_kling_simulator_that_serve_can_use_as_its_provider() {
     let sk = kling["secretKey"].as_str().expect("secretKey");
     assert!(base.starts_with("http://127.0.0.1:"), "{}", sim.info);
     assert!(!base.ends_with(":0"), "the bound port is printed: {base}");
+    let unified = &sim.info["unified"];
+    let unified_base = unified["baseUrl"].as_str().expect("unified baseUrl");
+    assert!(
+        unified_base.starts_with("http://127.0.0.1:") && !unified_base.ends_with(":0"),
+        "{}",
+        sim.info
+    );
+    assert!(
+        unified["apiKey"].as_str().is_some_and(|k| !k.is_empty()),
+        "{}",
+        sim.info
+    );
 
     // serve with real-provider settings pointing at it: no sandbox, Kling only.
     let gw = Gateway::start(&[

@@ -8,6 +8,7 @@ use crate::gateway;
 use crate::output::{cell, print_json, table};
 use genmux_sim::clock::ClockMode;
 use genmux_sim::kling::{KlingSim, KlingSimConfig};
+use genmux_sim::unified::{UnifiedSim, UnifiedSimConfig};
 use genmux_sim::{FaultPlan, Faults};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -314,21 +315,44 @@ pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
     };
     plan.validate()
         .map_err(|e| CliError::Usage(format!("--error-rate: {e}")))?;
-    let sim = KlingSim::start(KlingSimConfig {
+    let unified_addr = args.unified_listen.parse().map_err(|e| {
+        CliError::Usage(format!(
+            "--unified-listen: {:?} is not host:port ({e})",
+            args.unified_listen
+        ))
+    })?;
+    let mut config = KlingSimConfig {
         addr,
         seed: args.seed,
         clock: ClockMode::RealTime { speed: args.speed },
         failure_rate: args.failure_rate,
         faults: Faults {
-            default: plan,
+            default: plan.clone(),
             per_endpoint: Default::default(),
         },
         ..KlingSimConfig::default()
-    })
-    .await
-    .map_err(|e| CliError::Usage(format!("--kling-listen: {e}")))?;
+    };
+    if let Some(n) = args.kling_concurrency {
+        for account in &mut config.accounts {
+            account.video_concurrency = n;
+            account.image_concurrency = n;
+        }
+    }
+    let sim = KlingSim::start(config)
+        .await
+        .map_err(|e| CliError::Usage(format!("--kling-listen: {e}")))?;
+    let mut unified_config = UnifiedSimConfig::default()
+        .with_seed(args.seed)
+        .with_speed(args.speed)
+        .with_failure_rate(args.failure_rate)
+        .with_faults(plan);
+    unified_config.addr = unified_addr;
+    let unified = UnifiedSim::start(unified_config)
+        .await
+        .map_err(|e| CliError::Usage(format!("--unified-listen: {e}")))?;
     let info = json!({
         "kling": {"baseUrl": sim.base_url(), "accessKey": sim.access_key(), "secretKey": sim.secret_key()},
+        "unified": {"baseUrl": unified.base_url(), "apiKey": unified.api_key()},
     });
     if json_out {
         println!("{info}");
@@ -340,9 +364,16 @@ pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
             sim.access_key(),
             sim.secret_key()
         );
+        println!("Unified-API simulator on {}", unified.base_url());
+        println!(
+            "  MIDSYNC_BASE_URL={} MIDSYNC_API_KEY={}",
+            unified.base_url(),
+            unified.api_key()
+        );
         println!("Ctrl-C to stop.");
     }
     genmux_midsync::shutdown::ctrl_c_or_term().await;
+    unified.shutdown().await;
     sim.shutdown().await;
     Ok(())
 }

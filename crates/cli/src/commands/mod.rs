@@ -157,6 +157,13 @@ pub struct SimArgs {
     /// Kling simulator address.
     #[arg(long, default_value = "127.0.0.1:9100")]
     pub kling_listen: String,
+    /// Unified-API simulator address.
+    #[arg(long, default_value = "127.0.0.1:9101")]
+    pub unified_listen: String,
+    /// Concurrent tasks per Kling account and pack (Kling's default plan: 5 video, 9 image;
+    /// beyond it the simulator answers 1303).
+    #[arg(long)]
+    pub kling_concurrency: Option<u32>,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -290,7 +290,14 @@ impl Sim {
         let stderr_path = dir.path().join("stderr.txt");
         let mut cmd = command();
         cmd.current_dir(dir.path())
-            .args(["--json", "sim", "--kling-listen", "127.0.0.1:0"])
+            .args([
+                "--json",
+                "sim",
+                "--kling-listen",
+                "127.0.0.1:0",
+                "--unified-listen",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
