@@ -151,9 +151,10 @@ install_portkey() {
 }
 
 # ---------------------------------------------------------------- measuring
-# measure LABEL PID URL METHOD PATH [BODY|-] [extra driver args...]
-# Runs the sequential point and the throughput point; both lines go to results.jsonl.
-measure() {
+# measure_seq / measure_conc LABEL PID URL METHOD PATH BODY|- [extra driver args...]
+# The sequential point (1 connection) and the throughput point (CONNS connections);
+# measure = both. Each appends one JSON line to seq.jsonl / conc.jsonl.
+measure_seq() {
   local label=$1 pid=$2 url=$3 method=$4 path=$5 body=$6; shift 6
   local bodyargs=()
   [ "$body" != "-" ] && bodyargs=(--body "$body")
@@ -161,6 +162,11 @@ measure() {
   "$DRIVER" load --label "$label" --url "$url" --method "$method" --path "$path" \
     "${bodyargs[@]}" --pid "$pid" -c 1 --requests "$SEQ" --warmup 200 \
     --counter-start $((RANDOM * 100000)) "$@" --out "$RUN/seq.jsonl" >/dev/null
+}
+measure_conc() {
+  local label=$1 pid=$2 url=$3 method=$4 path=$5 body=$6; shift 6
+  local bodyargs=()
+  [ "$body" != "-" ] && bodyargs=(--body "$body")
   log "measure $label: $CONNS connections for $DURATION s"
   [ -n "${PROFILE_AS:-}" ] && profile "$PROFILE_AS" "$pid" "$((DURATION > 4 ? DURATION - 3 : 1))"
   "$DRIVER" load --label "$label" --url "$url" --method "$method" --path "$path" \
@@ -169,15 +175,44 @@ measure() {
   # Only the profiler: a bare `wait` would also wait for the servers started in background.
   if [ -n "$PROFILE_PID" ]; then wait "$PROFILE_PID" || true; PROFILE_PID=""; fi
 }
+measure() {
+  measure_seq "$@"
+  measure_conc "$@"
+}
+
+# measure_api NAME PID URL AUTH_HEADER: quote, generate and status of the unified API, in
+# an order that keeps the status point's task table small (the ids come from the
+# sequential generate point; the throughput generate point runs last).
+measure_api() {
+  local name=$1 pid=$2 url=$3 auth=$4
+  PROFILE_AS="$name-quote"
+  measure "$name quote" "$pid" "$url" POST /unified-video/quote "$BODY_GEN" -H "$auth"
+  measure_seq "$name generate" "$pid" "$url" POST /unified-video/generate "$BODY_GEN" -H "$auth" \
+    --collect-field taskId --collect-out "$RUN/$name.ids"
+  PROFILE_AS=""
+  measure "$name status" "$pid" "$url" GET '/unified-video/{id}/status' - -H "$auth" \
+    --ids "$RUN/$name.ids"
+  PROFILE_AS="$name-generate"
+  measure_conc "$name generate" "$pid" "$url" POST /unified-video/generate "$BODY_GEN" -H "$auth"
+  PROFILE_AS=""
+}
 
 # json_get FILE KEY...: first value among the keys (dotted paths allowed) of the first
-# JSON line of FILE.
+# line of FILE that is a JSON object (log lines may come before it).
 json_get() {
   local file=$1; shift
   python3 - "$file" "$@" <<'PY'
 import json, sys
-line = open(sys.argv[1]).readline()
-doc = json.loads(line)
+doc = None
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(doc, dict):
+        break
+if not isinstance(doc, dict):
+    sys.exit(1)
 for key in sys.argv[2:]:
     cur = doc
     for part in key.split("."):
@@ -198,18 +233,27 @@ start_sim() {
   local speed=$1
   local kp up args
   kp=$(free_port); up=$(free_port)
-  args=(sim --kling-listen "127.0.0.1:$kp" --seed 1 --speed "$speed" --json)
-  sim_has --unified-listen && args+=(--unified-listen "127.0.0.1:$up")
-  sim_has --no-faults && args+=(--no-faults)
-  # Kling accounts default to 5 concurrent video tasks (1303 beyond): lift the limit so
-  # the floor and genmux measure the request path, not the simulated account's quota.
-  local conc_flag
-  conc_flag=$("$GENMUX" sim --help 2>/dev/null | grep -o -- '--[a-z-]*concurrency' | head -1 || true)
-  [ -n "$conc_flag" ] && args+=("$conc_flag" 1000000000)
-  start sim "$RUN/sim.log" "$GENMUX" "${args[@]}"
+  local conc_flag=""
+  if sim_has --unified-listen; then
+    args=(sim --kling-listen "127.0.0.1:$kp" --seed 1 --speed "$speed" --json)
+    args+=(--unified-listen "127.0.0.1:$up")
+    sim_has --no-faults && args+=(--no-faults)
+    # Kling accounts default to 5 concurrent video tasks (1303 beyond): lift the limit so
+    # the floor and genmux measure the request path, not the simulated account's quota.
+    conc_flag=$("$GENMUX" sim --help 2>/dev/null | grep -o -- '--[a-z-]*concurrency' | head -1 || true)
+    [ -n "$conc_flag" ] && args+=("$conc_flag" 1000000000)
+    start sim "$RUN/sim.log" "$GENMUX" "${args[@]}"
+  else
+    # This genmux sim serves Kling only: run the same simulators (crate genmux-sim) from
+    # the driver, with the unified API beside Kling and the Kling task limit lifted.
+    log "genmux sim has no --unified-listen: using gateway-bench sim (the genmux-sim crate)"
+    conc_flag=lifted
+    start sim "$RUN/sim.log" "$DRIVER" sim --kling-listen "127.0.0.1:$kp" \
+      --unified-listen "127.0.0.1:$up" --seed 1 --speed "$speed"
+  fi
   SIM_PID=$STARTED
   local t=0
-  until [ -s "$RUN/sim.log" ] && head -1 "$RUN/sim.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' 2>/dev/null; do
+  until json_get "$RUN/sim.log" kling >/dev/null 2>&1; do
     sleep 0.1; t=$((t + 1)); [ $t -lt 300 ] || die "genmux sim printed no JSON line (see $RUN/sim.log)"
     kill -0 "$SIM_PID" 2>/dev/null || die "genmux sim exited (see $RUN/sim.log)"
   done
@@ -280,16 +324,7 @@ profile() {
 }
 
 measure_genmux() {
-  local name=$1
-  local auth="Authorization: Bearer $GM_KEY"
-  PROFILE_AS="$name-quote"
-  measure "$name quote" "$GM_PID" "$GM_URL" POST /unified-video/quote "$BODY_GEN" -H "$auth"
-  PROFILE_AS="$name-generate"
-  measure "$name generate" "$GM_PID" "$GM_URL" POST /unified-video/generate "$BODY_GEN" -H "$auth" \
-    --collect-field taskId --collect-out "$RUN/$name.ids"
-  PROFILE_AS=""
-  measure "$name status" "$GM_PID" "$GM_URL" GET '/unified-video/{id}/status' - -H "$auth" \
-    --ids "$RUN/$name.ids"
+  measure_api "$1" "$GM_PID" "$GM_URL" "Authorization: Bearer $GM_KEY"
 }
 
 run_floor() {
@@ -302,12 +337,11 @@ run_floor() {
       --kling-keys "$SIM_AK:$SIM_SK"
     return 0
   fi
-  measure "floor unified quote" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/quote "$BODY_GEN" \
-    -H "Authorization: Bearer $SIM_KEY"
-  measure "floor unified generate" "$SIM_PID" "$SIM_UNIFIED" POST /unified-video/generate "$BODY_GEN" \
-    -H "Authorization: Bearer $SIM_KEY" --collect-field taskId --collect-out "$RUN/floor-unified.ids"
-  measure "floor unified status" "$SIM_PID" "$SIM_UNIFIED" GET '/unified-video/{id}/status' - \
-    -H "Authorization: Bearer $SIM_KEY" --ids "$RUN/floor-unified.ids"
+  # Profiles are for genmux only.
+  local keep=${BENCH_PROFILE:-0}
+  BENCH_PROFILE=0
+  measure_api "floor unified" "$SIM_PID" "$SIM_UNIFIED" "Authorization: Bearer $SIM_KEY"
+  BENCH_PROFILE=$keep
 }
 
 MOCK_PID=""; MOCK_URL=""
@@ -458,24 +492,28 @@ main() {
     (cd "$ROOT" && cargo build --release -q -p genmux-bench-driver)
   fi
 
-  if want floor || want sqlite || want postgres; then
-    start_sim "${BENCH_SIM_SPEED:-1000000}"
-    want floor && run_floor
-    if want sqlite; then
-      log "== genmux serve, SQLite (durable writes)"
-      start_genmux genmux-sqlite "$RUN/data-sqlite"
-      measure_genmux "genmux-sqlite"
-      stop_pid "$GM_PID"
-    fi
-    if want postgres; then
-      log "== genmux serve, PostgreSQL"
-      db="genmux_bench_$$"
-      psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
-      PG_DBS+=("$db")
-      start_genmux genmux-postgres "$RUN/data-postgres" --database-url "$PG_URL/$db"
-      measure_genmux "genmux-postgres"
-      stop_pid "$GM_PID"
-    fi
+  # A fresh simulator for each target, so none inherits another's task table.
+  local speed=${BENCH_SIM_SPEED:-1000000}
+  if want floor; then
+    start_sim "$speed"
+    run_floor
+    stop_all
+  fi
+  if want sqlite; then
+    log "== genmux serve, SQLite (durable writes)"
+    start_sim "$speed"
+    start_genmux genmux-sqlite "$RUN/data-sqlite"
+    measure_genmux "genmux-sqlite"
+    stop_all
+  fi
+  if want postgres; then
+    log "== genmux serve, PostgreSQL"
+    local db="genmux_bench_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
+    PG_DBS+=("$db")
+    start_sim "$speed"
+    start_genmux genmux-postgres "$RUN/data-postgres" --database-url "$PG_URL/$db"
+    measure_genmux "genmux-postgres"
     stop_all
   fi
 

@@ -15,6 +15,7 @@ mod http;
 mod jwt;
 mod load;
 mod procstat;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -38,6 +39,22 @@ enum Cmd {
     Load(LoadArgs),
     /// Time a server from spawn to first answered request; report idle RSS.
     Startup(StartupArgs),
+    /// Run the Kling and unified simulators standalone (faults off, Kling account
+    /// concurrency lifted); prints one JSON line with their URLs and credentials.
+    Sim {
+        /// Kling simulator address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        kling_listen: String,
+        /// Unified API simulator address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        unified_listen: String,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Print a Kling API token (HS256 JWT) for ACCESS_KEY:SECRET_KEY.
     Jwt {
         /// "AccessKey:SecretKey"
@@ -407,9 +424,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.cmd {
         Cmd::Load(a) => a.threads.max(1),
+        // The simulators serve the floor at full speed: give them the runtime's default
+        // worker count, as `genmux sim` has.
+        Cmd::Sim { .. } => 0,
         _ => 1,
     };
-    let rt = if threads == 1 {
+    let rt = if threads == 0 {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -430,6 +454,12 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Load(a) => cmd_load(a).await,
             Cmd::Startup(a) => cmd_startup(a).await,
+            Cmd::Sim {
+                kling_listen,
+                unified_listen,
+                speed,
+                seed,
+            } => sim::run(&kling_listen, &unified_listen, speed, seed).await,
             Cmd::Jwt { keys } => match keys.split_once(':') {
                 Some((ak, sk)) => {
                     println!("{}", jwt::kling_token(ak, sk, now_unix(), 3600));
