@@ -44,37 +44,18 @@ impl MediaInput {
     /// Parses a URL or a bare Base64 string; rejects `data:` URIs and other schemes.
     pub fn parse(value: &str) -> Result<Self, MediaError> {
         let v = value.trim();
-        if v.is_empty() {
-            return Err(MediaError::Empty);
-        }
-        let lower = v.get(..8).unwrap_or(v).to_ascii_lowercase();
-        if lower.starts_with("data:") {
-            return Err(MediaError::DataUri);
-        }
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            return match url::Url::parse(v) {
-                Ok(u) if u.host_str().is_some() => Ok(MediaInput::Url(v.to_string())),
-                _ => Err(MediaError::BadUrl(v.to_string())),
-            };
-        }
-        // A scheme-looking prefix (file:, gopher:, ftp:) is a URL we refuse, not Base64.
-        if let Some(idx) = v.find(':') {
-            if v[..idx]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.')
-            {
-                return Err(MediaError::BadUrl(v.to_string()));
+        Ok(match classify(v)? {
+            Class::Url => MediaInput::Url(v.to_string()),
+            Class::Base64 => {
+                MediaInput::Base64(v.chars().filter(|c| !c.is_ascii_whitespace()).collect())
             }
-        }
-        let compact: String = v.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        if base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .is_ok()
-        {
-            Ok(MediaInput::Base64(compact))
-        } else {
-            Err(MediaError::NotBase64)
-        }
+        })
+    }
+
+    /// Whether [`MediaInput::parse`] accepts `value`, without building the input (no copy
+    /// of a Base64 payload): validation runs this on every media string of a request.
+    pub(crate) fn check(value: &str) -> Result<(), MediaError> {
+        classify(value.trim()).map(|_| ())
     }
 
     /// The string as sent on the wire (the URL, or the bare Base64).
@@ -99,6 +80,68 @@ impl MediaInput {
             MediaInput::Base64(b) => base64::engine::general_purpose::STANDARD.decode(b).ok(),
         }
     }
+}
+
+enum Class {
+    Url,
+    Base64,
+}
+
+/// `s` starts with the ASCII `prefix`, ignoring ASCII case.
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// What a trimmed media string is, or why it is neither kind.
+fn classify(v: &str) -> Result<Class, MediaError> {
+    if v.is_empty() {
+        return Err(MediaError::Empty);
+    }
+    if starts_with_ci(v, "data:") {
+        return Err(MediaError::DataUri);
+    }
+    if starts_with_ci(v, "http://") || starts_with_ci(v, "https://") {
+        return match url::Url::parse(v) {
+            Ok(u) if u.host_str().is_some() => Ok(Class::Url),
+            _ => Err(MediaError::BadUrl(v.to_string())),
+        };
+    }
+    // A scheme-looking prefix (file:, gopher:, ftp:) is a URL we refuse, not Base64.
+    if let Some(idx) = v.find(':') {
+        if v[..idx]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.')
+        {
+            return Err(MediaError::BadUrl(v.to_string()));
+        }
+    }
+    let ok = if v.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: String = v.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        base64_ok(compact.as_bytes())
+    } else {
+        base64_ok(v.as_bytes())
+    };
+    if ok {
+        Ok(Class::Base64)
+    } else {
+        Err(MediaError::NotBase64)
+    }
+}
+
+/// Whether `b` is standard padded Base64, decoded chunk by chunk into a stack buffer so
+/// that a multi-megabyte payload is checked without a copy. Chunks are whole 4-character
+/// groups; padding is only valid in the last one, as in a one-piece decode.
+fn base64_ok(b: &[u8]) -> bool {
+    const CHUNK: usize = 4 * 512;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut buf = [0u8; CHUNK / 4 * 3];
+    if b.len() <= CHUNK {
+        return engine.decode_slice(b, &mut buf).is_ok();
+    }
+    let (body, last) = b.split_at((b.len() - 1) / CHUNK * CHUNK);
+    body.chunks(CHUNK)
+        .all(|c| !c.contains(&b'=') && engine.decode_slice(c, &mut buf).is_ok())
+        && engine.decode_slice(last, &mut buf).is_ok()
 }
 
 impl fmt::Display for MediaInput {
@@ -127,6 +170,64 @@ impl<'de> serde::Deserialize<'de> for MediaInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // The chunked check must agree with a one-piece decode on any mix of valid,
+        // padding, whitespace and invalid characters, across chunk boundaries.
+        #[test]
+        fn chunked_base64_check_agrees_with_decode(
+            s in proptest::collection::vec(prop_oneof![
+                8 => proptest::sample::select(b"ABCxyz019+/".to_vec()),
+                1 => Just(b'='),
+                1 => proptest::sample::select(b" -_*\n".to_vec()),
+            ], 0..5000),
+            valid_len in 0usize..4000,
+        ) {
+            let text = String::from_utf8(s).unwrap();
+            let decodes = base64::engine::general_purpose::STANDARD.decode(text.as_bytes()).is_ok();
+            prop_assert_eq!(base64_ok(text.as_bytes()), decodes);
+            // Mostly-valid payloads, so the long accepted case is exercised too.
+            let good = base64::engine::general_purpose::STANDARD.encode(vec![7u8; valid_len]);
+            prop_assert!(base64_ok(good.as_bytes()));
+            let mut bad = good.clone().into_bytes();
+            if let Some(c) = bad.get_mut(valid_len / 2) {
+                *c = b'=';
+                prop_assert_eq!(base64_ok(&bad), base64::engine::general_purpose::STANDARD.decode(&bad).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn check_agrees_with_parse() {
+        let long = base64::engine::general_purpose::STANDARD.encode(vec![1u8; 10_000]);
+        let spaced = format!("{} \n {}", &long[..4096], &long[4096..]);
+        for s in [
+            "",
+            "  ",
+            "https://x.test/a.png",
+            "HTTPS://X.TEST/A",
+            "http://",
+            "https:///nohost",
+            "data:image/png;base64,AAAA",
+            "DATA:x",
+            "ftp://x",
+            "file:/etc",
+            "iVBORw0KGgo=",
+            "iVBORw0KGgo",
+            "abc*",
+            " iVBORw0KGgo= ",
+            long.as_str(),
+            spaced.as_str(),
+            "a:b:c",
+        ] {
+            assert_eq!(
+                MediaInput::check(s),
+                MediaInput::parse(s).map(|_| ()),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn parse_table() {

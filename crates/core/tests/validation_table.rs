@@ -1532,3 +1532,25 @@ fn accepted_rows_use_the_quoted_request_for_providers() {
         let _ = (AUD, VID);
     }
 }
+
+#[test]
+fn typed_validation_and_raw_body_validation_agree_on_every_row() {
+    // `validate` reads the typed request directly and `parse_request` reads the raw JSON,
+    // through one validator: wherever the body deserializes, both give the same answer.
+    let c = Catalog::builtin();
+    let mut compared = 0;
+    for row in rows() {
+        let b = body(row.model, &row.patch);
+        let Ok(typed) = serde_json::from_value::<GenerationRequest>(b.clone()) else {
+            continue;
+        };
+        let via_typed = c.validate(&typed).map_err(|e| e.message().to_string());
+        let via_raw = c
+            .parse_request(&b)
+            .and_then(|req| c.validate(&req))
+            .map_err(|e| e.message().to_string());
+        assert_eq!(via_typed, via_raw, "{} [{}] {b}", row.model, row.tag);
+        compared += 1;
+    }
+    assert!(compared > 300, "{compared}");
+}

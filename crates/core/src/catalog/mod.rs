@@ -6,6 +6,8 @@
 //! an override file on top ([`Catalog::with_override_toml`]) that replaces or adds models,
 //! or disables some.
 
+mod lens;
+mod plan;
 mod render;
 mod rules;
 mod validate;
@@ -187,6 +189,8 @@ struct CatalogFile {
 #[derive(Clone, Debug)]
 pub struct Catalog {
     models: Vec<Arc<ModelSpec>>,
+    /// Each model's compiled validation plan, parallel to `models`.
+    plans: Vec<Arc<plan::Plan>>,
     by_id: BTreeMap<String, usize>,
 }
 
@@ -211,6 +215,7 @@ impl Catalog {
             .map_err(|e| Error::invalid(format!("catalog: {e}")).with_source(e))?;
         let mut catalog = Catalog {
             models: Vec::new(),
+            plans: Vec::new(),
             by_id: BTreeMap::new(),
         };
         for m in file.model {
@@ -264,11 +269,16 @@ impl Catalog {
 
     fn upsert(&mut self, model: ModelSpec) -> Result<()> {
         check_model(&model)?;
+        let plan = Arc::new(plan::Plan::new(&model));
         match self.by_id.get(&model.id) {
-            Some(&i) => self.models[i] = Arc::new(model),
+            Some(&i) => {
+                self.models[i] = Arc::new(model);
+                self.plans[i] = plan;
+            }
             None => {
                 self.by_id.insert(model.id.clone(), self.models.len());
                 self.models.push(Arc::new(model));
+                self.plans.push(plan);
             }
         }
         Ok(())
@@ -281,6 +291,9 @@ impl Catalog {
                 self.ids().collect::<Vec<_>>().join(", ")
             )));
         }
+        let keep: Vec<bool> = self.models.iter().map(|m| m.id != id).collect();
+        let mut flags = keep.iter();
+        self.plans.retain(|_| flags.next().copied().unwrap_or(true));
         self.models.retain(|m| m.id != id);
         self.by_id = self
             .models
@@ -308,15 +321,25 @@ impl Catalog {
 
     /// A model by id, or `NotFound` listing the known ids.
     pub fn require(&self, id: &str) -> Result<&Arc<ModelSpec>> {
-        self.model(id).ok_or_else(|| {
-            Error::new(
-                crate::ErrorKind::InvalidRequest,
-                format!(
-                    "model: `{id}` is not a known model (allowed: {})",
-                    self.ids().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
+        self.compiled(id).map(|(spec, _)| spec)
+    }
+
+    /// A model and its validation plan by id, or the error of [`Catalog::require`].
+    fn compiled(&self, id: &str) -> Result<(&Arc<ModelSpec>, &plan::Plan)> {
+        match self.by_id.get(id) {
+            Some(&i) => Ok((&self.models[i], &self.plans[i])),
+            None => Err(self.unknown_model(id)),
+        }
+    }
+
+    fn unknown_model(&self, id: &str) -> Error {
+        Error::new(
+            crate::ErrorKind::InvalidRequest,
+            format!(
+                "model: `{id}` is not a known model (allowed: {})",
+                self.ids().collect::<Vec<_>>().join(", ")
+            ),
+        )
     }
 }
 
@@ -363,7 +386,7 @@ fn check_model(m: &ModelSpec) -> Result<()> {
         // A default must pass the field's own rules (type, range, length), since the
         // defaulted request is what providers receive.
         if let Some(d) = &f.default {
-            if let Err(e) = validate::check_field(&m.id, f, &f.name, d) {
+            if let Err(e) = validate::check_field(&m.id, f, &f.name, lens::Val::json(d)) {
                 return bad(format!(
                     "field `{}`: default is invalid: {}",
                     f.name,

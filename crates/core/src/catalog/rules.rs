@@ -125,12 +125,10 @@ impl RuleId {
                             cc.kind.as_deref().unwrap_or_default()
                         ));
                     }
-                    let nonzero: Vec<_> = cfg
-                        .values()
-                        .into_iter()
-                        .filter(|(_, v)| *v != 0.0)
-                        .collect();
-                    if nonzero.len() != 1 {
+                    let values = cfg.values();
+                    // Counted first: the list is only built for the message.
+                    if values.iter().filter(|(_, v)| *v != 0.0).count() != 1 {
+                        let nonzero: Vec<_> = values.iter().filter(|(_, v)| *v != 0.0).collect();
                         let given = nonzero
                             .iter()
                             .map(|(k, v)| format!("{k}={v}"))
@@ -165,12 +163,12 @@ impl RuleId {
                     ),
                     ("cameraControl", req.camera_control.is_some()),
                 ];
-                let used: Vec<_> = groups
-                    .iter()
-                    .filter(|(_, on)| *on)
-                    .map(|(n, _)| *n)
-                    .collect();
-                if used.len() > 1 {
+                if groups.iter().filter(|(_, on)| *on).count() > 1 {
+                    let used: Vec<_> = groups
+                        .iter()
+                        .filter(|(_, on)| *on)
+                        .map(|(n, _)| *n)
+                        .collect();
                     return bad(format!(
                         "{}: these inputs are mutually exclusive for {model}; use only one of: {}",
                         used.join(" + "),
@@ -355,7 +353,7 @@ pub fn image_references(prompt: &str) -> Vec<usize> {
     let mut rest = prompt;
     while let Some(i) = rest.find("<<<image_") {
         rest = &rest[i + "<<<image_".len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let digits = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
         if !digits.is_empty() && rest[digits.len()..].starts_with(">>>") {
             out.push(digits.parse().unwrap_or(0));
         }

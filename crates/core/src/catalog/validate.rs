@@ -1,13 +1,16 @@
 //! `Catalog::validate` and `Catalog::quote`: every rule of the catalog checked in one
 //! place, with errors that name the field, the value given and what is allowed.
 
+use super::lens::{request_copy_field, KeySet, Seg, Val, K};
+use super::plan::{changed_keys, Plan};
 use super::{Catalog, FieldSpec, FieldType, ModelSpec, COMMON_FIELDS};
 use crate::error::{Error, Result};
 use crate::media::MediaInput;
 use crate::pricing::PriceInputs;
 use crate::request::{GenerationRequest, MediaKind, Operation};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
 
 /// A validated request with defaults applied, its operation and its price.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -26,25 +29,52 @@ pub struct Quote {
 }
 
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
+    val_eq(a, Val::json(b))
+}
+
+/// `json_eq` against either lens: numbers by value (5 == 5.0), the rest as JSON.
+fn val_eq(a: &Value, v: Val<'_>) -> bool {
+    match (a.as_f64(), v.as_f64()) {
         (Some(x), Some(y)) => x == y,
-        _ => a == b,
+        _ => match (a, v) {
+            (Value::String(s), _) => v.as_str() == Some(s.as_str()),
+            (Value::Bool(x), Val::Bool(y)) => *x == y,
+            (Value::Null, Val::Null) => true,
+            (_, Val::Json(j)) => a == j,
+            (Value::Array(_) | Value::Object(_), Val::Map(_) | Val::Node(_) | Val::List(_)) => {
+                *a == v.to_json()
+            }
+            _ => false,
+        },
     }
 }
 
 fn show(v: &Value) -> String {
+    show_val(Val::json(v))
+}
+
+fn show_val(v: Val<'_>) -> String {
     match v {
-        Value::String(s) if s.chars().count() > 60 => {
-            format!("\"{}…\"", s.chars().take(57).collect::<String>())
-        }
-        Value::String(s) => format!("\"{s}\""),
-        Value::Array(a) => format!("[{} items]", a.len()),
+        Val::Str(s) => show_str(s),
+        Val::Media(m) => show_str(m.as_str()),
         // 11 and 11.0 read the same, whether the body was parsed raw or re-serialized.
-        Value::Number(n) => match n.as_f64() {
-            Some(x) if n.is_f64() => num(x),
-            _ => n.to_string(),
+        Val::Float(x) => num(x),
+        Val::Int(i) => i.to_string(),
+        Val::UInt(u) => u.to_string(),
+        Val::Bool(b) => b.to_string(),
+        Val::Null => "null".into(),
+        other => match other.len() {
+            Some(n) => format!("[{n} items]"),
+            None => other.to_json().to_string(),
         },
-        other => other.to_string(),
+    }
+}
+
+fn show_str(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("\"{}…\"", s.chars().take(57).collect::<String>())
+    } else {
+        format!("\"{s}\"")
     }
 }
 
@@ -67,38 +97,63 @@ fn num(n: f64) -> String {
     }
 }
 
-/// Collects the values at a dotted path (`a.b`, `list[].c`) with their concrete paths.
-fn values_at<'v>(root: &'v Value, path: &str) -> Vec<(String, &'v Value)> {
-    let mut current: Vec<(String, &Value)> = vec![(String::new(), root)];
-    for seg in path.split('.') {
-        let (key, each) = match seg.strip_suffix("[]") {
-            Some(k) => (k, true),
-            None => (seg, false),
-        };
-        let mut next = Vec::new();
-        for (p, v) in current {
-            let Some(child) = v.get(key) else { continue };
-            if child.is_null() {
-                continue;
-            }
-            let cp = if p.is_empty() {
-                key.to_string()
-            } else {
-                format!("{p}.{key}")
-            };
-            if each {
-                if let Value::Array(items) = child {
-                    for (i, item) in items.iter().enumerate() {
-                        next.push((format!("{cp}[{i}]"), item));
-                    }
-                }
-            } else {
-                next.push((cp, child));
-            }
+/// A concrete path (`multiPrompt[1].duration`) on the stack, printed only for a message.
+struct At<'p> {
+    parent: Option<&'p At<'p>>,
+    name: &'p str,
+    index: Option<usize>,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.parent {
+            write!(f, "{p}.")?;
         }
-        current = next;
+        f.write_str(self.name)?;
+        if let Some(i) = self.index {
+            write!(f, "[{i}]")?;
+        }
+        Ok(())
     }
-    current
+}
+
+/// Calls `f` with every non-null value at the path `segs` (`a.b`, `list[].c`) below `v`,
+/// with its concrete path, in document order; stops at the first error.
+fn walk<'v, F>(v: Val<'v>, segs: &[Seg], at: Option<&At<'_>>, f: &mut F) -> Result<()>
+where
+    F: FnMut(&At<'_>, Val<'v>) -> Result<()>,
+{
+    let Some((seg, rest)) = segs.split_first() else {
+        return Ok(());
+    };
+    let Some(child) = v.get(seg).filter(|c| !c.is_null()) else {
+        return Ok(());
+    };
+    let visit = |v: Val<'v>, here: &At<'_>, f: &mut F| {
+        if rest.is_empty() {
+            f(here, v)
+        } else {
+            walk(v, rest, Some(here), f)
+        }
+    };
+    if seg.each {
+        for i in 0..child.len().unwrap_or(0) {
+            let here = At {
+                parent: at,
+                name: &seg.name,
+                index: Some(i),
+            };
+            visit(child.item(i), &here, f)?;
+        }
+        Ok(())
+    } else {
+        let here = At {
+            parent: at,
+            name: &seg.name,
+            index: None,
+        };
+        visit(child, &here, f)
+    }
 }
 
 /// What a field accepts, for messages: its enum, or its numeric range.
@@ -128,16 +183,23 @@ fn type_name(ty: FieldType) -> &'static str {
     }
 }
 
-pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) -> Result<()> {
+/// Checks one value of a field against its type, enum, range, length, item count and
+/// media rules. Allocates only to build the error.
+pub(crate) fn check_field(
+    model: &str,
+    spec: &FieldSpec,
+    path: &dyn fmt::Display,
+    v: Val<'_>,
+) -> Result<()> {
     let bad = |msg: String| Err(Error::invalid(format!("{path}: {msg}")));
     // The type first, so that `"duration": "5"` or `-1.5` is reported as what it is;
     // raw bodies reach this through `Catalog::parse_request` before serde sees them.
     let type_ok = match spec.ty {
-        FieldType::String | FieldType::Media => v.is_string(),
-        FieldType::Integer => v.is_i64() || v.is_u64(),
-        FieldType::Number => v.is_number(),
-        FieldType::Boolean => v.is_boolean(),
-        FieldType::MediaList | FieldType::StringList | FieldType::ObjectList => v.is_array(),
+        FieldType::String | FieldType::Media => v.as_str().is_some(),
+        FieldType::Integer => matches!(v, Val::Int(_) | Val::UInt(_)),
+        FieldType::Number => v.as_f64().is_some(),
+        FieldType::Boolean => matches!(v, Val::Bool(_)),
+        FieldType::MediaList | FieldType::StringList | FieldType::ObjectList => v.len().is_some(),
         FieldType::Object => v.is_object(),
     };
     if !type_ok {
@@ -148,15 +210,15 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
         };
         return bad(format!(
             "{} is not {} for {model}{limits}",
-            show(v),
+            show_val(v),
             type_name(spec.ty)
         ));
     }
     if let Some(allowed) = &spec.allowed {
-        if !allowed.iter().any(|a| json_eq(a, v)) {
+        if !allowed.iter().any(|a| val_eq(a, v)) {
             return bad(format!(
                 "{} is not allowed for {model} (allowed: {})",
-                show(v),
+                show_val(v),
                 show_list(allowed)
             ));
         }
@@ -171,17 +233,25 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
             };
             return bad(format!(
                 "{} is out of range for {model} (allowed: {range})",
-                show(v)
+                show_val(v)
             ));
         }
     }
-    if let Value::String(s) = v {
-        let n = s.chars().count() as u32;
+    if let Some(s) = v.as_str() {
         let (lo, hi) = (
             spec.min_length.unwrap_or(0),
             spec.max_length.unwrap_or(u32::MAX),
         );
-        if n < lo || n > hi {
+        // Counting characters is only needed when a limit could be crossed: a string of
+        // `len` bytes has between len/4 and len characters.
+        let bytes = s.len();
+        let surely_ok = (bytes / 4) as u64 >= u64::from(lo) && bytes as u64 <= u64::from(hi);
+        let n = if surely_ok {
+            0
+        } else {
+            s.chars().count() as u32
+        };
+        if !surely_ok && (n < lo || n > hi) {
             let range = match (spec.min_length, spec.max_length) {
                 (Some(a), Some(b)) => format!("{a} to {b} characters"),
                 (Some(1), None) => "at least 1 character".to_string(),
@@ -195,8 +265,8 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
             ));
         }
     }
-    if let Value::Array(items) = v {
-        let n = items.len() as u32;
+    if let Some(len) = v.len() {
+        let n = len as u32;
         let (lo, hi) = (
             spec.min_items.unwrap_or(0),
             spec.max_items.unwrap_or(u32::MAX),
@@ -216,30 +286,25 @@ pub(crate) fn check_field(model: &str, spec: &FieldSpec, path: &str, v: &Value) 
         }
     }
     // Media strings: a URL or bare Base64, never a `data:` URI (spec/kling-api.md
-    // "Common rules"). Checked here so that a raw body's error names the item.
-    let media: Vec<(String, &Value)> = match (spec.ty, v) {
-        (FieldType::Media, _) => vec![(path.to_string(), v)],
-        (FieldType::MediaList, Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| (format!("{path}[{i}]"), item))
-            .collect(),
-        _ => Vec::new(),
+    // "Common rules"). Checked here so that a raw body's error names the item; a typed
+    // MediaInput is checked too, since its variants can be built without parsing.
+    let check_media = |item: Val<'_>, item_path: &dyn fmt::Display| {
+        match item.as_str() {
+        Some(s) => MediaInput::check(s).map_err(|e| Error::invalid(format!("{item_path}: {e}"))),
+        None => Err(Error::invalid(format!(
+            "{item_path}: {} is not a media string for {model} (expected an http(s) URL or bare Base64)",
+            show_val(item)
+        ))),
+    }
     };
-    for (item_path, item) in media {
-        match item {
-            Value::String(s) => {
-                if let Err(e) = MediaInput::parse(s) {
-                    return Err(Error::invalid(format!("{item_path}: {e}")));
-                }
-            }
-            other => {
-                return Err(Error::invalid(format!(
-                    "{item_path}: {} is not a media string for {model} (expected an http(s) URL or bare Base64)",
-                    show(other)
-                )))
+    match spec.ty {
+        FieldType::Media => check_media(v, path)?,
+        FieldType::MediaList => {
+            for i in 0..v.len().unwrap_or(0) {
+                check_media(v.item(i), &format_args!("{path}[{i}]"))?;
             }
         }
+        _ => {}
     }
     Ok(())
 }
@@ -249,26 +314,136 @@ fn unreachable_range() -> String {
     "any".into()
 }
 
-/// Keys present in `obj` (non-null, non-empty arrays), for unknown-field checks.
-fn present_keys(obj: &Map<String, Value>) -> impl Iterator<Item = &String> {
-    obj.iter()
-        .filter(|(_, v)| !v.is_null() && !matches!(v, Value::Array(a) if a.is_empty()))
-        .map(|(k, _)| k)
+/// Checks every single-field rule of `spec` on `root` (either lens): unknown keys, then
+/// unknown keys inside objects, then each field in catalog order. With `only`, just the
+/// fields under those top-level keys (the ones defaults changed; the rest already passed).
+fn check_fields(spec: &ModelSpec, plan: &Plan, root: Val<'_>, only: Option<KeySet>) -> Result<()> {
+    let Some((present, other_keys)) = root.present() else {
+        return Err(Error::internal("request did not serialize to an object"));
+    };
+    let in_scope = |top: Option<K>| match only {
+        None => true,
+        Some(set) => top.is_some_and(|k| set & k.bit() != 0),
+    };
+    // Whether a top-level key may hold a value: a clear bit means absent, so the fields
+    // below it are skipped without a lookup.
+    let may_hold = |top: Option<K>| match top {
+        Some(k) => present & k.bit() != 0,
+        None => other_keys,
+    };
+    // Typed keys that are present, in scope and undeclared: usually none, and then the
+    // keys need no scan.
+    let scope = only.unwrap_or(KeySet::MAX);
+    let suspects = present & scope & !plan.top_known;
+    let scan = suspects != 0 || (other_keys && only.is_none());
+    let unknown = if scan {
+        root.first_present_key(|k, name| in_scope(k) && !plan.knows_top(k, name))
+    } else {
+        None
+    };
+    if let Some(key) = unknown {
+        let top_fields = COMMON_FIELDS
+            .iter()
+            .copied()
+            .chain(
+                spec.fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .filter(|n| !n.contains('.')),
+            )
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::invalid(format!(
+            "{key}: not supported by {} (fields: {top_fields})",
+            spec.id
+        )));
+    }
+    // Unknown keys inside declared objects and object lists.
+    for o in plan
+        .objects
+        .iter()
+        .filter(|o| in_scope(o.top) && may_hold(o.top))
+    {
+        walk(root, &o.segs, None, &mut |at, v| {
+            if !v.is_object() {
+                return Ok(());
+            }
+            let unknown = v.first_present_key(|_, name| {
+                o.children
+                    .binary_search_by(|c| c.as_str().cmp(name))
+                    .is_err()
+            });
+            let Some(key) = unknown else { return Ok(()) };
+            let prefix = format!("{}.", o.item_path);
+            let known: Vec<_> = spec
+                .fields
+                .iter()
+                .filter_map(|g| g.name.strip_prefix(&prefix))
+                .filter(|n| !n.contains('.'))
+                .collect();
+            Err(Error::invalid(format!(
+                "{at}.{key}: not supported by {} (fields: {})",
+                spec.id,
+                known.join(", ")
+            )))
+        })?;
+    }
+    for (f, p) in spec.fields.iter().zip(&plan.fields) {
+        if !in_scope(p.top) {
+            continue;
+        }
+        if !may_hold(p.top) {
+            if f.required && !p.nested {
+                return Err(Error::invalid(format!(
+                    "{}: required for {}",
+                    f.name, spec.id
+                )));
+            }
+            continue;
+        }
+        if let Some((parent, leaf)) = &p.required_in {
+            // A nested required field is required inside each present parent.
+            walk(root, parent, None, &mut |at, pv| {
+                if pv.get(leaf).is_none_or(Val::is_null) {
+                    return Err(Error::invalid(format!(
+                        "{at}.{}: required for {}",
+                        leaf.name, spec.id
+                    )));
+                }
+                Ok(())
+            })?;
+        }
+        let mut found = false;
+        walk(root, &p.segs, None, &mut |at, v| {
+            found = true;
+            check_field(&spec.id, f, at, v)
+        })?;
+        if f.required && !found && !p.nested {
+            return Err(Error::invalid(format!(
+                "{}: required for {}",
+                f.name, spec.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a typed request: single-field rules, the operation, cross-field rules.
+fn validate_typed(spec: &ModelSpec, plan: &Plan, req: &GenerationRequest) -> Result<Operation> {
+    check_fields(spec, plan, Val::request(req), None)?;
+    let op = spec.operation_for(req)?;
+    for rule in &spec.rules {
+        rule.check(spec, req, op)?;
+    }
+    Ok(op)
 }
 
 impl Catalog {
     /// Checks `req` against every rule of its model and returns the operation it performs.
     /// Defaults are not applied (see [`Catalog::quote`]).
     pub fn validate(&self, req: &GenerationRequest) -> Result<Operation> {
-        let spec = self.require(&req.model)?;
-        let value = serde_json::to_value(req)
-            .map_err(|e| Error::internal(format!("request serialization: {e}")))?;
-        validate_value(spec, &value)?;
-        let op = spec.operation_for(req)?;
-        for rule in &spec.rules {
-            rule.check(spec, req, op)?;
-        }
-        Ok(op)
+        let (spec, plan) = self.compiled(&req.model)?;
+        validate_typed(spec, plan, req)
     }
 
     /// Validates `req`, applies the model's defaults and prices it. `/quote` and
@@ -286,17 +461,23 @@ impl Catalog {
     /// assert_eq!(q.points, 17 + (10 - 6) * 2);
     /// ```
     pub fn quote(&self, req: &GenerationRequest) -> Result<Quote> {
-        let op = self.validate(req)?;
-        let spec = self.require(&req.model)?;
-        let mut derived = req.clone();
+        let (spec, plan) = self.compiled(&req.model)?;
+        let op = validate_typed(spec, plan, req)?;
+        let mut request = req.clone();
         for rule in &spec.rules {
-            rule.derive_fields(&mut derived);
+            rule.derive_fields(&mut request);
         }
-        let request = apply_defaults(spec, &derived)?;
+        apply_defaults(spec, plan, &mut request)?;
         // A defaulted field must still pass every rule: what providers receive and what
-        // is priced is the defaulted request, not the body as sent.
-        if request != *req {
-            let checked = self.validate(&request)?;
+        // is priced is the defaulted request, not the body as sent. Fields left as sent
+        // already passed their own rules; the cross-field rules see the whole request.
+        let changed = changed_keys(req, &request);
+        if changed != 0 {
+            check_fields(spec, plan, Val::request(&request), Some(changed))?;
+            let checked = spec.operation_for(&request)?;
+            for rule in &spec.rules {
+                rule.check(spec, &request, checked)?;
+            }
             if checked != op {
                 return Err(Error::internal(format!(
                     "catalog defaults of {} change the operation from {op} to {checked}",
@@ -309,11 +490,12 @@ impl Catalog {
             .price
             .points(&inputs)
             .map_err(|e| Error::invalid(format!("{}: {e} for {}", price_field(spec), spec.id)))?;
+        let billed_units = spec.price.units(&inputs);
         Ok(Quote {
             model: spec.id.clone(),
             operation: op,
             points,
-            billed_units: spec.price.units(&inputs),
+            billed_units,
             request,
         })
     }
@@ -355,7 +537,7 @@ impl Catalog {
                 )))
             }
         };
-        let spec = self.require(model)?;
+        let (spec, plan) = self.compiled(model)?;
         for key in ["projectId", "callbackUrl", "externalTaskId"] {
             if let Some(v) = obj.get(key).filter(|v| !v.is_null() && !v.is_string()) {
                 return Err(Error::invalid(format!(
@@ -370,8 +552,9 @@ impl Catalog {
                 show(v)
             )));
         }
-        validate_value(spec, body)?;
-        serde_json::from_value(body.clone())
+        check_fields(spec, plan, Val::json(body), None)?;
+        // Deserializing from the borrowed tree: no copy of the body.
+        GenerationRequest::deserialize(body)
             .map_err(|e| Error::invalid(format!("request: {e}")).with_source(e))
     }
 }
@@ -403,109 +586,25 @@ pub fn price_inputs(req: &GenerationRequest, op: Operation) -> PriceInputs<'_> {
     }
 }
 
-fn validate_value(spec: &ModelSpec, value: &Value) -> Result<()> {
-    let Value::Object(obj) = value else {
-        return Err(Error::internal("request did not serialize to an object"));
-    };
-    let top_fields = || {
-        COMMON_FIELDS
-            .iter()
-            .copied()
-            .chain(
-                spec.fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .filter(|n| !n.contains('.')),
-            )
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    for key in present_keys(obj) {
-        if !COMMON_FIELDS.contains(&key.as_str()) && spec.field(key).is_none() {
-            return Err(Error::invalid(format!(
-                "{key}: not supported by {} (fields: {})",
-                spec.id,
-                top_fields()
-            )));
+/// Fills absent top-level fields with the model's defaults, in place.
+fn apply_defaults(spec: &ModelSpec, plan: &Plan, req: &mut GenerationRequest) -> Result<()> {
+    for d in &plan.defaults {
+        if Val::request(req).get(&d.seg).is_some_and(|v| !v.is_null()) {
+            continue;
         }
-    }
-    // Unknown keys inside declared objects and object lists.
-    for f in spec
-        .fields
-        .iter()
-        .filter(|f| matches!(f.ty, FieldType::Object | FieldType::ObjectList))
-    {
-        let item_path = match f.ty {
-            FieldType::ObjectList => format!("{}[]", f.name),
-            _ => f.name.clone(),
-        };
-        for (path, v) in values_at(value, &item_path) {
-            let Value::Object(inner) = v else { continue };
-            for key in present_keys(inner) {
-                let full = format!("{item_path}.{key}");
-                if spec.field(&full).is_none() {
-                    let known: Vec<_> = spec
-                        .fields
-                        .iter()
-                        .filter_map(|g| g.name.strip_prefix(&format!("{item_path}.")))
-                        .filter(|n| !n.contains('.'))
-                        .collect();
-                    return Err(Error::invalid(format!(
-                        "{path}.{key}: not supported by {} (fields: {})",
-                        spec.id,
-                        known.join(", ")
-                    )));
-                }
+        match (&d.patch, d.seg.key) {
+            (Ok(patch), Some(k)) => request_copy_field(req, patch, k),
+            // A patch that deserialized has a typed key; nothing else to copy.
+            (Ok(_), None) => {}
+            (Err(e), _) => {
+                return Err(Error::internal(format!(
+                    "catalog default for {} does not fit: {e}",
+                    spec.id
+                )))
             }
-        }
-    }
-    for f in &spec.fields {
-        let found = values_at(value, &f.name);
-        if f.required && !f.name.contains('.') && found.is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: required for {}",
-                f.name, spec.id
-            )));
-        }
-        if f.required && f.name.contains('.') {
-            // A nested required field is required inside each present parent.
-            let (parent, leaf) = f.name.rsplit_once('.').unwrap_or(("", f.name.as_str()));
-            for (ppath, pv) in values_at(value, parent) {
-                if pv.get(leaf).is_none_or(Value::is_null) {
-                    return Err(Error::invalid(format!(
-                        "{ppath}.{leaf}: required for {}",
-                        spec.id
-                    )));
-                }
-            }
-        }
-        for (path, v) in found {
-            check_field(&spec.id, f, &path, v)?;
         }
     }
     Ok(())
-}
-
-fn apply_defaults(spec: &ModelSpec, req: &GenerationRequest) -> Result<GenerationRequest> {
-    let mut value = serde_json::to_value(req)
-        .map_err(|e| Error::internal(format!("request serialization: {e}")))?;
-    let Value::Object(obj) = &mut value else {
-        return Err(Error::internal("request did not serialize to an object"));
-    };
-    let mut changed = false;
-    for f in spec.fields.iter().filter(|f| !f.name.contains('.')) {
-        if let Some(d) = &f.default {
-            if obj.get(&f.name).is_none_or(Value::is_null) {
-                obj.insert(f.name.clone(), d.clone());
-                changed = true;
-            }
-        }
-    }
-    if !changed {
-        return Ok(req.clone());
-    }
-    serde_json::from_value(value)
-        .map_err(|e| Error::internal(format!("catalog default for {} does not fit: {e}", spec.id)))
 }
 
 /// How many images an operation inferred from the inputs takes, for messages.
@@ -571,5 +670,114 @@ impl ModelSpec {
     /// The model's default for a top-level field.
     pub fn default_of(&self, name: &str) -> Option<&Value> {
         self.field(name).and_then(|f| f.default.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lens::fixtures::{full, wild};
+    use super::super::lens::{request_copy_field, REQUEST_KEYS};
+    use super::*;
+
+    /// Each model's examples, then each with one field replaced by every fixture's value
+    /// for it: valid, unknown to the model, out of range, wrong media, empty lists.
+    fn perturbed(catalog: &Catalog) -> Vec<GenerationRequest> {
+        let mut out = Vec::new();
+        for m in catalog.models() {
+            for ex in &m.examples {
+                let mut body = ex.clone();
+                body.insert("model".into(), Value::String(m.id.clone()));
+                let base: GenerationRequest = serde_json::from_value(Value::Object(body)).unwrap();
+                out.push(base.clone());
+                for donor in [full(), wild(), GenerationRequest::default()] {
+                    for &k in REQUEST_KEYS.iter().filter(|k| **k != K::Model) {
+                        let mut req = base.clone();
+                        request_copy_field(&mut req, &donor, k);
+                        out.push(req);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn msg<T>(r: Result<T>) -> std::result::Result<T, String> {
+        r.map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn typed_lens_and_serialized_json_give_the_same_answers() {
+        // The typed request is validated without serializing it; the answer (and the
+        // exact message) must be what validating its JSON gives, as before.
+        let c = Catalog::builtin();
+        let reqs = perturbed(c);
+        assert!(reqs.len() > 2500, "{}", reqs.len());
+        let mut rejected = 0;
+        for req in &reqs {
+            let (spec, plan) = c.compiled(&req.model).unwrap();
+            let json = serde_json::to_value(req).unwrap();
+            let typed = msg(check_fields(spec, plan, Val::request(req), None));
+            let raw = msg(check_fields(spec, plan, Val::json(&json), None));
+            assert_eq!(typed, raw, "{json}");
+            rejected += usize::from(typed.is_err());
+        }
+        // Most perturbations are invalid somewhere: the comparison covers error paths.
+        assert!(rejected > reqs.len() / 2, "{rejected} of {}", reqs.len());
+    }
+
+    #[test]
+    fn quote_rechecking_only_defaulted_fields_equals_full_revalidation() {
+        // The reference: the defaulted request validated in full, as quote did before.
+        let c = Catalog::builtin()
+            .with_override_toml(
+                r#"
+[[model]]
+id = "pro-audio"
+name = "Pro audio"
+family = "test"
+kind = "video"
+operations = ["text_to_video"]
+rules = ["audio_requires_pro"]
+providers = [{ provider = "sim", model = "p" }]
+fields = [
+  { name = "prompt", type = "string", required = true },
+  { name = "mode", type = "string", enum = ["std", "pro"], default = "std" },
+  { name = "generateAudio", type = "boolean" },
+  { name = "duration", type = "integer", min = 1, max = 8 },
+]
+price = { rates = [{ per_unit = 1.0 }] }
+"#,
+            )
+            .unwrap();
+        let mut reqs = perturbed(&c);
+        for mode in [None, Some("pro")] {
+            reqs.push(GenerationRequest {
+                model: "pro-audio".into(),
+                prompt: Some("abc".into()),
+                mode: mode.map(Into::into),
+                generate_audio: Some(true),
+                ..Default::default()
+            });
+        }
+        let reference = |req: &GenerationRequest| -> Result<(Operation, i64, GenerationRequest)> {
+            let op = c.validate(req)?;
+            let (spec, plan) = c.compiled(&req.model)?;
+            let mut request = req.clone();
+            for rule in &spec.rules {
+                rule.derive_fields(&mut request);
+            }
+            apply_defaults(spec, plan, &mut request)?;
+            assert_eq!(c.validate(&request)?, op);
+            let points = spec.price.points(&price_inputs(&request, op)).unwrap();
+            Ok((op, points, request))
+        };
+        let mut defaulted = 0;
+        for req in &reqs {
+            let got = msg(c.quote(req).map(|q| (q.operation, q.points, q.request)));
+            let want = msg(reference(req));
+            assert_eq!(got, want, "{}", serde_json::to_value(req).unwrap());
+            defaulted += usize::from(got.is_ok_and(|(_, _, r)| r != *req));
+        }
+        assert!(defaulted > 100, "{defaulted}");
     }
 }
