@@ -3,8 +3,6 @@
 //! following duration, submit, the finished video playing, usage; a screenshot is saved
 //! to `target/web-test-artifacts/web-page.png`.
 
-mod support;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -150,7 +148,8 @@ async fn status(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<Stri
 }
 
 async fn media() -> Response {
-    let mp4 = support::tiny_mp4(8, 6, 2);
+    // A real 128×96, 2 s H.264 MP4: the same file the simulators serve.
+    let mp4 = genmux_sim::media::mp4(128, 96, 2_000, 0);
     ([(header::CONTENT_TYPE, "video/mp4")], mp4).into_response()
 }
 
