@@ -79,7 +79,9 @@ pub(crate) fn check_media(
         )));
     }
     // spec, common rules: Base64 is the bare string; a data: URI prefix is rejected.
-    if v.len() >= 5 && v[..5].eq_ignore_ascii_case("data:") {
+    // `get`, not `[..5]`: a value whose fifth byte is inside a multi-byte character
+    // (`"ééé"`) must be rejected as bad input, not panic the handler.
+    if v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
         return Err(KlingError::invalid_param(format!(
             "{field}: send the bare Base64 string; a data: URI prefix (such as `data:image/png;base64,`) is not accepted"
         )));
@@ -287,6 +289,13 @@ mod tests {
         assert!(check_media("image", "ftp://example.com/a.png", MediaKind::Image).is_err());
         assert!(check_media("image", "not base64!", MediaKind::Image).is_err());
         assert!(check_media("image", &STANDARD.encode(b"GIF89a...."), MediaKind::Image).is_err());
+    }
+
+    #[test]
+    fn multi_byte_input_is_a_rejection_not_a_panic() {
+        // "ééé": byte 5 falls inside the third character.
+        let e = check_media("image", "ééé", MediaKind::Image).unwrap_err();
+        assert!(e.message.contains("image"), "{}", e.message);
     }
 
     #[test]
