@@ -30,6 +30,7 @@ pub mod error;
 pub mod fault;
 pub mod kling;
 pub mod media;
+mod running;
 mod server;
 pub mod unified;
 

@@ -25,9 +25,6 @@ mod validate;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
 pub use auth::encode_token;
 pub use config::{
     AccountStatus, AuthClock, Endpoint, Feature, KlingAccount, KlingSimConfig, Timings,
@@ -35,8 +32,9 @@ pub use config::{
 pub use state::{CallbackRecord, KlingState, TaskSummary};
 
 use crate::clock::SimClock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fault::FaultPlan;
+use crate::running::Running;
 
 /// Builds the simulator's axum router over `state`, for in-process use (for example with
 /// `tower::ServiceExt::oneshot`). Served this way, a `drop_connection` fault cannot close a
@@ -48,17 +46,13 @@ pub fn router(state: KlingState) -> axum::Router {
 /// A running Kling simulator on a loopback port.
 pub struct KlingSim {
     state: KlingState,
-    addr: SocketAddr,
-    base_url: String,
-    stop: watch::Sender<bool>,
-    server: JoinHandle<()>,
-    ticker: JoinHandle<()>,
+    running: Running,
 }
 
 impl std::fmt::Debug for KlingSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KlingSim")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.running.base_url())
             .finish()
     }
 }
@@ -67,44 +61,23 @@ impl KlingSim {
     /// Binds `config.addr` (default `127.0.0.1:0`), starts serving and starts the ticker
     /// that moves tasks and sends callbacks whenever the clock moves.
     pub async fn start(config: KlingSimConfig) -> Result<KlingSim> {
-        let addr = config.addr;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| Error::Bind { addr, source })?;
-        let base_url = config
-            .public_base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{local}"));
-        let state = KlingState::new(config, base_url.clone())?;
-        let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(crate::server::serve(
-            listener,
-            routes::router(state.clone()),
-            stop_rx.clone(),
-        ));
-        let ticker = tokio::spawn(state.clone().run_ticker(stop_rx));
-        Ok(KlingSim {
-            state,
-            addr: local,
-            base_url,
-            stop,
-            server,
-            ticker,
+        let public_base_url = config.public_base_url.clone();
+        let (state, running) = Running::start(config.addr, public_base_url, |base_url| {
+            KlingState::new(config, base_url)
         })
+        .await?;
+        Ok(KlingSim { state, running })
     }
 
     /// `http://127.0.0.1:<port>` (or the configured public base URL), without a trailing
     /// slash: the client's base URL.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.running.base_url()
     }
 
     /// The bound socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr()
     }
 
     /// The first account's AccessKey.
@@ -168,8 +141,6 @@ impl KlingSim {
 
     /// Stops serving and ticking; open connections are closed.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.server.await;
-        let _ = self.ticker.await;
+        self.running.shutdown().await;
     }
 }

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
 use super::auth::encode_token;
 use super::config::{AuthClock, Endpoint, Feature, KlingSimConfig};
@@ -321,22 +320,6 @@ impl KlingState {
         lock(&self.inner.callbacks).push(record);
     }
 
-    /// Runs until `stop` turns true, settling whenever the clock moves (and, for a
-    /// real-time clock, every `tick_interval`).
-    pub(crate) async fn run_ticker(self, mut stop: watch::Receiver<bool>) {
-        let mut changed = self.inner.clock.changed();
-        let real_time = !matches!(self.inner.clock.mode(), crate::clock::ClockMode::Manual);
-        let mut every = tokio::time::interval(self.inner.config.tick_interval);
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                r = changed.changed() => if r.is_err() { return },
-                _ = every.tick(), if real_time => {}
-            }
-            self.settle().await;
-        }
-    }
-
     fn ctx<'a>(&'a self, store: &'a Store, account: usize) -> Ctx<'a> {
         Ctx {
             store,
@@ -586,5 +569,23 @@ impl KlingState {
             }
             _ => None,
         }
+    }
+}
+
+impl crate::running::SimState for KlingState {
+    fn router(&self) -> axum::Router {
+        super::routes::router(self.clone())
+    }
+
+    fn clock(&self) -> SimClock {
+        self.inner.clock.clone()
+    }
+
+    fn tick_interval(&self) -> std::time::Duration {
+        self.inner.config.tick_interval
+    }
+
+    fn settle_due(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.settle()
     }
 }

@@ -26,15 +26,13 @@ mod state;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
 pub use config::{UnifiedEndpoint, UnifiedKey, UnifiedSimConfig};
 pub use state::{UnifiedCallbackRecord, UnifiedState};
 
 use crate::clock::SimClock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fault::FaultPlan;
+use crate::running::Running;
 
 /// The unified simulator's axum router over `state`, for in-process use.
 pub fn router(state: UnifiedState) -> axum::Router {
@@ -44,17 +42,13 @@ pub fn router(state: UnifiedState) -> axum::Router {
 /// A running unified-API simulator on a loopback port.
 pub struct UnifiedSim {
     state: UnifiedState,
-    addr: SocketAddr,
-    base_url: String,
-    stop: watch::Sender<bool>,
-    server: JoinHandle<()>,
-    ticker: JoinHandle<()>,
+    running: Running,
 }
 
 impl std::fmt::Debug for UnifiedSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UnifiedSim")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.running.base_url())
             .finish()
     }
 }
@@ -62,43 +56,22 @@ impl std::fmt::Debug for UnifiedSim {
 impl UnifiedSim {
     /// Binds `config.addr` (default `127.0.0.1:0`), starts serving and ticking.
     pub async fn start(config: UnifiedSimConfig) -> Result<UnifiedSim> {
-        let addr = config.addr;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| Error::Bind { addr, source })?;
-        let base_url = config
-            .public_base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{local}"));
-        let state = UnifiedState::new(config, base_url.clone())?;
-        let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(crate::server::serve(
-            listener,
-            routes::router(state.clone()),
-            stop_rx.clone(),
-        ));
-        let ticker = tokio::spawn(state.clone().run_ticker(stop_rx));
-        Ok(UnifiedSim {
-            state,
-            addr: local,
-            base_url,
-            stop,
-            server,
-            ticker,
+        let public_base_url = config.public_base_url.clone();
+        let (state, running) = Running::start(config.addr, public_base_url, |base_url| {
+            UnifiedState::new(config, base_url)
         })
+        .await?;
+        Ok(UnifiedSim { state, running })
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.running.base_url()
     }
 
     /// The bound socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr()
     }
 
     /// The first configured API key.
@@ -144,8 +117,6 @@ impl UnifiedSim {
 
     /// Stops serving and ticking.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.server.await;
-        let _ = self.ticker.await;
+        self.running.shutdown().await;
     }
 }

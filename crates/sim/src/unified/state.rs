@@ -8,10 +8,9 @@ use genmux_core::{Asset, Catalog, MediaKind, TaskStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
 use super::config::{UnifiedEndpoint, UnifiedSimConfig};
-use crate::clock::{wall_ms, ClockMode, SimClock};
+use crate::clock::{wall_ms, SimClock};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, FaultPlan};
 use crate::media;
@@ -499,21 +498,6 @@ impl UnifiedState {
         }
     }
 
-    /// Runs until `stop` turns true, settling whenever the clock moves.
-    pub(crate) async fn run_ticker(self, mut stop: watch::Receiver<bool>) {
-        let mut changed = self.inner.clock.changed();
-        let real_time = !matches!(self.inner.clock.mode(), ClockMode::Manual);
-        let mut every = tokio::time::interval(self.inner.config.tick_interval);
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                r = changed.changed() => if r.is_err() { return },
-                _ = every.tick(), if real_time => {}
-            }
-            self.settle().await;
-        }
-    }
-
     /// The bytes behind a `/media/...` path.
     pub(crate) fn media(&self, path: &str) -> Option<(&'static str, Vec<u8>)> {
         let mut store = self.store();
@@ -547,6 +531,24 @@ impl UnifiedState {
             }
             _ => None,
         }
+    }
+}
+
+impl crate::running::SimState for UnifiedState {
+    fn router(&self) -> axum::Router {
+        super::routes::router(self.clone())
+    }
+
+    fn clock(&self) -> SimClock {
+        self.inner.clock.clone()
+    }
+
+    fn tick_interval(&self) -> std::time::Duration {
+        self.inner.config.tick_interval
+    }
+
+    fn settle_due(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.settle()
     }
 }
 
