@@ -8,6 +8,7 @@ use genmux_kling::{KlingConfig, KlingProvider};
 use genmux_router::{BreakerConfig, RetryConfig, Router};
 use genmux_sim::kling::{Endpoint, Feature, KlingSim, KlingSimConfig};
 use genmux_sim::FaultPlan;
+use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
@@ -25,6 +26,25 @@ async fn sim_and_provider() -> (KlingSim, genmux_core::Provider) {
     (sim, provider)
 }
 
+/// A router over the Kling provider first and an in-memory backup second, with fast
+/// retries; the backup reports its calls.
+fn kling_then_backup(kling: genmux_core::Provider) -> (Router, Arc<MemProvider>) {
+    let backup = MemProvider::serving("backup", 1.0);
+    let router = Router::builder()
+        .provider(kling)
+        .provider(backup.provider())
+        .retry(fast_retries())
+        .build()
+        .expect("router builds");
+    (router, backup)
+}
+
+/// Applies `plan` to the simulator's text-to-video create endpoint.
+fn fail_creates(sim: &KlingSim, plan: FaultPlan) {
+    sim.set_faults(Endpoint::Create(Feature::Text2Video), plan)
+        .expect("fault plan is valid");
+}
+
 fn fast_retries() -> RetryConfig {
     RetryConfig {
         initial_backoff: Duration::from_millis(1),
@@ -36,13 +56,7 @@ fn fast_retries() -> RetryConfig {
 #[tokio::test]
 async fn a_task_is_created_on_the_simulator_and_queried_there() {
     let (sim, kling) = sim_and_provider().await;
-    let backup = MemProvider::serving("backup", 1.0);
-    let router = Router::builder()
-        .provider(kling)
-        .provider(backup.provider())
-        .retry(fast_retries())
-        .build()
-        .unwrap();
+    let (router, backup) = kling_then_backup(kling);
     let handle = router.generate(request()).await.unwrap();
     assert_eq!(handle.task.provider, "kling");
     assert_eq!(handle.task.provider_model, "kling-v2-5-turbo");
@@ -60,26 +74,20 @@ async fn a_task_is_created_on_the_simulator_and_queried_there() {
 #[tokio::test]
 async fn upstream_5xx_fails_over_to_the_backup() {
     let (sim, kling) = sim_and_provider().await;
-    sim.set_faults(
-        Endpoint::Create(Feature::Text2Video),
+    fail_creates(
+        &sim,
         FaultPlan {
             server_error: 1.0,
             ..Default::default()
         },
-    )
-    .unwrap();
-    let backup = MemProvider::serving("backup", 1.0);
-    let router = Router::builder()
-        .provider(kling)
-        .provider(backup.provider())
-        .retry(fast_retries())
-        .build()
-        .unwrap();
+    );
+    let (router, backup) = kling_then_backup(kling);
     let r = router.submit(&quote(), &no_callback).await.unwrap();
     assert_eq!(
         (r.provider.as_str(), r.attempts, r.failovers),
         ("backup", 2, 1)
     );
+    assert_eq!(backup.submits(), 1);
     assert!(sim.state().tasks().is_empty());
     sim.shutdown().await;
 }
@@ -87,45 +95,33 @@ async fn upstream_5xx_fails_over_to_the_backup() {
 #[tokio::test]
 async fn upstream_429_with_retry_after_fails_over_to_the_backup() {
     let (sim, kling) = sim_and_provider().await;
-    sim.set_faults(
-        Endpoint::Create(Feature::Text2Video),
+    fail_creates(
+        &sim,
         FaultPlan {
             rate_limit: 1.0,
             retry_after: Duration::from_secs(60),
             ..Default::default()
         },
-    )
-    .unwrap();
-    let backup = MemProvider::serving("backup", 1.0);
-    let router = Router::builder()
-        .provider(kling)
-        .provider(backup.provider())
-        .retry(fast_retries())
-        .build()
-        .unwrap();
+    );
+    let (router, backup) = kling_then_backup(kling);
     let r = router.submit(&quote(), &no_callback).await.unwrap();
     assert_eq!(r.provider, "backup");
+    assert_eq!(backup.submits(), 1);
+    assert!(sim.state().tasks().is_empty());
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_dropped_connection_after_create_is_unknown_and_not_resubmitted() {
     let (sim, kling) = sim_and_provider().await;
-    sim.set_faults(
-        Endpoint::Create(Feature::Text2Video),
+    fail_creates(
+        &sim,
         FaultPlan {
             drop_connection: 1.0,
             ..Default::default()
         },
-    )
-    .unwrap();
-    let backup = MemProvider::serving("backup", 1.0);
-    let router = Router::builder()
-        .provider(kling)
-        .provider(backup.provider())
-        .retry(fast_retries())
-        .build()
-        .unwrap();
+    );
+    let (router, backup) = kling_then_backup(kling);
     let mut req = request();
     req.external_task_id = Some("order-7".into());
     let q = Catalog::builtin().quote(&req).unwrap();
@@ -142,14 +138,13 @@ async fn a_dropped_connection_after_create_is_unknown_and_not_resubmitted() {
 #[tokio::test]
 async fn a_failing_simulator_opens_the_breaker_and_is_no_longer_called() {
     let (sim, kling) = sim_and_provider().await;
-    sim.set_faults(
-        Endpoint::Create(Feature::Text2Video),
+    fail_creates(
+        &sim,
         FaultPlan {
             server_error: 1.0,
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     let router = Router::builder()
         .provider(kling)
         .breaker(BreakerConfig {
