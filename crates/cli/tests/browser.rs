@@ -10,11 +10,11 @@
 
 mod support;
 
-use genmux_core::{Catalog, GenerationRequest};
+use genmux_core::Catalog;
 use genmux_web::testing::{eval, save_screenshot, start_chromedriver, wait_until};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{mp4_boxes, Gateway};
+use support::{expected_points, mp4_boxes, Gateway};
 
 const MODEL: &str = "kling-2.5-turbo";
 const PROMPT: &str = "A lighthouse at dawn, waves rolling in";
@@ -22,14 +22,6 @@ const PROMPT: &str = "A lighthouse at dawn, waves rolling in";
 const WAIT: Duration = Duration::from_secs(30);
 /// Waits for a sandbox task to finish and its video to play.
 const TASK_WAIT: Duration = Duration::from_secs(90);
-
-fn expected_points(body: Value) -> i64 {
-    let req: GenerationRequest = serde_json::from_value(body.clone()).expect("request body");
-    Catalog::builtin()
-        .quote(&req)
-        .unwrap_or_else(|e| panic!("{body}: {e}"))
-        .points
-}
 
 /// Runs `$script` in the page with `$args` and returns its JSON value (`?` on errors).
 macro_rules! js {

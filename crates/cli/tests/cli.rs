@@ -4,23 +4,14 @@
 
 mod support;
 
-use genmux_core::{Catalog, GenerationRequest};
+use genmux_core::Catalog;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{assert_mp4, run_in, shared, Gateway, Sim};
+use support::{assert_mp4, expected_points, run_in, shared, Gateway, Sim};
 
 const PROMPT: &str = "A red fox trotting through fresh snow";
-
-/// What the catalog charges for `body`: the gateway must quote and charge exactly this.
-fn expected_points(body: Value) -> i64 {
-    let req: GenerationRequest = serde_json::from_value(body.clone()).expect("request body");
-    Catalog::builtin()
-        .quote(&req)
-        .unwrap_or_else(|e| panic!("{body}: {e}"))
-        .points
-}
 
 /// The first column of a table's body rows (after the header and the dashes).
 fn first_column(table: &str) -> Vec<String> {

@@ -9,6 +9,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use genmux_core::{Catalog, GenerationRequest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -41,6 +42,15 @@ const SCRUBBED_ENV: &[&str] = &[
 
 /// How long `genmux serve` may take to print its URL.
 const STARTUP: Duration = Duration::from_secs(60);
+
+/// What the catalog charges for `body`: the gateway must quote and charge exactly this.
+pub fn expected_points(body: Value) -> i64 {
+    let req: GenerationRequest = serde_json::from_value(body.clone()).expect("request body");
+    Catalog::builtin()
+        .quote(&req)
+        .unwrap_or_else(|e| panic!("{body}: {e}"))
+        .points
+}
 
 /// A `genmux` command with a clean environment.
 pub fn command() -> Command {
