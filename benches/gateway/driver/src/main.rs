@@ -35,8 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Drive load at one endpoint and print the figures as JSON (boxed: its many flags
-    /// would make every variant as large as this one).
+    // Boxed: its many flags would make every variant as large as this one.
+    /// Drive load at one endpoint and print the figures as JSON.
     Load(Box<LoadArgs>),
     /// Time a server from spawn to first answered request; report idle RSS.
     Startup(StartupArgs),
