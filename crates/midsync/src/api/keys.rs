@@ -28,11 +28,26 @@ pub fn router() -> Router<AppState> {
 pub struct CreateKeyBody {
     /// A label.
     pub name: String,
-    /// `api.read`, `api.generate`, `admin`.
+    /// `api.read`, `api.generate`, `admin`; at least one.
+    #[schema(value_type = Vec<ScopeName>, min_items = 1)]
     pub scopes: Vec<String>,
     /// The account to create it for (default: the caller's); created if missing.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub account_id: Option<String>,
+}
+
+/// The scope names a key can carry (the OpenAPI schema of [`CreateKeyBody::scopes`]; the
+/// body itself is parsed by `Scope::parse`, whose errors name the index).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) enum ScopeName {
+    #[schema(rename = "api.read")]
+    ApiRead,
+    #[schema(rename = "api.generate")]
+    ApiGenerate,
+    #[schema(rename = "admin")]
+    Admin,
 }
 
 fn key_json(k: &ApiKey) -> Value {
@@ -72,6 +87,16 @@ pub async fn create_key(
                 .map_err(|e| ApiError::bad_request(format!("scopes[{i}]: {}", e.message())))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The store's own message says `account_id`; the caller wrote `accountId`.
+    if body
+        .account_id
+        .as_deref()
+        .is_some_and(|a| a.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "accountId: empty (allowed: a non-empty account id, or leave it out for the caller's account)",
+        ));
+    }
     let account = body
         .account_id
         .unwrap_or_else(|| caller.account_id().to_string());

@@ -61,7 +61,7 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
 #[utoipa::path(post, path = "/unified-video/quote", tag = "generation",
     request_body(content = Object, description = "exactly the /generate body"),
     responses((status = 200, body = QuoteResponse),
-        (status = 400, description = "invalid body or combination", body = QuoteResponse),
+        (status = 400, description = "invalid body (the error names the field), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody),
         (status = 401, body = crate::wire::ErrorBody), (status = 403, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn video_quote(
@@ -76,7 +76,7 @@ pub async fn video_quote(
 #[utoipa::path(post, path = "/unified-image/quote", tag = "generation",
     request_body(content = Object, description = "exactly the /generate body"),
     responses((status = 200, body = QuoteResponse),
-        (status = 400, description = "invalid body or combination", body = QuoteResponse)),
+        (status = 400, description = "invalid body (the error names the field), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn image_quote(
     State(state): State<AppState>,

@@ -100,8 +100,10 @@ pub fn date_range(
 
 /// Billing history, newest first.
 #[utoipa::path(get, path = "/v1/usage/logs", tag = "usage",
-    params(("page" = Option<u32>, Query), ("limit" = Option<u32>, Query),
-        ("date_range" = Option<String>, Query, description = "last_7_days or YYYY-MM-DD_YYYY-MM-DD"),
+    params(("page" = Option<u32>, Query, minimum = 1, maximum = 2147483647),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "at most `Page::MAX_LIMIT` (1000)"),
+        ("date_range" = Option<String>, Query, pattern = r"^(today|last_[1-9][0-9]{0,2}_days)$",
+            description = "`today`, `last_N_days` (default `last_30_days`); `YYYY-MM-DD_YYYY-MM-DD` (both days, UTC) is accepted too"),
         ("model" = Option<String>, Query)),
     responses((status = 200, body = UsageLogsResponse), (status = 400, body = crate::wire::ErrorBody),
         (status = 403, body = crate::wire::ErrorBody)),
@@ -113,7 +115,9 @@ pub async fn logs(
 ) -> ApiResult<Json<UsageLogsResponse>> {
     caller.require_any(&[Scope::ApiRead])?;
     let p = params(raw.as_deref(), &["page", "limit", "date_range", "model"])?;
-    let page = number(&p, "page", 1, u32::MAX)?;
+    // The documented range is OpenAPI's int32 (what `u32` is described as); schemathesis
+    // found pages past it accepted.
+    let page = number(&p, "page", 1, i32::MAX.unsigned_abs())?;
     let limit = number(&p, "limit", 20, Page::MAX_LIMIT)?;
     let (from, to) = date_range(p.get("date_range").map(String::as_str), state.clock().now())?;
     let model = p.get("model").filter(|m| !m.is_empty()).cloned();
@@ -149,7 +153,9 @@ pub async fn logs(
 
 /// Totals, grouped by model.
 #[utoipa::path(get, path = "/v1/usage/summary", tag = "usage",
-    params(("date_range" = Option<String>, Query), ("groupBy" = Option<String>, Query, description = "model")),
+    params(("date_range" = Option<String>, Query, pattern = r"^(today|last_[1-9][0-9]{0,2}_days)$",
+            description = "as for /v1/usage/logs"),
+        ("groupBy" = Option<String>, Query, pattern = "^model$", description = "`model` (the only grouping)")),
     responses((status = 200, body = UsageSummaryResponse), (status = 400, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn summary(
