@@ -118,7 +118,12 @@ pub fn parse_status_word(s: &str) -> Option<TaskStatus> {
 pub fn parse_generate(body: &[u8], provider_model: &str) -> Result<Submission> {
     let g: UpstreamGenerate = parse_json(body, "generate")?;
     if g.success == Some(false) {
-        let msg = g.error.as_ref().map(error_text).unwrap_or_default();
+        let msg = g
+            .error
+            .as_ref()
+            .map(error_text)
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| "upstream refused the generate request without a reason".into());
         return Err(classify_message(ErrorKind::InvalidRequest, &msg)
             .with_provider(PROVIDER_ID)
             .with_retryable(false));
@@ -228,6 +233,13 @@ pub fn parse_status(body: &[u8], provider_task_id: &str, kind: MediaKind) -> Res
         if let Some(Value::Object(o)) = &s.output {
             assets = assets_from_output(o, kind);
         }
+    }
+    // An asset without a URL is no asset: a `succeeded` task made only of them would be
+    // charged for nothing (found by the V4 property test). A negative or non-finite duration
+    // is dropped rather than passed on.
+    assets.retain(|a| !a.url.trim().is_empty());
+    for a in &mut assets {
+        a.duration_secs = a.duration_secs.filter(|d| d.is_finite() && *d >= 0.0);
     }
     if status == TaskStatus::Succeeded && assets.is_empty() {
         return Err(
