@@ -427,9 +427,11 @@ run_portkey() {
 run_scale() {
   log "== scale: generate with tasks in flight (slow simulator, provider rate limit)"
   stop_all
-  start_sim 0.001
   local n
   for n in $SCALE; do
+    # A fresh slow simulator for each N: tasks stay in flight, and no run inherits the
+    # previous one's upstream task table.
+    start_sim 0.001
     # The provider rate limit covers submissions and the poller's status calls alike, so
     # it is set at the generate target (5,000/s): generate may reach it, and the poller
     # shares what is left. Concurrency is lifted so N tasks can be in flight at once.
@@ -444,7 +446,7 @@ run_scale() {
     sleep 3
     local after; after=$(awk '/VmRSS/{print $2}' "/proc/$GM_PID/status")
     printf '{"label":"scale %s","tasks":%s,"idle_rss_kib":%s,"rss_kib":%s}\n' "$n" "$n" "$idle" "$after" >>"$RUN/scale.jsonl"
-    stop_pid "$GM_PID"
+    stop_all
   done
   stop_all
 }
