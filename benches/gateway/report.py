@@ -118,6 +118,37 @@ def main():
 
     startup = read_jsonl(os.path.join(a.run, "startup.jsonl"))
 
+    # issue 8's targets, checked against this run
+    verdicts = []
+
+    def check(name, goal, value, ok):
+        if value is not None:
+            verdicts.append({"target": name, "goal": goal, "measured": value, "met": bool(ok)})
+
+    by_label = {r["target"]: r for r in rows}
+    for backend in ("genmux-sqlite", "genmux-postgres"):
+        g = by_label.get(f"{backend} generate")
+        q = by_label.get(f"{backend} quote")
+        if g:
+            check(f"{backend} generate added p50", "<= 100 µs", g["added_p50_us"],
+                  g["added_p50_us"] is not None and g["added_p50_us"] <= 100)
+            check(f"{backend} generate added p99", "<= 1 ms", g["added_p99_us"],
+                  g["added_p99_us"] is not None and g["added_p99_us"] <= 1000)
+            check(f"{backend} generate req/s at {a.conns} conns", ">= 5,000", g["rps"],
+                  g["rps"] is not None and g["rps"] >= 5000)
+        if q:
+            check(f"{backend} quote req/s at {a.conns} conns", ">= 20,000", q["rps"],
+                  q["rps"] is not None and q["rps"] >= 20000)
+    if scale:
+        top = max(scale, key=lambda x: x["tasks_in_flight"])
+        check(f"memory per in-flight task at {top['tasks_in_flight']:,}", "<= 2 KB",
+              top["bytes_per_task"], top["bytes_per_task"] is not None and top["bytes_per_task"] <= 2048)
+    if startup:
+        idle = sorted(x["idle_rss_kib"] for x in startup)[len(startup) // 2] / 1024
+        start = sorted(x["start_to_first_answer_ms"] for x in startup)[len(startup) // 2]
+        check("idle RSS (median)", "<= 30 MB", round(idle, 1), idle <= 30)
+        check("start to first answer (median)", "<= 100 ms", round(start, 1), start <= 100)
+
     with open("/proc/loadavg") as f:
         load_avg = f.read().split()[:3]
     doc = {
@@ -137,6 +168,7 @@ def main():
         "targets": rows,
         "scale": scale,
         "startup": startup,
+        "targets_issue_8": verdicts,
         "raw": {"sequential": list(seq.values()), "concurrent": list(conc.values())},
     }
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
@@ -177,6 +209,16 @@ def main():
         for s in startup:
             print(f"  {s['label']}: {s['start_to_first_answer_ms']:.1f} ms, "
                   f"idle RSS {s['idle_rss_kib'] / 1024:.1f} MB")
+    if verdicts:
+        print()
+        print("Targets of issue 8")
+        for v in verdicts:
+            m = v["measured"]
+            shown = fmt_us(m) if "added" in v["target"] else (
+                f"{m:,.0f} B" if "memory" in v["target"] else
+                f"{m} MB" if "RSS" in v["target"] else
+                f"{m} ms" if "start" in v["target"] else f"{m:,.0f}")
+            print(f"  {'met ' if v['met'] else 'MISS'}  {v['target']}: {shown} (goal {v['goal']})")
     errs = [r for r in rows if r["errors"]]
     for r in errs:
         print(f"\n! {r['target']}: {r['errors']} errors; first: {r['first_error']}", file=sys.stderr)

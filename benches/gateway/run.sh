@@ -24,7 +24,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/benches/gateway"
-PEERS="$ROOT/target/bench-peers"
+PEERS="${BENCH_PEERS_DIR:-$ROOT/target/bench-peers}"
 OUT="$ROOT/target/bench-gateway"
 RUN="$OUT/run"
 RESULTS_JSONL="$OUT/results.jsonl"
