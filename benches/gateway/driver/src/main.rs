@@ -87,7 +87,7 @@ struct LoadArgs {
     /// Read the body template from a file instead.
     #[arg(long, conflicts_with = "body")]
     body_file: Option<PathBuf>,
-    /// Add "Authorization: Bearer <Kling JWT>" minted from "AccessKey:SecretKey".
+    /// Add `Authorization: Bearer <Kling JWT>` minted from `AccessKey:SecretKey`.
     #[arg(long)]
     kling_keys: Option<String>,
     /// Concurrent keep-alive connections.

@@ -1,6 +1,6 @@
 //! CPU time and resident memory of a target process tree, read from /proc.
 //!
-//! CPU: `utime + stime` (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of
+//! CPU: `utime + stime` (fields 14 and 15 of `/proc/<pid>/stat`, in clock ticks of
 //! 1/100 s on Linux x86_64) summed over the process and its live descendants, so a
 //! gateway that forks workers (LiteLLM under uvicorn, nginx) is charged for all of them.
 
