@@ -31,6 +31,10 @@ impl Backend {
             .map_err(|e| Error::invalid(format!("store URL is not a valid PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // No ping before each acquire: it was an extra round trip per acquire, 16 % of a
+            // generate's CPU (docs/benchmarks.md). A broken connection still fails its
+            // statement, and sqlx drops it then.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| db("connecting to PostgreSQL", e))?;

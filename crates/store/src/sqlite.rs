@@ -56,7 +56,10 @@ impl Backend {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
+        // No ping before each acquire: it was 4.6 % of a generate's CPU (docs/benchmarks.md).
+        // A broken connection still fails its statement, and sqlx drops it then.
         let pool = pool
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| db(&format!("opening SQLite database `{url}`"), e))?;
