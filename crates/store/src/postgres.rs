@@ -48,6 +48,12 @@ impl Backend {
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Nothing to queue for: PostgreSQL locks rows, not the database, so writers of this
+    /// process only wait for the rows they touch (the SQLite backend queues here).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        None
+    }
 }
 
 /// A write transaction (the field is only used on SQLite).

@@ -21,6 +21,7 @@ impl IdempotencyStore for Backend {
     async fn begin(&self, key: &IdempotencyKey, fingerprint: &str) -> Result<BeginOutcome> {
         // The primary key makes the insert the atomic claim: one caller inserts, the rest
         // find the row (on PostgreSQL they wait for the claiming transaction first).
+        let turn = self.write_turn().await;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (api_key_id, route, idem_key, fingerprint, state, created_at) \
              VALUES ($1, $2, $3, $4, 'in_progress', $5) ON CONFLICT DO NOTHING",
@@ -34,6 +35,7 @@ impl IdempotencyStore for Backend {
         .await
         .map_err(ctx("claiming an idempotency key"))?
         .rows_affected();
+        drop(turn);
         if claimed == 1 {
             return Ok(BeginOutcome::New);
         }
@@ -71,6 +73,7 @@ impl IdempotencyStore for Backend {
     }
 
     async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2, \
              completed_at = $3 WHERE api_key_id = $4 AND route = $5 AND idem_key = $6 \
@@ -90,6 +93,7 @@ impl IdempotencyStore for Backend {
     }
 
     async fn abandon(&self, key: &IdempotencyKey) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND route = $2 AND idem_key = $3 \
              AND state = 'in_progress'",
@@ -105,6 +109,7 @@ impl IdempotencyStore for Backend {
     }
 
     async fn purge_older_than(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(to_micros(cutoff))
             .execute(&self.pool)

@@ -64,6 +64,7 @@ impl Backend {
         detail: &str,
         message: &str,
     ) -> Error {
+        let _turn = self.write_turn().await;
         if let Err(e) = audit(
             &self.pool,
             AuditAction::AuthFailed,

@@ -132,6 +132,7 @@ impl Backend {
 #[async_trait]
 impl Ledger for Backend {
     async fn create_account(&self, account_id: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
         if account_id.is_empty() {
             return Err(Error::invalid("account_id is empty"));
         }

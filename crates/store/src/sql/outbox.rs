@@ -26,6 +26,7 @@ static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
 #[async_trait]
 impl Outbox for Backend {
     async fn enqueue(&self, d: NewDelivery) -> Result<Delivery> {
+        let _turn = self.write_turn().await;
         if d.webhook_id.is_empty() {
             return Err(Error::invalid("webhook_id is empty"));
         }
@@ -71,6 +72,7 @@ impl Outbox for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<Delivery>> {
+        let _turn = self.write_turn().await;
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -97,6 +99,7 @@ impl Outbox for Backend {
     }
 
     async fn mark_delivered(&self, webhook_id: &str, now: OffsetDateTime) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = $1, \
              next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
@@ -118,6 +121,7 @@ impl Outbox for Backend {
         next_attempt_at: OffsetDateTime,
         last_error: &str,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
              lease_owner = NULL, lease_expires_at = NULL \
@@ -141,6 +145,7 @@ impl Outbox for Backend {
         last_error: &str,
         now: OffsetDateTime,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let state = match reason {
             GiveUpReason::Disabled => "disabled",
             GiveUpReason::Exhausted => "exhausted",

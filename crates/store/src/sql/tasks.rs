@@ -68,6 +68,7 @@ impl Backend {
 #[async_trait]
 impl TaskStore for Backend {
     async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
+        let _turn = self.write_turn().await;
         if t.points < 0 {
             return Err(Error::invalid(format!(
                 "task points = {}; must be ≥ 0",
@@ -165,6 +166,7 @@ impl TaskStore for Backend {
                 Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
                 Transition::Moved(next) => next,
             };
+            let turn = self.write_turn().await;
             let moved = sqlx::query_as::<Db, TaskRow>(&sql)
                 .bind(next.as_str())
                 .bind(&assets)
@@ -178,6 +180,7 @@ impl TaskStore for Backend {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(ctx("updating a task"))?;
+            drop(turn);
             if let Some(row) = moved {
                 return Ok(TaskUpdateOutcome::Moved(TaskRecord::try_from(row)?));
             }
@@ -208,6 +211,7 @@ impl TaskStore for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<TaskRecord>> {
+        let _turn = self.write_turn().await;
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -232,6 +236,7 @@ impl TaskStore for Backend {
         worker_id: &str,
         next_poll_at: Option<OffsetDateTime>,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE tasks SET next_poll_at = $1, lease_owner = NULL, lease_expires_at = NULL, \
              updated_at = $2 WHERE id = $3 AND lease_owner = $4",

@@ -30,6 +30,7 @@ fn check_range(from: OffsetDateTime, to: OffsetDateTime) -> Result<()> {
 #[async_trait]
 impl UsageStore for Backend {
     async fn append(&self, r: &UsageRecord) -> Result<bool> {
+        let _turn = self.write_turn().await;
         for (field, v) in [
             ("points", r.points),
             ("input_tokens", r.input_tokens),
