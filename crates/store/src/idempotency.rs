@@ -67,6 +67,15 @@ pub enum BeginOutcome {
     Mismatch,
 }
 
+/// What [`IdempotencyStore::take_over_stale`] claimed: the key of a request that stopped
+/// (its process died) while in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleClaim {
+    /// The task id the stopped request had announced with [`IdempotencyStore::attach_task`],
+    /// if it got that far.
+    pub task_id: Option<String>,
+}
+
 /// Idempotency records.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
@@ -81,6 +90,23 @@ pub trait IdempotencyStore: Send + Sync {
     /// Forgets an in-progress key (the request failed validation and stored nothing, so a
     /// corrected retry with the same key is processed: T3). Returns whether one was removed.
     async fn abandon(&self, key: &IdempotencyKey) -> Result<bool>;
+
+    /// Records which task the in-progress request of `key` is creating, before it writes
+    /// anything else, so that a request taking the key over after a crash can find it.
+    /// Returns `false` if there was no in-progress record.
+    async fn attach_task(&self, key: &IdempotencyKey, task_id: &str) -> Result<bool>;
+
+    /// Takes over an in-progress key with the same `fingerprint` whose request started more
+    /// than `older_than` ago by the store's clock — the one that stamped it, so clocks of
+    /// other processes do not matter — (its process died: R4), atomically — of any number of
+    /// concurrent callers at most one gets `Some`, and the key counts as started now. `None`
+    /// when the key is not in progress, belongs to another body, or is still fresh.
+    async fn take_over_stale(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        older_than: std::time::Duration,
+    ) -> Result<Option<StaleClaim>>;
 
     /// Deletes records created before `cutoff` (call with `now - ≥ 24 h`); returns how many.
     async fn purge_older_than(&self, cutoff: OffsetDateTime) -> Result<u64>;

@@ -173,6 +173,12 @@ pub trait Ledger: Send + Sync {
     /// The task's hold, if any.
     async fn get_hold(&self, task_id: &str) -> Result<Option<Hold>>;
 
+    /// Holds still `held` that were placed more than `older_than` ago (by the store's clock,
+    /// which stamped them) and whose task was never
+    /// recorded (the process died between the hold and the task row: R4), oldest first, at
+    /// most `limit`. The caller voids them: nothing upstream can be billed for them.
+    async fn orphan_holds(&self, older_than: std::time::Duration, limit: u32) -> Result<Vec<Hold>>;
+
     /// The account's spendable balance; a missing account is `NotFound`.
     async fn balance(&self, account_id: &str) -> Result<i64>;
 

@@ -39,11 +39,13 @@ pub mod usage;
 use genmux_core::{Error, Result};
 use std::sync::Arc;
 
-pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StoredResponse};
+pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
 pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Scope};
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 pub use outbox::{Delivery, DeliveryState, GiveUpReason, NewDelivery, Outbox};
-pub use task::{NewTask, Page, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome};
+pub use task::{
+    NewTask, Page, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+};
 pub use usage::{ModelUsage, UsageLogs, UsageQuery, UsageRecord, UsageStore, UsageSummary};
 
 /// Which database a [`Store`] uses.

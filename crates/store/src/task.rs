@@ -125,6 +125,24 @@ impl TaskUpdate {
     }
 }
 
+/// Where a submission went, recorded on a task written before it was sent
+/// ([`TaskStore::record_submission`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubmissionRecord {
+    /// The provider that accepted it (after failover, not necessarily the first one tried).
+    pub provider: String,
+    /// The upstream's task id; `None` while the outcome is unknown.
+    pub provider_task_id: Option<String>,
+    /// The upstream's model name.
+    pub provider_model: Option<String>,
+    /// The status the submission left the task in (`submitted`, or `unknown`).
+    pub status: TaskStatus,
+    /// The `external_task_id` actually sent.
+    pub external_task_id: Option<String>,
+    /// When the poller should first look at it.
+    pub next_poll_at: Option<OffsetDateTime>,
+}
+
 /// What [`TaskStore::update`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TaskUpdateOutcome {
@@ -182,6 +200,21 @@ impl Page {
 pub trait TaskStore: Send + Sync {
     /// Records a new task. A task id that already exists is a `Conflict`.
     async fn insert(&self, task: NewTask) -> Result<TaskRecord>;
+
+    /// Records where the submission of a task inserted before sending it (status `unknown`,
+    /// no upstream id yet) went. Writes only while the task is still in that state: a task
+    /// the poller or a provider callback already moved keeps what they wrote. Returns the
+    /// record after the call, `None` for an unknown id.
+    async fn record_submission(
+        &self,
+        task_id: &str,
+        submission: SubmissionRecord,
+    ) -> Result<Option<TaskRecord>>;
+
+    /// Deletes a task inserted before sending it whose submission was refused everywhere
+    /// (still `unknown`, no upstream id): the caller got an error, not a task. Returns
+    /// whether a row was deleted.
+    async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool>;
 
     /// The task with this id, if any.
     async fn get(&self, task_id: &str) -> Result<Option<TaskRecord>>;

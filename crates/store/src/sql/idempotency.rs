@@ -2,7 +2,9 @@
 
 use super::{Backend, Db};
 use crate::db_error::ctx;
-use crate::idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StoredResponse};
+use crate::idempotency::{
+    BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse,
+};
 use crate::timestamp::{now, to_micros};
 use async_trait::async_trait;
 use genmux_core::{Error, Result};
@@ -106,6 +108,54 @@ impl IdempotencyStore for Backend {
         .map_err(ctx("abandoning an idempotency key"))?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn attach_task(&self, key: &IdempotencyKey, task_id: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE idempotency_keys SET task_id = $1 WHERE api_key_id = $2 AND route = $3 \
+             AND idem_key = $4 AND state = 'in_progress'",
+        )
+        .bind(task_id)
+        .bind(&key.api_key_id)
+        .bind(&key.route)
+        .bind(&key.key)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("attaching a task to an idempotency key"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn take_over_stale(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        older_than: std::time::Duration,
+    ) -> Result<Option<StaleClaim>> {
+        let at = now();
+        let started_before = time::Duration::try_from(older_than)
+            .ok()
+            .and_then(|d| at.checked_sub(d))
+            .ok_or_else(|| {
+                Error::invalid(format!("older_than = {older_than:?} is out of range"))
+            })?;
+        // The conditional update is the claim: once one caller moved `created_at` to now,
+        // the others no longer match.
+        let row = sqlx::query_as::<Db, (Option<String>,)>(
+            "UPDATE idempotency_keys SET created_at = $1 WHERE api_key_id = $2 AND route = $3 \
+             AND idem_key = $4 AND state = 'in_progress' AND fingerprint = $5 \
+             AND created_at < $6 RETURNING task_id",
+        )
+        .bind(to_micros(at))
+        .bind(&key.api_key_id)
+        .bind(&key.route)
+        .bind(&key.key)
+        .bind(fingerprint)
+        .bind(to_micros(started_before))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(ctx("taking over a stale idempotency key"))?;
+        Ok(row.map(|(task_id,)| StaleClaim { task_id }))
     }
 
     async fn purge_older_than(&self, cutoff: OffsetDateTime) -> Result<u64> {

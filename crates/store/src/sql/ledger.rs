@@ -283,6 +283,33 @@ impl Ledger for Backend {
         self.resolve(task_id, HoldState::Voided).await
     }
 
+    async fn orphan_holds(
+        &self,
+        older_than: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Hold>> {
+        let created_before = time::Duration::try_from(older_than)
+            .ok()
+            .and_then(|d| now().checked_sub(d))
+            .ok_or_else(|| {
+                Error::invalid(format!("older_than = {older_than:?} is out of range"))
+            })?;
+        let sql = format!(
+            "SELECT {HOLD_COLUMNS} FROM holds h WHERE state = 'held' AND created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = h.task_id) \
+             ORDER BY created_at, task_id LIMIT $2"
+        );
+        sqlx::query_as::<Db, HoldRow>(&sql)
+            .bind(to_micros(created_before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing orphan holds"))?
+            .into_iter()
+            .map(Hold::try_from)
+            .collect()
+    }
+
     async fn get_hold(&self, task_id: &str) -> Result<Option<Hold>> {
         hold_of(&self.pool, task_id).await
     }

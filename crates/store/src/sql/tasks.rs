@@ -3,7 +3,9 @@
 use super::{Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
 use crate::rows::{TaskRow, TASK_COLUMNS};
-use crate::task::{NewTask, Page, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome};
+use crate::task::{
+    NewTask, Page, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+};
 use crate::timestamp::{now, to_micros};
 use async_trait::async_trait;
 use genmux_core::{Error, ErrorKind, Result, Transition};
@@ -116,6 +118,43 @@ impl TaskStore for Backend {
                 }
             })?;
         TaskRecord::try_from(row)
+    }
+
+    async fn record_submission(
+        &self,
+        task_id: &str,
+        sub: SubmissionRecord,
+    ) -> Result<Option<TaskRecord>> {
+        sqlx::query(
+            "UPDATE tasks SET provider = $1, provider_task_id = $2, \
+             provider_model = COALESCE($3, provider_model), status = $4, \
+             external_task_id = COALESCE($5, external_task_id), next_poll_at = $6, updated_at = $7 \
+             WHERE id = $8 AND status = 'unknown' AND provider_task_id IS NULL",
+        )
+        .bind(&sub.provider)
+        .bind(&sub.provider_task_id)
+        .bind(&sub.provider_model)
+        .bind(sub.status.as_str())
+        .bind(&sub.external_task_id)
+        .bind(sub.next_poll_at.map(to_micros))
+        .bind(to_micros(now()))
+        .bind(task_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("recording a submission"))?;
+        self.get(task_id).await
+    }
+
+    async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM tasks WHERE id = $1 AND status = 'unknown' AND provider_task_id IS NULL",
+        )
+        .bind(task_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("discarding an unsubmitted task"))?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn get(&self, task_id: &str) -> Result<Option<TaskRecord>> {
