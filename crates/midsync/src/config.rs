@@ -107,6 +107,13 @@ pub struct GatewayConfig {
     pub poll: PollConfig,
     /// Outbound callback timing.
     pub delivery: DeliveryConfig,
+    /// An `Idempotency-Key` still "in progress" this long after its request started belongs
+    /// to a request whose process died (R4); a retry takes it over. Longer than any request
+    /// can take, so a live request is never taken over.
+    pub idempotency_takeover: Duration,
+    /// How often the repair sweep runs (orphan holds of requests that died between the hold
+    /// and the task record are voided once older than `poll.unknown_grace`).
+    pub repair_every: Duration,
 }
 
 impl GatewayConfig {
@@ -125,6 +132,8 @@ impl GatewayConfig {
             worker_id: format!("gw-{}", uuid::Uuid::new_v4().simple()),
             poll: PollConfig::default(),
             delivery: DeliveryConfig::default(),
+            idempotency_takeover: Duration::from_secs(600),
+            repair_every: Duration::from_secs(60),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`AppState`]: what every handler and worker of the gateway shares.
 
+use crate::api::auth::AuthCache;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayConfig, KeyRate};
 use crate::ssrf::{Resolve, UrlGuard};
@@ -24,6 +25,7 @@ pub struct AppState {
     guard: UrlGuard,
     key_limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     clock: Arc<dyn Clock>,
+    auth_cache: Arc<AuthCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,6 +55,7 @@ impl AppState {
             guard,
             key_limiter,
             clock: Arc::new(SystemClock),
+            auth_cache: Arc::new(AuthCache::default()),
         }
     }
 
@@ -86,6 +89,12 @@ impl AppState {
     /// The SSRF guard.
     pub fn guard(&self) -> &UrlGuard {
         &self.guard
+    }
+
+    /// Authentications reused for a few seconds (`api::auth`); revoking a key in this
+    /// process must call [`AuthCache::forget`].
+    pub fn auth_cache(&self) -> &AuthCache {
+        &self.auth_cache
     }
 
     /// The clock.

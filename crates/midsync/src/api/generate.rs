@@ -20,7 +20,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use genmux_core::{Error, ErrorKind, MediaKind, Quote, TaskStatus};
-use genmux_store::{BeginOutcome, IdempotencyKey, NewTask, Scope, StoredResponse};
+use genmux_store::{
+    BeginOutcome, IdempotencyKey, NewTask, Scope, StoredResponse, SubmissionRecord,
+};
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
@@ -144,21 +146,23 @@ async fn generate(
             }
         }
     };
+    let task_id = new_task_id();
     if let Some(key) = &idem {
-        match state
-            .store()
-            .idempotency
-            .begin(key, &fingerprint(&quote))
-            .await
-        {
+        let fp = fingerprint(&quote);
+        match state.store().idempotency.begin(key, &fp).await {
             Ok(BeginOutcome::New) => {}
-            Ok(BeginOutcome::InProgress) => {
-                return ApiError::new(
-                    StatusCode::CONFLICT,
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                )
-                .into_response()
-            }
+            Ok(BeginOutcome::InProgress) => match take_over(&state, key, &fp).await {
+                Ok(TakeOver::Fresh) => {
+                    return ApiError::new(
+                        StatusCode::CONFLICT,
+                        "a request with this Idempotency-Key is still being processed; retry shortly",
+                    )
+                    .into_response()
+                }
+                Ok(TakeOver::Answer(status, bytes)) => return json_response(status, bytes, true),
+                Ok(TakeOver::Process) => {}
+                Err(e) => return e.into_response(),
+            },
             Ok(BeginOutcome::Done(stored)) => {
                 let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
                 return json_response(status, stored.body, true);
@@ -172,8 +176,16 @@ async fn generate(
             }
             Err(e) => return ApiError::from(e).into_response(),
         }
+        // Before anything else is written: a request taking this key over after a crash
+        // finds the task this one creates (R4, I4).
+        if let Err(e) = state.store().idempotency.attach_task(key, &task_id).await {
+            if let Err(ae) = state.store().idempotency.abandon(key).await {
+                tracing::error!(error = %ae, "could not release an Idempotency-Key");
+            }
+            return ApiError::from(e).into_response();
+        }
     }
-    match create_task(&state, &caller, quote).await {
+    match create_task(&state, &caller, quote, task_id).await {
         Ok((status, bytes)) => {
             if let Some(key) = &idem {
                 let stored = StoredResponse {
@@ -197,6 +209,69 @@ async fn generate(
             e.into_response()
         }
     }
+}
+
+fn new_task_id() -> String {
+    format!("task_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// What to do with a key whose first request is still on record as running.
+enum TakeOver {
+    /// It started recently: 409.
+    Fresh,
+    /// Its request died after recording its task: answer with that task (stored for
+    /// replays), never a second one (I4).
+    Answer(StatusCode, Vec<u8>),
+    /// Its request died before recording a task: this request owns the key and processes.
+    Process,
+}
+
+/// R4: a key in progress for longer than `idempotency_takeover` belongs to a request whose
+/// process died. Exactly one retry takes it over.
+async fn take_over(state: &AppState, key: &IdempotencyKey, fp: &str) -> ApiResult<TakeOver> {
+    let store = state.store();
+    // Aged by the store's clock, which stamped the key (replicas' clocks may disagree).
+    let older_than = state.config().idempotency_takeover;
+    let Some(claim) = store
+        .idempotency
+        .take_over_stale(key, fp, older_than)
+        .await?
+    else {
+        return Ok(TakeOver::Fresh);
+    };
+    let task = match &claim.task_id {
+        Some(id) => store.tasks.get(id).await?,
+        None => None,
+    };
+    let Some(task) = task else {
+        // No task row: nothing was sent upstream (the task row precedes the submission).
+        // A hold it may have placed is voided by the repair sweep.
+        tracing::warn!(key = %key.key, "taking over an Idempotency-Key whose request stopped before creating a task");
+        return Ok(TakeOver::Process);
+    };
+    tracing::warn!(key = %key.key, task = %task.id, "answering an Idempotency-Key whose request stopped after creating its task");
+    let resp = GenerateResponse {
+        success: true,
+        task_id: task.id.clone(),
+        provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
+        model: task.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        points_charged: task.points,
+        status: task.status,
+        estimated_time_sec: state
+            .router()
+            .catalog()
+            .model(&task.model)
+            .and_then(|m| m.estimated_time_sec),
+    };
+    let bytes = serde_json::to_vec(&resp)
+        .map_err(|e| ApiError::from(Error::internal(format!("response to JSON: {e}"))))?;
+    let stored = StoredResponse {
+        status: StatusCode::OK.as_u16(),
+        body: bytes.clone(),
+    };
+    store.idempotency.complete(key, &stored).await?;
+    Ok(TakeOver::Answer(StatusCode::OK, bytes))
 }
 
 /// Whether every offering of `model` forwards `externalTaskId`; only then may the gateway set
@@ -223,9 +298,9 @@ async fn create_task(
     state: &AppState,
     caller: &Caller,
     mut quote: Quote,
+    task_id: String,
 ) -> ApiResult<(StatusCode, Vec<u8>)> {
     let store = state.store();
-    let task_id = format!("task_{}", uuid::Uuid::now_v7().simple());
     let account = caller.account_id().to_string();
     if let Err(e) = store.ledger.hold(&account, &task_id, quote.points).await {
         if e.kind() != ErrorKind::InsufficientPoints {
@@ -253,6 +328,46 @@ async fn create_task(
         quote.request.external_task_id = Some(task_id.clone());
     }
     let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let now = state.clock().now();
+    let first_provider = state
+        .router()
+        .pick_first(&quote)
+        .map(|p| p.0.to_string())
+        .or_else(|| state.router().provider_ids().next().map(str::to_string))
+        .unwrap_or_default();
+    // R4: the task is recorded before anything is sent upstream, as `unknown` and first
+    // polled after the unknown grace. If this process dies while the submission is in
+    // flight, the poller reconciles it by its external id like any unknown submission
+    // (found → settled; never found → failed and refunded), and the upstream's callback
+    // finds it by its token. Recorded after the submission, a crash in between would leave
+    // an upstream task nobody tracks and a hold nobody resolves.
+    let intent = NewTask {
+        id: task_id.clone(),
+        account_id: account.clone(),
+        api_key_id: Some(caller.key.id.clone()),
+        model: quote.model.clone(),
+        operation: quote.operation,
+        provider: first_provider,
+        provider_task_id: None,
+        provider_model: None,
+        status: TaskStatus::Unknown,
+        points: quote.points,
+        request: serde_json::to_value(&quote.request)
+            .map_err(|e| ApiError::from(Error::internal(format!("request to JSON: {e}"))))?,
+        callback_url: quote.request.callback_url.clone(),
+        callback_token: Some(token.clone()),
+        project_id: quote.request.project_id.clone(),
+        external_task_id: quote.request.external_task_id.clone(),
+        created_at: now,
+        next_poll_at: Some(now + state.config().poll.unknown_grace),
+    };
+    if let Err(e) = store.tasks.insert(intent).await {
+        // Nothing was sent: refund and answer the error.
+        if let Err(ve) = store.ledger.void(&task_id).await {
+            tracing::error!(task = %task_id, error = %ve, "could not void the hold of an unrecorded task");
+        }
+        return Err(ApiError::from(e));
+    }
     let cb = {
         let state = state.clone();
         let token = token.clone();
@@ -261,7 +376,11 @@ async fn create_task(
     let routed = match state.router().submit(&quote, &cb).await {
         Ok(r) => r,
         Err(e) => {
-            // Not accepted anywhere: refund now; nothing else was written.
+            // Not accepted anywhere: the caller gets an error, not a task; refund. Should
+            // this process die first, the poller fails and refunds the task instead.
+            if let Err(de) = store.tasks.discard_unsubmitted(&task_id).await {
+                tracing::error!(task = %task_id, error = %de, "could not discard a refused task");
+            }
             if let Err(ve) = store.ledger.void(&task_id).await {
                 tracing::error!(task = %task_id, error = %ve, "could not void the hold of a refused submission");
             }
@@ -272,38 +391,26 @@ async fn create_task(
     let status = routed.submission.status;
     let provider_task_id =
         Some(routed.submission.provider_task_id.clone()).filter(|s| !s.is_empty());
-    let new = NewTask {
-        id: task_id.clone(),
-        account_id: account.clone(),
-        api_key_id: Some(caller.key.id.clone()),
-        model: quote.model.clone(),
-        operation: quote.operation,
+    let submission = SubmissionRecord {
         provider: routed.provider.clone(),
         provider_task_id: provider_task_id.clone(),
         provider_model: Some(routed.submission.provider_model.clone()),
         status,
-        points: quote.points,
-        request: serde_json::to_value(&quote.request)
-            .map_err(|e| ApiError::from(Error::internal(format!("request to JSON: {e}"))))?,
-        callback_url: quote.request.callback_url.clone(),
-        callback_token: Some(token),
-        project_id: quote.request.project_id.clone(),
         external_task_id: routed
             .external_task_id
             .clone()
             .or(quote.request.external_task_id.clone()),
-        created_at: now,
         next_poll_at: Some(now + state.config().poll.first_delay),
     };
-    // The upstream holds the task now: the hold must stay, and the record must be written.
+    // The upstream holds the task now: the hold must stay, and the outcome be recorded.
     let mut last_err = None;
     for _ in 0..3 {
-        match store.tasks.insert(new.clone()).await {
+        match store
+            .tasks
+            .record_submission(&task_id, submission.clone())
+            .await
+        {
             Ok(_) => {
-                last_err = None;
-                break;
-            }
-            Err(e) if e.kind() == ErrorKind::Conflict => {
                 last_err = None;
                 break;
             }
@@ -311,11 +418,9 @@ async fn create_task(
         }
     }
     if let Some(e) = last_err {
+        // The task row exists as `unknown`: the poller reconciles it by its external id.
         tracing::error!(task = %task_id, provider = %routed.provider, error = %e,
-            "upstream accepted a task that could not be recorded; its hold stays");
-        return Err(ApiError::from(Error::internal(format!(
-            "recording task {task_id}: {e}"
-        ))));
+            "upstream accepted a task whose submission could not be recorded; it will be reconciled");
     }
     if status == TaskStatus::Unknown {
         tracing::warn!(task = %task_id, provider = %routed.provider,

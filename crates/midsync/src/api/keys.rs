@@ -143,6 +143,8 @@ pub async fn revoke_key(
     match key {
         Some(k) if k.account_id == caller.account_id() => {
             let revoked = state.store().keys.revoke(&id).await?;
+            // Stop reusing its cached authentications now, not after the TTL.
+            state.auth_cache().forget(&id);
             Ok(Json(json!({"success": true, "id": id, "revoked": revoked})))
         }
         _ => Err(ApiError::not_found(format!(

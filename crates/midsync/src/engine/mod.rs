@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod poller;
+pub mod repair;
 pub mod settle;
 
 use crate::AppState;
@@ -50,7 +51,8 @@ async fn run_loop<F, Fut>(
 }
 
 impl Engine {
-    /// Starts the poller and the deliverer. Unfinished tasks and pending callbacks left by an
+    /// Starts the poller, the deliverer and the repair sweep (which runs at once, then every
+    /// `repair_every`). Unfinished tasks and pending callbacks left by an
     /// earlier run (or a crashed replica, once its leases expire) are picked up as they come
     /// due.
     pub fn spawn(state: AppState) -> Engine {
@@ -75,9 +77,19 @@ impl Engine {
                 async move { delivery::deliver_due(&s).await }
             },
         ));
+        let repair_state = state.clone();
+        let repairer = tokio::spawn(run_loop(
+            stop.subscribe(),
+            state.config().repair_every,
+            "repair",
+            move || {
+                let s = repair_state.clone();
+                async move { repair::repair_pass(&s).await.map(|_| 0) }
+            },
+        ));
         Engine {
             stop,
-            workers: vec![poller, deliverer],
+            workers: vec![poller, deliverer, repairer],
         }
     }
 

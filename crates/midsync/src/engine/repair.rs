@@ -1,0 +1,36 @@
+//! The repair sweep (`design/RELIABILITY.md` R4): what a process killed mid-request leaves
+//! behind and no other worker would pick up.
+//!
+//! A generation writes, in order: the `Idempotency-Key` claim (with the task id attached),
+//! the hold, the task row (status `unknown`, before anything is sent upstream), then the
+//! submission's outcome. A task row is always reconciled by the poller (by its external id
+//! when the upstream's answer was lost), so the only thing that can be stranded is a hold
+//! placed by a request that died before it wrote the task row. Nothing was sent upstream
+//! for it, so it is voided once it is older than `poll.unknown_grace` (a live request
+//! writes its task row long before that).
+
+use crate::AppState;
+use genmux_core::Result;
+
+/// Holds voided per pass at most; the next pass takes the rest.
+const BATCH: u32 = 100;
+
+/// One pass: voids orphan holds. Returns how many were voided.
+pub async fn repair_pass(state: &AppState) -> Result<usize> {
+    let ledger = &state.store().ledger;
+    // Aged by the store's clock, which stamped the holds.
+    let orphans = ledger
+        .orphan_holds(state.config().poll.unknown_grace, BATCH)
+        .await?;
+    let mut voided = 0;
+    for hold in orphans {
+        // The once-only gate of the ledger makes a race with a late task row harmless: a
+        // task whose hold was voided here settles as failed.
+        if ledger.void(&hold.task_id).await?.applied() {
+            tracing::warn!(task = %hold.task_id, account = %hold.account_id, points = hold.points,
+                "voided the hold of a request that stopped before recording its task");
+            voided += 1;
+        }
+    }
+    Ok(voided)
+}
