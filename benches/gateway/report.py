@@ -152,7 +152,11 @@ def main():
     with open("/proc/loadavg") as f:
         load_avg = f.read().split()[:3]
     doc = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        # when the run's last figure was written (the report may be rendered later)
+        "date": datetime.datetime.fromtimestamp(
+            max([os.path.getmtime(os.path.join(a.run, f)) for f in os.listdir(a.run)
+                 if f.endswith(".jsonl")] or [datetime.datetime.now().timestamp()]),
+            datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {
             "cores": os.cpu_count(),
             "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
