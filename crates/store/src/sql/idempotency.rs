@@ -111,6 +111,7 @@ impl IdempotencyStore for Backend {
     }
 
     async fn attach_task(&self, key: &IdempotencyKey, task_id: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE idempotency_keys SET task_id = $1 WHERE api_key_id = $2 AND route = $3 \
              AND idem_key = $4 AND state = 'in_progress'",
@@ -132,6 +133,7 @@ impl IdempotencyStore for Backend {
         fingerprint: &str,
         older_than: std::time::Duration,
     ) -> Result<Option<StaleClaim>> {
+        let _turn = self.write_turn().await;
         let at = now();
         let started_before = time::Duration::try_from(older_than)
             .ok()

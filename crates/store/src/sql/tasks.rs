@@ -125,6 +125,7 @@ impl TaskStore for Backend {
         task_id: &str,
         sub: SubmissionRecord,
     ) -> Result<Option<TaskRecord>> {
+        let turn = self.write_turn().await;
         sqlx::query(
             "UPDATE tasks SET provider = $1, provider_task_id = $2, \
              provider_model = COALESCE($3, provider_model), status = $4, \
@@ -142,10 +143,12 @@ impl TaskStore for Backend {
         .execute(&self.pool)
         .await
         .map_err(ctx("recording a submission"))?;
+        drop(turn);
         self.get(task_id).await
     }
 
     async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "DELETE FROM tasks WHERE id = $1 AND status = 'unknown' AND provider_task_id IS NULL",
         )
