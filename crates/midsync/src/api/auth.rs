@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// How long a successful authentication is reused without asking the key store. It is the
-/// longest a key revoked through *another* gateway process (or `genmux keys revoke`) keeps
+/// longest a key revoked through *another* gateway process (or in the database) keeps
 /// working here (docs/operations.md); a revocation through this process's
 /// `DELETE /v1/keys/{id}` takes effect at once.
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
