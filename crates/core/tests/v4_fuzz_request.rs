@@ -109,16 +109,19 @@ fn mutated_example() -> impl Strategy<Value = (Value, Mutation)> {
         })
 }
 
-/// `field: …`, `field[3].sub: …` or `request: …` — the message names where the problem is.
+/// `field: …`, `field[3].sub: …`, `request: …`, or for a rule between fields
+/// `videoId + videoUrl: …` — the message names where the problem is.
 fn names_a_path(message: &str) -> bool {
-    let Some((path, rest)) = message.split_once(": ") else {
+    let Some((paths, rest)) = message.split_once(": ") else {
         return false;
     };
     !rest.trim().is_empty()
-        && !path.is_empty()
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+        && paths.split(" + ").all(|path| {
+            !path.is_empty()
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+        })
 }
 
 fn check(body: &Value) -> Result<(), TestCaseError> {

@@ -216,11 +216,11 @@ fn mask_rows(m: &'static str, rows: &mut Vec<Row>) {
     let groups =
         "end frame (images[1] or endImage); masks (staticMask/dynamicMasks); cameraControl";
     rows.push(err(m, rule, json!({"images": [IMG, IMG2], "cameraControl": {"type": "down_back"}}),
-        &format!("end frame (images[1] or endImage) + cameraControl: these inputs are mutually exclusive for {m}; use only one of: {groups}")));
+        &format!("images[1] + cameraControl: these inputs are mutually exclusive for {m}; use only one of: {groups}")));
     rows.push(err(m, rule, json!({"images": [IMG, IMG2], "staticMask": IMG}),
-        &format!("end frame (images[1] or endImage) + masks (staticMask/dynamicMasks): these inputs are mutually exclusive for {m}; use only one of: {groups}")));
+        &format!("images[1] + staticMask: these inputs are mutually exclusive for {m}; use only one of: {groups}")));
     rows.push(err(m, rule, json!({"images": [IMG], "staticMask": IMG2, "cameraControl": {"cameraMotion": "pan"}}),
-        &format!("masks (staticMask/dynamicMasks) + cameraControl: these inputs are mutually exclusive for {m}; use only one of: {groups}")));
+        &format!("staticMask + cameraControl: these inputs are mutually exclusive for {m}; use only one of: {groups}")));
     rows.push(err(
         m,
         rule,

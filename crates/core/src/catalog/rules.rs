@@ -164,11 +164,22 @@ impl RuleId {
                     ("cameraControl", req.camera_control.is_some()),
                 ];
                 if groups.iter().filter(|(_, on)| *on).count() > 1 {
-                    let used: Vec<_> = groups
-                        .iter()
-                        .filter(|(_, on)| *on)
-                        .map(|(n, _)| *n)
-                        .collect();
+                    // The message leads with the fields actually given, so it names a path.
+                    let mut used: Vec<&str> = Vec::new();
+                    if req.images.len() > 1 {
+                        used.push("images[1]");
+                    } else if req.end_image.is_some() {
+                        used.push("endImage");
+                    }
+                    if req.static_mask.is_some() {
+                        used.push("staticMask");
+                    }
+                    if !req.dynamic_masks.is_empty() {
+                        used.push("dynamicMasks");
+                    }
+                    if req.camera_control.is_some() {
+                        used.push("cameraControl");
+                    }
                     return bad(format!(
                         "{}: these inputs are mutually exclusive for {model}; use only one of: {}",
                         used.join(" + "),
