@@ -137,6 +137,32 @@ fn texts(items: &[Option<&str>]) -> Vec<String> {
     items.iter().flatten().map(|s| s.to_string()).collect()
 }
 
+/// The plan of a new video task (text2video, image2video, multi-image2video): priced by
+/// model, mode, length and sound; no parent video.
+fn new_video_plan(
+    model: String,
+    mode: String,
+    duration_ms: u64,
+    aspect: String,
+    sound: bool,
+    (external_task_id, callback_url): (Option<String>, Option<String>),
+    texts: Vec<String>,
+) -> Plan {
+    Plan {
+        units: video_units(&model, &mode, duration_ms, sound),
+        model,
+        mode,
+        external_task_id,
+        callback_url,
+        output: Output::Video {
+            duration_ms,
+            aspect,
+        },
+        parent_video: None,
+        texts,
+    }
+}
+
 /// spec, "Indicative prices": v3 per second, v2.6 pro with audio 5 u per 5 s, otherwise
 /// std 1.5 / pro 2.5 per 5 s (the catalog's assumption for models the spec does not price).
 fn video_units(model: &str, mode: &str, duration_ms: u64, sound: bool) -> f64 {
@@ -227,20 +253,15 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
     if let Some(cc) = b.get("camera_control") {
         check_camera_control(cc, ctx.strict)?;
     }
-    let (external_task_id, callback_url) = common_tail(&b)?;
-    Ok(Plan {
-        units: video_units(&model, &mode, duration_ms, sound),
+    Ok(new_video_plan(
         model,
         mode,
-        external_task_id,
-        callback_url,
-        output: Output::Video {
-            duration_ms,
-            aspect,
-        },
-        parent_video: None,
-        texts: texts(&[prompt, negative]),
-    })
+        duration_ms,
+        aspect,
+        sound,
+        common_tail(&b)?,
+        texts(&[prompt, negative]),
+    ))
 }
 
 /// spec §3.
@@ -333,21 +354,16 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
         check_camera_control(cc, ctx.strict)?;
     }
     let duration_ms = duration_ms(&b)?;
-    let (external_task_id, callback_url) = common_tail(&b)?;
     let dims = image.as_ref().or(tail.as_ref()).and_then(|m| m.dims);
-    Ok(Plan {
-        units: video_units(&model, &mode, duration_ms, sound),
+    Ok(new_video_plan(
         model,
         mode,
-        external_task_id,
-        callback_url,
-        output: Output::Video {
-            duration_ms,
-            aspect: aspect_of(dims),
-        },
-        parent_video: None,
-        texts: texts(&[prompt, negative]),
-    })
+        duration_ms,
+        aspect_of(dims),
+        sound,
+        common_tail(&b)?,
+        texts(&[prompt, negative]),
+    ))
 }
 
 fn image_list(
@@ -410,20 +426,15 @@ pub(crate) fn multi_image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
     let aspect = b
         .enum_str("aspect_ratio", &VIDEO_ASPECTS, Some("16:9"))?
         .unwrap_or_default();
-    let (external_task_id, callback_url) = common_tail(&b)?;
-    Ok(Plan {
-        units: video_units(&model, &mode, duration_ms, false),
+    Ok(new_video_plan(
         model,
         mode,
-        external_task_id,
-        callback_url,
-        output: Output::Video {
-            duration_ms,
-            aspect,
-        },
-        parent_video: None,
-        texts: texts(&[prompt, negative]),
-    })
+        duration_ms,
+        aspect,
+        false,
+        common_tail(&b)?,
+        texts(&[prompt, negative]),
+    ))
 }
 
 /// spec §5.
