@@ -6,13 +6,17 @@ mod common;
 
 use common::*;
 use genmux_core::webhook::WebhookSecret;
+use genmux_core::TaskStatus;
 use genmux_midsync::engine::{delivery, poller};
 use genmux_midsync::KeyRate;
 use genmux_sim::kling::{Endpoint, Feature};
 use genmux_sim::FaultPlan;
-use genmux_store::Scope;
+use genmux_store::{
+    NewTask, Page, Scope, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+};
 use serde_json::{json, Value};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs a scenario on both backends.
@@ -42,6 +46,7 @@ on_both_backends!(
     duplicate_concurrent_callbacks,
     uncertain_submission_is_reconciled_once,
     failover_to_the_second_provider,
+    crash_after_failover_is_settled_by_the_second_provider,
     client_errors_are_clear,
 );
 
@@ -656,6 +661,148 @@ async fn failover_to_the_second_provider(db: Db) {
         .starts_with("http"));
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
     assert_eq!(upstream.entry_kinds().await, vec!["top_up", "hold", "post"]);
+    broken.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A task store whose `record_submission` never lands: the gateway's state is then what a
+/// process killed right after the upstream accepted leaves behind (R4).
+struct DiesBeforeRecording(Arc<dyn TaskStore>);
+
+#[genmux_core::async_trait]
+impl TaskStore for DiesBeforeRecording {
+    async fn insert(&self, task: NewTask) -> genmux_core::Result<TaskRecord> {
+        self.0.insert(task).await
+    }
+    async fn record_submission(
+        &self,
+        task_id: &str,
+        _submission: SubmissionRecord,
+    ) -> genmux_core::Result<Option<TaskRecord>> {
+        Err(genmux_core::Error::internal(format!(
+            "the process died before recording the submission of {task_id}"
+        )))
+    }
+    async fn retarget_unsubmitted(
+        &self,
+        task_id: &str,
+        provider: &str,
+    ) -> genmux_core::Result<bool> {
+        self.0.retarget_unsubmitted(task_id, provider).await
+    }
+    async fn discard_unsubmitted(&self, task_id: &str) -> genmux_core::Result<bool> {
+        self.0.discard_unsubmitted(task_id).await
+    }
+    async fn get(&self, task_id: &str) -> genmux_core::Result<Option<TaskRecord>> {
+        self.0.get(task_id).await
+    }
+    async fn list_by_account(
+        &self,
+        account_id: &str,
+        page: Page,
+    ) -> genmux_core::Result<Vec<TaskRecord>> {
+        self.0.list_by_account(account_id, page).await
+    }
+    async fn update(
+        &self,
+        task_id: &str,
+        update: TaskUpdate,
+    ) -> genmux_core::Result<TaskUpdateOutcome> {
+        self.0.update(task_id, update).await
+    }
+    async fn find_by_provider_task(
+        &self,
+        provider: &str,
+        provider_task_id: &str,
+    ) -> genmux_core::Result<Option<TaskRecord>> {
+        self.0
+            .find_by_provider_task(provider, provider_task_id)
+            .await
+    }
+    async fn find_by_callback_token(&self, token: &str) -> genmux_core::Result<Option<TaskRecord>> {
+        self.0.find_by_callback_token(token).await
+    }
+    async fn lease_due(
+        &self,
+        worker_id: &str,
+        now: time::OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> genmux_core::Result<Vec<TaskRecord>> {
+        self.0.lease_due(worker_id, now, limit, lease_for).await
+    }
+    async fn reschedule(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        next_poll_at: Option<time::OffsetDateTime>,
+    ) -> genmux_core::Result<bool> {
+        self.0.reschedule(task_id, worker_id, next_poll_at).await
+    }
+}
+
+/// R4 after a failover: the first provider refuses, the second accepts, and the gateway
+/// dies before it records where the task went. The task row already names the second
+/// provider (it was renamed before that attempt was sent), so the second provider's
+/// callback is accepted and settles it: the video is delivered and charged once, not
+/// refunded while the upstream bills us for it.
+async fn crash_after_failover_is_settled_by_the_second_provider(db: Db) {
+    let (broken, kling) = kling_sim(sim_config()).await;
+    broken
+        .set_all_faults(FaultPlan {
+            server_error: 1.0,
+            ..FaultPlan::default()
+        })
+        .unwrap();
+    let (sim, healthy) = kling_sim(sim_config()).await;
+    let upstream = gateway(Db::sqlite(), vec![healthy], |_| {}).await;
+    let midsync = genmux_midsync::MidsyncProvider::new(
+        genmux_midsync::MidsyncConfig::new(upstream.base.clone(), upstream.key.clone()),
+        genmux_core::Catalog::builtin(),
+    )
+    .unwrap()
+    .into_provider();
+    let gw = gateway_over(
+        db,
+        vec![kling, midsync],
+        |c| c.poll.first_delay = Duration::from_secs(3600),
+        |mut store| {
+            store.tasks = Arc::new(DiesBeforeRecording(store.tasks.clone()));
+            store
+        },
+    )
+    .await;
+    let created = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let task_id = created.body["taskId"].as_str().unwrap().to_string();
+    let points = created.body["pointsCharged"].as_i64().unwrap();
+    let row = gw.store.tasks.get(&task_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.provider.as_str(),
+            row.status,
+            row.provider_task_id.as_deref()
+        ),
+        ("midsync", TaskStatus::Unknown, None),
+        "the unrecorded task names the provider that accepted it"
+    );
+    assert!(broken.state().tasks().is_empty());
+    assert_eq!(upstream.tasks().await.len(), 1);
+
+    sim.advance(Duration::from_secs(120)).await;
+    assert_eq!(
+        delivery::deliver_due(&upstream.state).await.unwrap(),
+        1,
+        "the second provider's callback is accepted"
+    );
+    let done = gw
+        .get(&format!("/unified-video/{task_id}/status"), &gw.key)
+        .await;
+    assert_eq!(done.body["status"], "succeeded", "{}", done.body);
+    assert_eq!(gw.balance().await, BALANCE - points, "charged once");
+    assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
     broken.shutdown().await;
     sim.shutdown().await;
 }

@@ -56,6 +56,6 @@ pub use limits::{CallerLimit, Limits, ProviderLimit};
 pub use pick::{Candidate, PickRequest, Picker, PriceFirst};
 pub use registry::Registry;
 pub use retry::RetryConfig;
-pub use router::{Routed, Router, RouterBuilder, TaskHandle};
+pub use router::{Routed, Router, RouterBuilder, SubmitObserver, TaskHandle};
 pub use telemetry::Telemetry;
 pub use wait::WaitOptions;

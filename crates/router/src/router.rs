@@ -9,6 +9,7 @@ use crate::pick::{Candidate, PickRequest, Picker, PriceFirst};
 use crate::registry::Registry;
 use crate::retry::{backoff, RetryConfig};
 use crate::telemetry::{self, Telemetry};
+use genmux_core::async_trait;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{
     Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
@@ -444,6 +445,31 @@ impl Drop for Reservation<'_> {
     }
 }
 
+/// What the caller of [`Router::submit_observed`] supplies and learns at each attempt.
+#[async_trait]
+pub trait SubmitObserver: Send + Sync {
+    /// The callback URL to give `provider`'s upstream (`None`: no callback).
+    fn callback_url(&self, provider: &str) -> Option<String>;
+
+    /// Runs after every gate has admitted the attempt, just before the request is sent to
+    /// `provider`. An error ends the submission with that error; nothing is sent.
+    async fn before_send(&self, provider: &str) -> Result<()>;
+}
+
+/// The observer of [`Router::submit`]: a callback URL per provider, nothing to record.
+struct CallbackOnly<'a>(&'a (dyn Fn(&str) -> Option<String> + Send + Sync));
+
+#[async_trait]
+impl SubmitObserver for CallbackOnly<'_> {
+    fn callback_url(&self, provider: &str) -> Option<String> {
+        (self.0)(provider)
+    }
+
+    async fn before_send(&self, _provider: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// A candidate's bookkeeping beside the public [`Candidate`].
 #[derive(Clone, Copy)]
 struct Slot {
@@ -548,7 +574,9 @@ impl Router {
         let cx = t.start("genmux.generate", &Context::current());
         let result = async {
             let quote = self.inner.catalog.quote(&request)?;
-            let routed = self.submit_in(&cx, &quote, &|_| None).await?;
+            let routed = self
+                .submit_in(&cx, &quote, &CallbackOnly(&|_| None))
+                .await?;
             let task = routed.task_ref(&quote);
             Ok(TaskHandle {
                 task,
@@ -576,11 +604,23 @@ impl Router {
         quote: &Quote,
         callback_url: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     ) -> Result<Routed> {
+        self.submit_observed(quote, &CallbackOnly(callback_url))
+            .await
+    }
+
+    /// [`Router::submit`] with an observer that also runs before each attempt is sent, so
+    /// a caller that must find the task after a crash can record which provider may hold
+    /// it (the gateway does, for R4 in `design/RELIABILITY.md`).
+    pub async fn submit_observed(
+        &self,
+        quote: &Quote,
+        observer: &dyn SubmitObserver,
+    ) -> Result<Routed> {
         let cx = self
             .inner
             .telemetry
             .start("genmux.submit", &Context::current());
-        let result = self.submit_in(&cx, quote, callback_url).await;
+        let result = self.submit_in(&cx, quote, observer).await;
         if let Err(e) = &result {
             telemetry::fail(&cx, e);
         }
@@ -675,7 +715,7 @@ impl Router {
         &self,
         parent: &Context,
         quote: &Quote,
-        callback_url: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+        observer: &dyn SubmitObserver,
     ) -> Result<Routed> {
         let inner = &*self.inner;
         let t = &inner.telemetry;
@@ -790,6 +830,11 @@ impl Router {
                 tokio::time::sleep(wait).await;
                 now = clock::now();
             }
+            // Last step before the send: an observer's refusal costs no upstream call.
+            if let Err(e) = observer.before_send(&entry.id).await {
+                drop(reservation);
+                return Err(e);
+            }
             if previous.is_some_and(|p| p != slot.entry) {
                 failovers += 1;
                 t.failover(&quote.model);
@@ -810,7 +855,7 @@ impl Router {
                     KeyValue::new("genmux.failovers", i64::from(failovers)),
                 ]
             });
-            let callback = callback_url(&entry.id);
+            let callback = observer.callback_url(&entry.id);
             let submit = entry.provider.submit(SubmitRequest {
                 request,
                 operation,

@@ -139,3 +139,66 @@ async fn the_callback_url_is_asked_for_the_chosen_provider() {
         [Some("https://gw.example/callbacks/dear/t1".to_string())]
     );
 }
+
+/// Records each provider an attempt is about to be sent to; refuses `refuse` if set.
+struct Recorder {
+    seen: std::sync::Mutex<Vec<String>>,
+    refuse: Option<&'static str>,
+}
+
+#[genmux_core::async_trait]
+impl genmux_router::SubmitObserver for Recorder {
+    fn callback_url(&self, provider: &str) -> Option<String> {
+        Some(format!("https://gw.example/callbacks/{provider}"))
+    }
+    async fn before_send(&self, provider: &str) -> genmux_core::Result<()> {
+        self.seen.lock().unwrap().push(provider.to_string());
+        match self.refuse {
+            Some(p) if p == provider => Err(genmux_core::Error::new(
+                ErrorKind::Conflict,
+                format!("not sending to {provider}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_hears_of_every_attempt_before_it_is_sent() {
+    let cheap = MemProvider::serving("cheap", 0.05);
+    cheap.script([Act::Fail(unavailable())]);
+    let dear = MemProvider::serving("dear", 0.20);
+    let router = two(&cheap, &dear);
+    let observer = Recorder {
+        seen: Default::default(),
+        refuse: None,
+    };
+    let r = router.submit_observed(&quote(), &observer).await.unwrap();
+    assert_eq!(r.provider, "dear");
+    assert_eq!(*observer.seen.lock().unwrap(), ["cheap", "dear"]);
+    assert_eq!((cheap.submits(), dear.submits()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_refusal_ends_the_submission_before_the_send() {
+    let cheap = MemProvider::serving("cheap", 0.05);
+    cheap.script([Act::Fail(unavailable())]);
+    let dear = MemProvider::serving("dear", 0.20);
+    let router = two(&cheap, &dear);
+    let observer = Recorder {
+        seen: Default::default(),
+        refuse: Some("dear"),
+    };
+    let err = router
+        .submit_observed(&quote(), &observer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(err.message(), "not sending to dear");
+    assert_eq!(*observer.seen.lock().unwrap(), ["cheap", "dear"]);
+    assert_eq!(
+        (cheap.submits(), dear.submits()),
+        (1, 0),
+        "nothing sent to dear"
+    );
+}

@@ -211,6 +211,13 @@ pub trait TaskStore: Send + Sync {
         submission: SubmissionRecord,
     ) -> Result<Option<TaskRecord>>;
 
+    /// Names `provider` as the one a task inserted before sending it (still `unknown`, no
+    /// upstream id) is about to be sent to, before a failover's next attempt: should the
+    /// process die while that attempt is in flight, the poller and the provider's callback
+    /// look for the task there, not at the provider that refused it (R4). Returns whether
+    /// the row was still in that state (and was changed).
+    async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool>;
+
     /// Deletes a task inserted before sending it whose submission was refused everywhere
     /// (still `unknown`, no upstream id): the caller got an error, not a task. Returns
     /// whether a row was deleted.

@@ -19,7 +19,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use genmux_core::{Error, ErrorKind, MediaKind, Quote, TaskStatus};
+use genmux_core::{async_trait, Error, ErrorKind, MediaKind, Quote, TaskStatus};
+use genmux_router::SubmitObserver;
 use genmux_store::{
     BeginOutcome, IdempotencyKey, NewTask, Scope, StoredResponse, SubmissionRecord,
 };
@@ -361,6 +362,7 @@ async fn create_task(
         created_at: now,
         next_poll_at: Some(now + state.config().poll.unknown_grace),
     };
+    let intent_provider = intent.provider.clone();
     if let Err(e) = store.tasks.insert(intent).await {
         // Nothing was sent: refund and answer the error.
         if let Err(ve) = store.ledger.void(&task_id).await {
@@ -368,12 +370,13 @@ async fn create_task(
         }
         return Err(ApiError::from(e));
     }
-    let cb = {
-        let state = state.clone();
-        let token = token.clone();
-        move |provider: &str| Some(state.inbound_callback_url(provider, &token))
+    let observer = AttemptRecorder {
+        state,
+        task_id: &task_id,
+        token: &token,
+        named: std::sync::Mutex::new(intent_provider),
     };
-    let routed = match state.router().submit(&quote, &cb).await {
+    let routed = match state.router().submit_observed(&quote, &observer).await {
         Ok(r) => r,
         Err(e) => {
             // Not accepted anywhere: the caller gets an error, not a task; refund. Should
@@ -445,4 +448,50 @@ async fn create_task(
     let bytes = serde_json::to_vec(&resp)
         .map_err(|e| ApiError::from(Error::internal(format!("response to JSON: {e}"))))?;
     Ok((StatusCode::OK, bytes))
+}
+
+/// The gateway's view of each submission attempt: the callback URL to hand the provider,
+/// and, before a failover sends the request somewhere else, the task row renamed to that
+/// provider. The row must name the provider that may hold the task: should this process
+/// die while that attempt is in flight, the poller looks the task up there by its
+/// external id and the provider's callback URL is accepted only for it (R4). The first
+/// attempt normally goes where the row already says, so it costs no write.
+struct AttemptRecorder<'a> {
+    state: &'a AppState,
+    task_id: &'a str,
+    token: &'a str,
+    /// The provider the task row names.
+    named: std::sync::Mutex<String>,
+}
+
+#[async_trait]
+impl SubmitObserver for AttemptRecorder<'_> {
+    fn callback_url(&self, provider: &str) -> Option<String> {
+        Some(self.state.inbound_callback_url(provider, self.token))
+    }
+
+    async fn before_send(&self, provider: &str) -> genmux_core::Result<()> {
+        if *self.named.lock().unwrap_or_else(|p| p.into_inner()) == provider {
+            return Ok(());
+        }
+        let renamed = self
+            .state
+            .store()
+            .tasks
+            .retarget_unsubmitted(self.task_id, provider)
+            .await?;
+        if !renamed {
+            // Only the poller moves an unsubmitted row, after the unknown grace: this
+            // request has outlived it, so nothing more may be sent for the task.
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "task {} was settled while its submission was still being routed; not sending it to {provider}",
+                    self.task_id
+                ),
+            ));
+        }
+        *self.named.lock().unwrap_or_else(|p| p.into_inner()) = provider.to_string();
+        Ok(())
+    }
 }

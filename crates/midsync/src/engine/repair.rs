@@ -2,8 +2,8 @@
 //! behind and no other worker would pick up.
 //!
 //! A generation writes, in order: the `Idempotency-Key` claim (with the task id attached),
-//! the hold, the task row (status `unknown`, before anything is sent upstream), then the
-//! submission's outcome. A task row is always reconciled by the poller (by its external id
+//! the hold, the task row (status `unknown`, before anything is sent upstream; renamed to
+//! the next provider before a failover sends it there), then the submission's outcome. A task row is always reconciled by the poller (by its external id
 //! when the upstream's answer was lost), so the only thing that can be stranded is a hold
 //! placed by a request that died before it wrote the task row. Nothing was sent upstream
 //! for it, so it is voided once it is older than `poll.unknown_grace` (a live request

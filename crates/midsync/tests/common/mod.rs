@@ -144,6 +144,17 @@ pub async fn gateway(
     providers: Vec<Provider>,
     tweak: impl FnOnce(&mut GatewayConfig),
 ) -> Gateway {
+    gateway_over(db, providers, tweak, |store| store).await
+}
+
+/// [`gateway`] whose engine and routes see the store through `wrap` (a test double for
+/// one trait, say); [`Gateway::store`] stays the real one.
+pub async fn gateway_over(
+    db: Db,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    wrap: impl FnOnce(Store) -> Store,
+) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -163,7 +174,7 @@ pub async fn gateway(
         builder = builder.provider(p);
     }
     let router = Arc::new(builder.build().expect("router"));
-    let state = AppState::new(config, store.clone(), router);
+    let state = AppState::new(config, wrap(store.clone()), router);
     let server = {
         let app = app(state.clone());
         tokio::spawn(async move {

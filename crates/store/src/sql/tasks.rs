@@ -147,6 +147,22 @@ impl TaskStore for Backend {
         self.get(task_id).await
     }
 
+    async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let n = sqlx::query(
+            "UPDATE tasks SET provider = $1, updated_at = $2 \
+             WHERE id = $3 AND status = 'unknown' AND provider_task_id IS NULL",
+        )
+        .bind(provider)
+        .bind(to_micros(now()))
+        .bind(task_id)
+        .execute(&self.pool)
+        .await
+        .map_err(ctx("naming the provider of an unsubmitted task"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool> {
         let _turn = self.write_turn().await;
         let n = sqlx::query(

@@ -3,7 +3,7 @@
 use super::{expect_kind, uid};
 use genmux_core::{Asset, ErrorKind, MediaKind, Operation, TaskStatus};
 use genmux_store::timestamp::now;
-use genmux_store::{NewTask, Page, Store, TaskUpdate, TaskUpdateOutcome};
+use genmux_store::{NewTask, Page, Store, SubmissionRecord, TaskUpdate, TaskUpdateOutcome};
 use std::collections::HashSet;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -386,4 +386,74 @@ pub async fn two_pollers_never_hold_the_same_task(store: &Store) {
         sa.intersection(&sb).collect::<Vec<_>>()
     );
     assert_eq!(&sa | &sb, all, "every due task was leased");
+}
+
+/// A task inserted before its submission (R4): named at each failover, then either
+/// recorded where it went or discarded; neither touches a task that has moved on.
+pub async fn submission_intent_is_retargeted_recorded_or_discarded(store: &Store) {
+    let intent = |account: &str| NewTask {
+        provider_task_id: None,
+        provider_model: None,
+        status: TaskStatus::Unknown,
+        ..new_task(account, Some(now()))
+    };
+    let account = uid("acct");
+
+    // Failover: the row follows the attempt; then the second provider's answer is recorded.
+    let t = intent(&account);
+    store.tasks.insert(t.clone()).await.unwrap();
+    assert!(store
+        .tasks
+        .retarget_unsubmitted(&t.id, "midsync")
+        .await
+        .unwrap());
+    let got = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.provider.as_str(), got.status),
+        ("midsync", TaskStatus::Unknown)
+    );
+    let recorded = store
+        .tasks
+        .record_submission(
+            &t.id,
+            SubmissionRecord {
+                provider: "midsync".into(),
+                provider_task_id: Some("up_1".into()),
+                provider_model: Some("kling-v2-6".into()),
+                status: TaskStatus::Submitted,
+                external_task_id: None,
+                next_poll_at: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.provider_task_id.as_deref(), Some("up_1"));
+    assert_eq!(recorded.status, TaskStatus::Submitted);
+    assert_eq!(
+        recorded.external_task_id, t.external_task_id,
+        "kept when none is given"
+    );
+    // Submitted now: neither a late retarget nor a discard may touch it.
+    assert!(!store
+        .tasks
+        .retarget_unsubmitted(&t.id, "kling")
+        .await
+        .unwrap());
+    assert!(!store.tasks.discard_unsubmitted(&t.id).await.unwrap());
+    let after = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(after.provider, "midsync");
+    assert_eq!(after.status, TaskStatus::Submitted);
+
+    // Refused everywhere: the row goes; an unknown id changes nothing.
+    let refused = intent(&account);
+    store.tasks.insert(refused.clone()).await.unwrap();
+    assert!(store.tasks.discard_unsubmitted(&refused.id).await.unwrap());
+    assert_eq!(store.tasks.get(&refused.id).await.unwrap(), None);
+    assert!(!store
+        .tasks
+        .retarget_unsubmitted(&refused.id, "kling")
+        .await
+        .unwrap());
+    assert!(!store.tasks.discard_unsubmitted(&refused.id).await.unwrap());
 }
