@@ -674,6 +674,9 @@ impl TaskStore for DiesBeforeRecording {
     async fn insert(&self, task: NewTask) -> genmux_core::Result<TaskRecord> {
         self.0.insert(task).await
     }
+    async fn insert_with_hold(&self, task: NewTask) -> genmux_core::Result<TaskRecord> {
+        self.0.insert_with_hold(task).await
+    }
     async fn record_submission(
         &self,
         task_id: &str,

@@ -201,6 +201,13 @@ pub trait TaskStore: Send + Sync {
     /// Records a new task. A task id that already exists is a `Conflict`.
     async fn insert(&self, task: NewTask) -> Result<TaskRecord>;
 
+    /// Records a new task and places its hold of `task.points` on `task.account_id` in one
+    /// transaction (one durable commit where [`TaskStore::insert`] after
+    /// [`crate::Ledger::hold`] takes two): both are written or neither is.
+    /// `InsufficientPoints` (naming the balance) or `NotFound` (no such account) when the
+    /// debit is refused; `Conflict` for a task id that exists or already has a hold.
+    async fn insert_with_hold(&self, task: NewTask) -> Result<TaskRecord>;
+
     /// Records where the submission of a task inserted before sending it (status `unknown`,
     /// no upstream id yet) went. Writes only while the task is still in that state: a task
     /// the poller or a provider callback already moved keeps what they wrote. Returns the

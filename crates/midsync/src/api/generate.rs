@@ -1,5 +1,6 @@
 //! `POST /unified-video/generate` (and `/unified-image/generate`): validate → quote →
-//! `Idempotency-Key` → ledger hold → router submit → task stored → answer
+//! `Idempotency-Key` → ledger hold and task row (one transaction) → router submit →
+//! submission recorded → answer
 //! (`ARCHITECTURE.md` "The request path").
 //!
 //! Money rules (`design/RELIABILITY.md`): the hold's id is the task id, so a task has at
@@ -303,24 +304,6 @@ async fn create_task(
 ) -> ApiResult<(StatusCode, Vec<u8>)> {
     let store = state.store();
     let account = caller.account_id().to_string();
-    if let Err(e) = store.ledger.hold(&account, &task_id, quote.points).await {
-        if e.kind() != ErrorKind::InsufficientPoints {
-            return Err(ApiError::from(e));
-        }
-        // The ledger's message names the task id of the refused hold, which was never
-        // created; the caller is told the price and the balance only.
-        let balance = match store.ledger.balance(&account).await {
-            Ok(b) => format!("the account has {b} points"),
-            Err(_) => "the account cannot cover it".to_string(),
-        };
-        return Err(ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            format!(
-                "insufficient points: this request costs {} points; {balance}",
-                quote.points
-            ),
-        ));
-    }
     // The caller's externalTaskId is forwarded as given; otherwise our task id, so an
     // unknown submission can be found upstream (R1).
     if quote.request.external_task_id.is_none()
@@ -363,12 +346,25 @@ async fn create_task(
         next_poll_at: Some(now + state.config().poll.unknown_grace),
     };
     let intent_provider = intent.provider.clone();
-    if let Err(e) = store.tasks.insert(intent).await {
-        // Nothing was sent: refund and answer the error.
-        if let Err(ve) = store.ledger.void(&task_id).await {
-            tracing::error!(task = %task_id, error = %ve, "could not void the hold of an unrecorded task");
+    // The hold and the task row in one transaction: one durable commit, and no hold
+    // without its task (nor a task without its hold) whatever happens next.
+    if let Err(e) = store.tasks.insert_with_hold(intent).await {
+        if e.kind() != ErrorKind::InsufficientPoints {
+            return Err(ApiError::from(e));
         }
-        return Err(ApiError::from(e));
+        // The ledger's message names the task id of the refused hold, which was never
+        // created; the caller is told the price and the balance only.
+        let balance = match store.ledger.balance(&account).await {
+            Ok(b) => format!("the account has {b} points"),
+            Err(_) => "the account cannot cover it".to_string(),
+        };
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            format!(
+                "insufficient points: this request costs {} points; {balance}",
+                quote.points
+            ),
+        ));
     }
     let observer = AttemptRecorder {
         state,

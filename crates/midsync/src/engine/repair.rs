@@ -2,12 +2,13 @@
 //! behind and no other worker would pick up.
 //!
 //! A generation writes, in order: the `Idempotency-Key` claim (with the task id attached),
-//! the hold, the task row (status `unknown`, before anything is sent upstream; renamed to
-//! the next provider before a failover sends it there), then the submission's outcome. A task row is always reconciled by the poller (by its external id
-//! when the upstream's answer was lost), so the only thing that can be stranded is a hold
-//! placed by a request that died before it wrote the task row. Nothing was sent upstream
-//! for it, so it is voided once it is older than `poll.unknown_grace` (a live request
-//! writes its task row long before that).
+//! the hold together with the task row (one transaction; status `unknown`, before anything
+//! is sent upstream; renamed to the next provider before a failover sends it there), then
+//! the submission's outcome. A task row is always reconciled by the poller (by its external
+//! id when the upstream's answer was lost), so the only thing that could be stranded is a
+//! hold without a task row: one placed through [`genmux_store::Ledger::hold`] directly by
+//! an embedding app, or by a gateway version that wrote the two apart. Nothing was sent
+//! upstream for it, so it is voided once it is older than `poll.unknown_grace`.
 
 use crate::AppState;
 use genmux_core::Result;

@@ -65,6 +65,98 @@ fn same_hold(existing: Hold, account_id: &str, points: i64) -> Result<HoldOutcom
     })
 }
 
+/// Takes `points` from the account if its balance covers them (I1: never negative);
+/// the balance after, or `None` when it does not cover them or the account is missing.
+pub(super) async fn debit(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    account_id: &str,
+    points: i64,
+) -> Result<Option<i64>> {
+    sqlx::query_scalar::<Db, i64>(
+        "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
+         RETURNING balance",
+    )
+    .bind(points)
+    .bind(account_id)
+    .fetch_optional(exec)
+    .await
+    .map_err(ctx("debiting a hold"))
+}
+
+/// Why [`debit`] took nothing: no such account, or too few points (with the balance).
+pub(super) async fn refused_debit(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+) -> Error {
+    match account_balance(exec, account_id).await {
+        Err(e) => e,
+        Ok(None) => no_account(account_id),
+        Ok(Some(b)) => Error::new(
+            ErrorKind::InsufficientPoints,
+            format!("account `{account_id}` has {b} points; task `{task_id}` needs {points}"),
+        ),
+    }
+}
+
+/// The `hold` entry of a debit that left `balance`.
+pub(super) async fn hold_entry(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+    balance: i64,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+         VALUES ($1, $2, 'hold', $3, $4, $5)",
+    )
+    .bind(account_id)
+    .bind(task_id)
+    .bind(-points)
+    .bind(balance)
+    .bind(at)
+    .execute(exec)
+    .await
+    .map_err(ctx("writing a ledger entry"))?;
+    Ok(())
+}
+
+/// The hold row, unless the task already has one (I2): whether it was inserted.
+pub(super) async fn insert_hold(
+    exec: impl sqlx::Executor<'_, Database = Db>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+    at: i64,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO holds (task_id, account_id, points, state, created_at) \
+         VALUES ($1, $2, $3, 'held', $4) ON CONFLICT (task_id) DO NOTHING",
+    )
+    .bind(task_id)
+    .bind(account_id)
+    .bind(points)
+    .bind(at)
+    .execute(exec)
+    .await
+    .map_err(ctx("placing a hold"))?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// `points` within what a hold may be.
+pub(super) fn check_hold_points(points: i64) -> Result<()> {
+    if !(0..=MAX_POINTS).contains(&points) {
+        return Err(Error::invalid(format!(
+            "hold points = {points}; allowed 0–{MAX_POINTS}"
+        )));
+    }
+    Ok(())
+}
+
 impl Backend {
     async fn resolve(&self, task_id: &str, to: HoldState) -> Result<Resolution> {
         let (kind, sign) = match to {
@@ -192,11 +284,7 @@ impl Ledger for Backend {
     }
 
     async fn hold(&self, account_id: &str, task_id: &str, points: i64) -> Result<HoldOutcome> {
-        if !(0..=MAX_POINTS).contains(&points) {
-            return Err(Error::invalid(format!(
-                "hold points = {points}; allowed 0–{MAX_POINTS}"
-            )));
-        }
+        check_hold_points(points)?;
         if task_id.is_empty() {
             return Err(Error::invalid("task_id is empty"));
         }
@@ -207,64 +295,24 @@ impl Ledger for Backend {
         let at = to_micros(now());
         let mut tx = begin_write(self).await?;
         // Never negative (I1): the debit happens only if the balance covers it.
-        let balance = sqlx::query_scalar::<Db, i64>(
-            "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
-             RETURNING balance",
-        )
-        .bind(points)
-        .bind(account_id)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(ctx("debiting a hold"))?;
-        let Some(balance) = balance else {
+        let Some(balance) = debit(tx.conn(), account_id, points).await? else {
             tx.rollback().await.map_err(ctx("rolling back"))?;
             // A concurrent identical hold may have taken the points first: answer with it.
             if let Some(existing) = hold_of(&self.pool, task_id).await? {
                 return same_hold(existing, account_id, points);
             }
-            return match account_balance(&self.pool, account_id).await? {
-                None => Err(no_account(account_id)),
-                Some(b) => Err(Error::new(
-                    ErrorKind::InsufficientPoints,
-                    format!(
-                        "account `{account_id}` has {b} points; task `{task_id}` needs {points}"
-                    ),
-                )),
-            };
+            return Err(refused_debit(&self.pool, account_id, task_id, points).await);
         };
         // At most one hold per task (I2): a racing hold for the same task waits here for the
         // first to commit, inserts nothing, and undoes its debit below.
-        let inserted = sqlx::query(
-            "INSERT INTO holds (task_id, account_id, points, state, created_at) \
-             VALUES ($1, $2, $3, 'held', $4) ON CONFLICT (task_id) DO NOTHING",
-        )
-        .bind(task_id)
-        .bind(account_id)
-        .bind(points)
-        .bind(at)
-        .execute(tx.conn())
-        .await
-        .map_err(ctx("placing a hold"))?
-        .rows_affected();
-        if inserted == 0 {
+        if !insert_hold(tx.conn(), account_id, task_id, points, at).await? {
             tx.rollback().await.map_err(ctx("rolling back"))?;
             let existing = hold_of(&self.pool, task_id).await?.ok_or_else(|| {
                 Error::internal(format!("hold of task `{task_id}` vanished during a race"))
             })?;
             return same_hold(existing, account_id, points);
         }
-        sqlx::query(
-            "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
-             VALUES ($1, $2, 'hold', $3, $4, $5)",
-        )
-        .bind(account_id)
-        .bind(task_id)
-        .bind(-points)
-        .bind(balance)
-        .bind(at)
-        .execute(tx.conn())
-        .await
-        .map_err(ctx("writing a ledger entry"))?;
+        hold_entry(tx.conn(), account_id, task_id, points, balance, at).await?;
         let hold = hold_of(tx.conn(), task_id)
             .await?
             .ok_or_else(|| Error::internal(format!("hold of task `{task_id}` not readable")))?;

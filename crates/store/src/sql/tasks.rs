@@ -1,6 +1,6 @@
 // TaskStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{Backend, Db, SKIP_LOCKED};
+use super::{begin_write, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
 use crate::rows::{TaskRow, TASK_COLUMNS};
 use crate::task::{
@@ -67,57 +67,100 @@ impl Backend {
     }
 }
 
+/// A task's points must be ≥ 0.
+fn check_task_points(t: &NewTask) -> Result<()> {
+    if t.points < 0 {
+        return Err(Error::invalid(format!(
+            "task points = {}; must be ≥ 0",
+            t.points
+        )));
+    }
+    Ok(())
+}
+
+/// The `INSERT` of a new task row; a taken id (or callback token) is a `Conflict`.
+async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) -> Result<TaskRecord> {
+    let created = to_micros(t.created_at);
+    let sql = format!(
+        "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
+         provider_task_id, provider_model, status, points, request, assets, error, \
+         callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
+         next_poll_at, poll_attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
+         $16, $16, $17, 0) RETURNING {TASK_COLUMNS}"
+    );
+    let row = sqlx::query_as::<Db, TaskRow>(&sql)
+        .bind(&t.id)
+        .bind(&t.account_id)
+        .bind(&t.api_key_id)
+        .bind(&t.model)
+        .bind(t.operation.as_str())
+        .bind(&t.provider)
+        .bind(&t.provider_task_id)
+        .bind(&t.provider_model)
+        .bind(t.status.as_str())
+        .bind(t.points)
+        .bind(to_json("request", &t.request)?)
+        .bind(&t.callback_url)
+        .bind(&t.callback_token)
+        .bind(&t.project_id)
+        .bind(&t.external_task_id)
+        .bind(created)
+        .bind(t.next_poll_at.map(to_micros))
+        .fetch_one(exec)
+        .await
+        .map_err(|e| {
+            let e = crate::db_error::db("inserting a task", e);
+            if e.kind() == ErrorKind::Conflict {
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!("task id `{}` (or its callback token) already exists", t.id),
+                )
+            } else {
+                e
+            }
+        })?;
+    TaskRecord::try_from(row)
+}
+
 #[async_trait]
 impl TaskStore for Backend {
     async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
+        check_task_points(&t)?;
         let _turn = self.write_turn().await;
-        if t.points < 0 {
-            return Err(Error::invalid(format!(
-                "task points = {}; must be ≥ 0",
-                t.points
-            )));
+        insert_task(&self.pool, &t).await
+    }
+
+    async fn insert_with_hold(&self, t: NewTask) -> Result<TaskRecord> {
+        check_task_points(&t)?;
+        super::ledger::check_hold_points(t.points)?;
+        let at = to_micros(now());
+        let mut tx = begin_write(self).await?;
+        let Some(balance) = super::ledger::debit(tx.conn(), &t.account_id, t.points).await? else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return Err(
+                super::ledger::refused_debit(&self.pool, &t.account_id, &t.id, t.points).await,
+            );
+        };
+        if !super::ledger::insert_hold(tx.conn(), &t.account_id, &t.id, t.points, at).await? {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("task id `{}` already has a hold", t.id),
+            ));
         }
-        let created = to_micros(t.created_at);
-        let sql = format!(
-            "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
-             provider_task_id, provider_model, status, points, request, assets, error, \
-             callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
-             next_poll_at, poll_attempts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
-             $16, $16, $17, 0) RETURNING {TASK_COLUMNS}"
-        );
-        let row = sqlx::query_as::<Db, TaskRow>(&sql)
-            .bind(&t.id)
-            .bind(&t.account_id)
-            .bind(&t.api_key_id)
-            .bind(&t.model)
-            .bind(t.operation.as_str())
-            .bind(&t.provider)
-            .bind(&t.provider_task_id)
-            .bind(&t.provider_model)
-            .bind(t.status.as_str())
-            .bind(t.points)
-            .bind(to_json("request", &t.request)?)
-            .bind(&t.callback_url)
-            .bind(&t.callback_token)
-            .bind(&t.project_id)
-            .bind(&t.external_task_id)
-            .bind(created)
-            .bind(t.next_poll_at.map(to_micros))
-            .fetch_one(&self.pool)
+        super::ledger::hold_entry(tx.conn(), &t.account_id, &t.id, t.points, balance, at).await?;
+        let record = match insert_task(tx.conn(), &t).await {
+            Ok(r) => r,
+            Err(e) => {
+                tx.rollback().await.map_err(ctx("rolling back"))?;
+                return Err(e);
+            }
+        };
+        tx.commit()
             .await
-            .map_err(|e| {
-                let e = crate::db_error::db("inserting a task", e);
-                if e.kind() == ErrorKind::Conflict {
-                    Error::new(
-                        ErrorKind::Conflict,
-                        format!("task id `{}` (or its callback token) already exists", t.id),
-                    )
-                } else {
-                    e
-                }
-            })?;
-        TaskRecord::try_from(row)
+            .map_err(ctx("committing a task and its hold"))?;
+        Ok(record)
     }
 
     async fn record_submission(

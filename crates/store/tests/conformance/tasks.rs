@@ -457,3 +457,71 @@ pub async fn submission_intent_is_retargeted_recorded_or_discarded(store: &Store
         .unwrap());
     assert!(!store.tasks.discard_unsubmitted(&refused.id).await.unwrap());
 }
+
+/// A task and its hold in one transaction: both or neither.
+pub async fn insert_with_hold_writes_both_or_neither(store: &Store) {
+    let account = super::ledger::funded_account(store, 100).await;
+    let mut t = new_task(&account, Some(now()));
+    t.points = 70;
+    let rec = store.tasks.insert_with_hold(t.clone()).await.unwrap();
+    assert_eq!((rec.id.as_str(), rec.points), (t.id.as_str(), 70));
+    let hold = store.ledger.get_hold(&t.id).await.unwrap().expect("hold");
+    assert_eq!(
+        (hold.account_id.as_str(), hold.points),
+        (account.as_str(), 70)
+    );
+    assert_eq!(hold.state, genmux_store::HoldState::Held);
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 30);
+    super::ledger::assert_balance_is_sum_of_entries(store, &account).await;
+
+    // Too few points: the error names the balance; no task, no hold, no entry.
+    let mut poor = new_task(&account, Some(now()));
+    poor.points = 31;
+    let e = expect_kind(
+        store.tasks.insert_with_hold(poor.clone()).await,
+        ErrorKind::InsufficientPoints,
+    );
+    assert!(
+        e.message().contains("has 30 points") && e.message().contains("needs 31"),
+        "{e}"
+    );
+    assert_eq!(store.tasks.get(&poor.id).await.unwrap(), None);
+    assert_eq!(store.ledger.get_hold(&poor.id).await.unwrap(), None);
+
+    // The task row fails (its id is taken by a task without a hold): the debit and the
+    // hold are rolled back with it.
+    let bare = new_task(&account, None);
+    store.tasks.insert(bare.clone()).await.unwrap();
+    let mut clash = new_task(&account, None);
+    clash.id = bare.id.clone();
+    clash.points = 10;
+    expect_kind(
+        store.tasks.insert_with_hold(clash).await,
+        ErrorKind::Conflict,
+    );
+    assert_eq!(store.ledger.get_hold(&bare.id).await.unwrap(), None);
+
+    // The same task again, with points to cover it: Conflict at its hold, debit undone.
+    store.ledger.top_up(&account, 100).await.unwrap();
+    expect_kind(
+        store.tasks.insert_with_hold(t.clone()).await,
+        ErrorKind::Conflict,
+    );
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 130);
+
+    // No such account.
+    let orphan = new_task(&uid("acct"), None);
+    expect_kind(
+        store.tasks.insert_with_hold(orphan.clone()).await,
+        ErrorKind::NotFound,
+    );
+    assert_eq!(store.tasks.get(&orphan.id).await.unwrap(), None);
+
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 130);
+    assert_eq!(
+        store.ledger.entries(&account).await.unwrap().len(),
+        3,
+        "two top-ups and one hold"
+    );
+    super::ledger::assert_balance_is_sum_of_entries(store, &account).await;
+}
