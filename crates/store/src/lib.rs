@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod db_error;
+mod group_commit;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;

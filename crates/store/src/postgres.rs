@@ -48,35 +48,38 @@ impl Backend {
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
-
-    /// Nothing to queue for: PostgreSQL locks rows, not the database, so writers of this
-    /// process only wait for the rows they touch (the SQLite backend queues here).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        None
-    }
 }
 
-/// A write transaction (the field is only used on SQLite).
-pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, Db>,
-    // Dropped after `tx`, so the next writer starts once this one is finished.
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+/// A write: a transaction, or (from [`write_once`]) a pooled connection in autocommit.
+/// PostgreSQL locks rows, not the database, so writers only wait for the rows they touch.
+pub(crate) enum WriteTx {
+    Tx(sqlx::Transaction<'static, Db>),
+    Autocommit(sqlx::pool::PoolConnection<Db>),
 }
 
 impl WriteTx {
     /// The connection to run statements on.
     pub(crate) fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
-        &mut self.tx
+        match self {
+            WriteTx::Tx(tx) => tx,
+            WriteTx::Autocommit(conn) => conn,
+        }
     }
 
-    /// Commits.
+    /// Commits (autocommit statements are committed already).
     pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.commit().await
+        match self {
+            WriteTx::Tx(tx) => tx.commit().await,
+            WriteTx::Autocommit(_) => Ok(()),
+        }
     }
 
-    /// Rolls back.
+    /// Rolls back (autocommit statements cannot be).
     pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self {
+            WriteTx::Tx(tx) => tx.rollback().await,
+            WriteTx::Autocommit(_) => Ok(()),
+        }
     }
 }
 
@@ -87,7 +90,18 @@ async fn begin_write(b: &Backend) -> Result<WriteTx> {
         .begin()
         .await
         .map_err(|e| db("beginning a write transaction", e))?;
-    Ok(WriteTx { tx, _writer: None })
+    Ok(WriteTx::Tx(tx))
+}
+
+/// A write whose statements need no transaction of their own: autocommit on a pooled
+/// connection, committed statement by statement.
+async fn write_once(b: &Backend) -> Result<WriteTx> {
+    let conn = b
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| db("acquiring a connection", e))?;
+    Ok(WriteTx::Autocommit(conn))
 }
 
 mod tasks {

@@ -1,14 +1,19 @@
 //! The SQLite backend: one file in WAL mode with a busy timeout, the embedded default.
 //!
-//! SQLite serializes writers. Every multi-statement write runs in a `BEGIN IMMEDIATE`
-//! transaction, which takes the write lock up front: a deferred transaction that reads and
-//! then writes could fail with `SQLITE_BUSY` without waiting, because its read snapshot may
-//! be stale by the time it wants to write. Leasing is one `UPDATE … RETURNING` statement,
-//! which is atomic on its own.
+//! SQLite serializes writers. Every write of this process goes through one writer
+//! connection ([`group_commit`]): writes that arrive together share one `BEGIN IMMEDIATE`
+//! transaction and one durable commit, each inside its own savepoint. `BEGIN IMMEDIATE`
+//! takes the write lock up front: a deferred transaction that reads and then writes could
+//! fail with `SQLITE_BUSY` without waiting, because its read snapshot may be stale by the
+//! time it wants to write. Reads run on a pool beside the writer and see committed data
+//! only, so a write that must read what a racing write left reads on its own connection.
+//! Leasing is one `UPDATE … RETURNING` statement, which is atomic on its own.
 
 use crate::db_error::db;
+use crate::group_commit::{self, GroupWriter};
 use genmux_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,13 +27,20 @@ const SKIP_LOCKED: &str = "";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// All traits over one SQLite pool.
+/// All traits over one SQLite file: a pool of readers and the process's one writer.
 pub(crate) struct Backend {
     pool: sqlx::Pool<Db>,
-    // SQLite has one writer at a time. Writers of this process queue here instead of in
-    // SQLite's busy handler, which polls with sleeps of up to 100 ms; other processes
-    // sharing the file still wait through the busy timeout.
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    writer: Writer,
+}
+
+/// Where this process's writes go.
+enum Writer {
+    /// A file database: one dedicated connection whose writes share durable commits
+    /// ([`group_commit`]).
+    Group(std::sync::Arc<GroupWriter>),
+    /// An in-memory database lives on the pool's one connection: each write is its own
+    /// transaction, queued here.
+    Pooled(std::sync::Arc<tokio::sync::Mutex<()>>),
 }
 
 impl Backend {
@@ -60,68 +72,93 @@ impl Backend {
         // A broken connection still fails its statement, and sqlx drops it then.
         let pool = pool
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| db(&format!("opening SQLite database `{url}`"), e))?;
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::internal(format!("store: migrating SQLite `{url}`: {e}")).with_source(e)
         })?;
-        Ok(Backend {
-            pool,
-            writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
-        })
+        let writer = if in_memory {
+            Writer::Pooled(std::sync::Arc::new(tokio::sync::Mutex::new(())))
+        } else {
+            let conn = options
+                .connect()
+                .await
+                .map_err(|e| db(&format!("opening the writer of SQLite `{url}`"), e))?;
+            Writer::Group(GroupWriter::new(conn))
+        };
+        Ok(Backend { pool, writer })
     }
 
-    /// Closes every connection (pending writes are already committed).
+    /// Commits what is pending and closes every connection.
     pub(crate) async fn close(&self) {
+        if let Writer::Group(w) = &self.writer {
+            w.close().await;
+        }
         self.pool.close().await;
-    }
-
-    /// This process's turn to write, for a write that is one autocommit statement rather
-    /// than a [`begin_write`] transaction. Hold it until the statement has finished.
-    /// Autocommit writes that skipped the queue met the lock inside SQLite's busy handler,
-    /// which sleeps (~1.3 ms each, the p99 tail in docs/benchmarks.md).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        Some(self.writer.clone().lock_owned().await)
     }
 }
 
-/// A write transaction; on SQLite it also holds the in-process writer lock.
-pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, Db>,
-    // Dropped after `tx`, so the next writer starts once this one is finished.
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+/// A write; on a file database one member of the writer's group commit.
+pub(crate) enum WriteTx {
+    Group(group_commit::WriteTx),
+    Pooled {
+        tx: sqlx::Transaction<'static, Db>,
+        // Dropped after `tx`, so the next writer starts once this one is finished.
+        _turn: tokio::sync::OwnedMutexGuard<()>,
+    },
 }
 
 impl WriteTx {
     /// The connection to run statements on.
     pub(crate) fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
-        &mut self.tx
+        match self {
+            WriteTx::Group(w) => w.conn(),
+            WriteTx::Pooled { tx, .. } => tx,
+        }
     }
 
-    /// Commits.
+    /// Commits; returns once the write is durable.
     pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.commit().await
+        match self {
+            WriteTx::Group(w) => w.commit().await,
+            WriteTx::Pooled { tx, .. } => tx.commit().await,
+        }
     }
 
     /// Rolls back.
     pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self {
+            WriteTx::Group(w) => w.rollback().await,
+            WriteTx::Pooled { tx, .. } => tx.rollback().await,
+        }
     }
 }
 
 /// A write transaction that holds the write lock from its first statement.
 async fn begin_write(b: &Backend) -> Result<WriteTx> {
-    let writer = b.writer.clone().lock_owned().await;
-    let tx = b
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(|e| db("beginning a write transaction", e))?;
-    Ok(WriteTx {
-        tx,
-        _writer: Some(writer),
-    })
+    match &b.writer {
+        Writer::Group(w) => w
+            .begin()
+            .await
+            .map(WriteTx::Group)
+            .map_err(|e| db("beginning a write", e)),
+        Writer::Pooled(turn) => {
+            let turn = turn.clone().lock_owned().await;
+            let tx = b
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(|e| db("beginning a write transaction", e))?;
+            Ok(WriteTx::Pooled { tx, _turn: turn })
+        }
+    }
+}
+
+/// A write whose statements need no transaction of their own (on PostgreSQL they run in
+/// autocommit); on SQLite every write goes through the one writer.
+async fn write_once(b: &Backend) -> Result<WriteTx> {
+    begin_write(b).await
 }
 
 mod tasks {

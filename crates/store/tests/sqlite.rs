@@ -92,22 +92,34 @@ const CHILD_ENV: &str = "GENMUX_STORE_TEST_CRASH_CHILD_URL";
 const CRASH_TEST: &str = "a_writer_killed_by_sigkill_loses_no_committed_movement";
 const COMMITS_BEFORE_KILL: u64 = 40;
 
-/// The child's side: commit ledger movements forever, announcing each after its commit.
+/// Writers in the child at once, so their movements share group commits.
+const CRASH_WRITERS: u64 = 8;
+
+/// The child's side: `CRASH_WRITERS` tasks commit ledger movements forever, each
+/// announcing every movement after its commit returned.
 async fn crash_child(url: &str) {
     let store = Store::open(url).await.expect("child opens the store");
     store.ledger.create_account("crash").await.unwrap();
     store.ledger.top_up("crash", 1_000_000).await.unwrap();
     println!("ready");
-    // Bounded so an orphaned child cannot run forever.
-    for i in 0..100_000u64 {
-        let task = format!("crash-{i}");
-        store.ledger.hold("crash", &task, 3).await.unwrap();
-        if i % 2 == 0 {
-            store.ledger.post(&task).await.unwrap();
-        } else {
-            store.ledger.void(&task).await.unwrap();
-        }
-        println!("committed {i}");
+    let writers = (0..CRASH_WRITERS).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // Bounded so an orphaned child cannot run forever.
+            for i in 0..20_000u64 {
+                let task = format!("crash-{w}-{i}");
+                store.ledger.hold("crash", &task, 3).await.unwrap();
+                if i % 2 == 0 {
+                    store.ledger.post(&task).await.unwrap();
+                } else {
+                    store.ledger.void(&task).await.unwrap();
+                }
+                println!("committed {w} {i}");
+            }
+        })
+    });
+    for w in writers.collect::<Vec<_>>() {
+        w.await.unwrap();
     }
 }
 
@@ -128,13 +140,17 @@ async fn a_writer_killed_by_sigkill_loses_no_committed_movement() {
         .spawn()
         .expect("spawn the child writer");
     let stdout = child.stdout.take().unwrap();
-    let mut last_committed = None;
+    // Per writer, the last movement it announced.
+    let mut last_committed = std::collections::BTreeMap::new();
+    let mut announced = 0;
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.expect("read the child's output");
-        if let Some(n) = line.strip_prefix("committed ") {
-            let n: u64 = n.trim().parse().unwrap();
-            last_committed = Some(n);
-            if n + 1 >= COMMITS_BEFORE_KILL {
+        if let Some(rest) = line.strip_prefix("committed ") {
+            let (w, i) = rest.trim().split_once(' ').expect("committed W I");
+            let (w, i): (u64, u64) = (w.parse().unwrap(), i.parse().unwrap());
+            last_committed.insert(w, i);
+            announced += 1;
+            if announced >= COMMITS_BEFORE_KILL * CRASH_WRITERS {
                 break;
             }
         }
@@ -146,23 +162,31 @@ async fn a_writer_killed_by_sigkill_loses_no_committed_movement() {
         !status.success(),
         "the child was killed, not finished: {status}"
     );
-    let last = last_committed.expect("the child committed before it was killed");
+    assert!(
+        !last_committed.is_empty(),
+        "the child committed before it was killed"
+    );
 
     let store = Store::open(&url).await.expect("reopen after the crash");
     // Every movement the child announced is there, and the ledger is consistent.
-    for i in 0..=last {
-        let hold = store.ledger.get_hold(&format!("crash-{i}")).await.unwrap();
-        let hold = hold.unwrap_or_else(|| panic!("hold crash-{i} was committed and is lost"));
-        assert!(
-            hold.resolved_at.is_some(),
-            "crash-{i} was resolved before the kill"
-        );
+    let mut posts = 0;
+    for (w, last) in &last_committed {
+        for i in 0..=*last {
+            let id = format!("crash-{w}-{i}");
+            let hold = store.ledger.get_hold(&id).await.unwrap();
+            let hold = hold.unwrap_or_else(|| panic!("hold {id} was committed and is lost"));
+            assert!(
+                hold.resolved_at.is_some(),
+                "{id} was resolved before the kill"
+            );
+            posts += i64::from(i % 2 == 0);
+        }
     }
     assert_balance_is_sum_of_entries(&store, "crash").await;
     let balance = store.ledger.balance("crash").await.unwrap();
     assert!(
-        balance <= 1_000_000 - 3 * (last as i64 + 1) / 2,
-        "posts were kept: {balance}"
+        balance <= 1_000_000 - 3 * posts,
+        "{posts} announced posts were kept: {balance}"
     );
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -214,4 +238,100 @@ async fn k1_no_key_secret_is_written_to_the_database_file() {
         }
     }
     assert!(found_files >= 1);
+}
+
+/// Group commit: writes whose callers give up at random points (a client hanging up
+/// mid-request drops the future) are rolled back alone; the writes that returned are
+/// all there, the ledger stays consistent, and the writer is never left stuck.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancelled_writes_roll_back_alone_and_never_stall_the_writer() {
+    use std::time::Duration;
+    let s = scratch().await;
+    let store = &s.store;
+    let account = uid("acct");
+    store.ledger.create_account(&account).await.unwrap();
+    store.ledger.top_up(&account, 1_000_000).await.unwrap();
+    let mut completed = Vec::new();
+    let mut started = Vec::new();
+    for round in 0..20u64 {
+        let calls = (0..40u64).map(|i| {
+            let store = store.clone();
+            let account = account.clone();
+            let task = format!("cancel-{round}-{i}");
+            // From "dropped before it queued" to "finished well within the limit".
+            let limit = Duration::from_micros((round * 40 + i) * 37 % 3_000);
+            tokio::spawn(async move {
+                let r = tokio::time::timeout(limit, store.ledger.hold(&account, &task, 1)).await;
+                (task, r.is_ok_and(|r| r.is_ok()))
+            })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            let (task, ok) = call.await.unwrap();
+            if ok {
+                completed.push(task.clone());
+            }
+            started.push(task);
+        }
+    }
+    // A write after all that goes through promptly: nothing holds the writer.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        store.ledger.hold(&account, "after", 1),
+    )
+    .await
+    .expect("the writer is not stuck")
+    .unwrap();
+    for task in &completed {
+        assert!(
+            store.ledger.get_hold(task).await.unwrap().is_some(),
+            "{task} returned Ok and is lost"
+        );
+    }
+    let mut kept = 0;
+    for task in &started {
+        kept += i64::from(store.ledger.get_hold(task).await.unwrap().is_some());
+    }
+    assert!(
+        completed.len() as i64 <= kept,
+        "{} returned, {kept} kept",
+        completed.len()
+    );
+    assert!(
+        (completed.len() as u64) < 800 && !completed.is_empty(),
+        "the limits cancel some writes and let others finish: {} of 800 finished",
+        completed.len()
+    );
+    assert_eq!(
+        store.ledger.balance(&account).await.unwrap(),
+        1_000_000 - kept - 1,
+        "one point per kept hold"
+    );
+    assert_balance_is_sum_of_entries(store, &account).await;
+}
+
+/// Many writers at once (group commits of many writes) and each sees its own result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_in_shared_commits_keep_their_own_outcomes() {
+    let s = scratch().await;
+    let store = &s.store;
+    let account = uid("acct");
+    store.ledger.create_account(&account).await.unwrap();
+    store.ledger.top_up(&account, 150).await.unwrap();
+    // 200 holds of 1 point on 150 points: exactly 150 succeed, 50 are refused, and a
+    // refused one does not undo the others committed with it.
+    let calls = (0..200).map(|i| {
+        let store = store.clone();
+        let account = account.clone();
+        tokio::spawn(async move { store.ledger.hold(&account, &format!("t{i}"), 1).await })
+    });
+    let mut ok = 0;
+    for call in calls.collect::<Vec<_>>() {
+        match call.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.kind(), ErrorKind::InsufficientPoints, "{e}"),
+        }
+    }
+    assert_eq!(ok, 150);
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 0);
+    assert_balance_is_sum_of_entries(store, &account).await;
 }

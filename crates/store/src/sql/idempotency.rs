@@ -1,6 +1,6 @@
 // IdempotencyStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{Backend, Db};
+use super::{write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::idempotency::{
     BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse,
@@ -23,7 +23,7 @@ impl IdempotencyStore for Backend {
     async fn begin(&self, key: &IdempotencyKey, fingerprint: &str) -> Result<BeginOutcome> {
         // The primary key makes the insert the atomic claim: one caller inserts, the rest
         // find the row (on PostgreSQL they wait for the claiming transaction first).
-        let turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (api_key_id, route, idem_key, fingerprint, state, created_at) \
              VALUES ($1, $2, $3, $4, 'in_progress', $5) ON CONFLICT DO NOTHING",
@@ -33,11 +33,11 @@ impl IdempotencyStore for Backend {
         .bind(&key.key)
         .bind(fingerprint)
         .bind(to_micros(now()))
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("claiming an idempotency key"))?
         .rows_affected();
-        drop(turn);
+        w.commit().await.map_err(ctx("committing a write"))?;
         if claimed == 1 {
             return Ok(BeginOutcome::New);
         }
@@ -75,7 +75,7 @@ impl IdempotencyStore for Backend {
     }
 
     async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2, \
              completed_at = $3 WHERE api_key_id = $4 AND route = $5 AND idem_key = $6 \
@@ -87,15 +87,16 @@ impl IdempotencyStore for Backend {
         .bind(&key.api_key_id)
         .bind(&key.route)
         .bind(&key.key)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("completing an idempotency key"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
     async fn abandon(&self, key: &IdempotencyKey) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND route = $2 AND idem_key = $3 \
              AND state = 'in_progress'",
@@ -103,15 +104,16 @@ impl IdempotencyStore for Backend {
         .bind(&key.api_key_id)
         .bind(&key.route)
         .bind(&key.key)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("abandoning an idempotency key"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
     async fn attach_task(&self, key: &IdempotencyKey, task_id: &str) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE idempotency_keys SET task_id = $1 WHERE api_key_id = $2 AND route = $3 \
              AND idem_key = $4 AND state = 'in_progress'",
@@ -120,10 +122,11 @@ impl IdempotencyStore for Backend {
         .bind(&key.api_key_id)
         .bind(&key.route)
         .bind(&key.key)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("attaching a task to an idempotency key"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
@@ -133,7 +136,6 @@ impl IdempotencyStore for Backend {
         fingerprint: &str,
         older_than: std::time::Duration,
     ) -> Result<Option<StaleClaim>> {
-        let _turn = self.write_turn().await;
         let at = now();
         let started_before = time::Duration::try_from(older_than)
             .ok()
@@ -143,6 +145,7 @@ impl IdempotencyStore for Backend {
             })?;
         // The conditional update is the claim: once one caller moved `created_at` to now,
         // the others no longer match.
+        let mut w = write_once(self).await?;
         let row = sqlx::query_as::<Db, (Option<String>,)>(
             "UPDATE idempotency_keys SET created_at = $1 WHERE api_key_id = $2 AND route = $3 \
              AND idem_key = $4 AND state = 'in_progress' AND fingerprint = $5 \
@@ -154,20 +157,22 @@ impl IdempotencyStore for Backend {
         .bind(&key.key)
         .bind(fingerprint)
         .bind(to_micros(started_before))
-        .fetch_optional(&self.pool)
+        .fetch_optional(w.conn())
         .await
         .map_err(ctx("taking over a stale idempotency key"))?;
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(row.map(|(task_id,)| StaleClaim { task_id }))
     }
 
     async fn purge_older_than(&self, cutoff: OffsetDateTime) -> Result<u64> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(to_micros(cutoff))
-            .execute(&self.pool)
+            .execute(w.conn())
             .await
             .map_err(ctx("purging idempotency keys"))?
             .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n)
     }
 }

@@ -1,6 +1,6 @@
 // KeyStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{begin_write, Backend, Db};
+use super::{begin_write, write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::keys::{
     generate, hash_secret, hashes_equal, parse, scopes_to_db, ApiKey, AuditAction, AuditEvent,
@@ -64,16 +64,21 @@ impl Backend {
         detail: &str,
         message: &str,
     ) -> Error {
-        let _turn = self.write_turn().await;
-        if let Err(e) = audit(
-            &self.pool,
-            AuditAction::AuthFailed,
-            key_id,
-            account_id,
-            detail,
-        )
-        .await
-        {
+        // The caller is refused whatever happens to the audit row.
+        let written = async {
+            let mut w = write_once(self).await?;
+            audit(
+                w.conn(),
+                AuditAction::AuthFailed,
+                key_id,
+                account_id,
+                detail,
+            )
+            .await?;
+            w.commit().await.map_err(ctx("committing an audit row"))
+        }
+        .await;
+        if let Err(e) = written {
             tracing::warn!(error = %e, "could not write the auth-failure audit row");
         }
         unauthenticated(message)

@@ -3,7 +3,7 @@
 // before writing its entry, so the account row is locked first and entry ids follow the
 // order in which the balance changed.
 
-use super::{begin_write, Backend, Db};
+use super::{begin_write, write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 use crate::rows::{EntryRow, HoldRow, ENTRY_COLUMNS, HOLD_COLUMNS};
@@ -184,8 +184,11 @@ impl Backend {
             .await
             .map_err(ctx("resolving a hold"))?;
         let Some(row) = won else {
+            // Read on the writer's connection: on SQLite the winner may be in the same
+            // group commit, not yet visible to the pool's readers.
+            let existing = hold_of(tx.conn(), task_id).await?;
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return match hold_of(&self.pool, task_id).await? {
+            return match existing {
                 Some(h) => Ok(Resolution::AlreadyResolved(h)),
                 None => Err(Error::new(
                     ErrorKind::NotFound,
@@ -224,19 +227,20 @@ impl Backend {
 #[async_trait]
 impl Ledger for Backend {
     async fn create_account(&self, account_id: &str) -> Result<()> {
-        let _turn = self.write_turn().await;
         if account_id.is_empty() {
             return Err(Error::invalid("account_id is empty"));
         }
+        let mut w = write_once(self).await?;
         sqlx::query(
             "INSERT INTO accounts (id, balance, created_at) VALUES ($1, 0, $2) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(account_id)
         .bind(to_micros(now()))
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("creating an account"))?;
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(())
     }
 
@@ -259,8 +263,9 @@ impl Ledger for Backend {
         .await
         .map_err(ctx("topping up"))?;
         let Some(balance) = balance else {
+            let current = account_balance(tx.conn(), account_id).await;
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return match account_balance(&self.pool, account_id).await? {
+            return match current? {
                 None => Err(no_account(account_id)),
                 Some(b) => Err(Error::invalid(format!(
                     "top-up of {points} points would take account `{account_id}` from {b} past \
@@ -296,18 +301,27 @@ impl Ledger for Backend {
         let mut tx = begin_write(self).await?;
         // Never negative (I1): the debit happens only if the balance covers it.
         let Some(balance) = debit(tx.conn(), account_id, points).await? else {
-            tx.rollback().await.map_err(ctx("rolling back"))?;
             // A concurrent identical hold may have taken the points first: answer with it.
-            if let Some(existing) = hold_of(&self.pool, task_id).await? {
+            // Read on the writer's connection (see `resolve`).
+            let existing = hold_of(tx.conn(), task_id).await;
+            let refused = match existing {
+                Ok(None) => Some(refused_debit(tx.conn(), account_id, task_id, points).await),
+                _ => None,
+            };
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            if let Some(existing) = existing? {
                 return same_hold(existing, account_id, points);
             }
-            return Err(refused_debit(&self.pool, account_id, task_id, points).await);
+            return Err(refused.unwrap_or_else(|| {
+                Error::internal(format!("hold of task `{task_id}` refused without a reason"))
+            }));
         };
         // At most one hold per task (I2): a racing hold for the same task waits here for the
         // first to commit, inserts nothing, and undoes its debit below.
         if !insert_hold(tx.conn(), account_id, task_id, points, at).await? {
+            let existing = hold_of(tx.conn(), task_id).await;
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            let existing = hold_of(&self.pool, task_id).await?.ok_or_else(|| {
+            let existing = existing?.ok_or_else(|| {
                 Error::internal(format!("hold of task `{task_id}` vanished during a race"))
             })?;
             return same_hold(existing, account_id, points);

@@ -1,6 +1,6 @@
 // Outbox over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{Backend, Db, SKIP_LOCKED};
+use super::{write_once, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
 use crate::outbox::{Delivery, GiveUpReason, NewDelivery, Outbox};
 use crate::rows::{DeliveryRow, DELIVERY_COLUMNS};
@@ -26,10 +26,10 @@ static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
 #[async_trait]
 impl Outbox for Backend {
     async fn enqueue(&self, d: NewDelivery) -> Result<Delivery> {
-        let _turn = self.write_turn().await;
         if d.webhook_id.is_empty() {
             return Err(Error::invalid("webhook_id is empty"));
         }
+        let mut w = write_once(self).await?;
         let at = to_micros(d.next_attempt_at);
         sqlx::query(
             "INSERT INTO outbox (webhook_id, task_id, account_id, url, body, state, attempts, \
@@ -43,9 +43,10 @@ impl Outbox for Backend {
         .bind(&d.body)
         .bind(at)
         .bind(to_micros(crate::timestamp::now()))
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("enqueueing a callback"))?;
+        w.commit().await.map_err(ctx("committing a callback"))?;
         self.get(&d.webhook_id).await?.ok_or_else(|| {
             Error::internal(format!(
                 "callback `{}` not readable after enqueue",
@@ -72,10 +73,10 @@ impl Outbox for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<Delivery>> {
-        let _turn = self.write_turn().await;
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let mut w = write_once(self).await?;
         let lease = time::Duration::try_from(lease_for)
             .ok()
             .and_then(|l| now.checked_add(l))
@@ -85,7 +86,7 @@ impl Outbox for Backend {
             .bind(to_micros(lease))
             .bind(to_micros(now))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(w.conn())
             .await
             .map_err(ctx("leasing due callbacks"))?;
         let mut out = rows
@@ -95,11 +96,12 @@ impl Outbox for Backend {
         out.sort_by(|a, b| {
             (a.next_attempt_at, &a.webhook_id).cmp(&(b.next_attempt_at, &b.webhook_id))
         });
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(out)
     }
 
     async fn mark_delivered(&self, webhook_id: &str, now: OffsetDateTime) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = $1, \
              next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
@@ -107,10 +109,11 @@ impl Outbox for Backend {
         )
         .bind(to_micros(now))
         .bind(webhook_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("marking a callback delivered"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
@@ -121,7 +124,7 @@ impl Outbox for Backend {
         next_attempt_at: OffsetDateTime,
         last_error: &str,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
              lease_owner = NULL, lease_expires_at = NULL \
@@ -131,10 +134,11 @@ impl Outbox for Backend {
         .bind(last_error)
         .bind(webhook_id)
         .bind(worker_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("rescheduling a callback"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
@@ -145,7 +149,7 @@ impl Outbox for Backend {
         last_error: &str,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let state = match reason {
             GiveUpReason::Disabled => "disabled",
             GiveUpReason::Exhausted => "exhausted",
@@ -159,10 +163,11 @@ impl Outbox for Backend {
         .bind(last_error)
         .bind(to_micros(now))
         .bind(webhook_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("giving up a callback"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 }

@@ -1,6 +1,6 @@
 // TaskStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{begin_write, Backend, Db, SKIP_LOCKED};
+use super::{begin_write, write_once, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
 use crate::rows::{TaskRow, TASK_COLUMNS};
 use crate::task::{
@@ -127,8 +127,10 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
 impl TaskStore for Backend {
     async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
         check_task_points(&t)?;
-        let _turn = self.write_turn().await;
-        insert_task(&self.pool, &t).await
+        let mut w = write_once(self).await?;
+        let record = insert_task(w.conn(), &t).await?;
+        w.commit().await.map_err(ctx("committing a task"))?;
+        Ok(record)
     }
 
     async fn insert_with_hold(&self, t: NewTask) -> Result<TaskRecord> {
@@ -137,10 +139,10 @@ impl TaskStore for Backend {
         let at = to_micros(now());
         let mut tx = begin_write(self).await?;
         let Some(balance) = super::ledger::debit(tx.conn(), &t.account_id, t.points).await? else {
+            let refused =
+                super::ledger::refused_debit(tx.conn(), &t.account_id, &t.id, t.points).await;
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return Err(
-                super::ledger::refused_debit(&self.pool, &t.account_id, &t.id, t.points).await,
-            );
+            return Err(refused);
         };
         if !super::ledger::insert_hold(tx.conn(), &t.account_id, &t.id, t.points, at).await? {
             tx.rollback().await.map_err(ctx("rolling back"))?;
@@ -168,7 +170,7 @@ impl TaskStore for Backend {
         task_id: &str,
         sub: SubmissionRecord,
     ) -> Result<Option<TaskRecord>> {
-        let turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         sqlx::query(
             "UPDATE tasks SET provider = $1, provider_task_id = $2, \
              provider_model = COALESCE($3, provider_model), status = $4, \
@@ -183,15 +185,15 @@ impl TaskStore for Backend {
         .bind(sub.next_poll_at.map(to_micros))
         .bind(to_micros(now()))
         .bind(task_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("recording a submission"))?;
-        drop(turn);
+        w.commit().await.map_err(ctx("committing a write"))?;
         self.get(task_id).await
     }
 
     async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE tasks SET provider = $1, updated_at = $2 \
              WHERE id = $3 AND status = 'unknown' AND provider_task_id IS NULL",
@@ -199,23 +201,25 @@ impl TaskStore for Backend {
         .bind(provider)
         .bind(to_micros(now()))
         .bind(task_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("naming the provider of an unsubmitted task"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
     async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "DELETE FROM tasks WHERE id = $1 AND status = 'unknown' AND provider_task_id IS NULL",
         )
         .bind(task_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("discarding an unsubmitted task"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
@@ -267,7 +271,7 @@ impl TaskStore for Backend {
                 Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
                 Transition::Moved(next) => next,
             };
-            let turn = self.write_turn().await;
+            let mut w = write_once(self).await?;
             let moved = sqlx::query_as::<Db, TaskRow>(&sql)
                 .bind(next.as_str())
                 .bind(&assets)
@@ -278,10 +282,10 @@ impl TaskStore for Backend {
                 .bind(i64::from(next.is_final()))
                 .bind(task_id)
                 .bind(current.status.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(w.conn())
                 .await
                 .map_err(ctx("updating a task"))?;
-            drop(turn);
+            w.commit().await.map_err(ctx("committing a write"))?;
             if let Some(row) = moved {
                 return Ok(TaskUpdateOutcome::Moved(TaskRecord::try_from(row)?));
             }
@@ -312,22 +316,23 @@ impl TaskStore for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<TaskRecord>> {
-        let _turn = self.write_turn().await;
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let mut w = write_once(self).await?;
         let until = lease_micros(now, lease_for)?;
         let rows = sqlx::query_as::<Db, TaskRow>(LEASE_SQL.as_str())
             .bind(worker_id)
             .bind(until)
             .bind(to_micros(now))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(w.conn())
             .await
             .map_err(ctx("leasing due tasks"))?;
         let mut tasks = rows_to_records(rows)?;
         // RETURNING gives no order; hand out the most overdue first.
         tasks.sort_by(|a, b| (a.next_poll_at, &a.id).cmp(&(b.next_poll_at, &b.id)));
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(tasks)
     }
 
@@ -337,7 +342,7 @@ impl TaskStore for Backend {
         worker_id: &str,
         next_poll_at: Option<OffsetDateTime>,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
+        let mut w = write_once(self).await?;
         let done = sqlx::query(
             "UPDATE tasks SET next_poll_at = $1, lease_owner = NULL, lease_expires_at = NULL, \
              updated_at = $2 WHERE id = $3 AND lease_owner = $4",
@@ -346,10 +351,11 @@ impl TaskStore for Backend {
         .bind(to_micros(now()))
         .bind(task_id)
         .bind(worker_id)
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("rescheduling a task"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(done == 1)
     }
 }

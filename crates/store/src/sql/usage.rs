@@ -1,6 +1,6 @@
 // UsageStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{Backend, Db};
+use super::{write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::rows::{UsageRow, USAGE_COLUMNS};
 use crate::timestamp::to_micros;
@@ -30,7 +30,6 @@ fn check_range(from: OffsetDateTime, to: OffsetDateTime) -> Result<()> {
 #[async_trait]
 impl UsageStore for Backend {
     async fn append(&self, r: &UsageRecord) -> Result<bool> {
-        let _turn = self.write_turn().await;
         for (field, v) in [
             ("points", r.points),
             ("input_tokens", r.input_tokens),
@@ -42,6 +41,7 @@ impl UsageStore for Backend {
         }
         let usage = serde_json::to_string(&r.usage)
             .map_err(|e| Error::invalid(format!("usage JSON cannot be stored: {e}")))?;
+        let mut w = write_once(self).await?;
         let n = sqlx::query(
             "INSERT INTO usage_records (task_id, account_id, api_key_id, model, points, usage, \
              input_tokens, output_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -56,10 +56,11 @@ impl UsageStore for Backend {
         .bind(r.input_tokens)
         .bind(r.output_tokens)
         .bind(to_micros(r.created_at))
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(ctx("appending usage"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }
 
