@@ -50,7 +50,9 @@ export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench-build}"
 # Line tables only: no effect on optimisation, but perf/callgrind can name file:line.
 export CARGO_PROFILE_RELEASE_DEBUG="${CARGO_PROFILE_RELEASE_DEBUG:-line-tables-only}"
 DRIVER="$CARGO_TARGET_DIR/release/gateway-bench"
-GENMUX="$CARGO_TARGET_DIR/release/genmux"
+# BENCH_GENMUX: measure this genmux binary instead of building one (to compare two
+# builds of genmux in one session on one machine).
+GENMUX="${BENCH_GENMUX:-$CARGO_TARGET_DIR/release/genmux}"
 BODY_GEN='{"model":"kling-2.5-turbo","prompt":"a fox running through snow, take {n}","duration":5}'
 
 log() { printf '\033[1m[bench %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -487,7 +489,7 @@ main() {
   want portkey && install_portkey
 
   log "building genmux and the load driver (release)"
-  if want floor || want sqlite || want postgres || want scale || want startup; then
+  if [ -z "${BENCH_GENMUX:-}" ] && { want floor || want sqlite || want postgres || want scale || want startup; }; then
     (cd "$ROOT" && cargo build --release -q -p genmux-cli -p genmux-bench-driver)
     [ -x "$GENMUX" ] || die "no $GENMUX after the build"
   else

@@ -1,5 +1,7 @@
 //! Shared state of the unified simulator: keys and balances, tasks, lifecycle, callbacks.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -80,6 +82,11 @@ struct Pending {
 
 struct Store {
     tasks: Vec<Task>,
+    /// Task id → index in `tasks`.
+    by_id: HashMap<String, usize>,
+    /// Unfinished tasks by the time of their next transition (ms, index): a request
+    /// advances only what is due, not every task ever created.
+    due: BinaryHeap<Reverse<(i64, usize)>>,
     balances: Vec<Option<i64>>,
     outbox: Vec<Pending>,
     ids: StdRng,
@@ -182,6 +189,8 @@ impl UnifiedState {
             .map_err(|e| Error::Config(format!("cannot build the callback HTTP client: {e}")))?;
         let store = Store {
             tasks: Vec::new(),
+            by_id: HashMap::new(),
+            due: BinaryHeap::new(),
             balances: config.keys.iter().map(|k| k.balance).collect(),
             outbox: Vec::new(),
             ids: StdRng::seed_from_u64(config.seed ^ 0x0001_D50F_7A5D),
@@ -369,6 +378,9 @@ impl UnifiedState {
             aspect: req.aspect_ratio.clone().unwrap_or_else(|| "16:9".into()),
             assets: Vec::new(),
         };
+        let index = store.tasks.len();
+        store.due.push(Reverse((task.processing_at, index)));
+        store.by_id.insert(task.id.clone(), index);
         store.tasks.push(task);
         Ok(json!({
             "success": true,
@@ -392,9 +404,10 @@ impl UnifiedState {
         let mut store = self.store();
         self.advance_tasks(&mut store);
         store
-            .tasks
-            .iter()
-            .find(|t| t.id == id && t.key == key && t.kind == kind)
+            .by_id
+            .get(id)
+            .map(|&i| &store.tasks[i])
+            .filter(|t| t.key == key && t.kind == kind)
             .map(Task::status_json)
             .ok_or_else(|| Rejection::new(404, format!("task {id:?} not found")))
     }
@@ -404,9 +417,18 @@ impl UnifiedState {
         let now = self.inner.clock.now_ms();
         let base = &self.inner.base_url;
         let mut refunds = Vec::new();
-        for t in store.tasks.iter_mut() {
+        while let Some(&Reverse((at, i))) = store.due.peek() {
+            if at > now {
+                break;
+            }
+            store.due.pop();
+            let t = &mut store.tasks[i];
             if t.status == TaskStatus::Submitted && now >= t.processing_at {
                 t.status = TaskStatus::Processing;
+            }
+            if t.status == TaskStatus::Processing && now < t.finish_at {
+                store.due.push(Reverse((t.finish_at, i)));
+                continue;
             }
             if t.status == TaskStatus::Processing && now >= t.finish_at {
                 if t.will_fail {
@@ -508,9 +530,10 @@ impl UnifiedState {
             _ => return None,
         };
         let t = store
-            .tasks
-            .iter()
-            .find(|t| t.id == task_id && t.status == TaskStatus::Succeeded)?;
+            .by_id
+            .get(task_id)
+            .map(|&i| &store.tasks[i])
+            .filter(|t| t.status == TaskStatus::Succeeded)?;
         let seed = task_id
             .bytes()
             .fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
