@@ -105,13 +105,16 @@ impl GroupWriter {
                 let _ = exec(state.conn()?, "ROLLBACK").await;
             }
             state.begin_in_doubt = true;
-            exec(state.conn()?, "BEGIN IMMEDIATE").await?;
+            state.savepoint_open = true;
+            // One round trip to the connection's thread for both.
+            exec(state.conn()?, "BEGIN IMMEDIATE; SAVEPOINT w").await?;
             state.begin_in_doubt = false;
             state.batch = Some(Batch {
                 writes: 0,
                 opened: Instant::now(),
                 done: watch::channel(None).0,
             });
+            return Ok(tx);
         }
         state.savepoint_open = true;
         exec(state.conn()?, "SAVEPOINT w").await?;
@@ -242,6 +245,10 @@ async fn end(
     mut state: OwnedMutexGuard<WriterState>,
     how: End,
 ) -> Result<(), sqlx::Error> {
+    if how == End::Release && commit_due(&writer, &state, 1) {
+        // The last write of the batch: release and commit in one round trip.
+        return release_and_commit(&mut state).await;
+    }
     let result = match how {
         End::Release => match release(&mut state).await {
             Ok(_) => {
@@ -260,18 +267,42 @@ async fn end(
         fail_batch(&mut state, "a write could not be rolled back").await;
         return result;
     }
-    let due = match &state.batch {
-        Some(b) => {
-            writer.queued.load(Ordering::SeqCst) == 0
-                || b.writes >= MAX_BATCH_WRITES
-                || b.opened.elapsed() >= MAX_BATCH_AGE
-        }
-        None => false,
-    };
-    if due {
+    if commit_due(&writer, &state, 0) {
         commit_batch(&mut state).await;
     }
     result
+}
+
+/// Whether the open batch, with `adding` more writes, is to be committed now: no write
+/// is queued to join it, or it is full, or old.
+fn commit_due(writer: &GroupWriter, state: &WriterState, adding: usize) -> bool {
+    state.batch.as_ref().is_some_and(|b| {
+        writer.queued.load(Ordering::SeqCst) == 0
+            || b.writes + adding >= MAX_BATCH_WRITES
+            || b.opened.elapsed() >= MAX_BATCH_AGE
+    })
+}
+
+/// `RELEASE` the write's savepoint and `COMMIT` the batch in one round trip, and tell the
+/// batch's writes. On an error nothing of the batch is kept (it is rolled back).
+async fn release_and_commit(state: &mut WriterState) -> Result<(), sqlx::Error> {
+    let Some(batch) = state.batch.take() else {
+        return Err(abandoned("the write's batch was not open"));
+    };
+    match exec(state.conn()?, "RELEASE w; COMMIT").await {
+        Ok(()) => {
+            state.savepoint_open = false;
+            batch.done.send_replace(Some(Ok(())));
+            Ok(())
+        }
+        Err(e) => {
+            let msg: Arc<str> = e.to_string().into();
+            let _ = exec(state.conn()?, "ROLLBACK").await;
+            state.savepoint_open = false;
+            batch.done.send_replace(Some(Err(msg)));
+            Err(e)
+        }
+    }
 }
 
 async fn release(state: &mut WriterState) -> Result<(), sqlx::Error> {

@@ -171,12 +171,14 @@ impl TaskStore for Backend {
         sub: SubmissionRecord,
     ) -> Result<Option<TaskRecord>> {
         let mut w = write_once(self).await?;
-        sqlx::query(
+        let sql = format!(
             "UPDATE tasks SET provider = $1, provider_task_id = $2, \
              provider_model = COALESCE($3, provider_model), status = $4, \
              external_task_id = COALESCE($5, external_task_id), next_poll_at = $6, updated_at = $7 \
-             WHERE id = $8 AND status = 'unknown' AND provider_task_id IS NULL",
-        )
+             WHERE id = $8 AND status = 'unknown' AND provider_task_id IS NULL \
+             RETURNING {TASK_COLUMNS}"
+        );
+        let recorded = sqlx::query_as::<Db, TaskRow>(&sql)
         .bind(&sub.provider)
         .bind(&sub.provider_task_id)
         .bind(&sub.provider_model)
@@ -185,11 +187,15 @@ impl TaskStore for Backend {
         .bind(sub.next_poll_at.map(to_micros))
         .bind(to_micros(now()))
         .bind(task_id)
-        .execute(w.conn())
+        .fetch_optional(w.conn())
         .await
         .map_err(ctx("recording a submission"))?;
-        w.commit().await.map_err(ctx("committing a write"))?;
-        self.get(task_id).await
+        w.commit().await.map_err(ctx("committing a submission"))?;
+        match recorded {
+            Some(row) => TaskRecord::try_from(row).map(Some),
+            // Moved on already (or no such task): what is there now.
+            None => self.get(task_id).await,
+        }
     }
 
     async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool> {
