@@ -85,6 +85,8 @@ pub struct LimitsSection {
     pub provider_concurrency: Option<u32>,
     /// Largest request body in bytes.
     pub body_limit: Option<usize>,
+    /// Seconds a successful API-key authentication is reused (0: no cache).
+    pub auth_cache_ttl_secs: Option<u64>,
 }
 
 /// `[telemetry]`

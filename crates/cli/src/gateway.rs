@@ -247,6 +247,9 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
     if let Some(limit) = cfg.limits.body_limit {
         gw.body_limit = limit;
     }
+    if let Some(secs) = cfg.limits.auth_cache_ttl_secs {
+        gw.auth_cache_ttl = std::time::Duration::from_secs(secs);
+    }
     if let Some(rps) = cfg.limits.key_rpm {
         let per_minute = nonzero("limits.key_rpm", rps)?;
         let burst = nonzero(

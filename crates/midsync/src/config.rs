@@ -114,6 +114,11 @@ pub struct GatewayConfig {
     /// How often the repair sweep runs (orphan holds of requests that died between the hold
     /// and the task record are voided once older than `poll.unknown_grace`).
     pub repair_every: Duration,
+    /// How long a successful authentication is reused without asking the key store
+    /// (default [`crate::api::auth::AUTH_CACHE_TTL`]; zero turns the cache off). On
+    /// PostgreSQL a revocation through any gateway reaches the others at once (the engine
+    /// follows the store's revocation feed); this is the bound if that feed is down.
+    pub auth_cache_ttl: Duration,
 }
 
 impl GatewayConfig {
@@ -134,6 +139,7 @@ impl GatewayConfig {
             delivery: DeliveryConfig::default(),
             idempotency_takeover: Duration::from_secs(600),
             repair_every: Duration::from_secs(60),
+            auth_cache_ttl: crate::api::auth::AUTH_CACHE_TTL,
         }
     }
 }

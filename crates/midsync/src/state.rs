@@ -48,6 +48,7 @@ impl AppState {
     pub fn new(config: GatewayConfig, store: Store, router: Arc<Router>) -> Self {
         let guard = UrlGuard::new(config.allow_loopback_callbacks);
         let key_limiter = config.key_rate.map(limiter);
+        let auth_cache = Arc::new(AuthCache::new(config.auth_cache_ttl));
         AppState {
             config: Arc::new(config),
             store,
@@ -55,7 +56,7 @@ impl AppState {
             guard,
             key_limiter,
             clock: Arc::new(SystemClock),
-            auth_cache: Arc::new(AuthCache::default()),
+            auth_cache,
         }
     }
 

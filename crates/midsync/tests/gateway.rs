@@ -948,3 +948,72 @@ async fn client_errors_are_clear(db: Db) {
     assert!(doc.body["paths"]["/v1/usage/summary"]["get"].is_object());
     sim.shutdown().await;
 }
+
+/// Two gateways on one PostgreSQL database: a key revoked through one is refused by the
+/// other at once, though the other had just authenticated it and caches for an hour — the
+/// store's revocation feed, followed by the engine, drops the cached entry. A third
+/// gateway without an engine (no feed) keeps serving its cached entry, which shows the
+/// feed is what made the difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_reaches_other_gateways_at_once() {
+    let db = Db::postgres().await;
+    let url = db.url();
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let a = gateway(db, vec![kling], |_| {}).await;
+    let hour = |c: &mut genmux_midsync::GatewayConfig| c.auth_cache_ttl = Duration::from_secs(3600);
+    let (_, kling_b) = kling_sim(sim_config()).await;
+    let b = second_gateway(&url, vec![kling_b], hour).await;
+    let engine_b = genmux_midsync::engine::Engine::spawn(b.state.clone());
+    let (_, kling_c) = kling_sim(sim_config()).await;
+    let c = second_gateway(&url, vec![kling_c], hour).await;
+
+    let summary = "/v1/usage/summary";
+    assert_eq!(
+        b.get(summary, &a.key).await.status,
+        200,
+        "B authenticates and caches"
+    );
+    assert_eq!(
+        c.get(summary, &a.key).await.status,
+        200,
+        "C authenticates and caches"
+    );
+    let key_id = a.key.split('_').nth(1).expect("gmx_<id>_<secret>");
+    // Wait until B's follower is listening: a revocation of a throwaway key bumps B's
+    // cache generation once it has been heard.
+    let mut heard = false;
+    for _ in 0..100 {
+        let before = b.state.auth_cache().generation();
+        let throwaway = new_key(&a.store, &a.account, &[Scope::ApiRead]).await;
+        let throwaway_id = throwaway.split('_').nth(1).unwrap();
+        assert!(a.store.keys.revoke(throwaway_id).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if b.state.auth_cache().generation() > before {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "B's revocation follower hears revocations");
+    assert_eq!(b.get(summary, &a.key).await.status, 200, "still cached");
+    assert!(a.store.keys.revoke(key_id).await.unwrap());
+
+    let mut refused = false;
+    for _ in 0..200 {
+        if b.get(summary, &a.key).await.status == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused,
+        "B refuses the revoked key long before its one-hour cache entry ends"
+    );
+    assert_eq!(
+        c.get(summary, &a.key).await.status,
+        200,
+        "C, without the feed, still serves its cached entry"
+    );
+    engine_b.shutdown().await;
+    sim.shutdown().await;
+}

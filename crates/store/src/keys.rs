@@ -193,6 +193,23 @@ pub trait KeyStore: Send + Sync {
 
     /// Audit rows, oldest first; for one account, or all when `account_id` is `None`.
     async fn audit_log(&self, account_id: Option<&str>) -> Result<Vec<AuditEvent>>;
+
+    /// Revocations made by any process sharing the database, as they commit, for callers
+    /// that cache authentications. `None` where the backend has no such feed (SQLite: one
+    /// process owns the file, and it knows its own revocations). On PostgreSQL,
+    /// `LISTEN`/`NOTIFY` on one connection of its own; when that connection is lost and
+    /// re-established, notifications may have been missed, and the feed says
+    /// [`Revocation::Resync`]. The feed ends when the receiver is dropped.
+    async fn revocations(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Revocation>>>;
+}
+
+/// One event of [`KeyStore::revocations`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// This key id was revoked.
+    Key(String),
+    /// Revocations may have been missed: drop every cached authentication.
+    Resync,
 }
 
 /// A newly generated key's parts: `(id, secret)`, alphanumeric so neither contains `_`.

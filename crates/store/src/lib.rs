@@ -41,7 +41,7 @@ use genmux_core::{Error, Result};
 use std::sync::Arc;
 
 pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
-pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Scope};
+pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Revocation, Scope};
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 pub use outbox::{Delivery, DeliveryState, GiveUpReason, NewDelivery, Outbox};
 pub use task::{

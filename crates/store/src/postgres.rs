@@ -21,6 +21,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 /// All traits over one PostgreSQL pool.
 pub(crate) struct Backend {
     pool: sqlx::Pool<Db>,
+    /// Set by `close`: revocation listeners give their pooled connections back, or
+    /// closing the pool would wait for them forever.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Backend {
@@ -41,11 +44,15 @@ impl Backend {
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::internal(format!("store: migrating PostgreSQL: {e}")).with_source(e)
         })?;
-        Ok(Backend { pool })
+        Ok(Backend {
+            pool,
+            closing: tokio::sync::watch::channel(false).0,
+        })
     }
 
-    /// Closes every connection.
+    /// Closes every connection (stopping revocation feeds first).
     pub(crate) async fn close(&self) {
+        self.closing.send_replace(true);
         self.pool.close().await;
     }
 }
@@ -102,6 +109,53 @@ async fn write_once(b: &Backend) -> Result<WriteTx> {
         .await
         .map_err(|e| db("acquiring a connection", e))?;
     Ok(WriteTx::Autocommit(conn))
+}
+
+/// The channel revocations are announced on ([`crate::KeyStore::revocations`]).
+const REVOKED_CHANNEL: &str = "genmux_key_revoked";
+const NOTIFY_REVOKED: Option<&str> = Some("SELECT pg_notify('genmux_key_revoked', $1)");
+
+/// Listens on [`REVOKED_CHANNEL`] over a connection of its own; see
+/// [`crate::KeyStore::revocations`].
+async fn revocation_feed(
+    b: &Backend,
+) -> Result<Option<tokio::sync::mpsc::Receiver<crate::keys::Revocation>>> {
+    use crate::keys::Revocation;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&b.pool)
+        .await
+        .map_err(|e| db("connecting the revocation listener", e))?;
+    listener
+        .listen(REVOKED_CHANNEL)
+        .await
+        .map_err(|e| db("listening for revocations", e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let mut closing = b.closing.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                r = listener.try_recv() => r,
+                // Nobody listens any more, or the store is closing: give the connection
+                // back.
+                _ = tx.closed() => break,
+                _ = closing.wait_for(|closing| *closing) => break,
+            };
+            let event = match received {
+                Ok(Some(n)) => Revocation::Key(n.payload().to_string()),
+                // The connection was lost; the next call reconnects and listens again, but
+                // what was announced meanwhile is gone.
+                Ok(None) => Revocation::Resync,
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation listener failed; retrying in 1 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    Revocation::Resync
+                }
+            };
+            if tx.send(event).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(Some(rx))
 }
 
 mod tasks {

@@ -161,6 +161,15 @@ async fn write_once(b: &Backend) -> Result<WriteTx> {
     begin_write(b).await
 }
 
+/// No revocation feed: one process owns the file and forgets its own revocations.
+const NOTIFY_REVOKED: Option<&str> = None;
+
+async fn revocation_feed(
+    _b: &Backend,
+) -> Result<Option<tokio::sync::mpsc::Receiver<crate::keys::Revocation>>> {
+    Ok(None)
+}
+
 mod tasks {
     include!("sql/tasks.rs");
 }

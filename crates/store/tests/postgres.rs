@@ -101,3 +101,46 @@ async fn a_second_gateway_sees_committed_data_and_migrations_run_once() {
     assert_eq!(s.store.ledger.balance(&account).await.unwrap(), 0);
     other.close().await;
 }
+
+/// A revocation committed by one gateway reaches the others' revocation feeds; a refused
+/// revocation (already revoked) announces nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn revocations_reach_every_gateway_sharing_the_database() {
+    use genmux_store::{NewKey, Revocation, Scope};
+    use std::time::Duration;
+    let s = scratch().await;
+    let other = Store::open(&url_for(&s.name)).await.unwrap();
+    let mut feed = other
+        .keys
+        .revocations()
+        .await
+        .unwrap()
+        .expect("PostgreSQL has a revocation feed");
+    let account = uid("acct");
+    s.store.ledger.create_account(&account).await.unwrap();
+    let new_key = || NewKey {
+        account_id: account.clone(),
+        name: "ci".into(),
+        scopes: vec![Scope::ApiRead],
+        expires_at: None,
+    };
+    let first = s.store.keys.create(new_key()).await.unwrap();
+    let second = s.store.keys.create(new_key()).await.unwrap();
+    assert!(s.store.keys.revoke(&first.key.id).await.unwrap());
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), feed.recv())
+            .await
+            .expect("a revocation arrives"),
+        Some(Revocation::Key(first.key.id.clone()))
+    );
+    // Already revoked: nothing is announced, so the next event is the second key.
+    assert!(!s.store.keys.revoke(&first.key.id).await.unwrap());
+    assert!(other.keys.revoke(&second.key.id).await.unwrap());
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), feed.recv())
+            .await
+            .expect("a revocation arrives"),
+        Some(Revocation::Key(second.key.id.clone()))
+    );
+    other.close().await;
+}

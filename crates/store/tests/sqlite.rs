@@ -335,3 +335,10 @@ async fn concurrent_writes_in_shared_commits_keep_their_own_outcomes() {
     assert_eq!(store.ledger.balance(&account).await.unwrap(), 0);
     assert_balance_is_sum_of_entries(store, &account).await;
 }
+
+/// One process owns a SQLite file: there is no revocation feed to follow.
+#[tokio::test]
+async fn sqlite_has_no_revocation_feed() {
+    let s = scratch().await;
+    assert!(s.store.keys.revocations().await.unwrap().is_none());
+}

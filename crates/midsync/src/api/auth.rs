@@ -17,10 +17,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-/// How long a successful authentication is reused without asking the key store. It is the
-/// longest a key revoked through *another* gateway process (or in the database) keeps
-/// working here (docs/operations.md); a revocation through this process's
-/// `DELETE /v1/keys/{id}` takes effect at once.
+/// How long a successful authentication is reused without asking the key store, by
+/// default ([`crate::GatewayConfig::auth_cache_ttl`]). A revocation through this process's
+/// `DELETE /v1/keys/{id}` takes effect at once, and on PostgreSQL so does one through any
+/// other gateway (the engine follows the store's revocation feed). This is the longest a
+/// revoked key keeps working here when that feed is down, or after a revocation written
+/// to the database by hand (docs/operations.md).
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Most keys cached at once: bounds the memory a flood of distinct valid keys can take.
@@ -30,8 +32,9 @@ pub const AUTH_CACHE_MAX_KEYS: usize = 10_000;
 
 /// Successful authentications, keyed by the SHA-256 of the presented key (the plaintext is
 /// never kept). Failures are never cached, so each one reaches the store and its K4 audit row.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AuthCache {
+    ttl: Duration,
     entries: DashMap<[u8; 32], Cached>,
     // Bumped by every `forget`: an authentication that started before a revocation must not
     // put the key back (it may have read the row before the revocation committed).
@@ -48,7 +51,22 @@ fn digest(presented: &str) -> [u8; 32] {
     Sha256::digest(presented.as_bytes()).into()
 }
 
+impl Default for AuthCache {
+    fn default() -> Self {
+        AuthCache::new(AUTH_CACHE_TTL)
+    }
+}
+
 impl AuthCache {
+    /// A cache whose entries live `ttl` (zero: nothing is cached).
+    pub fn new(ttl: Duration) -> Self {
+        AuthCache {
+            ttl,
+            entries: DashMap::new(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// The cached key for `presented`, unless its entry is older than the TTL at `now` or the
     /// key has expired by `wall_now` (then the entry is dropped and the store decides).
     pub fn get(&self, presented: &str, now: Instant, wall_now: OffsetDateTime) -> Option<ApiKey> {
@@ -69,6 +87,9 @@ impl AuthCache {
     /// Caches a successful authentication of `presented` made at generation `generation`
     /// (skipped if a key was forgotten since, or the cache is full of live entries).
     pub fn insert(&self, presented: &str, key: ApiKey, generation: u64, now: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
         if self.entries.len() >= AUTH_CACHE_MAX_KEYS {
             self.entries.retain(|_, c| c.until > now);
             if self.entries.len() >= AUTH_CACHE_MAX_KEYS {
@@ -80,7 +101,7 @@ impl AuthCache {
             hash,
             Cached {
                 key,
-                until: now + AUTH_CACHE_TTL,
+                until: now + self.ttl,
             },
         );
         // A `forget` that ran meanwhile may have missed the entry just written: undo it.
@@ -93,6 +114,12 @@ impl AuthCache {
     pub fn forget(&self, key_id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.retain(|_, c| c.key.id != key_id);
+    }
+
+    /// Drops every cached authentication (revocations may have been missed).
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.clear();
     }
 
     /// How many authentications are cached.

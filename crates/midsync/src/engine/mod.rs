@@ -7,6 +7,7 @@ pub mod repair;
 pub mod settle;
 
 use crate::AppState;
+use genmux_store::Revocation;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -50,9 +51,41 @@ async fn run_loop<F, Fut>(
     }
 }
 
+/// Drops cached authentications of keys revoked by any gateway sharing the store, as the
+/// store announces them (PostgreSQL); nothing to do where the store has no feed.
+async fn follow_revocations(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut feed = loop {
+        match state.store().keys.revocations().await {
+            Ok(Some(feed)) => break feed,
+            Ok(None) => return,
+            Err(e) => {
+                // Until the feed is up, revocations elsewhere take effect within the TTL.
+                tracing::warn!(error = %e, "cannot follow key revocations; retrying in 5 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
+    // Revocations committed before the feed started are not announced to it.
+    state.auth_cache().clear();
+    loop {
+        tokio::select! {
+            event = feed.recv() => match event {
+                Some(Revocation::Key(id)) => state.auth_cache().forget(&id),
+                Some(Revocation::Resync) => state.auth_cache().clear(),
+                None => return,
+            },
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 impl Engine {
-    /// Starts the poller, the deliverer and the repair sweep (which runs at once, then every
-    /// `repair_every`). Unfinished tasks and pending callbacks left by an
+    /// Starts the poller, the deliverer, the repair sweep (which runs at once, then every
+    /// `repair_every`) and, on PostgreSQL, the follower of key revocations made by other
+    /// gateways. Unfinished tasks and pending callbacks left by an
     /// earlier run (or a crashed replica, once its leases expire) are picked up as they come
     /// due.
     pub fn spawn(state: AppState) -> Engine {
@@ -87,9 +120,10 @@ impl Engine {
                 async move { repair::repair_pass(&s).await.map(|_| 0) }
             },
         ));
+        let revocations = tokio::spawn(follow_revocations(state, stop.subscribe()));
         Engine {
             stop,
-            workers: vec![poller, deliverer, repairer],
+            workers: vec![poller, deliverer, repairer, revocations],
         }
     }
 

@@ -125,7 +125,9 @@ pub struct Gateway {
     /// HTTP client.
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
-    _db: Db,
+    /// The scratch database, dropped with the gateway (`None` for a second gateway on
+    /// another's database).
+    _db: Option<Db>,
 }
 
 impl Drop for Gateway {
@@ -155,6 +157,27 @@ pub async fn gateway_over(
     tweak: impl FnOnce(&mut GatewayConfig),
     wrap: impl FnOnce(Store) -> Store,
 ) -> Gateway {
+    let url = db.url();
+    start_gateway(&url, Some(db), providers, tweak, wrap).await
+}
+
+/// Another gateway process on the database of a running one (`url`), with its own
+/// account and key.
+pub async fn second_gateway(
+    url: &str,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> Gateway {
+    start_gateway(url, None, providers, tweak, |store| store).await
+}
+
+async fn start_gateway(
+    url: &str,
+    db: Option<Db>,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    wrap: impl FnOnce(Store) -> Store,
+) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -164,7 +187,7 @@ pub async fn gateway_over(
     config.poll.first_delay = Duration::ZERO;
     config.poll.max_delay = Duration::ZERO;
     tweak(&mut config);
-    let store = Store::open(&db.url()).await.expect("open the store");
+    let store = Store::open(url).await.expect("open the store");
     let mut builder = Router::builder().retry(RetryConfig {
         initial_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(5),

@@ -4,7 +4,7 @@ use super::{begin_write, write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::keys::{
     generate, hash_secret, hashes_equal, parse, scopes_to_db, ApiKey, AuditAction, AuditEvent,
-    CreatedKey, KeyStore, NewKey, KEY_PREFIX,
+    CreatedKey, KeyStore, NewKey, Revocation, KEY_PREFIX,
 };
 use crate::rows::{AuditRow, KeyRow, AUDIT_COLUMNS, KEY_COLUMNS};
 use crate::timestamp::{now, to_micros};
@@ -240,6 +240,14 @@ impl KeyStore for Backend {
             "revoked",
         )
         .await?;
+        if let Some(notify) = super::NOTIFY_REVOKED {
+            // Delivered to every listener when (and only if) the revocation commits.
+            sqlx::query(notify)
+                .bind(key_id)
+                .execute(tx.conn())
+                .await
+                .map_err(ctx("announcing a revocation"))?;
+        }
         tx.commit().await.map_err(ctx("committing a revocation"))?;
         Ok(true)
     }
@@ -256,5 +264,9 @@ impl KeyStore for Backend {
             .into_iter()
             .map(AuditEvent::try_from)
             .collect()
+    }
+
+    async fn revocations(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Revocation>>> {
+        super::revocation_feed(self).await
     }
 }
