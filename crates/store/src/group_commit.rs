@@ -9,8 +9,16 @@
 //! write runs inside its own `SAVEPOINT`, so one that fails or is abandoned is rolled back
 //! alone; and the transaction is committed when no other write is queued behind the one
 //! finishing (or the batch is full, or old). [`WriteTx::commit`] returns only once that
-//! commit is durable, so a caller is never told of a write that a crash could lose. A
-//! write alone (no queue) commits at once, exactly as before.
+//! commit is durable, so a caller is never told of a write that a crash could lose; and
+//! [`WriteTx::rollback`] waits for it too, because a write that gives up after reading a
+//! racing write of the same batch (the hold another request just placed) must not report
+//! that write before it is durable. A write alone (no queue) commits at once, exactly as
+//! before.
+//!
+//! SQLite may roll a whole transaction back by itself after some errors (a full disk, an
+//! I/O error): a write's savepoint is then gone although it was set. That is detected when
+//! the write ends, and the batch fails as a whole (every write of it is told `Err`), so no
+//! later write joins a transaction that no longer exists.
 //!
 //! Cancellation: a caller's future may be dropped at any await (a client hangs up). The
 //! steps that end a write — `RELEASE` or `ROLLBACK TO`, and the batch's `COMMIT` — run in
@@ -44,11 +52,23 @@ struct WriterState {
     /// `None` once the store is closed.
     conn: Option<SqliteConnection>,
     batch: Option<Batch>,
-    /// A write's savepoint may be open (set from `SAVEPOINT` until its end has run).
-    savepoint_open: bool,
-    /// A `BEGIN` was sent but its batch not recorded (the caller was cancelled or it
-    /// failed): the connection may be inside a transaction nobody owns.
+    /// The current write's savepoint.
+    savepoint: Savepoint,
+    /// A `BEGIN` may have run without its batch being recorded (its caller was cancelled,
+    /// or a cleanup `ROLLBACK` failed): the connection may be inside a transaction nobody
+    /// owns.
     begin_in_doubt: bool,
+}
+
+/// Where the current write's `SAVEPOINT w` stands.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Savepoint {
+    /// No write is open.
+    None,
+    /// Sent, not confirmed (its caller may have been cancelled before it ran).
+    Sent,
+    /// Confirmed: if it is missing later, SQLite rolled the transaction back.
+    Set,
 }
 
 impl WriterState {
@@ -76,7 +96,7 @@ impl GroupWriter {
             state: Arc::new(Mutex::new(WriterState {
                 conn: Some(conn),
                 batch: None,
-                savepoint_open: false,
+                savepoint: Savepoint::None,
                 begin_in_doubt: false,
             })),
             queued: AtomicUsize::new(0),
@@ -95,9 +115,11 @@ impl GroupWriter {
         };
         let state = tx.state.as_mut().expect("a new write holds the connection");
         state.conn()?;
-        if state.savepoint_open {
-            // Left by a write dropped where no runtime could finish it.
-            rollback_savepoint(state).await?;
+        if state.savepoint != Savepoint::None {
+            // Left by a write dropped where no runtime could end it.
+            if rollback_savepoint(state).await.is_err() {
+                fail_batch(state, "an abandoned write could not be rolled back").await;
+            }
         }
         if state.batch.is_none() {
             if state.begin_in_doubt {
@@ -105,10 +127,11 @@ impl GroupWriter {
                 let _ = exec(state.conn()?, "ROLLBACK").await;
             }
             state.begin_in_doubt = true;
-            state.savepoint_open = true;
+            state.savepoint = Savepoint::Sent;
             // One round trip to the connection's thread for both.
             exec(state.conn()?, "BEGIN IMMEDIATE; SAVEPOINT w").await?;
             state.begin_in_doubt = false;
+            state.savepoint = Savepoint::Set;
             state.batch = Some(Batch {
                 writes: 0,
                 opened: Instant::now(),
@@ -116,13 +139,13 @@ impl GroupWriter {
             });
             return Ok(tx);
         }
-        state.savepoint_open = true;
+        state.savepoint = Savepoint::Sent;
         exec(state.conn()?, "SAVEPOINT w").await?;
+        state.savepoint = Savepoint::Set;
         Ok(tx)
     }
 
-    /// Commits an open batch nobody is queued to join (a queued write was cancelled, or
-    /// the store is closing).
+    /// Commits an open batch nobody is queued to join (a queued write was cancelled).
     async fn flush(self: Arc<Self>) {
         let mut state = self.state.clone().lock_owned().await;
         if self.queued.load(Ordering::SeqCst) == 0 {
@@ -131,12 +154,19 @@ impl GroupWriter {
     }
 
     /// Commits whatever is open and closes the connection; later writes fail with
-    /// `PoolClosed`. For [`crate::Store::close`].
+    /// `PoolClosed`. For [`crate::Store::close`]; runs in a task of its own, so a
+    /// cancelled caller cannot cut a `COMMIT` short.
     pub(crate) async fn close(self: &Arc<Self>) {
-        let mut state = self.state.clone().lock_owned().await;
-        commit_batch(&mut state).await;
-        if let Some(conn) = state.conn.take() {
-            let _ = sqlx::Connection::close(conn).await;
+        let state = self.state.clone();
+        let closing = tokio::spawn(async move {
+            let mut state = state.lock_owned().await;
+            commit_batch(&mut state).await;
+            if let Some(conn) = state.conn.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        });
+        if let Err(e) = closing.await {
+            tracing::error!(error = %e, "closing the SQLite writer failed");
         }
     }
 }
@@ -193,35 +223,38 @@ impl WriteTx {
 
     /// Releases the savepoint and returns once the batch holding this write has been
     /// committed; the batch's error if its `COMMIT` failed (then nothing of it was kept).
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.finish(End::Release).await
+    }
+
+    /// Rolls this write back to its savepoint (the rest of the batch is unaffected) and
+    /// returns once the batch is committed: what this write read of the others is then
+    /// durable. The batch's error if its `COMMIT` failed.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.finish(End::Rollback).await
+    }
+
+    async fn finish(mut self, how: End) -> Result<(), sqlx::Error> {
         let state = self.state.take().expect("a write ends once");
-        let mut done = match &state.batch {
-            Some(b) => b.done.subscribe(),
-            None => return Err(abandoned("the write's batch was not open")),
+        let done = state.batch.as_ref().map(|b| b.done.subscribe());
+        // Spawned: a cancelled caller cannot stop the end half-way.
+        let ended = tokio::spawn(end(self.writer.clone(), state, how));
+        let ended = match ended.await {
+            Ok(r) => r,
+            Err(e) => Err(abandoned(&format!("the writer task failed: {e}"))),
         };
-        let ended = tokio::spawn(end(self.writer.clone(), state, End::Release));
-        match ended.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(e) => return Err(abandoned(&format!("the writer task failed: {e}"))),
-        }
+        let Some(mut done) = done else {
+            return ended.and(Err(abandoned("the write's batch was not open")));
+        };
         let outcome = done
             .wait_for(Option::is_some)
             .await
             .map_err(|_| abandoned("the batch was dropped before it was committed"))?
             .clone();
+        ended?;
         match outcome {
             Some(Err(msg)) => Err(abandoned(&format!("committing the batch: {msg}"))),
             _ => Ok(()),
-        }
-    }
-
-    /// Rolls this write back to its savepoint; the rest of the batch is unaffected.
-    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        let state = self.state.take().expect("a write ends once");
-        match tokio::spawn(end(self.writer.clone(), state, End::Rollback)).await {
-            Ok(r) => r,
-            Err(e) => Err(abandoned(&format!("the writer task failed: {e}"))),
         }
     }
 }
@@ -233,7 +266,7 @@ impl Drop for WriteTx {
                 rt.spawn(end(self.writer.clone(), state, End::Rollback));
             }
             // Without a runtime the guard is released with the savepoint open; the next
-            // write rolls it back (`savepoint_open`).
+            // write rolls it back (`savepoint` is not `None`).
         }
     }
 }
@@ -245,14 +278,27 @@ async fn end(
     mut state: OwnedMutexGuard<WriterState>,
     how: End,
 ) -> Result<(), sqlx::Error> {
+    if state.batch.is_none() {
+        // `begin` failed before its batch was recorded.
+        let _ = rollback_savepoint(&mut state).await;
+        state.savepoint = Savepoint::None;
+        if state.begin_in_doubt {
+            if let Ok(conn) = state.conn() {
+                if exec(conn, "ROLLBACK").await.is_ok() {
+                    state.begin_in_doubt = false;
+                }
+            }
+        }
+        return Err(abandoned("the write's batch was not open"));
+    }
     if how == End::Release && commit_due(&writer, &state, 1) {
         // The last write of the batch: release and commit in one round trip.
         return release_and_commit(&mut state).await;
     }
     let result = match how {
-        End::Release => match release(&mut state).await {
-            Ok(_) => {
-                state.savepoint_open = false;
+        End::Release => match exec(state.conn()?, "RELEASE w").await {
+            Ok(()) => {
+                state.savepoint = Savepoint::None;
                 if let Some(b) = state.batch.as_mut() {
                     b.writes += 1;
                 }
@@ -262,10 +308,11 @@ async fn end(
         },
         End::Rollback => rollback_savepoint(&mut state).await,
     };
-    if result.is_err() && state.savepoint_open {
-        // The savepoint could not be undone: the batch is suspect, so none of it is kept.
-        fail_batch(&mut state, "a write could not be rolled back").await;
-        return result;
+    if state.savepoint != Savepoint::None {
+        // The savepoint could not be undone, or it was gone although it had been set
+        // (SQLite rolled the transaction back): none of the batch is kept.
+        fail_batch(&mut state, "the transaction was lost while a write ended").await;
+        return result.and(Err(abandoned("the batch's transaction was lost")));
     }
     if commit_due(&writer, &state, 0) {
         commit_batch(&mut state).await;
@@ -286,43 +333,39 @@ fn commit_due(writer: &GroupWriter, state: &WriterState, adding: usize) -> bool 
 /// `RELEASE` the write's savepoint and `COMMIT` the batch in one round trip, and tell the
 /// batch's writes. On an error nothing of the batch is kept (it is rolled back).
 async fn release_and_commit(state: &mut WriterState) -> Result<(), sqlx::Error> {
-    let Some(batch) = state.batch.take() else {
-        return Err(abandoned("the write's batch was not open"));
-    };
     match exec(state.conn()?, "RELEASE w; COMMIT").await {
         Ok(()) => {
-            state.savepoint_open = false;
-            batch.done.send_replace(Some(Ok(())));
+            state.savepoint = Savepoint::None;
+            if let Some(batch) = state.batch.take() {
+                batch.done.send_replace(Some(Ok(())));
+            }
             Ok(())
         }
         Err(e) => {
-            let msg: Arc<str> = e.to_string().into();
-            let _ = exec(state.conn()?, "ROLLBACK").await;
-            state.savepoint_open = false;
-            batch.done.send_replace(Some(Err(msg)));
+            fail_batch(state, &e.to_string()).await;
             Err(e)
         }
     }
 }
 
-async fn release(state: &mut WriterState) -> Result<(), sqlx::Error> {
-    exec(state.conn()?, "RELEASE w").await?;
-    Ok(())
-}
-
-/// `ROLLBACK TO` and `RELEASE` the write's savepoint, if one is open.
+/// `ROLLBACK TO` and `RELEASE` the write's savepoint. Leaves `savepoint` as it was when
+/// that fails, or when the savepoint was confirmed and is gone.
 async fn rollback_savepoint(state: &mut WriterState) -> Result<(), sqlx::Error> {
-    if !state.savepoint_open {
+    if state.savepoint == Savepoint::None {
         return Ok(());
     }
     match exec(state.conn()?, "ROLLBACK TO w; RELEASE w").await {
-        Ok(_) => {}
+        Ok(()) => {}
         // Its `SAVEPOINT` never ran (the caller was cancelled before it was sent).
-        Err(e) if e.to_string().contains("no such savepoint") => {}
+        Err(e) if state.savepoint == Savepoint::Sent && no_such_savepoint(&e) => {}
         Err(e) => return Err(e),
     }
-    state.savepoint_open = false;
+    state.savepoint = Savepoint::None;
     Ok(())
+}
+
+fn no_such_savepoint(e: &sqlx::Error) -> bool {
+    e.to_string().contains("no such savepoint")
 }
 
 /// Commits the open batch and tells its writes.
@@ -336,35 +379,29 @@ async fn commit_batch(state: &mut WriterState) {
         fail_batch(state, "an abandoned write could not be rolled back").await;
         return;
     }
-    let Some(batch) = state.batch.take() else {
-        return;
-    };
     let committed = match state.conn() {
-        Ok(conn) => exec(conn, "COMMIT").await.map(|_| ()),
+        Ok(conn) => exec(conn, "COMMIT").await,
         Err(e) => Err(e),
     };
     match committed {
-        Ok(_) => {
-            batch.done.send_replace(Some(Ok(())));
-        }
-        Err(e) => {
-            let msg: Arc<str> = e.to_string().into();
-            // A failed COMMIT may leave the transaction open: end it so the next batch
-            // starts clean. Nothing of this batch was kept.
-            if let Ok(conn) = state.conn() {
-                let _ = exec(conn, "ROLLBACK").await;
+        Ok(()) => {
+            if let Some(batch) = state.batch.take() {
+                batch.done.send_replace(Some(Ok(())));
             }
-            batch.done.send_replace(Some(Err(msg)));
         }
+        Err(e) => fail_batch(state, &e.to_string()).await,
     }
 }
 
 /// Rolls the whole batch back and tells its writes why.
 async fn fail_batch(state: &mut WriterState, why: &str) {
-    if let Ok(conn) = state.conn() {
-        let _ = exec(conn, "ROLLBACK").await;
-    }
-    state.savepoint_open = false;
+    let rolled_back = match state.conn() {
+        Ok(conn) => exec(conn, "ROLLBACK").await.is_ok(),
+        Err(_) => false,
+    };
+    // "no transaction is active" also lands here: the next batch's BEGIN cleans up.
+    state.begin_in_doubt = !rolled_back;
+    state.savepoint = Savepoint::None;
     if let Some(batch) = state.batch.take() {
         batch.done.send_replace(Some(Err(why.into())));
     }
@@ -384,4 +421,92 @@ fn exec<'c>(
 
 fn abandoned(why: &str) -> sqlx::Error {
     sqlx::Error::Io(std::io::Error::other(format!("SQLite group commit: {why}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::ConnectOptions;
+
+    async fn writer(dir: &std::path::Path) -> Arc<GroupWriter> {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("w.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .unwrap();
+        exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
+        GroupWriter::new(conn)
+    }
+
+    async fn insert(w: &mut WriteTx, x: i64) {
+        sqlx::query("INSERT INTO t (x) VALUES ($1)")
+            .bind(x)
+            .execute(w.conn())
+            .await
+            .unwrap();
+    }
+
+    /// SQLite rolling the transaction back by itself (as it may on a full disk) while a
+    /// batch is open fails the whole batch — the earlier write is told `Err`, not `Ok` —
+    /// and the next batch starts clean.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_lost_mid_batch_fails_every_write_of_it() {
+        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        // A second write queues behind the first, so the first leaves the batch open.
+        let second = tokio::spawn({
+            let w = w.clone();
+            async move { w.begin().await }
+        });
+        while w.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let first = tokio::spawn(first.commit());
+        let mut second = second.await.unwrap().unwrap();
+        insert(&mut second, 2).await;
+        // A third write queues behind the second.
+        let third = tokio::spawn({
+            let w = w.clone();
+            async move { w.begin().await }
+        });
+        while w.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // What SQLite does on its own after some errors; the second write then gives up.
+        exec(second.conn(), "ROLLBACK").await.unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(10), second.rollback())
+            .await
+            .expect("no hang");
+        assert!(second.is_err(), "its batch is gone");
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), first)
+                .await
+                .expect("no hang")
+                .unwrap()
+                .is_err(),
+            "the first write was in the lost transaction: not durable, so not Ok"
+        );
+        // The third write starts a new batch (it does not join the lost one, which would
+        // have committed it alone and then told it `Err`).
+        let mut third = third.await.unwrap().unwrap();
+        insert(&mut third, 3).await;
+        tokio::time::timeout(Duration::from_secs(10), third.commit())
+            .await
+            .expect("no hang")
+            .unwrap();
+        let mut check = w.begin().await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(check.conn())
+            .await
+            .unwrap();
+        check.rollback().await.unwrap();
+        assert_eq!(rows, vec![3]);
+        w.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

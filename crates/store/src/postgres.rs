@@ -81,11 +81,13 @@ impl WriteTx {
         }
     }
 
-    /// Rolls back (autocommit statements cannot be).
+    /// Rolls back. Autocommit statements cannot be: that is an error, not a silent no-op.
     pub(crate) async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
         match self {
             WriteTx::Tx(tx) => tx.rollback().await,
-            WriteTx::Autocommit(_) => Ok(()),
+            WriteTx::Autocommit(_) => Err(sqlx::Error::Protocol(
+                "an autocommit write cannot be rolled back; use begin_write".into(),
+            )),
         }
     }
 }

@@ -76,11 +76,11 @@ impl Outbox for Backend {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut w = write_once(self).await?;
         let lease = time::Duration::try_from(lease_for)
             .ok()
             .and_then(|l| now.checked_add(l))
             .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
+        let mut w = write_once(self).await?;
         let rows = sqlx::query_as::<Db, DeliveryRow>(LEASE_SQL.as_str())
             .bind(worker_id)
             .bind(to_micros(lease))

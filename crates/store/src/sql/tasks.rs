@@ -325,8 +325,8 @@ impl TaskStore for Backend {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut w = write_once(self).await?;
         let until = lease_micros(now, lease_for)?;
+        let mut w = write_once(self).await?;
         let rows = sqlx::query_as::<Db, TaskRow>(LEASE_SQL.as_str())
             .bind(worker_id)
             .bind(until)
