@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command of README.md ("Test"), run by .ci/run on every clean clone.
 # Formatting, lints, docs and the whole test suite, against a real PostgreSQL when one
-# answers on GENMUX_TEST_PG (default 127.0.0.1:5432) and a temporary SQLite file always.
+# answers on GENMUX_TEST_PG (default 127.0.0.1:5432) and a temporary SQLite file always;
+# the shared rate limiter's tests use the Redis of GENMUX_TEST_REDIS (default 127.0.0.1:6379).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export GENMUX_TEST_PG="${GENMUX_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+export GENMUX_TEST_REDIS="${GENMUX_TEST_REDIS:-redis://127.0.0.1:6379/}"
 export RUSTDOCFLAGS="${RUSTDOCFLAGS:--D warnings}"
 
 cargo fmt --all --check

@@ -87,6 +87,9 @@ pub struct LimitsSection {
     pub body_limit: Option<usize>,
     /// Seconds a successful API-key authentication is reused (0: no cache).
     pub auth_cache_ttl_secs: Option<u64>,
+    /// A Redis where the per-key rate is counted, shared by every replica
+    /// (`GENMUX_REDIS_URL`).
+    pub redis_url: Option<String>,
 }
 
 /// `[telemetry]`
@@ -147,6 +150,7 @@ impl FileConfig {
         fill(&mut self.public_url, s("GENMUX_PUBLIC_URL"));
         fill(&mut self.data_dir, s("GENMUX_DATA_DIR").map(PathBuf::from));
         fill(&mut self.webhook_signing_key, s("GENMUX_WEBHOOK_KEY"));
+        fill(&mut self.limits.redis_url, s("GENMUX_REDIS_URL"));
     }
 
     /// Whether any real provider is configured.

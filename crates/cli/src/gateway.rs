@@ -247,6 +247,18 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
     if let Some(limit) = cfg.limits.body_limit {
         gw.body_limit = limit;
     }
+    if let Some(url) = &cfg.limits.redis_url {
+        if cfg.limits.key_rpm.is_none() {
+            return Err(usage(
+                "limits.redis_url",
+                "set limits.key_rpm too: the Redis counts the per-key rate, and none is set",
+            ));
+        }
+        gw.key_rate_redis = Some(
+            genmux_midsync::RedisUrl::parse(url)
+                .map_err(|e| CliError::Usage(e.message().to_string()))?,
+        );
+    }
     if let Some(secs) = cfg.limits.auth_cache_ttl_secs {
         gw.auth_cache_ttl = std::time::Duration::from_secs(secs);
     }

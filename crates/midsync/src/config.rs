@@ -1,5 +1,6 @@
 //! Gateway settings: where the gateway is reachable, limits, and the task engine's timing.
 
+use crate::key_rate::RedisUrl;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -119,6 +120,10 @@ pub struct GatewayConfig {
     /// PostgreSQL a revocation through any gateway reaches the others at once (the engine
     /// follows the store's revocation feed); this is the bound if that feed is down.
     pub auth_cache_ttl: Duration,
+    /// Where `key_rate` is counted: a Redis shared by every gateway, so a key's budget is
+    /// one across replicas; `None`: in each process (a budget per replica). See
+    /// [`crate::key_rate`].
+    pub key_rate_redis: Option<RedisUrl>,
 }
 
 impl GatewayConfig {
@@ -140,6 +145,7 @@ impl GatewayConfig {
             idempotency_takeover: Duration::from_secs(600),
             repair_every: Duration::from_secs(60),
             auth_cache_ttl: crate::api::auth::AUTH_CACHE_TTL,
+            key_rate_redis: None,
         }
     }
 }

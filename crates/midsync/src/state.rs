@@ -2,14 +2,13 @@
 
 use crate::api::auth::AuthCache;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{GatewayConfig, KeyRate};
+use crate::config::GatewayConfig;
+use crate::key_rate::KeyRateLimiter;
 use crate::ssrf::{Resolve, UrlGuard};
 use genmux_core::webhook::WebhookSecret;
 use genmux_core::{Error, ErrorKind, Result};
 use genmux_router::Router;
 use genmux_store::Store;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::sync::Arc;
@@ -23,7 +22,7 @@ pub struct AppState {
     store: Store,
     router: Arc<Router>,
     guard: UrlGuard,
-    key_limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    key_limiter: Option<Arc<KeyRateLimiter>>,
     clock: Arc<dyn Clock>,
     auth_cache: Arc<AuthCache>,
 }
@@ -37,17 +36,13 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-fn limiter(rate: KeyRate) -> Arc<DefaultKeyedRateLimiter<String>> {
-    Arc::new(RateLimiter::keyed(
-        Quota::per_minute(rate.per_minute).allow_burst(rate.burst),
-    ))
-}
-
 impl AppState {
     /// State over a store and a router, with the system clock and resolver.
     pub fn new(config: GatewayConfig, store: Store, router: Arc<Router>) -> Self {
         let guard = UrlGuard::new(config.allow_loopback_callbacks);
-        let key_limiter = config.key_rate.map(limiter);
+        let key_limiter = config
+            .key_rate
+            .map(|rate| Arc::new(KeyRateLimiter::new(rate, config.key_rate_redis.as_ref())));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache_ttl));
         AppState {
             config: Arc::new(config),
@@ -105,10 +100,9 @@ impl AppState {
 
     /// Counts one request of API key `key_id` against the per-key rate (K3) and the
     /// router's caller limit; `RateLimited` with a `Retry-After` when over.
-    pub fn check_key_rate(&self, key_id: &str) -> Result<()> {
+    pub async fn check_key_rate(&self, key_id: &str) -> Result<()> {
         if let Some(l) = &self.key_limiter {
-            if let Err(not_until) = l.check_key(&key_id.to_string()) {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+            if let Err(wait) = l.check(key_id).await {
                 // Retry-After is whole seconds; round up so a client that obeys it succeeds.
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 return Err(Error::new(

@@ -1017,3 +1017,71 @@ async fn a_revocation_reaches_other_gateways_at_once() {
     engine_b.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The Redis of `GENMUX_TEST_REDIS` (default `redis://127.0.0.1:6379/`); CI runs one.
+fn test_redis() -> genmux_midsync::RedisUrl {
+    let url =
+        std::env::var("GENMUX_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    genmux_midsync::RedisUrl::parse(&url).expect("GENMUX_TEST_REDIS is a Redis URL")
+}
+
+fn three_per_minute(
+    redis: Option<genmux_midsync::RedisUrl>,
+) -> impl Fn(&mut genmux_midsync::GatewayConfig) {
+    move |c| {
+        c.key_rate = Some(KeyRate {
+            per_minute: NonZeroU32::new(60).unwrap(),
+            burst: NonZeroU32::new(3).unwrap(),
+        });
+        c.key_rate_redis = redis.clone();
+    }
+}
+
+/// K3 across replicas: two gateways counting in one Redis share each key's budget — a
+/// burst of 3 is 3 requests in all, not 3 per gateway — and the refusal carries
+/// `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn k3_a_rate_counted_in_redis_is_one_budget_across_gateways() {
+    let db = Db::postgres().await;
+    let url = db.url();
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let a = gateway(db, vec![kling], three_per_minute(Some(test_redis()))).await;
+    let (_, kling_b) = kling_sim(sim_config()).await;
+    let b = second_gateway(&url, vec![kling_b], three_per_minute(Some(test_redis()))).await;
+    let logs = "/v1/usage/logs";
+    let mut statuses = Vec::new();
+    for gw in [&a, &b, &a, &b, &a] {
+        statuses.push(gw.get(logs, &a.key).await.status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "one budget of 3 across both"
+    );
+    let r = b.get(logs, &a.key).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&after), "Retry-After {after}");
+    // Another key has its own budget.
+    let other = new_key(&a.store, &a.account, &[Scope::ApiRead]).await;
+    assert_eq!(b.get(logs, &other).await.status, 200);
+    sim.shutdown().await;
+}
+
+/// A Redis that cannot be reached does not take the API down: each gateway counts the
+/// key's rate itself meanwhile (3 allowed, then 429), and answers promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn k3_an_unreachable_rate_redis_falls_back_to_counting_locally() {
+    let nowhere = genmux_midsync::RedisUrl::parse("redis://127.0.0.1:1/").unwrap();
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway(Db::sqlite(), vec![kling], three_per_minute(Some(nowhere))).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = tokio::time::timeout(Duration::from_secs(5), gw.get("/v1/usage/logs", &gw.key))
+            .await
+            .expect("answered without waiting on the unreachable Redis");
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    sim.shutdown().await;
+}

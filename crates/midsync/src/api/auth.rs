@@ -222,7 +222,7 @@ impl FromRequestParts<AppState> for Caller {
                     key
                 }
             };
-        state.check_key_rate(&key.id)?;
+        state.check_key_rate(&key.id).await?;
         Ok(Caller { key })
     }
 }
