@@ -9,7 +9,7 @@ use genmux_core::webhook::WebhookSecret;
 use genmux_core::TaskStatus;
 use genmux_midsync::engine::{delivery, poller};
 use genmux_midsync::KeyRate;
-use genmux_sim::kling::{Endpoint, Feature};
+use genmux_sim::kling::{Endpoint, Feature, KlingSim};
 use genmux_sim::FaultPlan;
 use genmux_store::{
     NewTask, Page, Scope, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
@@ -610,7 +610,17 @@ async fn uncertain_submission_is_reconciled_once(db: Db) {
 
 /// The first provider refuses (5xx before acceptance) → the second one gets the task, and
 /// it is charged once.
-async fn failover_to_the_second_provider(db: Db) {
+/// Two providers for failover tests: Kling answering every request with a 5xx (tried
+/// first: it is cheaper), then a chained gateway (midsync upstream) over a healthy Kling
+/// simulator.
+struct BrokenThenChained {
+    broken: KlingSim,
+    sim: KlingSim,
+    upstream: Gateway,
+    providers: Vec<genmux_core::Provider>,
+}
+
+async fn broken_then_chained() -> BrokenThenChained {
     let (broken, kling) = kling_sim(sim_config()).await;
     broken
         .set_all_faults(FaultPlan {
@@ -618,7 +628,6 @@ async fn failover_to_the_second_provider(db: Db) {
             ..FaultPlan::default()
         })
         .unwrap();
-    // The second provider: a chained gateway (midsync upstream) over a healthy simulator.
     let (sim, healthy) = kling_sim(sim_config()).await;
     let upstream = gateway(Db::sqlite(), vec![healthy], |_| {}).await;
     let midsync = genmux_midsync::MidsyncProvider::new(
@@ -627,7 +636,22 @@ async fn failover_to_the_second_provider(db: Db) {
     )
     .unwrap()
     .into_provider();
-    let gw = gateway(db, vec![kling, midsync], |c| {
+    BrokenThenChained {
+        broken,
+        sim,
+        upstream,
+        providers: vec![kling, midsync],
+    }
+}
+
+async fn failover_to_the_second_provider(db: Db) {
+    let BrokenThenChained {
+        broken,
+        sim,
+        upstream,
+        providers,
+    } = broken_then_chained().await;
+    let gw = gateway(db, providers, |c| {
         c.poll.first_delay = Duration::from_secs(3600)
     })
     .await;
@@ -750,24 +774,15 @@ impl TaskStore for DiesBeforeRecording {
 /// callback is accepted and settles it: the video is delivered and charged once, not
 /// refunded while the upstream bills us for it.
 async fn crash_after_failover_is_settled_by_the_second_provider(db: Db) {
-    let (broken, kling) = kling_sim(sim_config()).await;
-    broken
-        .set_all_faults(FaultPlan {
-            server_error: 1.0,
-            ..FaultPlan::default()
-        })
-        .unwrap();
-    let (sim, healthy) = kling_sim(sim_config()).await;
-    let upstream = gateway(Db::sqlite(), vec![healthy], |_| {}).await;
-    let midsync = genmux_midsync::MidsyncProvider::new(
-        genmux_midsync::MidsyncConfig::new(upstream.base.clone(), upstream.key.clone()),
-        genmux_core::Catalog::builtin(),
-    )
-    .unwrap()
-    .into_provider();
+    let BrokenThenChained {
+        broken,
+        sim,
+        upstream,
+        providers,
+    } = broken_then_chained().await;
     let gw = gateway_over(
         db,
-        vec![kling, midsync],
+        providers,
         |c| c.poll.first_delay = Duration::from_secs(3600),
         |mut store| {
             store.tasks = Arc::new(DiesBeforeRecording(store.tasks.clone()));
