@@ -630,6 +630,14 @@ fn a_bad_config_file_makes_serve_exit_2_naming_the_key() {
             "listen = \"127.0.0.1:0\"\nlog_format = \"xml\"\n",
             "log_format",
         ),
+        (
+            "listen = \"127.0.0.1:0\"\n[limits]\nkey_rpm = 60\nredis_url = \"http://cache:6379\"\n",
+            "redis_url",
+        ),
+        (
+            "listen = \"127.0.0.1:0\"\n[limits]\nredis_url = \"redis://127.0.0.1:6379/\"\n",
+            "key_rpm",
+        ),
     ] {
         let path = dir.path().join("genmux.toml");
         std::fs::write(&path, toml).unwrap();

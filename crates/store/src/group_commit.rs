@@ -337,6 +337,7 @@ async fn release_and_commit(state: &mut WriterState) -> Result<(), sqlx::Error> 
         Ok(()) => {
             state.savepoint = Savepoint::None;
             if let Some(batch) = state.batch.take() {
+                tracing::trace!(writes = batch.writes + 1, "SQLite group commit");
                 batch.done.send_replace(Some(Ok(())));
             }
             Ok(())
@@ -386,6 +387,7 @@ async fn commit_batch(state: &mut WriterState) {
     match committed {
         Ok(()) => {
             if let Some(batch) = state.batch.take() {
+                tracing::trace!(writes = batch.writes, "SQLite group commit");
                 batch.done.send_replace(Some(Ok(())));
             }
         }

@@ -109,6 +109,7 @@ pub fn resolve(
         &args.provider_concurrency,
     );
     flag(&mut cfg.limits.key_rpm, &args.key_rpm);
+    flag(&mut cfg.limits.redis_url, &args.redis_url);
     flag(&mut cfg.sandbox.speed, &args.sandbox_speed);
     flag(&mut cfg.log_format, &args.log_format);
     if args.sandbox {

@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// Requests per minute per API key.
     #[arg(long)]
     pub key_rpm: Option<u32>,
+    /// Count the per-key rate in this Redis (`redis://host:port/db`), shared by replicas.
+    #[arg(long)]
+    pub redis_url: Option<String>,
     /// Force the in-process simulators on (`--sandbox`) …
     #[arg(long, conflicts_with = "no_sandbox")]
     pub sandbox: bool,
