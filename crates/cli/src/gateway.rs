@@ -39,6 +39,10 @@ pub struct RunningGateway {
     store: Store,
 }
 
+/// Longest auth cache TTL `serve` takes: a day. Longer would only widen the window in
+/// which a key revoked while the revocation feed is down keeps working.
+const MAX_AUTH_CACHE_TTL_SECS: u64 = 86_400;
+
 fn usage(key: &str, msg: impl std::fmt::Display) -> CliError {
     CliError::Usage(format!("{key}: {msg}"))
 }
@@ -251,7 +255,7 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
         if cfg.limits.key_rpm.is_none() {
             return Err(usage(
                 "limits.redis_url",
-                "set limits.key_rpm too: the Redis counts the per-key rate, and none is set",
+                "set limits.key_rpm (--key-rpm) too: the Redis counts the per-key rate, and none is set",
             ));
         }
         gw.key_rate_redis = Some(
@@ -260,6 +264,12 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
         );
     }
     if let Some(secs) = cfg.limits.auth_cache_ttl_secs {
+        if secs > MAX_AUTH_CACHE_TTL_SECS {
+            return Err(usage(
+                "limits.auth_cache_ttl_secs",
+                format!("{secs} is too long (allowed: 0–{MAX_AUTH_CACHE_TTL_SECS} seconds)"),
+            ));
+        }
         gw.auth_cache_ttl = std::time::Duration::from_secs(secs);
     }
     if let Some(rps) = cfg.limits.key_rpm {

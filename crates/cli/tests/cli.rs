@@ -638,6 +638,10 @@ fn a_bad_config_file_makes_serve_exit_2_naming_the_key() {
             "listen = \"127.0.0.1:0\"\n[limits]\nredis_url = \"redis://127.0.0.1:6379/\"\n",
             "key_rpm",
         ),
+        (
+            "listen = \"127.0.0.1:0\"\n[limits]\nauth_cache_ttl_secs = 18446744073709551615\n",
+            "auth_cache_ttl_secs",
+        ),
     ] {
         let path = dir.path().join("genmux.toml");
         std::fs::write(&path, toml).unwrap();

@@ -4,7 +4,8 @@
 //!
 //! The shared limiter runs the same GCRA as governor — one "theoretical arrival time" per
 //! key — as one Lua script, so the read-compare-write is atomic in Redis and the clock is
-//! Redis's own (`TIME`), not each replica's. If Redis cannot be reached, requests are
+//! Redis's own (`TIME`), not each replica's (Redis ≥ 5, whose scripts replicate their
+//! effects, so a write after `TIME` is allowed). If Redis cannot be reached, requests are
 //! counted by this process's limiter instead (each replica then allows the full rate), and
 //! a warning is logged at most every 10 s: an outage of the limiter's store must not turn
 //! into an outage of the API.
@@ -29,7 +30,7 @@ if tat - now > tolerance then
   return tat - now - tolerance
 end
 local next_tat = tat + emission
-redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', string.format('%.0f', math.ceil((next_tat - now) / 1000) + 1))
 return 0
 "#;
 
@@ -70,15 +71,16 @@ impl std::fmt::Debug for KeyRateLimiter {
 /// A Redis to count per-key rates in (`redis://[:password@]host:port/db`; `rediss://`
 /// is refused, TLS is not built in), checked when it is configured:
 /// [`crate::GatewayConfig::key_rate_redis`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisUrl(String);
 
 impl RedisUrl {
-    /// Checks `url`; an error names it and the accepted form.
+    /// Checks `url`; an error names it (its password hidden) and the accepted form.
     pub fn parse(url: &str) -> genmux_core::Result<Self> {
         redis::Client::open(url).map_err(|e| {
             genmux_core::Error::invalid(format!(
-                "limits.redis_url = {url:?} is not a Redis URL ({e}); use redis://host:port/db"
+                "limits.redis_url = {:?} is not a Redis URL ({e}); use redis://host:port/db",
+                redact(url)
             ))
         })?;
         Ok(RedisUrl(url.to_string()))
@@ -87,6 +89,29 @@ impl RedisUrl {
     /// The URL.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The URL with its password replaced by `***`, for logs and messages.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RedisUrl").field(&self.redacted()).finish()
+    }
+}
+
+/// `url` with any password replaced by `***` (unparsable URLs are shown as they are: they
+/// carry no recognisable password).
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -99,16 +124,16 @@ impl KeyRateLimiter {
             Ok(client) => Some(client),
             // `RedisUrl::parse` opened it already.
             Err(e) => {
-                tracing::error!(redis = %url.as_str(), error = %e, "shared key rate limiter disabled");
+                tracing::error!(redis = %url.redacted(), error = %e, "shared key rate limiter disabled");
                 None
             }
         });
         let shared = match (redis, shared) {
             (Some(url), Some(client)) => {
-                let url = url.as_str();
-                let emission_us = 60_000_000 / u64::from(rate.per_minute.get());
+                // At least 1 µs: Redis counts in µs (governor in ns).
+                let emission_us = (60_000_000 / u64::from(rate.per_minute.get())).max(1);
                 Some(Shared {
-                    url: url.to_string(),
+                    url: url.redacted(),
                     client,
                     conn: tokio::sync::OnceCell::new(),
                     script: redis::Script::new(GCRA_LUA),
@@ -214,5 +239,10 @@ mod tests {
             "{e}"
         );
         assert!(e.message().contains("redis://host:port/db"), "{e}");
+        let e = RedisUrl::parse("http://:hunter2@cache.internal:6379").unwrap_err();
+        assert!(!e.message().contains("hunter2"), "{e}");
+        let url = RedisUrl::parse("redis://:hunter2@cache.internal:6379/1").unwrap();
+        assert_eq!(url.redacted(), "redis://:***@cache.internal:6379/1");
+        assert!(!format!("{url:?}").contains("hunter2"));
     }
 }

@@ -12,7 +12,8 @@ use genmux_midsync::KeyRate;
 use genmux_sim::kling::{Endpoint, Feature, KlingSim};
 use genmux_sim::FaultPlan;
 use genmux_store::{
-    NewTask, Page, Scope, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+    HoldState, NewTask, Page, Scope, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate,
+    TaskUpdateOutcome,
 };
 use serde_json::{json, Value};
 use std::num::NonZeroU32;
@@ -47,6 +48,7 @@ on_both_backends!(
     uncertain_submission_is_reconciled_once,
     failover_to_the_second_provider,
     crash_after_failover_is_settled_by_the_second_provider,
+    a_refused_submission_reported_by_its_provider_is_kept,
     client_errors_are_clear,
 );
 
@@ -689,65 +691,99 @@ async fn failover_to_the_second_provider(db: Db) {
     sim.shutdown().await;
 }
 
-/// A task store whose `record_submission` never lands: the gateway's state is then what a
-/// process killed right after the upstream accepted leaves behind (R4).
-struct DiesBeforeRecording(Arc<dyn TaskStore>);
+/// A task store that bends one step of a generate, to reach states a test cannot time.
+struct Twisted {
+    inner: Arc<dyn TaskStore>,
+    twist: Twist,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Twist {
+    /// `record_submission` never lands: the state a process killed right after the
+    /// upstream accepted leaves behind (R4).
+    DiesBeforeRecording,
+    /// Just before a refused submission's row is discarded, a provider reports the task
+    /// (the callback of a provider that answered with an error yet kept it).
+    ReportedBeforeDiscard,
+}
+
+impl Twisted {
+    fn wrap(twist: Twist) -> impl FnOnce(genmux_store::Store) -> genmux_store::Store {
+        move |mut store| {
+            store.tasks = Arc::new(Twisted {
+                inner: store.tasks.clone(),
+                twist,
+            });
+            store
+        }
+    }
+}
 
 #[genmux_core::async_trait]
-impl TaskStore for DiesBeforeRecording {
+impl TaskStore for Twisted {
     async fn insert(&self, task: NewTask) -> genmux_core::Result<TaskRecord> {
-        self.0.insert(task).await
+        self.inner.insert(task).await
     }
     async fn insert_with_hold(&self, task: NewTask) -> genmux_core::Result<TaskRecord> {
-        self.0.insert_with_hold(task).await
+        self.inner.insert_with_hold(task).await
     }
     async fn record_submission(
         &self,
         task_id: &str,
-        _submission: SubmissionRecord,
+        submission: SubmissionRecord,
     ) -> genmux_core::Result<Option<TaskRecord>> {
-        Err(genmux_core::Error::internal(format!(
-            "the process died before recording the submission of {task_id}"
-        )))
+        if self.twist == Twist::DiesBeforeRecording {
+            return Err(genmux_core::Error::internal(format!(
+                "the process died before recording the submission of {task_id}"
+            )));
+        }
+        self.inner.record_submission(task_id, submission).await
     }
     async fn retarget_unsubmitted(
         &self,
         task_id: &str,
         provider: &str,
     ) -> genmux_core::Result<bool> {
-        self.0.retarget_unsubmitted(task_id, provider).await
+        self.inner.retarget_unsubmitted(task_id, provider).await
     }
     async fn discard_unsubmitted(&self, task_id: &str) -> genmux_core::Result<bool> {
-        self.0.discard_unsubmitted(task_id).await
+        if self.twist == Twist::ReportedBeforeDiscard {
+            let reported = TaskUpdate {
+                provider_task_id: Some("kt_reported".into()),
+                ..TaskUpdate::status(TaskStatus::Processing)
+            };
+            self.inner.update(task_id, reported).await?;
+        }
+        self.inner.discard_unsubmitted(task_id).await
     }
     async fn get(&self, task_id: &str) -> genmux_core::Result<Option<TaskRecord>> {
-        self.0.get(task_id).await
+        self.inner.get(task_id).await
     }
     async fn list_by_account(
         &self,
         account_id: &str,
         page: Page,
     ) -> genmux_core::Result<Vec<TaskRecord>> {
-        self.0.list_by_account(account_id, page).await
+        self.inner.list_by_account(account_id, page).await
     }
     async fn update(
         &self,
         task_id: &str,
         update: TaskUpdate,
     ) -> genmux_core::Result<TaskUpdateOutcome> {
-        self.0.update(task_id, update).await
+        self.inner.update(task_id, update).await
     }
     async fn find_by_provider_task(
         &self,
         provider: &str,
         provider_task_id: &str,
     ) -> genmux_core::Result<Option<TaskRecord>> {
-        self.0
+        self.inner
             .find_by_provider_task(provider, provider_task_id)
             .await
     }
     async fn find_by_callback_token(&self, token: &str) -> genmux_core::Result<Option<TaskRecord>> {
-        self.0.find_by_callback_token(token).await
+        self.inner.find_by_callback_token(token).await
     }
     async fn lease_due(
         &self,
@@ -756,7 +792,7 @@ impl TaskStore for DiesBeforeRecording {
         limit: u32,
         lease_for: Duration,
     ) -> genmux_core::Result<Vec<TaskRecord>> {
-        self.0.lease_due(worker_id, now, limit, lease_for).await
+        self.inner.lease_due(worker_id, now, limit, lease_for).await
     }
     async fn reschedule(
         &self,
@@ -764,7 +800,9 @@ impl TaskStore for DiesBeforeRecording {
         worker_id: &str,
         next_poll_at: Option<time::OffsetDateTime>,
     ) -> genmux_core::Result<bool> {
-        self.0.reschedule(task_id, worker_id, next_poll_at).await
+        self.inner
+            .reschedule(task_id, worker_id, next_poll_at)
+            .await
     }
 }
 
@@ -784,10 +822,7 @@ async fn crash_after_failover_is_settled_by_the_second_provider(db: Db) {
         db,
         providers,
         |c| c.poll.first_delay = Duration::from_secs(3600),
-        |mut store| {
-            store.tasks = Arc::new(DiesBeforeRecording(store.tasks.clone()));
-            store
-        },
+        Twisted::wrap(Twist::DiesBeforeRecording),
     )
     .await;
     let created = gw
@@ -823,6 +858,37 @@ async fn crash_after_failover_is_settled_by_the_second_provider(db: Db) {
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
     broken.shutdown().await;
     sim.shutdown().await;
+}
+
+/// Every provider refuses, but one of them reported the task by callback before the
+/// gateway discarded it: the task is real, so the caller gets it (200, `processing`) and
+/// its hold stays for settlement instead of being refunded while the provider works.
+async fn a_refused_submission_reported_by_its_provider_is_kept(db: Db) {
+    let (broken, kling) = kling_sim(sim_config()).await;
+    broken
+        .set_all_faults(FaultPlan {
+            server_error: 1.0,
+            ..FaultPlan::default()
+        })
+        .unwrap();
+    let gw = gateway_over(
+        db,
+        vec![kling],
+        |c| c.poll.first_delay = Duration::from_secs(3600),
+        Twisted::wrap(Twist::ReportedBeforeDiscard),
+    )
+    .await;
+    let created = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.body["status"], "processing");
+    assert_eq!(created.body["providerTaskId"], "kt_reported");
+    let task_id = created.body["taskId"].as_str().unwrap();
+    let hold = gw.store.ledger.get_hold(task_id).await.unwrap().unwrap();
+    assert_eq!(hold.state, HoldState::Held, "not refunded");
+    assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold"]);
+    broken.shutdown().await;
 }
 
 /// Every 4xx path answers `{"success": false, "error": …}` with a message that says what to
@@ -1040,12 +1106,13 @@ fn test_redis() -> genmux_midsync::RedisUrl {
     genmux_midsync::RedisUrl::parse(&url).expect("GENMUX_TEST_REDIS is a Redis URL")
 }
 
-fn three_per_minute(
+/// A burst of 3, then one a minute: a slow machine cannot earn a 4th request mid-test.
+fn burst_of_three(
     redis: Option<genmux_midsync::RedisUrl>,
 ) -> impl Fn(&mut genmux_midsync::GatewayConfig) {
     move |c| {
         c.key_rate = Some(KeyRate {
-            per_minute: NonZeroU32::new(60).unwrap(),
+            per_minute: NonZeroU32::MIN,
             burst: NonZeroU32::new(3).unwrap(),
         });
         c.key_rate_redis = redis.clone();
@@ -1060,9 +1127,9 @@ async fn k3_a_rate_counted_in_redis_is_one_budget_across_gateways() {
     let db = Db::postgres().await;
     let url = db.url();
     let (sim, kling) = kling_sim(sim_config()).await;
-    let a = gateway(db, vec![kling], three_per_minute(Some(test_redis()))).await;
+    let a = gateway(db, vec![kling], burst_of_three(Some(test_redis()))).await;
     let (_, kling_b) = kling_sim(sim_config()).await;
-    let b = second_gateway(&url, vec![kling_b], three_per_minute(Some(test_redis()))).await;
+    let b = second_gateway(&url, vec![kling_b], burst_of_three(Some(test_redis()))).await;
     let logs = "/v1/usage/logs";
     let mut statuses = Vec::new();
     for gw in [&a, &b, &a, &b, &a] {
@@ -1089,7 +1156,7 @@ async fn k3_a_rate_counted_in_redis_is_one_budget_across_gateways() {
 async fn k3_an_unreachable_rate_redis_falls_back_to_counting_locally() {
     let nowhere = genmux_midsync::RedisUrl::parse("redis://127.0.0.1:1/").unwrap();
     let (sim, kling) = kling_sim(sim_config()).await;
-    let gw = gateway(Db::sqlite(), vec![kling], three_per_minute(Some(nowhere))).await;
+    let gw = gateway(Db::sqlite(), vec![kling], burst_of_three(Some(nowhere))).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let r = tokio::time::timeout(Duration::from_secs(5), gw.get("/v1/usage/logs", &gw.key))

@@ -197,9 +197,10 @@ pub trait KeyStore: Send + Sync {
     /// Revocations made by any process sharing the database, as they commit, for callers
     /// that cache authentications. `None` where the backend has no such feed (SQLite: one
     /// process owns the file, and it knows its own revocations). On PostgreSQL,
-    /// `LISTEN`/`NOTIFY` on one connection of its own; when that connection is lost and
-    /// re-established, notifications may have been missed, and the feed says
-    /// [`Revocation::Resync`]. The feed ends when the receiver is dropped.
+    /// `LISTEN`/`NOTIFY` on one pooled connection kept for it; when that connection is
+    /// lost, the feed says [`Revocation::Resync`] once it listens again on a new one
+    /// (notifications sent in between are gone). The feed ends when the receiver is
+    /// dropped or the store closes.
     async fn revocations(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Revocation>>>;
 }
 

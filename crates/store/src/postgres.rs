@@ -117,38 +117,54 @@ async fn write_once(b: &Backend) -> Result<WriteTx> {
 const REVOKED_CHANNEL: &str = "genmux_key_revoked";
 const NOTIFY_REVOKED: Option<&str> = Some("SELECT pg_notify('genmux_key_revoked', $1)");
 
-/// Listens on [`REVOKED_CHANNEL`] over a connection of its own; see
+/// Listens on [`REVOKED_CHANNEL`] over one of the pool's connections, kept for it; see
 /// [`crate::KeyStore::revocations`].
 async fn revocation_feed(
     b: &Backend,
 ) -> Result<Option<tokio::sync::mpsc::Receiver<crate::keys::Revocation>>> {
     use crate::keys::Revocation;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&b.pool)
-        .await
-        .map_err(|e| db("connecting the revocation listener", e))?;
-    listener
-        .listen(REVOKED_CHANNEL)
+    let mut listener = listen_for_revocations(&b.pool)
         .await
         .map_err(|e| db("listening for revocations", e))?;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let mut closing = b.closing.subscribe();
+    let pool = b.pool.clone();
     tokio::spawn(async move {
         loop {
             let received = tokio::select! {
-                r = listener.try_recv() => r,
-                // Nobody listens any more, or the store is closing: give the connection
+                biased;
+                // The store is closing, or nobody listens any more: give the connection
                 // back.
-                _ = tx.closed() => break,
                 _ = closing.wait_for(|closing| *closing) => break,
+                _ = tx.closed() => break,
+                r = listener.try_recv() => r,
             };
             let event = match received {
                 Ok(Some(n)) => Revocation::Key(n.payload().to_string()),
-                // The connection was lost; the next call reconnects and listens again, but
-                // what was announced meanwhile is gone.
+                // The connection was lost and sqlx has reconnected and listens again; what
+                // was announced in between is gone.
                 Ok(None) => Revocation::Resync,
                 Err(e) => {
-                    tracing::warn!(error = %e, "revocation listener failed; retrying in 1 s");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    // Reconnecting failed. Listen again on a new connection, then resync:
+                    // a resync sent before listening again would leave a gap.
+                    tracing::warn!(error = %e, "revocation listener lost its connection; reconnecting");
+                    loop {
+                        tokio::select! {
+                            biased;
+                            _ = closing.wait_for(|closing| *closing) => return,
+                            _ = tx.closed() => return,
+                            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                        }
+                        match listen_for_revocations(&pool).await {
+                            Ok(l) => {
+                                listener = l;
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "revocation listener: still reconnecting")
+                            }
+                        }
+                    }
                     Revocation::Resync
                 }
             };
@@ -158,6 +174,15 @@ async fn revocation_feed(
         }
     });
     Ok(Some(rx))
+}
+
+/// A listener on [`REVOKED_CHANNEL`].
+async fn listen_for_revocations(
+    pool: &sqlx::Pool<Db>,
+) -> std::result::Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(REVOKED_CHANNEL).await?;
+    Ok(listener)
 }
 
 mod tasks {

@@ -20,9 +20,9 @@ use time::OffsetDateTime;
 /// How long a successful authentication is reused without asking the key store, by
 /// default ([`crate::GatewayConfig::auth_cache_ttl`]). A revocation through this process's
 /// `DELETE /v1/keys/{id}` takes effect at once, and on PostgreSQL so does one through any
-/// other gateway (the engine follows the store's revocation feed). This is the longest a
-/// revoked key keeps working here when that feed is down, or after a revocation written
-/// to the database by hand (docs/operations.md).
+/// other gateway (the engine follows the store's revocation feed). The configured TTL is
+/// the longest a revoked key keeps working here when that feed is down, or after a
+/// revocation written to the database by hand (docs/operations.md).
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Most keys cached at once: bounds the memory a flood of distinct valid keys can take.
@@ -96,14 +96,12 @@ impl AuthCache {
                 return;
             }
         }
+        // A TTL too long to add to `now` is not cached rather than a panic.
+        let Some(until) = now.checked_add(self.ttl) else {
+            return;
+        };
         let hash = digest(presented);
-        self.entries.insert(
-            hash,
-            Cached {
-                key,
-                until: now + self.ttl,
-            },
-        );
+        self.entries.insert(hash, Cached { key, until });
         // A `forget` that ran meanwhile may have missed the entry just written: undo it.
         if self.generation() != generation {
             self.entries.remove(&hash);

@@ -346,8 +346,8 @@ async fn create_task(
         next_poll_at: Some(now + state.config().poll.unknown_grace),
     };
     let intent_provider = intent.provider.clone();
-    // The hold and the task row in one transaction: one durable commit, and no hold
-    // without its task (nor a task without its hold) whatever happens next.
+    // The hold and the task row in one transaction: one durable commit, and never one
+    // without the other.
     if let Err(e) = store.tasks.insert_with_hold(intent).await {
         if e.kind() != ErrorKind::InsufficientPoints {
             return Err(ApiError::from(e));
@@ -375,13 +375,28 @@ async fn create_task(
     let routed = match state.router().submit_observed(&quote, &observer).await {
         Ok(r) => r,
         Err(e) => {
-            // Not accepted anywhere: the caller gets an error, not a task; refund. Should
-            // this process die first, the poller fails and refunds the task instead.
-            if let Err(de) = store.tasks.discard_unsubmitted(&task_id).await {
-                tracing::error!(task = %task_id, error = %de, "could not discard a refused task");
-            }
-            if let Err(ve) = store.ledger.void(&task_id).await {
-                tracing::error!(task = %task_id, error = %ve, "could not void the hold of a refused submission");
+            // Not accepted anywhere: the caller gets an error, not a task; refund — but only
+            // if the row was still unsubmitted. A provider that answered with an error yet
+            // kept the task may have moved it by callback meanwhile: that task is real, its
+            // hold belongs to its settlement, and the caller gets it. Should this process
+            // die first, the poller settles the row (refunding it if no provider has it).
+            match store.tasks.discard_unsubmitted(&task_id).await {
+                Ok(true) => {
+                    if let Err(ve) = store.ledger.void(&task_id).await {
+                        tracing::error!(task = %task_id, error = %ve, "could not void the hold of a refused submission");
+                    }
+                }
+                Ok(false) => {
+                    if let Some(task) = store.tasks.get(&task_id).await? {
+                        tracing::warn!(task = %task_id, provider = %task.provider, error = %e,
+                            "submission refused, but the provider reported the task: answering with it");
+                        return task_response(state, &quote, &task);
+                    }
+                }
+                Err(de) => {
+                    // The row stays `unknown`: the poller looks it up and refunds it.
+                    tracing::error!(task = %task_id, error = %de, "could not discard a refused task");
+                }
             }
             return Err(ApiError::from(e));
         }
@@ -446,6 +461,32 @@ async fn create_task(
     Ok((StatusCode::OK, bytes))
 }
 
+/// The answer for a task the store already holds (a refused submission whose provider
+/// reported the task anyway).
+fn task_response(
+    state: &AppState,
+    quote: &Quote,
+    task: &genmux_store::TaskRecord,
+) -> ApiResult<(StatusCode, Vec<u8>)> {
+    let resp = GenerateResponse {
+        success: true,
+        task_id: task.id.clone(),
+        provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
+        model: quote.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        points_charged: task.points,
+        status: task.status,
+        estimated_time_sec: state
+            .router()
+            .catalog()
+            .model(&quote.model)
+            .and_then(|m| m.estimated_time_sec),
+    };
+    let bytes = serde_json::to_vec(&resp)
+        .map_err(|e| ApiError::from(Error::internal(format!("response to JSON: {e}"))))?;
+    Ok((StatusCode::OK, bytes))
+}
+
 /// The gateway's view of each submission attempt: the callback URL to hand the provider,
 /// and, before a failover sends the request somewhere else, the task row renamed to that
 /// provider. The row must name the provider that may hold the task: should this process
@@ -477,10 +518,11 @@ impl SubmitObserver for AttemptRecorder<'_> {
             .retarget_unsubmitted(self.task_id, provider)
             .await?;
         if !renamed {
-            // Only the poller moves an unsubmitted row, after the unknown grace: this
-            // request has outlived it, so nothing more may be sent for the task.
+            // The row moved on while this request was routing it: a provider tried before
+            // reported the task by callback, or the poller settled it after the unknown
+            // grace. Nothing more may be sent for it.
             return Err(Error::new(
-                ErrorKind::Conflict,
+                ErrorKind::ProviderUnavailable,
                 format!(
                     "task {} was settled while its submission was still being routed; not sending it to {provider}",
                     self.task_id

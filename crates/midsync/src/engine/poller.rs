@@ -90,6 +90,18 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
                 && task.status == TaskStatus::Unknown
                 && age > cfg.unknown_grace =>
         {
+            // A request still routing this task may have renamed it to the next provider
+            // (failover) since it was leased: refund only if the row still names the
+            // provider that was asked.
+            let current = state.store().tasks.get(&task.id).await?;
+            if current.as_ref().is_some_and(|c| {
+                c.provider != task.provider
+                    || c.provider_task_id.is_some()
+                    || c.status != TaskStatus::Unknown
+            }) {
+                reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
+                return Ok(());
+            }
             // The upstream never accepted it: nothing will be billed upstream, so refund.
             tracing::info!(task = %task.id, "unknown submission not found upstream; refunding");
             fail(

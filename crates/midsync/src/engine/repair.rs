@@ -5,10 +5,12 @@
 //! the hold together with the task row (one transaction; status `unknown`, before anything
 //! is sent upstream; renamed to the next provider before a failover sends it there), then
 //! the submission's outcome. A task row is always reconciled by the poller (by its external
-//! id when the upstream's answer was lost), so the only thing that could be stranded is a
-//! hold without a task row: one placed through [`genmux_store::Ledger::hold`] directly by
-//! an embedding app, or by a gateway version that wrote the two apart. Nothing was sent
-//! upstream for it, so it is voided once it is older than `poll.unknown_grace`.
+//! id when the upstream's answer was lost), so the only thing that can be stranded is a
+//! hold without a task row: a refused submission's row deleted by a process that died (or
+//! failed to write) before voiding its hold, a hold placed through
+//! [`genmux_store::Ledger::hold`] directly by an embedding app, or one left by a gateway
+//! version that wrote the two apart. Nothing was sent upstream for it, so it is voided
+//! once it is older than `poll.unknown_grace`.
 
 use crate::AppState;
 use genmux_core::Result;
