@@ -45,6 +45,45 @@ fn json_413(limit: usize, resp: Response) -> Response {
     resp
 }
 
+/// Most bytes of a body declared over the limit that are read (and dropped) before the
+/// 413 is sent, and how long that may take.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Answers a body whose `Content-Length` is over the limit with the JSON 413 — after
+/// reading the body (up to [`DRAIN_MAX`], for at most [`DRAIN_TIMEOUT`]) and dropping it.
+/// Answering without reading would close the connection with unread bytes, and the kernel
+/// then resets it, which can destroy the 413 before the client reads it: the client sees
+/// "broken pipe" instead of the limit (V1).
+async fn drain_oversized(
+    limit: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::body::HttpBody;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => {
+            if n <= DRAIN_MAX {
+                let mut body = req.into_body();
+                let drain = async {
+                    while let Some(Ok(_)) =
+                        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx))
+                            .await
+                    {}
+                };
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+            }
+            json::too_large(limit).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
 /// The whole API: models, quote, generate, status (under `/unified-video` and
 /// `/unified-image`), usage, provider callbacks, keys and `/openapi.json`.
 ///
@@ -67,6 +106,11 @@ pub fn app(state: AppState) -> axum::Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(
             move |r: Response| async move { json_413(limit, r) },
+        ))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                drain_oversized(limit, req, next)
+            },
         ))
         .with_state(state)
 }
