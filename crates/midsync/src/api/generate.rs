@@ -252,22 +252,7 @@ async fn take_over(state: &AppState, key: &IdempotencyKey, fp: &str) -> ApiResul
         return Ok(TakeOver::Process);
     };
     tracing::warn!(key = %key.key, task = %task.id, "answering an Idempotency-Key whose request stopped after creating its task");
-    let resp = GenerateResponse {
-        success: true,
-        task_id: task.id.clone(),
-        provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
-        model: task.model.clone(),
-        provider_model: task.provider_model.clone().unwrap_or_default(),
-        points_charged: task.points,
-        status: task.status,
-        estimated_time_sec: state
-            .router()
-            .catalog()
-            .model(&task.model)
-            .and_then(|m| m.estimated_time_sec),
-    };
-    let bytes = serde_json::to_vec(&resp)
-        .map_err(|e| ApiError::from(Error::internal(format!("response to JSON: {e}"))))?;
+    let (_, bytes) = task_response(state, &task)?;
     let stored = StoredResponse {
         status: StatusCode::OK.as_u16(),
         body: bytes.clone(),
@@ -390,7 +375,7 @@ async fn create_task(
                     if let Some(task) = store.tasks.get(&task_id).await? {
                         tracing::warn!(task = %task_id, provider = %task.provider, error = %e,
                             "submission refused, but the provider reported the task: answering with it");
-                        return task_response(state, &quote, &task);
+                        return task_response(state, &task);
                     }
                 }
                 Err(de) => {
@@ -461,25 +446,25 @@ async fn create_task(
     Ok((StatusCode::OK, bytes))
 }
 
-/// The answer for a task the store already holds (a refused submission whose provider
-/// reported the task anyway).
+/// The answer for a task the store already holds: the task of an `Idempotency-Key` whose
+/// request stopped after creating it, or of a refused submission whose provider reported
+/// the task anyway.
 fn task_response(
     state: &AppState,
-    quote: &Quote,
     task: &genmux_store::TaskRecord,
 ) -> ApiResult<(StatusCode, Vec<u8>)> {
     let resp = GenerateResponse {
         success: true,
         task_id: task.id.clone(),
         provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
-        model: quote.model.clone(),
+        model: task.model.clone(),
         provider_model: task.provider_model.clone().unwrap_or_default(),
         points_charged: task.points,
         status: task.status,
         estimated_time_sec: state
             .router()
             .catalog()
-            .model(&quote.model)
+            .model(&task.model)
             .and_then(|m| m.estimated_time_sec),
     };
     let bytes = serde_json::to_vec(&resp)
