@@ -129,17 +129,14 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
             cfg.lease_for,
         )
         .await?;
-    let n = due.len();
-    let mut set = tokio::task::JoinSet::new();
-    for d in due {
-        let state = state.clone();
-        set.spawn(async move {
-            let id = d.webhook_id.clone();
-            if let Err(e) = deliver(&state, d).await {
-                tracing::error!(webhook_id = %id, error = %e, "recording a delivery failed");
-            }
-        });
-    }
-    while set.join_next().await.is_some() {}
-    Ok(n)
+    Ok(super::run_leased(
+        due,
+        "recording a delivery",
+        |d| d.webhook_id.clone(),
+        |d| {
+            let state = state.clone();
+            async move { deliver(&state, d).await }
+        },
+    )
+    .await)
 }

@@ -82,6 +82,35 @@ async fn follow_revocations(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Runs `work` on every leased item at once and waits for all of them; returns how many
+/// there were. A failure is logged with the item's `id`: its lease expires and a later
+/// pass takes the item again.
+async fn run_leased<T, F, Fut>(
+    items: Vec<T>,
+    what: &'static str,
+    id: fn(&T) -> String,
+    work: F,
+) -> usize
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = genmux_core::Result<()>> + Send + 'static,
+{
+    let n = items.len();
+    let mut set = tokio::task::JoinSet::new();
+    for item in items {
+        let item_id = id(&item);
+        let fut = work(item);
+        set.spawn(async move {
+            if let Err(e) = fut.await {
+                tracing::error!(item = %item_id, error = %e, "{what} failed");
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    n
+}
+
 impl Engine {
     /// Starts the poller, the deliverer, the repair sweep (which runs at once, then every
     /// `repair_every`) and, on PostgreSQL, the follower of key revocations made by other

@@ -136,18 +136,14 @@ pub async fn poll_due(state: &AppState) -> Result<usize> {
             cfg.lease_for,
         )
         .await?;
-    let n = tasks.len();
-    let mut set = tokio::task::JoinSet::new();
-    for task in tasks {
-        let state = state.clone();
-        set.spawn(async move {
-            let id = task.id.clone();
-            if let Err(e) = poll_task(&state, task).await {
-                // The lease expires and another pass retries it.
-                tracing::error!(task = %id, error = %e, "polling a task failed");
-            }
-        });
-    }
-    while set.join_next().await.is_some() {}
-    Ok(n)
+    Ok(super::run_leased(
+        tasks,
+        "polling a task",
+        |t| t.id.clone(),
+        |task| {
+            let state = state.clone();
+            async move { poll_task(&state, task).await }
+        },
+    )
+    .await)
 }
