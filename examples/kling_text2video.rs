@@ -48,6 +48,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             operation: quote.operation,
             offering,
             callback_url: None,
+            // The id Kling stores as `external_task_id` (the gateway passes its task id).
+            external_id: "example-task-1",
         },
     )
     .await?;

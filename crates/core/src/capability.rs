@@ -41,6 +41,35 @@ impl SecondsSet {
     }
 }
 
+/// How a provider finds a task whose submission outcome is unknown. The gateway mints the
+/// id every submission carries (never the caller's `externalTaskId`, X3); this says what
+/// the upstream lets us do with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UnknownLookup {
+    /// The create body carries the gateway's id and the single-task query accepts it in
+    /// place of the upstream's task id (Kling text2video, image2video, multi-image2video).
+    ExternalIdQuery,
+    /// The create body carries the gateway's id, and the provider's task list (newest
+    /// first) shows it on each task; a bounded scan finds the task or proves it absent.
+    ListScan,
+    /// The upstream offers no way to find a task by our id (the unified API). A task of
+    /// unknown outcome keeps its hold until the provider's callback names it or an
+    /// operator deadline passes — it is never refunded on a guess (X4).
+    #[default]
+    NotFindable,
+}
+
+impl UnknownLookup {
+    /// The name used in `genmux providers` and docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownLookup::ExternalIdQuery => "external_id_query",
+            UnknownLookup::ListScan => "list_scan",
+            UnknownLookup::NotFindable => "not_findable",
+        }
+    }
+}
+
 /// What a provider offering supports. Unset (`false` / `None`) means unsupported or
 /// unlimited as documented on each field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,8 +108,10 @@ pub struct Capability {
     pub elements: bool,
     /// Static / dynamic brush masks.
     pub masks: bool,
-    /// Caller-chosen external task id forwarded upstream.
-    pub external_task_id: bool,
+    /// How a task whose submission outcome is unknown (the request left, no answer came
+    /// back) is found upstream: by the gateway's id in the query path, by scanning the
+    /// provider's task list, or not at all (issue 13, `design/RELIABILITY.md` R1, X4).
+    pub unknown_lookup: UnknownLookup,
     /// Most input images accepted; `None` = no limit beyond the catalog's.
     pub max_images: Option<u8>,
     /// Allowed durations; `None` = whatever the catalog allows.
@@ -103,6 +134,23 @@ impl Capability {
             Operation::TextToImage => self.text_to_image,
             Operation::ImageToImage => self.image_to_image,
             Operation::OmniImage => self.omni_image,
+        }
+    }
+
+    /// Whether this offering can take the top-level catalog field `name` at all (`false`
+    /// for a feature it lacks, e.g. `cameraControl` without camera control). Fields tied to
+    /// no capability flag are taken. Used to offer only what a configured provider serves
+    /// (issue 13).
+    pub fn serves_field(&self, name: &str) -> bool {
+        match name {
+            "generateAudio" => self.audio,
+            "cameraControl" => self.camera_control,
+            "negativePrompt" => self.negative_prompt,
+            "cfgScale" => self.cfg_scale,
+            "multiShots" | "multiPrompt" => self.multi_shot,
+            "klingElements" | "elementIds" => self.elements,
+            "staticMask" | "dynamicMasks" => self.masks,
+            _ => true,
         }
     }
 
@@ -133,9 +181,6 @@ impl Capability {
         }
         if (req.static_mask.is_some() || !req.dynamic_masks.is_empty()) && !self.masks {
             return unsupported("masks");
-        }
-        if req.external_task_id.is_some() && !self.external_task_id {
-            return unsupported("externalTaskId");
         }
         if let Some(max) = self.max_images {
             if req.images.len() > usize::from(max) {

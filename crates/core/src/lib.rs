@@ -20,7 +20,7 @@ pub mod request;
 pub mod task;
 pub mod webhook;
 
-pub use capability::{Capability, SecondsSet};
+pub use capability::{Capability, SecondsSet, UnknownLookup};
 pub use catalog::{Catalog, ModelSpec, Quote};
 pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaError, MediaInput};
@@ -33,7 +33,7 @@ pub use request::{
     CameraConfig, CameraControl, DynamicMask, ElementGroup, GenerationRequest, MediaKind,
     Operation, ShotPrompt, TrajectoryPoint,
 };
-pub use task::{Asset, Submission, TaskRef, TaskSnapshot, TaskStatus, Transition};
+pub use task::{Asset, Submission, TaskRef, TaskSnapshot, TaskStatus, Transition, UnknownTask};
 
 // Re-exported so provider crates register without naming `inventory` themselves.
 pub use async_trait::async_trait;

@@ -9,7 +9,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pricing::{PriceInputs, PriceRule};
 use crate::request::{GenerationRequest, MediaKind, Operation};
-use crate::task::{Submission, TaskRef, TaskSnapshot};
+use crate::task::{Submission, TaskRef, TaskSnapshot, UnknownTask};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +47,11 @@ pub struct SubmitRequest<'a> {
     /// Where the upstream should send its status callbacks (the gateway's per-task inbound
     /// URL), if anywhere. This is not the caller's `callbackUrl`.
     pub callback_url: Option<&'a str>,
+    /// The id genmux minted for this submission, sent upstream as the provider's external
+    /// or idempotency id wherever it takes one, so a submission of unknown outcome can be
+    /// found again (R1). Never the caller's `externalTaskId`: upstreams see our ids only
+    /// (`design/RELIABILITY.md` X3).
+    pub external_id: &'a str,
 }
 
 /// A video generation provider. Object safe; held as `Arc<dyn VideoProvider>`.
@@ -61,6 +66,14 @@ pub trait VideoProvider: Send + Sync + 'static {
     async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission>;
     /// Queries a task this provider created.
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot>;
+    /// Finds a task whose submission outcome is unknown by the id genmux sent with it, as
+    /// the offering's [`crate::UnknownLookup`] declares. `Ok(None)` means the upstream
+    /// positively has no such task (it never accepted the submission, so a refund is
+    /// safe); an error means it could not tell. The default queries [`Self::status`] with
+    /// the external id in place of the task id ([`crate::UnknownLookup::ExternalIdQuery`]).
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        find_by_status_query(self.status(&task.as_query()).await)
+    }
     /// Parses (and verifies, when the provider signs) an inbound status callback.
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         let _ = (headers, body);
@@ -68,6 +81,16 @@ pub trait VideoProvider: Send + Sync + 'static {
             Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
                 .with_provider(self.id()),
         )
+    }
+}
+
+/// The default [`VideoProvider::find_unknown`]: a status query by external id, where
+/// `NotFound` is the upstream's word that it never accepted the task.
+fn find_by_status_query(answer: Result<TaskSnapshot>) -> Result<Option<TaskSnapshot>> {
+    match answer {
+        Ok(snap) => Ok(Some(snap)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -82,6 +105,10 @@ pub trait ImageProvider: Send + Sync + 'static {
     async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission>;
     /// Queries a task this provider created.
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot>;
+    /// Finds a task of unknown submission outcome (see [`VideoProvider::find_unknown`]).
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        find_by_status_query(self.status(&task.as_query()).await)
+    }
     /// Parses an inbound status callback.
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         let _ = (headers, body);
@@ -204,6 +231,20 @@ impl Provider {
             },
             MediaKind::Image => match &self.image {
                 Some(p) => p.status(task).await,
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// Looks up a task of unknown submission outcome on the half matching its operation.
+    pub async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        match task.operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.find_unknown(task).await,
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.find_unknown(task).await,
                 None => Err(self.unsupported(MediaKind::Image)),
             },
         }

@@ -335,9 +335,6 @@ pub struct GenerationRequest {
     /// A caller-chosen unique id forwarded to providers that accept one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
-    /// Provider fields genmux does not model, merged last into the upstream body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl GenerationRequest {

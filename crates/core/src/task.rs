@@ -137,6 +137,38 @@ pub struct TaskRef {
     pub operation: Operation,
 }
 
+/// A task whose submission outcome is unknown, as the engine asks its provider to find it
+/// ([`crate::VideoProvider::find_unknown`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTask {
+    /// The provider the submission was sent to.
+    pub provider: String,
+    /// The id genmux sent with the submission ([`crate::SubmitRequest::external_id`]).
+    pub external_id: String,
+    /// The catalog model id.
+    pub model: String,
+    /// The upstream's model name, when known.
+    pub provider_model: String,
+    /// The operation (selects the upstream endpoint).
+    pub operation: Operation,
+    /// When the submission left, in Unix milliseconds: a scan of the provider's task list
+    /// (newest first) that reaches tasks created well before it has seen every candidate.
+    pub sent_at_unix_ms: i64,
+}
+
+impl UnknownTask {
+    /// The same task as a status query by external id.
+    pub fn as_query(&self) -> TaskRef {
+        TaskRef {
+            provider: self.provider.clone(),
+            provider_task_id: self.external_id.clone(),
+            model: self.model.clone(),
+            provider_model: self.provider_model.clone(),
+            operation: self.operation,
+        }
+    }
+}
+
 /// A provider's answer to a submission.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

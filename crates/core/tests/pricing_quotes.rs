@@ -296,7 +296,7 @@ fn quote_of_an_invalid_combination_fails_with_a_clear_message() {
         ),
         (
             body("kling-2.6-t2v", &json!({"mode": "pro"})),
-            "mode: not supported by kling-2.6-t2v (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, aspectRatio, duration, generateAudio, negativePrompt, cfgScale, cameraControl)",
+            "mode: not supported by kling-2.6-t2v (fields: model, projectId, callbackUrl, externalTaskId, prompt, aspectRatio, duration, generateAudio, negativePrompt, cfgScale, cameraControl)",
         ),
         (
             body("kling-motion-control", &json!({"duration": 20})),

@@ -53,16 +53,7 @@ fn examples() -> Vec<(Map<String, Value>, Vec<String>)> {
     let mut out = Vec::new();
     for m in Catalog::builtin().models() {
         let mut names: Vec<String> = m.fields.iter().map(|f| f.name.clone()).collect();
-        names.extend(
-            [
-                "model",
-                "projectId",
-                "callbackUrl",
-                "externalTaskId",
-                "extra",
-            ]
-            .map(String::from),
-        );
+        names.extend(["model", "projectId", "callbackUrl", "externalTaskId"].map(String::from));
         for ex in &m.examples {
             let mut body = ex.clone();
             body.entry("model")

@@ -279,7 +279,7 @@ fn rows() -> Vec<Row> {
         "unsupported",
         json!({"generateAudio": true, "fixedLens": true, "nsfwChecker": false}),
     ));
-    r.push(err(m, "unsupported", json!({"cfgScale": 0.5}), "cfgScale: not supported by seedance-1.5-pro (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, aspectRatio, resolution, duration, generateAudio, fixedLens, nsfwChecker)"));
+    r.push(err(m, "unsupported", json!({"cfgScale": 0.5}), "cfgScale: not supported by seedance-1.5-pro (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, aspectRatio, resolution, duration, generateAudio, fixedLens, nsfwChecker)"));
     // V3: a wrong type is named with what is allowed, not left to serde.
     r.push(err(
         m,
@@ -346,7 +346,7 @@ fn rows() -> Vec<Row> {
         "quality: \"4k\" is not allowed for runway (allowed: 720p, 1080p)",
     ));
     r.push(ok(m, "unsupported", json!({"watermark": true})));
-    r.push(err(m, "unsupported", json!({"resolution": "720p"}), "resolution: not supported by runway (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, aspectRatio, duration, quality, watermark)"));
+    r.push(err(m, "unsupported", json!({"resolution": "720p"}), "resolution: not supported by runway (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, aspectRatio, duration, quality, watermark)"));
     r.push(ok(
         m,
         "rule:aspect_ratio_required_without_image",
@@ -419,7 +419,7 @@ fn rows() -> Vec<Row> {
         "cfgScale: -0.1 is out of range for kling-2.5-turbo (allowed: 0 to 1)",
     ));
     r.push(ok(m, "unsupported", json!({"endImage": IMG})));
-    r.push(err(m, "unsupported", json!({"generateAudio": true}), "generateAudio: not supported by kling-2.5-turbo (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, endImage, aspectRatio, duration, negativePrompt, cfgScale, cameraControl, staticMask, dynamicMasks)"));
+    r.push(err(m, "unsupported", json!({"generateAudio": true}), "generateAudio: not supported by kling-2.5-turbo (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, endImage, aspectRatio, duration, negativePrompt, cfgScale, cameraControl, staticMask, dynamicMasks)"));
     r.push(err(m, "unsupported", json!({"cameraControl": {"type": "down_back", "speed": 1}}), "cameraControl.speed: not supported by kling-2.5-turbo (fields: cameraMotion, cameraSpeed, type, config)"));
     r.push(err(m, "rule:image_to_video_exclusive_groups", json!({"images": [IMG, IMG2], "endImage": IMG}), "endImage: not allowed with 2 images for kling-2.5-turbo (images[1] is already the end frame; give 1 image + endImage, or 2 images)"));
     r.push(err(m, "staticMask/media", json!({"images": [IMG], "staticMask": "data:image/png;base64,AAAA"}), "staticMask: a data: URI is not accepted; send the bare Base64 string without the `data:...;base64,` prefix"));
@@ -470,7 +470,7 @@ fn rows() -> Vec<Row> {
         "cfgScale: 2 is out of range for kling-2.6-t2v (allowed: 0 to 1)",
     ));
     r.push(ok(m, "unsupported", json!({"generateAudio": true})));
-    r.push(err(m, "unsupported", json!({"images": [IMG]}), "images: not supported by kling-2.6-t2v (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, aspectRatio, duration, generateAudio, negativePrompt, cfgScale, cameraControl)"));
+    r.push(err(m, "unsupported", json!({"images": [IMG]}), "images: not supported by kling-2.6-t2v (fields: model, projectId, callbackUrl, externalTaskId, prompt, aspectRatio, duration, generateAudio, negativePrompt, cfgScale, cameraControl)"));
     camera_rows(m, &mut r);
 
     // ------------------------------------------------------------ kling-3.0
@@ -629,7 +629,7 @@ fn rows() -> Vec<Row> {
         "unsupported",
         json!({"generateAudio": true, "mode": "std"}),
     ));
-    r.push(err(m, "unsupported", json!({"negativePrompt": "blur"}), "negativePrompt: not supported by kling-3.0 (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, aspectRatio, duration, generateAudio, mode, multiShots, multiPrompt, klingElements, cameraControl, staticMask, dynamicMasks)"));
+    r.push(err(m, "unsupported", json!({"negativePrompt": "blur"}), "negativePrompt: not supported by kling-3.0 (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, aspectRatio, duration, generateAudio, mode, multiShots, multiPrompt, klingElements, cameraControl, staticMask, dynamicMasks)"));
     let rule = "rule:prompt_or_multi_prompt";
     r.push(ok(
         m,
@@ -704,7 +704,7 @@ fn rows() -> Vec<Row> {
         "resolution: \"768p\" is not allowed for hailuo-2.3-standard (allowed: 768P)",
     ));
     r.push(ok(m, "unsupported", json!({"prompt": "smile"})));
-    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by hailuo-2.3-standard (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, duration, resolution)"));
+    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by hailuo-2.3-standard (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, duration, resolution)"));
 
     // ------------------------------------------------------------ grok-video
     let m = "grok-video";
@@ -750,8 +750,10 @@ fn rows() -> Vec<Row> {
         json!({"aspectRatio": "9:16"}),
         "aspectRatio: \"9:16\" is not allowed for grok-video (allowed: 16:9)",
     ));
-    r.push(ok(m, "unsupported", json!({"projectId": "p1", "callbackUrl": "https://example.com/hook", "externalTaskId": "e1", "extra": {"seed": 1}})));
-    r.push(err(m, "unsupported", json!({"images": [IMG]}), "images: not supported by grok-video (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, duration, resolution, aspectRatio)"));
+    r.push(ok(m, "unsupported", json!({"projectId": "p1", "callbackUrl": "https://example.com/hook", "externalTaskId": "e1"})));
+    // issue 13 / X1: no free-form field reaches an upstream.
+    r.push(err(m, "unsupported", json!({"extra": {"seed": 1}}), "extra: not supported by grok-video (fields: model, projectId, callbackUrl, externalTaskId, prompt, duration, resolution, aspectRatio)"));
+    r.push(err(m, "unsupported", json!({"images": [IMG]}), "images: not supported by grok-video (fields: model, projectId, callbackUrl, externalTaskId, prompt, duration, resolution, aspectRatio)"));
 
     // ------------------------------------------------------------ kling-multi-image
     let m = "kling-multi-image";
@@ -810,7 +812,7 @@ fn rows() -> Vec<Row> {
         "aspectRatio: \"4:3\" is not allowed for kling-multi-image (allowed: 16:9, 9:16, 1:1)",
     ));
     r.push(ok(m, "unsupported", json!({"negativePrompt": "blur"})));
-    r.push(err(m, "unsupported", json!({"cfgScale": 0.5}), "cfgScale: not supported by kling-multi-image (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, negativePrompt, mode, duration, aspectRatio)"));
+    r.push(err(m, "unsupported", json!({"cfgScale": 0.5}), "cfgScale: not supported by kling-multi-image (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, negativePrompt, mode, duration, aspectRatio)"));
 
     // ------------------------------------------------------------ kling-motion-control
     let m = "kling-motion-control";
@@ -883,7 +885,7 @@ fn rows() -> Vec<Row> {
         "duration: 2 is out of range for kling-motion-control (allowed: 3 to 30)",
     ));
     r.push(ok(m, "unsupported", json!({"keepOriginalSound": false})));
-    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by kling-motion-control (fields: model, projectId, callbackUrl, externalTaskId, extra, images, motionVideo, characterOrientation, mode, prompt, keepOriginalSound, duration)"));
+    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by kling-motion-control (fields: model, projectId, callbackUrl, externalTaskId, images, motionVideo, characterOrientation, mode, prompt, keepOriginalSound, duration)"));
     let rule = "rule:motion_orientation_duration";
     r.push(ok(
         m,
@@ -930,7 +932,7 @@ fn rows() -> Vec<Row> {
         "cfgScale: 1.01 is out of range for kling-video-extend (allowed: 0 to 1)",
     ));
     r.push(ok(m, "unsupported", json!({"prompt": "keep rising"})));
-    r.push(err(m, "unsupported", json!({"duration": 5}), "duration: not supported by kling-video-extend (fields: model, projectId, callbackUrl, externalTaskId, extra, videoId, prompt, negativePrompt, cfgScale)"));
+    r.push(err(m, "unsupported", json!({"duration": 5}), "duration: not supported by kling-video-extend (fields: model, projectId, callbackUrl, externalTaskId, videoId, prompt, negativePrompt, cfgScale)"));
 
     // ------------------------------------------------------------ kling-lip-sync
     let m = "kling-lip-sync";
@@ -980,7 +982,7 @@ fn rows() -> Vec<Row> {
         "unsupported",
         json!({"faceId": "f1", "soundVolume": 0.5}),
     ));
-    r.push(err(m, "unsupported", json!({"prompt": "sing"}), "prompt: not supported by kling-lip-sync (fields: model, projectId, callbackUrl, externalTaskId, extra, videoId, videoUrl, faceId, audioId, soundFile, soundStartTime, soundEndTime, soundInsertTime, soundVolume, originalAudioVolume)"));
+    r.push(err(m, "unsupported", json!({"prompt": "sing"}), "prompt: not supported by kling-lip-sync (fields: model, projectId, callbackUrl, externalTaskId, videoId, videoUrl, faceId, audioId, soundFile, soundStartTime, soundEndTime, soundInsertTime, soundVolume, originalAudioVolume)"));
     let rule = "rule:lip_sync_sources";
     r.push(ok(
         m,
@@ -1125,7 +1127,7 @@ fn rows() -> Vec<Row> {
         "n: 0 is out of range for kling-image (allowed: 1 to 9)",
     ));
     r.push(ok(m, "unsupported", json!({"n": 2})));
-    r.push(err(m, "unsupported", json!({"duration": 5}), "duration: not supported by kling-image (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, negativePrompt, images, imageReference, imageFidelity, humanFidelity, resolution, aspectRatio, n)"));
+    r.push(err(m, "unsupported", json!({"duration": 5}), "duration: not supported by kling-image (fields: model, projectId, callbackUrl, externalTaskId, prompt, negativePrompt, images, imageReference, imageFidelity, humanFidelity, resolution, aspectRatio, n)"));
     let rule = "rule:image_reference_rules";
     r.push(ok(m, rule, json!({"images": [IMG], "imageReference": "subject", "imageFidelity": 0.6, "humanFidelity": 0.45})));
     r.push(ok(m, rule, json!({"negativePrompt": "blur"})));
@@ -1206,7 +1208,7 @@ fn rows() -> Vec<Row> {
         "n: 10 is out of range for kling-omni-image (allowed: 1 to 9)",
     ));
     r.push(ok(m, "unsupported", json!({"elementIds": ["e1"]})));
-    r.push(err(m, "unsupported", json!({"negativePrompt": "blur"}), "negativePrompt: not supported by kling-omni-image (fields: model, projectId, callbackUrl, externalTaskId, extra, prompt, images, elementIds, resolution, aspectRatio, n)"));
+    r.push(err(m, "unsupported", json!({"negativePrompt": "blur"}), "negativePrompt: not supported by kling-omni-image (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, elementIds, resolution, aspectRatio, n)"));
     let rule = "rule:omni_image_references";
     r.push(ok(m, rule, json!({"prompt": "Put <<<image_1>>> in <<<image_2>>>", "images": [IMG, IMG2], "elementIds": vec!["e"; 8]})));
     r.push(err(m, rule, json!({"images": vec![IMG; 4], "elementIds": vec!["e"; 7]}), "elementIds + images: 7 elements + 4 images = 11 is too many for kling-omni-image (allowed: at most 10 in total)"));

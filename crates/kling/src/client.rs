@@ -212,7 +212,7 @@ impl KlingClient {
     }
 
     /// Creates a task at `endpoint` from any serializable body (a typed request, or the
-    /// JSON the mapping built with `extra` merged in).
+    /// JSON the mapping built).
     ///
     /// On failure after the body was sent (timeout, connection dropped before the answer,
     /// unreadable success answer), the error is [`Error::maybe_accepted`]: query by

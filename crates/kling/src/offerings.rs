@@ -3,7 +3,9 @@
 //! $0.14). [`offerings`] pairs them with the catalog's `provider = "kling"` entries.
 
 use genmux_core::pricing::{PriceUnit, Rate, RateCondition};
-use genmux_core::{Capability, Catalog, MediaKind, Offering, Operation, PriceRule, SecondsSet};
+use genmux_core::{
+    Capability, Catalog, MediaKind, Offering, Operation, PriceRule, SecondsSet, UnknownLookup,
+};
 
 /// US dollars per Kling unit (spec "Indicative prices").
 pub const USD_PER_UNIT: f64 = 0.14;
@@ -23,7 +25,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             // §2: cfg_scale is "not supported by V2.x models"; accepted and not forwarded,
             // as the catalog's kling-2.5-turbo entry documents.
             cfg_scale: true,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             // §3: image + image_tail.
             max_images: Some(2),
             // §2: duration "5" or "10".
@@ -40,7 +43,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             negative_prompt: true,
             // §2: not supported by V2.x; accepted and not forwarded (catalog kling-2.6-t2v).
             cfg_scale: true,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             durations: Some(SecondsSet::of(&[5, 10])),
             max_prompt_chars: MAX_PROMPT,
             ..Default::default()
@@ -56,7 +60,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             // klingElements are image groups; /v1 only takes subject-library ids (§8), so
             // element requests go to another provider.
             elements: false,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             max_images: Some(2),
             // catalog kling-3.0: 3–15 s.
             durations: Some(SecondsSet::range(3, 15)),
@@ -67,7 +72,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             // §4: multi-image2video is "only kling-v1-6".
             multi_image_to_video: true,
             negative_prompt: true,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             // §4: 1–4 images.
             max_images: Some(4),
             durations: Some(SecondsSet::of(&[5, 10])),
@@ -76,7 +82,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
         },
         "motion-control" => Capability {
             motion_control: true,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             // §5: one character image.
             max_images: Some(1),
             // §5: motion video ≥ 3 s; ≤ 10 s (orientation image) or ≤ 30 s (video).
@@ -89,15 +96,16 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             negative_prompt: true,
             // §6 lists cfg_scale [0, 1] and forwards it.
             cfg_scale: true,
-            // §6 lists no external_task_id.
-            external_task_id: false,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             max_images: Some(0),
             max_prompt_chars: MAX_PROMPT,
             ..Default::default()
         },
         "advanced-lip-sync" => Capability {
             lip_sync: true,
-            external_task_id: true,
+            // spec "Reconciliation": the query takes task_id only; found in the list.
+            unknown_lookup: UnknownLookup::ListScan,
             max_images: Some(0),
             ..Default::default()
         },
@@ -105,8 +113,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             // §7 images/generations without a reference image.
             text_to_image: true,
             negative_prompt: true,
-            // §7 lists no external_task_id.
-            external_task_id: false,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             max_images: Some(0),
             max_prompt_chars: MAX_PROMPT,
             ..Default::default()
@@ -116,7 +124,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             image_to_image: true,
             // §7: negative_prompt is not allowed with a reference image.
             negative_prompt: false,
-            external_task_id: false,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             max_images: Some(1),
             max_prompt_chars: MAX_PROMPT,
             ..Default::default()
@@ -126,7 +135,8 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
             omni_image: true,
             // §8 element_list.
             elements: true,
-            external_task_id: true,
+            // spec "Reconciliation": queried by the external id genmux sends.
+            unknown_lookup: UnknownLookup::ExternalIdQuery,
             // §8: elements + images ≤ 10.
             max_images: Some(10),
             max_prompt_chars: MAX_PROMPT,

@@ -6,15 +6,25 @@ use crate::client::{KlingClient, KlingConfig};
 use crate::error::PROVIDER;
 use crate::mapping::{self, Plan};
 use crate::offerings;
+use crate::wire::ListQuery;
 use genmux_core::webhook::WebhookSecret;
 use genmux_core::{
-    async_trait, Catalog, Error, ImageProvider, Offering, Provider, ProviderSettings, Result,
-    Submission, SubmitRequest, TaskRef, TaskSnapshot, VideoProvider,
+    async_trait, Catalog, Error, ErrorKind, ImageProvider, Offering, Provider, ProviderSettings,
+    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, UnknownTask, VideoProvider,
 };
 use std::sync::Arc;
 
 /// The provider id.
 pub const ID: &str = "kling";
+
+/// A list scan for a task of unknown outcome reads pages of this size (the spec's maximum
+/// `pageSize`, "Common rules")…
+const LIST_SCAN_PAGE_SIZE: u32 = 500;
+/// …and at most this many of them (10,000 tasks) before it gives up for this round.
+const LIST_SCAN_MAX_PAGES: u32 = 20;
+/// Tasks created this long before the submission left cannot be it (clock skew between
+/// us and Kling, generously).
+const LIST_SCAN_SKEW_MS: i64 = 10 * 60 * 1000;
 
 /// Kling as a genmux provider: offerings for every catalog entry with a `kling` provider
 /// model, submissions mapped to the native endpoints, status by the task's operation
@@ -103,15 +113,17 @@ impl KlingProvider {
     }
 
     /// Submits: maps the request and creates the task (identify-face first for lip sync).
-    /// The gateway's `callback_url` and the request's `external_task_id` go upstream.
+    /// The gateway's `callback_url` and minted `external_id` go upstream.
     pub async fn submit_task(&self, req: SubmitRequest<'_>) -> Result<Submission> {
         let model = req.offering.provider_model.as_str();
-        let native = match mapping::plan(req.request, req.operation, model, req.callback_url)? {
+        let ext = Some(req.external_id);
+        let native = match mapping::plan(req.request, req.operation, model, req.callback_url, ext)?
+        {
             Plan::Create(native) => native,
             Plan::IdentifyFaceThenLipSync(identify) => {
                 // Synchronous and task-less: its failure is never maybe-accepted.
                 let faces = self.client.identify_face(&identify).await?;
-                mapping::lip_sync_request(req.request, &faces, req.callback_url)?
+                mapping::lip_sync_request(req.request, &faces, req.callback_url, ext)?
             }
         };
         let task = self.client.create(native.endpoint, &native.body).await?;
@@ -123,6 +135,59 @@ impl KlingProvider {
         let endpoint = mapping::endpoint_for(task.operation);
         let native = self.client.get(endpoint, &task.provider_task_id).await?;
         mapping::snapshot(&native)
+    }
+
+    /// Finds a task of unknown submission outcome by the `external_task_id` genmux sent:
+    /// by the single-task query where the endpoint accepts the external id, otherwise by
+    /// scanning the endpoint's task list newest first (spec/kling-api.md
+    /// "Reconciliation"). `Ok(None)` only when the upstream positively has no such task.
+    pub async fn find_unknown_task(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        let endpoint = mapping::endpoint_for(task.operation);
+        if endpoint.query_accepts_external_id() {
+            return match self.client.get(endpoint, &task.external_id).await {
+                Ok(native) => mapping::snapshot(&native).map(Some),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        // Newest first: once a page reaches tasks created well before the submission left,
+        // every task that could be ours has been seen.
+        let horizon = task.sent_at_unix_ms - LIST_SCAN_SKEW_MS;
+        for page in 1..=LIST_SCAN_MAX_PAGES {
+            let items = self
+                .client
+                .list(
+                    endpoint,
+                    ListQuery {
+                        page_num: Some(page),
+                        page_size: Some(LIST_SCAN_PAGE_SIZE),
+                    },
+                )
+                .await?;
+            if let Some(found) = items
+                .iter()
+                .find(|t| t.task_info.external_task_id.as_deref() == Some(&task.external_id))
+            {
+                return mapping::snapshot(found).map(Some);
+            }
+            let exhausted = items.len() < LIST_SCAN_PAGE_SIZE as usize;
+            let past_horizon = items.last().is_some_and(|t| t.created_at < horizon);
+            if exhausted || past_horizon {
+                return Ok(None);
+            }
+        }
+        // Too many newer tasks to be sure: undecided, asked again later (never a refund on a
+        // guess, X4).
+        Err(Error::new(
+            ErrorKind::ProviderUnavailable,
+            format!(
+                "task with external_task_id {} not among the newest {} tasks at {}; still looking",
+                task.external_id,
+                LIST_SCAN_MAX_PAGES * LIST_SCAN_PAGE_SIZE,
+                endpoint.path()
+            ),
+        )
+        .with_provider(PROVIDER))
     }
 
     /// Verifies (when a secret is configured) and parses a callback.
@@ -151,6 +216,9 @@ impl VideoProvider for KlingProvider {
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         self.task_status(task).await
     }
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        self.find_unknown_task(task).await
+    }
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         self.parse_task_callback(headers, body)
     }
@@ -169,6 +237,9 @@ impl ImageProvider for KlingProvider {
     }
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         self.task_status(task).await
+    }
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        self.find_unknown_task(task).await
     }
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         self.parse_task_callback(headers, body)

@@ -110,19 +110,23 @@ impl MidsyncClient {
         }
     }
 
-    /// `POST /unified-{video,image}/generate`. Errors after the body was sent are marked
-    /// maybe-accepted (`ARCHITECTURE.md`: never resubmit, reconcile).
+    /// `POST /unified-{video,image}/generate` with `Idempotency-Key: <idempotency_id>` (the
+    /// gateway's id for the submission), so an upstream that honours it never creates two
+    /// tasks for one of ours. Errors after the body was sent are marked maybe-accepted
+    /// (`ARCHITECTURE.md`: never resubmit, reconcile).
     pub async fn generate(
         &self,
         kind: MediaKind,
         body: &Value,
         provider_model: &str,
+        idempotency_id: &str,
     ) -> Result<Submission> {
         let url = self.url(&[mapping::kind_prefix(kind), "generate"])?;
         let resp = self
             .http
             .post(url)
             .bearer_auth(&self.api_key)
+            .header("Idempotency-Key", idempotency_id)
             .json(body)
             .send()
             .await

@@ -29,9 +29,14 @@ pub struct PollConfig {
     pub lease_for: Duration,
     /// A task unfinished this long after creation is failed and refunded.
     pub max_task_age: Duration,
-    /// An `unknown` submission the provider still does not know after this long was never
-    /// accepted: it is failed and refunded (R1).
+    /// An `unknown` submission that the provider, asked by the id we sent, still does not
+    /// know after this long was never accepted: it is failed and refunded (R1).
     pub unknown_grace: Duration,
+    /// An `unknown` submission to a provider that cannot look tasks up by our id (the
+    /// unified API) keeps its hold this long, waiting for the provider's callback; only then
+    /// is the hold voided, with a warning and a count (X4: never refunded on a guess
+    /// while the upstream may be running it). The operator deadline of issue 13.
+    pub unknown_deadline: Duration,
 }
 
 impl Default for PollConfig {
@@ -44,6 +49,7 @@ impl Default for PollConfig {
             lease_for: Duration::from_secs(60),
             max_task_age: Duration::from_secs(6 * 3600),
             unknown_grace: Duration::from_secs(600),
+            unknown_deadline: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -124,6 +130,9 @@ pub struct GatewayConfig {
     /// one across replicas; `None`: in each process (a budget per replica). See
     /// [`crate::key_rate`].
     pub key_rate_redis: Option<RedisUrl>,
+    /// Serve `GET /unified-{video,image}/models` without a key (for public forms). Off by
+    /// default: the seed says the models routes need Authorization (issue 13).
+    pub models_public: bool,
 }
 
 impl GatewayConfig {
@@ -146,6 +155,7 @@ impl GatewayConfig {
             repair_every: Duration::from_secs(60),
             auth_cache_ttl: crate::api::auth::AUTH_CACHE_TTL,
             key_rate_redis: None,
+            models_public: false,
         }
     }
 }

@@ -21,9 +21,11 @@ pub fn kind_prefix(kind: MediaKind) -> &'static str {
     }
 }
 
-/// The upstream `/generate` body for a submission: the normalized request in its camelCase
-/// wire form, with the upstream's model name, the gateway's inbound callback URL in place of
-/// the caller's, and `extra` merged last (`GenerationRequest::extra` docs).
+/// The upstream `/generate` body for a submission: the validated request in its camelCase
+/// wire form — catalog fields only — with the upstream's model name, the gateway's inbound
+/// callback URL in place of the caller's, and the gateway's minted id as `externalTaskId`.
+/// The caller's own `projectId` and `externalTaskId` are its handles on our side and never
+/// reach the upstream (`design/RELIABILITY.md` X1, X3).
 pub fn generate_body(req: &SubmitRequest<'_>) -> Result<Value> {
     let value = serde_json::to_value(req.request)
         .map_err(|e| Error::internal(format!("serializing the request: {e}")))?;
@@ -40,11 +42,11 @@ pub fn generate_body(req: &SubmitRequest<'_>) -> Result<Value> {
     if let Some(url) = req.callback_url {
         body.insert("callbackUrl".into(), Value::String(url.to_string()));
     }
-    if let Some(Value::Object(extra)) = body.remove("extra") {
-        for (k, v) in extra {
-            body.insert(k, v);
-        }
-    }
+    body.remove("projectId");
+    body.insert(
+        "externalTaskId".into(),
+        Value::String(req.external_id.to_string()),
+    );
     Ok(Value::Object(body))
 }
 
@@ -342,16 +344,14 @@ mod tests {
     }
 
     #[test]
-    fn body_uses_upstream_model_inbound_callback_and_merges_extra() {
-        let mut extra = Map::new();
-        extra.insert("seed".into(), json!(42));
+    fn body_uses_upstream_model_inbound_callback_and_our_id() {
         let req = GenerationRequest {
             model: "seedance-1.5-pro".into(),
             prompt: Some("a beach at dusk".into()),
             duration: Some(8),
             callback_url: Some("https://caller.example/hook".into()),
-            external_task_id: Some("task_1".into()),
-            extra: Some(extra),
+            external_task_id: Some("callers-own-id".into()),
+            project_id: Some("callers-project".into()),
             ..Default::default()
         };
         let off = offering();
@@ -360,8 +360,10 @@ mod tests {
             operation: Operation::TextToVideo,
             offering: &off,
             callback_url: Some("https://gw.example/callbacks/midsync/tok"),
+            external_id: "task_0193",
         })
         .unwrap();
+        // The caller's externalTaskId and projectId stay with us (X3).
         assert_eq!(
             body,
             json!({
@@ -369,10 +371,73 @@ mod tests {
                 "prompt": "a beach at dusk",
                 "duration": 8,
                 "callbackUrl": "https://gw.example/callbacks/midsync/tok",
-                "externalTaskId": "task_1",
-                "seed": 42
+                "externalTaskId": "task_0193"
             })
         );
+    }
+
+    /// X1 (`design/RELIABILITY.md`): for every catalog model and every example of it, the
+    /// upstream body holds only catalog fields the model declares (validated, defaulted and
+    /// priced by the catalog) plus the three the gateway sets — which keep the gateway's
+    /// values whatever the caller sent in `projectId`, `callbackUrl` or `externalTaskId`.
+    #[test]
+    fn every_upstream_field_is_gateway_or_catalog_controlled() {
+        let catalog = genmux_core::Catalog::builtin();
+        let mut walked = 0;
+        for m in catalog.models() {
+            for ex in &m.examples {
+                let mut body = ex.clone();
+                body.insert("model".into(), json!(m.id));
+                body.insert("externalTaskId".into(), json!("tenant-order-1"));
+                body.insert("projectId".into(), json!("tenant-project"));
+                body.insert("callbackUrl".into(), json!("https://tenant.example/hook"));
+                let req: GenerationRequest = serde_json::from_value(Value::Object(body)).unwrap();
+                let q = catalog
+                    .quote(&req)
+                    .unwrap_or_else(|e| panic!("{}: example refused: {e}", m.id));
+                let off = Offering {
+                    model: m.id.clone(),
+                    provider_model: format!("{}-upstream", m.id),
+                    capability: Capability::default(),
+                    cost: PriceRule::default(),
+                };
+                let sent = generate_body(&SubmitRequest {
+                    request: &q.request,
+                    operation: q.operation,
+                    offering: &off,
+                    callback_url: Some("https://gw.example/callbacks/midsync/tok"),
+                    external_id: "task_0193",
+                })
+                .unwrap();
+                let Value::Object(sent) = sent else {
+                    panic!("{}: body is not an object", m.id)
+                };
+                for (field, value) in &sent {
+                    match field.as_str() {
+                        "model" => assert_eq!(value, &json!(off.provider_model)),
+                        "callbackUrl" => {
+                            assert_eq!(value, "https://gw.example/callbacks/midsync/tok")
+                        }
+                        "externalTaskId" => assert_eq!(value, "task_0193"),
+                        other => assert!(
+                            m.field(other).is_some(),
+                            "{}: `{other}` reaches the upstream but is no catalog field of the model",
+                            m.id
+                        ),
+                    }
+                }
+                let text = serde_json::to_string(&sent).unwrap();
+                for caller_value in ["tenant-order-1", "tenant-project", "tenant.example"] {
+                    assert!(
+                        !text.contains(caller_value),
+                        "{}: {caller_value} reached the upstream",
+                        m.id
+                    );
+                }
+                walked += 1;
+            }
+        }
+        assert!(walked >= 10, "walked only {walked} examples");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use genmux_core::webhook::WebhookSecret;
 use genmux_core::{
     async_trait, Capability, Catalog, Error, ErrorKind, ImageProvider, MediaKind, ModelSpec,
     Offering, Operation, Provider, ProviderRegistration, ProviderSettings, Result, SecondsSet,
-    Submission, SubmitRequest, TaskRef, TaskSnapshot, VideoProvider,
+    Submission, SubmitRequest, TaskRef, TaskSnapshot, UnknownLookup, UnknownTask, VideoProvider,
 };
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -74,8 +74,10 @@ fn capability_of(spec: &ModelSpec, ops: &[Operation]) -> Capability {
         multi_shot: has("multiShots") || has("multiPrompt"),
         elements: has("klingElements") || has("elementIds"),
         masks: has("staticMask") || has("dynamicMasks"),
-        // A unified upstream accepts `externalTaskId` (a common field of every model).
-        external_task_id: true,
+        // spec/unified-api.md: the unified API has no lookup by external id and no task
+        // list, so a submission of unknown outcome waits for the upstream's callback or
+        // the operator deadline (issue 13, X4).
+        unknown_lookup: UnknownLookup::NotFindable,
         max_images: spec
             .field("images")
             .and_then(|f| f.max_items)
@@ -224,8 +226,25 @@ impl MidsyncProvider {
     async fn submit_any(&self, req: SubmitRequest<'_>) -> Result<Submission> {
         let body = mapping::generate_body(&req)?;
         self.client
-            .generate(req.operation.output(), &body, &req.offering.provider_model)
+            .generate(
+                req.operation.output(),
+                &body,
+                &req.offering.provider_model,
+                req.external_id,
+            )
             .await
+    }
+
+    /// The unified API cannot find a task by our id (no lookup, no list).
+    fn not_findable(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "the unified API cannot look up a task by external id ({}); waiting for its callback",
+                task.external_id
+            ),
+        )
+        .with_provider(PROVIDER_ID))
     }
 
     fn parse_any(
@@ -271,6 +290,9 @@ impl VideoProvider for MidsyncProvider {
             .status(MediaKind::Video, &task.provider_task_id)
             .await
     }
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        self.not_findable(task)
+    }
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         self.parse_any(MediaKind::Video, headers, body)
     }
@@ -291,6 +313,9 @@ impl ImageProvider for MidsyncProvider {
         self.client
             .status(MediaKind::Image, &task.provider_task_id)
             .await
+    }
+    async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        self.not_findable(task)
     }
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         self.parse_any(MediaKind::Image, headers, body)

@@ -25,6 +25,7 @@ pub struct AppState {
     key_limiter: Option<Arc<KeyRateLimiter>>,
     clock: Arc<dyn Clock>,
     auth_cache: Arc<AuthCache>,
+    unknown_voided: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,6 +53,7 @@ impl AppState {
             key_limiter,
             clock: Arc::new(SystemClock),
             auth_cache,
+            unknown_voided: Arc::default(),
         }
     }
 
@@ -96,6 +98,19 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Counts a hold voided at the operator deadline for a submission whose outcome stayed
+    /// unknown (X4): each one is a task the provider may still bill.
+    pub fn count_unknown_voided(&self) {
+        self.unknown_voided
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Holds voided at the operator deadline by this process since it started.
+    pub fn unknown_voided_total(&self) -> u64 {
+        self.unknown_voided
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts one request of API key `key_id` against the per-key rate (K3) and the

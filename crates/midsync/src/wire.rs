@@ -103,6 +103,10 @@ pub struct StatusResponse {
     /// The caller's own tracking id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// The caller's own `externalTaskId`, if it gave one (the status route accepts it in
+    /// place of `taskId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
     /// When the task was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -131,6 +135,9 @@ impl TaskOutput {
 pub struct UsageLog {
     /// The task that was billed.
     pub task_id: String,
+    /// The caller's own `externalTaskId` of that task, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
     /// The model id.
     pub model: String,
     /// Points charged (integer).
@@ -214,6 +221,7 @@ impl StatusResponse {
             assets: r.assets.clone(),
             error: r.error.clone(),
             project_id: r.project_id.clone(),
+            external_task_id: r.caller_external_id.clone(),
             created_at: Some(rfc3339(r.created_at)),
         }
     }

@@ -56,7 +56,6 @@ fn any_json() -> impl Strategy<Value = Value> {
                         "duration",
                         "images",
                         "callbackUrl",
-                        "extra",
                         "taskId",
                         "status",
                         "assets",

@@ -13,7 +13,8 @@ use genmux_core::async_trait;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{
     Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
-    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus,
+    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup,
+    UnknownTask,
 };
 use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
@@ -31,14 +32,16 @@ pub struct Routed {
     /// The upstream's answer. Its status is [`TaskStatus::Unknown`] when the last attempt
     /// failed after the request left (the upstream may have accepted it); then
     /// `provider_task_id` is empty and the task must be reconciled through
-    /// [`Routed::external_task_id`] or the provider's task list — never resubmitted.
+    /// [`Routed::external_id`] — never resubmitted.
     pub submission: Submission,
     /// Upstream attempts made (1 = first try succeeded).
     pub attempts: u32,
     /// Times the router moved to another provider after a failure.
     pub failovers: u32,
-    /// The caller's `externalTaskId`, forwarded upstream, for reconciling unknown tasks.
-    pub external_task_id: Option<String>,
+    /// The id genmux minted for this submission and sent upstream as the provider's
+    /// external / idempotency id (never the caller's `externalTaskId`, X3): how a task of
+    /// unknown outcome is found again ([`Router::find_unknown`]).
+    pub external_id: String,
 }
 
 impl Routed {
@@ -63,8 +66,9 @@ pub struct TaskHandle {
     pub status: TaskStatus,
     /// The upstream's estimate of the time to finish.
     pub estimated_time_sec: Option<u32>,
-    /// The caller's `externalTaskId`, if it set one.
-    pub external_task_id: Option<String>,
+    /// The id genmux sent upstream with the submission ([`Routed::external_id`]); empty for
+    /// a handle made [`TaskHandle::from_ref`].
+    pub external_id: String,
     /// Upstream attempts made.
     pub attempts: u32,
     /// Failovers made.
@@ -82,7 +86,7 @@ impl TaskHandle {
             task,
             status: TaskStatus::Submitted,
             estimated_time_sec: None,
-            external_task_id: None,
+            external_id: String::new(),
             attempts: 0,
             failovers: 0,
             holds_slot: Arc::new(AtomicBool::new(false)),
@@ -451,6 +455,12 @@ pub trait SubmitObserver: Send + Sync {
     /// The callback URL to give `provider`'s upstream (`None`: no callback).
     fn callback_url(&self, provider: &str) -> Option<String>;
 
+    /// The id to send upstream as the provider's external / idempotency id (the gateway
+    /// passes its task id). `None`: the router mints one (`gmx_` + 128 random bits).
+    fn external_id(&self) -> Option<String> {
+        None
+    }
+
     /// Runs after every gate has admitted the attempt, just before the request is sent to
     /// `provider`. An error ends the submission with that error; nothing is sent.
     async fn before_send(&self, provider: &str) -> Result<()>;
@@ -582,7 +592,7 @@ impl Router {
                 task,
                 status: routed.submission.status,
                 estimated_time_sec: routed.submission.estimated_time_sec,
-                external_task_id: routed.external_task_id,
+                external_id: routed.external_id,
                 attempts: routed.attempts,
                 failovers: routed.failovers,
                 holds_slot: Arc::new(AtomicBool::new(true)),
@@ -735,6 +745,9 @@ impl Router {
             a
         });
         t.request(&quote.model, operation.as_str());
+        let external_id = observer
+            .external_id()
+            .unwrap_or_else(|| format!("gmx_{:032x}", rand::random::<u128>()));
         // Clock reads are a measurable share of an in-process submission: read it once
         // for the deposit, the candidate set and the first attempt's gates.
         let mut now = clock::now();
@@ -861,6 +874,7 @@ impl Router {
                 operation,
                 offering,
                 callback_url: callback.as_deref(),
+                external_id: &external_id,
             });
             let started = now;
             let result = match inner.retry.attempt_timeout {
@@ -899,7 +913,13 @@ impl Router {
                     });
                     telemetry::end(&cx);
                     return Ok(self.routed(
-                        parent, entry, offering, submission, attempts, failovers, request,
+                        parent,
+                        entry,
+                        offering,
+                        submission,
+                        attempts,
+                        failovers,
+                        &external_id,
                     ));
                 }
                 Err(e) if e.maybe_accepted() => {
@@ -915,7 +935,13 @@ impl Router {
                         estimated_time_sec: None,
                     };
                     return Ok(self.routed(
-                        parent, entry, offering, submission, attempts, failovers, request,
+                        parent,
+                        entry,
+                        offering,
+                        submission,
+                        attempts,
+                        failovers,
+                        &external_id,
                     ));
                 }
                 Err(e) => {
@@ -952,7 +978,7 @@ impl Router {
         submission: Submission,
         attempts: u32,
         failovers: u32,
-        request: &GenerationRequest,
+        external_id: &str,
     ) -> Routed {
         telemetry::annotate(parent, || {
             vec![
@@ -969,8 +995,122 @@ impl Router {
             submission,
             attempts,
             failovers,
-            external_task_id: request.external_task_id.clone(),
+            external_id: external_id.to_string(),
         }
+    }
+
+    /// Whether a registered provider serves `model` and, when `field` is given (a top-level
+    /// catalog field name), can take that field for it ([`genmux_core::Capability::serves_field`]).
+    /// The models document offers only what this admits (issue 13).
+    pub fn offers(&self, model: &str, field: Option<&str>) -> bool {
+        let Some(pairs) = self.inner.by_model.get(model) else {
+            return false;
+        };
+        pairs.iter().any(|&(e, o)| {
+            let offering = &self.inner.entries[e].offerings[o];
+            field.is_none_or(|f| offering.capability.serves_field(f))
+        })
+    }
+
+    /// Checks that some registered provider could take this (catalog-valid) request, by
+    /// capability alone — breakers and in-flight slots change by the second, this does
+    /// not. `Unsupported`, naming the model or the first field no provider serves and each
+    /// provider's reason, when none can: the gateway refuses such a request before any
+    /// hold (issue 13).
+    pub fn check_served(&self, quote: &Quote) -> Result<()> {
+        let model = &quote.model;
+        let pairs = self
+            .inner
+            .by_model
+            .get(model)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if pairs.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "model: `{model}` is not served by any configured provider (configured: {})",
+                    self.provider_ids().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        let mut reasons = Vec::with_capacity(pairs.len());
+        for &(e, o) in pairs {
+            let entry = &self.inner.entries[e];
+            let offering = &entry.offerings[o];
+            match offering
+                .capability
+                .supports(&quote.request, quote.operation)
+            {
+                Ok(()) => return Ok(()),
+                Err(why) => reasons.push((entry.id.clone(), why)),
+            }
+        }
+        let first = &reasons[0].1;
+        let field = first
+            .split_once(':')
+            .map(|(f, _)| f)
+            .filter(|f| !f.contains(' '))
+            .unwrap_or("model");
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{field}: no configured provider serves this request for {model} ({})",
+                reasons
+                    .iter()
+                    .map(|(p, why)| format!("{p}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ))
+    }
+
+    /// How `provider` finds a task of `model` whose submission outcome is unknown, as its
+    /// offering declares; `None` when the provider or offering is not registered.
+    pub fn unknown_lookup(&self, provider: &str, model: &str) -> Option<UnknownLookup> {
+        self.entry(provider)?
+            .offerings
+            .iter()
+            .find(|o| o.model == model)
+            .map(|o| o.capability.unknown_lookup)
+    }
+
+    /// Asks the provider that may hold a task of unknown submission outcome whether it has
+    /// it, by the id genmux sent ([`Routed::external_id`]), within the provider's request
+    /// rate. `Ok(None)`: it positively does not (the submission was never accepted).
+    /// `Unsupported` when the offering declares [`UnknownLookup::NotFindable`].
+    pub async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
+        let entry = self.require_entry(&task.provider)?;
+        if self.unknown_lookup(&task.provider, &task.model) == Some(UnknownLookup::NotFindable) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "provider {} cannot find a {} task by our id; it waits for the provider's callback",
+                    entry.id, task.model
+                ),
+            )
+            .with_provider(entry.id.to_string()));
+        }
+        if let Err(wait) = entry.limiter.check_rate() {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "provider {} request rate reached; retry in {} ms",
+                    entry.id,
+                    wait.as_millis().max(1)
+                ),
+            )
+            .with_provider(entry.id.to_string())
+            .with_retry_after(wait));
+        }
+        entry
+            .provider
+            .find_unknown(task)
+            .await
+            .map_err(|e| match e.provider() {
+                Some(_) => e,
+                None => e.with_provider(entry.id.to_string()),
+            })
     }
 
     /// Queries a task on the provider that created it (task affinity), within that

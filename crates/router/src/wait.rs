@@ -44,16 +44,10 @@ impl Router {
                 provider_task_id: String::new(),
                 status: TaskStatus::Unknown,
                 assets: Vec::new(),
-                error: Some(match &handle.external_task_id {
-                    Some(id) => format!(
-                        "the submission to {} may or may not have been accepted; reconcile it by external task id `{id}`",
-                        handle.task.provider
-                    ),
-                    None => format!(
-                        "the submission to {} may or may not have been accepted and has no external task id; reconcile it in the provider's task list",
-                        handle.task.provider
-                    ),
-                }),
+                error: Some(format!(
+                    "the submission to {} may or may not have been accepted; find it with Router::find_unknown by external id `{}`",
+                    handle.task.provider, handle.external_id
+                )),
                 usage: None,
             });
         }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use genmux_core::{Catalog, ErrorKind, TaskStatus};
+use genmux_core::{Catalog, ErrorKind, TaskStatus, UnknownTask};
 use genmux_kling::{KlingConfig, KlingProvider};
 use genmux_router::{BreakerConfig, RetryConfig, Router};
 use genmux_sim::kling::{Endpoint, Feature, KlingSim, KlingSimConfig};
@@ -128,10 +128,38 @@ async fn a_dropped_connection_after_create_is_unknown_and_not_resubmitted() {
     let r = router.submit(&q, &no_callback).await.unwrap();
     assert_eq!(r.submission.status, TaskStatus::Unknown);
     assert_eq!(r.provider, "kling");
-    assert_eq!(r.external_task_id.as_deref(), Some("order-7"));
+    // X3: Kling got an id the router minted, never the caller's externalTaskId.
+    assert!(r.external_id.starts_with("gmx_"), "{}", r.external_id);
     // The simulator did create the task, exactly once; nothing went to the backup.
-    assert_eq!(sim.state().tasks().len(), 1);
+    let created = sim.state().tasks();
+    assert_eq!(created.len(), 1);
     assert_eq!(backup.submits(), 0);
+    // R1: the task is found again by the id that was sent.
+    let found = router
+        .find_unknown(&UnknownTask {
+            provider: "kling".into(),
+            external_id: r.external_id.clone(),
+            model: q.model.clone(),
+            provider_model: r.offering.provider_model.clone(),
+            operation: q.operation,
+            sent_at_unix_ms: 0,
+        })
+        .await
+        .unwrap()
+        .expect("the simulator holds the task");
+    assert_eq!(found.provider_task_id, created[0].task_id);
+    let absent = router
+        .find_unknown(&UnknownTask {
+            external_id: "gmx_never_sent".into(),
+            provider: "kling".into(),
+            model: q.model.clone(),
+            provider_model: r.offering.provider_model.clone(),
+            operation: q.operation,
+            sent_at_unix_ms: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(absent, None);
     sim.shutdown().await;
 }
 

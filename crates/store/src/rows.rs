@@ -25,7 +25,7 @@ fn json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
 pub(crate) const TASK_COLUMNS: &str = "id, account_id, api_key_id, model, operation, provider, \
     provider_task_id, provider_model, status, points, request, assets, error, callback_url, \
     callback_token, project_id, external_task_id, created_at, updated_at, next_poll_at, \
-    poll_attempts, lease_owner, lease_expires_at";
+    poll_attempts, lease_owner, lease_expires_at, caller_external_id";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
@@ -52,6 +52,7 @@ pub(crate) struct TaskRow {
     poll_attempts: i64,
     lease_owner: Option<String>,
     lease_expires_at: Option<i64>,
+    caller_external_id: Option<String>,
 }
 
 pub(crate) fn operation_from_db(s: &str) -> Result<Operation> {
@@ -86,6 +87,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             callback_token: r.callback_token,
             project_id: r.project_id,
             external_task_id: r.external_task_id,
+            caller_external_id: r.caller_external_id,
             poll_attempts: r.poll_attempts,
             lease_owner: r.lease_owner,
         })
@@ -212,7 +214,7 @@ impl TryFrom<AuditRow> for AuditEvent {
 
 /// The columns of `usage_records`, in [`UsageRow`] order.
 pub(crate) const USAGE_COLUMNS: &str = "task_id, account_id, api_key_id, model, points, usage, \
-    input_tokens, output_tokens, created_at";
+    input_tokens, output_tokens, created_at, caller_external_id";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UsageRow {
@@ -225,6 +227,7 @@ pub(crate) struct UsageRow {
     input_tokens: i64,
     output_tokens: i64,
     created_at: i64,
+    caller_external_id: Option<String>,
 }
 
 impl TryFrom<UsageRow> for UsageRecord {
@@ -240,6 +243,7 @@ impl TryFrom<UsageRow> for UsageRecord {
             points: r.points,
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
+            caller_external_id: r.caller_external_id,
         })
     }
 }

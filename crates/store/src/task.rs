@@ -38,8 +38,12 @@ pub struct NewTask {
     pub callback_token: Option<String>,
     /// The caller's own tracking id.
     pub project_id: Option<String>,
-    /// The `external_task_id` sent upstream (reconciles unknown submissions).
+    /// The id sent upstream as the provider's external id — minted by the gateway, never the
+    /// caller's (finds a submission of unknown outcome, R1, X3).
     pub external_task_id: Option<String>,
+    /// The caller's own `externalTaskId`: unique among the account's tasks (a second use is
+    /// a `Conflict`), never sent upstream.
+    pub caller_external_id: Option<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// When the poller should first look at it; `None` = never poll (callback only).
@@ -81,8 +85,10 @@ pub struct TaskRecord {
     pub callback_token: Option<String>,
     /// The caller's tracking id.
     pub project_id: Option<String>,
-    /// The `external_task_id` sent upstream.
+    /// The id sent upstream as the provider's external id (the gateway's).
     pub external_task_id: Option<String>,
+    /// The caller's own `externalTaskId`, unique within the account.
+    pub caller_external_id: Option<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -247,6 +253,13 @@ pub trait TaskStore: Send + Sync {
         &self,
         provider: &str,
         provider_task_id: &str,
+    ) -> Result<Option<TaskRecord>>;
+
+    /// The account's task created with the caller's own `externalTaskId` `external_id`.
+    async fn find_by_caller_external_id(
+        &self,
+        account_id: &str,
+        external_id: &str,
     ) -> Result<Option<TaskRecord>>;
 
     /// The task whose inbound callback URL carries `token`.

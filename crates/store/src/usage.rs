@@ -27,6 +27,8 @@ pub struct UsageRecord {
     pub output_tokens: i64,
     /// When the task was settled (`createdAt`).
     pub created_at: OffsetDateTime,
+    /// The caller's own `externalTaskId` of the task, if it gave one.
+    pub caller_external_id: Option<String>,
 }
 
 /// A `GET /v1/usage/logs` query. The range is half-open: `from <= created_at < to`.

@@ -60,7 +60,6 @@ keys! {
     ImageFidelity = "imageFidelity", HumanFidelity = "humanFidelity", N = "n",
     FixedLens = "fixedLens", NsfwChecker = "nsfwChecker", Watermark = "watermark",
     ProjectId = "projectId", CallbackUrl = "callbackUrl", ExternalTaskId = "externalTaskId",
-    Extra = "extra",
     // CameraControl
     Type = "type", Config = "config", CameraMotion = "cameraMotion", CameraSpeed = "cameraSpeed",
     // CameraConfig
@@ -110,9 +109,6 @@ fn elements(l: &[ElementGroup]) -> Option<Val<'_>> {
 }
 fn masks(l: &[DynamicMask]) -> Option<Val<'_>> {
     (!l.is_empty()).then_some(Val::List(List::Masks(l)))
-}
-fn opt_map(m: &Option<Map<String, Value>>) -> Option<Val<'_>> {
-    m.as_ref().map(Val::Map)
 }
 
 macro_rules! request_fields {
@@ -175,7 +171,7 @@ request_fields! {
     HumanFidelity human_fidelity opt_f64, N n opt_u32, FixedLens fixed_lens opt_bool,
     NsfwChecker nsfw_checker opt_bool, Watermark watermark opt_bool,
     ProjectId project_id opt_str, CallbackUrl callback_url opt_str,
-    ExternalTaskId external_task_id opt_str, Extra extra opt_map,
+    ExternalTaskId external_task_id opt_str,
 }
 
 const CAMERA_KEYS: &[K] = &[K::Type, K::Config, K::CameraMotion, K::CameraSpeed];
@@ -322,8 +318,6 @@ pub(crate) enum Val<'a> {
     Media(&'a MediaInput),
     /// A JSON array or object.
     Json(&'a Value),
-    /// A JSON object held as a map (`extra`).
-    Map(&'a Map<String, Value>),
     Node(Node<'a>),
     List(List<'a>),
 }
@@ -363,10 +357,7 @@ impl<'a> Val<'a> {
     }
 
     pub(crate) fn is_object(self) -> bool {
-        matches!(
-            self,
-            Val::Json(Value::Object(_)) | Val::Map(_) | Val::Node(_)
-        )
+        matches!(self, Val::Json(Value::Object(_)) | Val::Node(_))
     }
 
     pub(crate) fn as_str(self) -> Option<&'a str> {
@@ -389,7 +380,7 @@ impl<'a> Val<'a> {
     /// The child at `seg` of an object; `None` when absent (or when this is no object).
     pub(crate) fn get(self, seg: &Seg) -> Option<Val<'a>> {
         match self {
-            Val::Json(Value::Object(m)) | Val::Map(m) => m.get(&seg.name).map(Val::json),
+            Val::Json(Value::Object(m)) => m.get(&seg.name).map(Val::json),
             Val::Node(n) => seg.key.and_then(|k| n.get(k)),
             _ => None,
         }
@@ -431,7 +422,7 @@ impl<'a> Val<'a> {
     /// Calls `f` with each serialized entry of an object, with its typed key when typed.
     fn for_each_entry(self, mut f: impl FnMut(Option<K>, &'a str, Val<'a>)) {
         match self {
-            Val::Json(Value::Object(m)) | Val::Map(m) => {
+            Val::Json(Value::Object(m)) => {
                 for (k, v) in m {
                     f(None, k, Val::json(v));
                 }
@@ -502,7 +493,6 @@ impl<'a> Val<'a> {
             Val::Str(s) => Value::String(s.to_string()),
             Val::Media(m) => Value::String(m.as_str().to_string()),
             Val::Json(v) => v.clone(),
-            Val::Map(m) => Value::Object(m.clone()),
             Val::Node(_) => {
                 let mut out = Map::new();
                 self.for_each_entry(|_, k, v| {
@@ -534,7 +524,6 @@ fn map_is_sorted() -> bool {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
-    use serde_json::json;
 
     fn media(s: &str) -> MediaInput {
         MediaInput::parse(s).unwrap()
@@ -602,7 +591,6 @@ pub(crate) mod fixtures {
             project_id: Some("pr".into()),
             callback_url: Some("https://e.test/cb".into()),
             external_task_id: Some("x".into()),
-            extra: Some(json!({"k": [1, {"z": null}]}).as_object().unwrap().clone()),
         }
     }
 
@@ -677,7 +665,6 @@ pub(crate) mod fixtures {
             project_id: Some(String::new()),
             callback_url: Some("x".into()),
             external_task_id: Some(String::new()),
-            extra: Some(Map::new()),
         }
     }
 }

@@ -126,7 +126,8 @@ pub struct ModelSpec {
     /// Operations offered.
     pub operations: Vec<Operation>,
     /// Request fields accepted, besides the common ones (`model`, `projectId`,
-    /// `callbackUrl`, `externalTaskId`, `extra`).
+    /// `callbackUrl`, `externalTaskId`). There is no free-form field: everything that
+    /// reaches an upstream is a catalog field, validated and priced (issue 13, X1).
     pub fields: Vec<FieldSpec>,
     /// Cross-field rules, by id (see [`RuleId`]).
     #[serde(default)]
@@ -145,13 +146,7 @@ pub struct ModelSpec {
 }
 
 /// Fields every model accepts.
-pub const COMMON_FIELDS: [&str; 5] = [
-    "model",
-    "projectId",
-    "callbackUrl",
-    "externalTaskId",
-    "extra",
-];
+pub const COMMON_FIELDS: [&str; 4] = ["model", "projectId", "callbackUrl", "externalTaskId"];
 
 impl ModelSpec {
     /// The field spec named `name` (dotted for nested fields).

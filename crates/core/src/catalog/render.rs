@@ -87,23 +87,41 @@ impl Catalog {
     /// The `GET /unified-video/models` body for models of `kind` (`None` = all):
     /// `models`, `modelParams` and `pricingHints`.
     pub fn models_document(&self, kind: Option<MediaKind>) -> Value {
+        self.models_document_where(kind, &|_, _| true)
+    }
+
+    /// [`Catalog::models_document`] restricted to what `offers(model, field)` admits: a
+    /// model for which `offers(id, None)` is false is left out, and so is each field (with
+    /// its nested fields, defaults and the examples that use it) for which
+    /// `offers(id, Some(top_level_field))` is false. The gateway passes what its configured
+    /// providers serve, so a form never shows what no provider can run (issue 13).
+    pub fn models_document_where(
+        &self,
+        kind: Option<MediaKind>,
+        offers: &dyn Fn(&str, Option<&str>) -> bool,
+    ) -> Value {
         let specs: Vec<_> = self
             .models()
             .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .filter(|m| offers(&m.id, None))
             .collect();
         let models: Vec<Value> = specs.iter().map(|m| m.summary_json()).collect();
         let mut params = Map::new();
         let mut hints = Map::new();
         for m in &specs {
-            let defaults: Map<String, Value> = m
-                .fields
+            let offered = |name: &str| {
+                let top = name.split(['.', '[']).next().unwrap_or(name);
+                offers(&m.id, Some(top))
+            };
+            let fields: Vec<&FieldSpec> = m.fields.iter().filter(|f| offered(&f.name)).collect();
+            let defaults: Map<String, Value> = fields
                 .iter()
                 .filter_map(|f| f.default.clone().map(|d| (f.name.clone(), d)))
                 .collect();
             params.insert(
                 m.id.clone(),
                 json!({
-                    "fields": m.fields.iter().map(field_json).collect::<Vec<_>>(),
+                    "fields": fields.iter().map(|f| field_json(f)).collect::<Vec<_>>(),
                     "defaults": defaults,
                     "rules": m.rules.iter().map(|r| json!({"id": r, "description": r.description()})).collect::<Vec<_>>(),
                 }),
@@ -117,7 +135,9 @@ impl Catalog {
                     "audioPercent": m.price.audio_percent,
                     "rates": m.price.rates.iter().map(|r| json!({"when": r.when, "base": r.base, "perUnit": r.per_unit})).collect::<Vec<_>>(),
                     "source": m.price.source,
-                    "examples": m.priced_examples(self),
+                    "examples": m.priced_examples(self).into_iter().filter(|ex| {
+                        ex["request"].as_object().is_some_and(|r| r.keys().all(|k| k == "model" || offered(k)))
+                    }).collect::<Vec<_>>(),
                 }),
             );
         }

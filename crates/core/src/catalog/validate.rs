@@ -41,9 +41,7 @@ fn val_eq(a: &Value, v: Val<'_>) -> bool {
             (Value::Bool(x), Val::Bool(y)) => *x == y,
             (Value::Null, Val::Null) => true,
             (_, Val::Json(j)) => a == j,
-            (Value::Array(_) | Value::Object(_), Val::Map(_) | Val::Node(_) | Val::List(_)) => {
-                *a == v.to_json()
-            }
+            (Value::Array(_) | Value::Object(_), Val::Node(_) | Val::List(_)) => *a == v.to_json(),
             _ => false,
         },
     }
@@ -545,12 +543,6 @@ impl Catalog {
                     show(v)
                 )));
             }
-        }
-        if let Some(v) = obj.get("extra").filter(|v| !v.is_null() && !v.is_object()) {
-            return Err(Error::invalid(format!(
-                "extra: {} is not an object",
-                show(v)
-            )));
         }
         check_fields(spec, plan, Val::json(body), None)?;
         // Deserializing from the borrowed tree: no copy of the body.

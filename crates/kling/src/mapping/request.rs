@@ -6,8 +6,11 @@
 //!   mode (§3: "V2.6+ (pro mode)");
 //! - unified `cameraMotion` + `cameraSpeed` → `{type: simple, config: {<motion>:
 //!   round(speed × 5)}}`, clamped to [−10, 10] and never 0 (§2: exactly one non-zero);
-//! - `images[0]` → `image`, `images[1]` or `endImage` → `image_tail` (§3);
-//! - `extra` is merged into the body last, so it can set fields genmux does not model.
+//! - `images[0]` → `image`, `images[1]` or `endImage` → `image_tail` (§3).
+//!
+//! Every body field comes from a validated, priced catalog field or from the gateway
+//! (`model_name`, `callback_url`, `external_task_id`); nothing a caller sends is copied
+//! through unexamined (issue 13, `design/RELIABILITY.md` X1).
 
 use crate::error::PROVIDER;
 use crate::wire::{
@@ -26,7 +29,7 @@ use serde_json::{Map, Value};
 pub struct NativeRequest {
     /// The endpoint to POST to.
     pub endpoint: Endpoint,
-    /// The body, `extra` included.
+    /// The body.
     pub body: Map<String, Value>,
 }
 
@@ -54,28 +57,25 @@ pub fn endpoint_for(op: Operation) -> Endpoint {
 }
 
 /// Maps a (validated, defaulted) request for `op` on Kling model `provider_model` to what
-/// must be sent. `callback_url` is the gateway's inbound URL for this task, if any.
+/// must be sent. `callback_url` is the gateway's inbound URL for this task, if any;
+/// `external_id` is the id the gateway minted for this submission, sent as
+/// `external_task_id` so a task of unknown outcome can be found (R1). The caller's own
+/// `externalTaskId` never goes upstream: two tenants on one Kling account would collide
+/// on it, and a lookup by it could find another tenant's task (X3).
 pub fn plan(
     req: &GenerationRequest,
     op: Operation,
     provider_model: &str,
     callback_url: Option<&str>,
+    external_id: Option<&str>,
 ) -> Result<Plan> {
     let cb = callback_url.map(str::to_string);
     let endpoint = endpoint_for(op);
-    if req.external_task_id.is_some() && !endpoint.accepts_external_task_id() {
-        return Err(unsupported(format!(
-            "externalTaskId: {} does not accept external_task_id (spec/kling-api.md lists it for every endpoint but video-extend and images/generations)",
-            endpoint.path()
-        )));
-    }
-    let ext = req.external_task_id.clone();
+    let ext = external_id.map(str::to_string);
     let native = match op {
-        Operation::TextToVideo => {
-            finish(endpoint, &text2video(req, provider_model, ext, cb)?, req)?
-        }
+        Operation::TextToVideo => finish(endpoint, &text2video(req, provider_model, ext, cb)?)?,
         Operation::ImageToVideo | Operation::StartEndFrame => {
-            finish(endpoint, &image2video(req, provider_model, ext, cb)?, req)?
+            finish(endpoint, &image2video(req, provider_model, ext, cb)?)?
         }
         Operation::MultiImageToVideo => finish(
             endpoint,
@@ -90,9 +90,8 @@ pub fn plan(
                 external_task_id: ext,
                 callback_url: cb,
             },
-            req,
         )?,
-        Operation::MotionControl => finish(endpoint, &motion_control(req, ext, cb)?, req)?,
+        Operation::MotionControl => finish(endpoint, &motion_control(req, ext, cb)?)?,
         Operation::VideoExtend => finish(
             endpoint,
             &VideoExtendRequest {
@@ -101,9 +100,9 @@ pub fn plan(
                 negative_prompt: req.negative_prompt.clone(),
                 // §6 lists cfg_scale; the model is inherited from the source video.
                 cfg_scale: req.cfg_scale,
+                external_task_id: ext,
                 callback_url: cb,
             },
-            req,
         )?,
         Operation::LipSync => {
             let identify = match (&req.video_id, &req.video_url) {
@@ -151,9 +150,9 @@ pub fn plan(
                 resolution: resolution(req)?,
                 aspect_ratio: req.aspect_ratio.clone(),
                 n: req.n,
+                external_task_id: ext,
                 callback_url: cb,
             },
-            req,
         )?,
         Operation::OmniImage => finish(
             endpoint,
@@ -174,7 +173,6 @@ pub fn plan(
                 external_task_id: ext,
                 callback_url: cb,
             },
-            req,
         )?,
     };
     Ok(Plan::Create(native))
@@ -215,11 +213,13 @@ pub fn pick_face<'a>(
     }
 }
 
-/// The advanced-lip-sync body for `req`, given identify-face's answer (§1).
+/// The advanced-lip-sync body for `req`, given identify-face's answer (§1), carrying the
+/// gateway's `external_id` (see [`plan`]).
 pub fn lip_sync_request(
     req: &GenerationRequest,
     faces: &IdentifyFaceResponse,
     callback_url: Option<&str>,
+    external_id: Option<&str>,
 ) -> Result<NativeRequest> {
     let face = pick_face(faces, req.face_id.as_deref())?;
     let (audio_id, sound_file) = match (&req.audio_id, &req.sound_file) {
@@ -252,10 +252,10 @@ pub fn lip_sync_request(
             sound_volume: req.sound_volume,
             original_audio_volume: req.original_audio_volume,
         }],
-        external_task_id: req.external_task_id.clone(),
+        external_task_id: external_id.map(str::to_string),
         callback_url: callback_url.map(str::to_string),
     };
-    finish(Endpoint::AdvancedLipSync, &body, req)
+    finish(Endpoint::AdvancedLipSync, &body)
 }
 
 /// Unified or native camera control → Kling's `camera_control`.
@@ -582,13 +582,9 @@ fn unsupported(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::Unsupported, msg).with_provider(PROVIDER)
 }
 
-/// Serializes the typed body and merges `extra` last.
-fn finish<B: Serialize>(
-    endpoint: Endpoint,
-    body: &B,
-    req: &GenerationRequest,
-) -> Result<NativeRequest> {
-    let Value::Object(mut map) = serde_json::to_value(body).map_err(|e| {
+/// Serializes the typed body.
+fn finish<B: Serialize>(endpoint: Endpoint, body: &B) -> Result<NativeRequest> {
+    let Value::Object(map) = serde_json::to_value(body).map_err(|e| {
         Error::internal(format!("serializing the {endpoint} body failed: {e}"))
             .with_provider(PROVIDER)
     })?
@@ -598,11 +594,6 @@ fn finish<B: Serialize>(
                 .with_provider(PROVIDER),
         );
     };
-    if let Some(extra) = &req.extra {
-        for (k, v) in extra {
-            map.insert(k.clone(), v.clone());
-        }
-    }
     Ok(NativeRequest {
         endpoint,
         body: map,

@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const CB: &str = "https://gw.test/callbacks/kling/tok";
+/// The id the gateway mints for a submission (its task id).
+const EXT: &str = "task_0193a";
 
 /// Validates and defaults `body` for `model` through the built-in catalog.
 fn quoted(model: &str, body: Value) -> (GenerationRequest, Operation) {
@@ -23,7 +25,7 @@ fn quoted(model: &str, body: Value) -> (GenerationRequest, Operation) {
 
 fn create(model: &str, provider_model: &str, body: Value) -> NativeRequest {
     let (req, op) = quoted(model, body);
-    match plan(&req, op, provider_model, Some(CB)).unwrap() {
+    match plan(&req, op, provider_model, Some(CB), None).unwrap() {
         Plan::Create(n) => n,
         other => panic!("{model}: expected one create call, got {other:?}"),
     }
@@ -79,10 +81,12 @@ fn every_catalog_example_maps() {
                 if !(pm.operations.is_empty() || pm.operations.contains(&op)) {
                     continue;
                 }
-                let p = plan(&req, op, &pm.model, None)
+                let p = plan(&req, op, &pm.model, None, Some(EXT))
                     .unwrap_or_else(|e| panic!("{} / {} example {ex:?}: {e}", m.id, pm.model));
                 if let Plan::Create(n) = p {
                     assert!(!n.body.contains_key("callback_url"));
+                    // X3: the gateway's id on every create body.
+                    assert_eq!(n.body["external_task_id"], EXT, "{} / {}", m.id, pm.model);
                 }
             }
         }
@@ -102,8 +106,7 @@ fn kling_2_5_turbo_text_drops_cfg_scale_for_v2() {
         &n,
         Endpoint::Text2Video,
         json!({"model_name": "kling-v2-5-turbo", "prompt": "A cinematic city",
-               "negative_prompt": "blur", "aspect_ratio": "9:16", "duration": "10",
-               "external_task_id": "ext-1", "callback_url": CB}),
+               "negative_prompt": "blur", "aspect_ratio": "9:16", "duration": "10", "callback_url": CB}),
     );
 }
 
@@ -280,7 +283,7 @@ fn kling_3_text_image_audio_and_multi_shot() {
         "kling-3.0",
         json!({"prompt": "Walk forward", "images": ["https://x.test/a.png"], "generateAudio": true}),
     );
-    let e = plan(&req, op, "kling-v3", None).unwrap_err();
+    let e = plan(&req, op, "kling-v3", None, None).unwrap_err();
     assert!(
         e.message()
             .starts_with("mode: std does not allow generateAudio"),
@@ -296,7 +299,7 @@ fn kling_3_element_groups_are_unsupported_on_the_native_api() {
         json!({"prompt": "Two friends", "klingElements": [
             {"images": ["https://x.test/a.png", "https://x.test/b.png"]}]}),
     );
-    let e = plan(&req, op, "kling-v3", None).unwrap_err();
+    let e = plan(&req, op, "kling-v3", None, None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().starts_with("klingElements"), "{}", e.message());
 }
@@ -315,7 +318,7 @@ fn multi_image_list_items_are_objects() {
         json!({"model_name": "kling-v1-6",
                "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
                "prompt": "They shake hands", "negative_prompt": "blur", "mode": "pro",
-               "duration": "5", "aspect_ratio": "16:9", "external_task_id": "ext-mi",
+               "duration": "5", "aspect_ratio": "16:9",
                "callback_url": CB}),
     );
 }
@@ -349,7 +352,7 @@ fn motion_control_fields() {
 }
 
 #[test]
-fn video_extend_sends_cfg_scale_and_refuses_external_ids() {
+fn video_extend_sends_cfg_scale_and_our_external_id() {
     let n = create(
         "kling-video-extend",
         "video-extend",
@@ -360,13 +363,19 @@ fn video_extend_sends_cfg_scale_and_refuses_external_ids() {
         Endpoint::VideoExtend,
         json!({"video_id": "vid-1", "prompt": "Keep rising", "cfg_scale": 0.3, "callback_url": CB}),
     );
+    // spec "Reconciliation" (2026 docs): video-extend takes external_task_id on create; the
+    // gateway's id goes, the caller's own externalTaskId does not.
     let (req, op) = quoted(
         "kling-video-extend",
-        json!({"videoId": "vid-1", "externalTaskId": "ext-x"}),
+        json!({"videoId": "vid-1", "externalTaskId": "callers-own"}),
     );
-    let e = plan(&req, op, "video-extend", None).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported);
-    assert!(e.message().starts_with("externalTaskId"), "{}", e.message());
+    let Plan::Create(n) = plan(&req, op, "video-extend", None, Some(EXT)).unwrap() else {
+        panic!("video extend is one create call");
+    };
+    assert_eq!(n.body["external_task_id"], EXT);
+    assert!(!serde_json::to_string(&n.body)
+        .unwrap()
+        .contains("callers-own"));
 }
 
 fn faces() -> IdentifyFaceResponse {
@@ -399,7 +408,7 @@ fn lip_sync_identifies_then_syncs_the_chosen_face() {
     );
     assert_eq!(op, Operation::LipSync);
     let Plan::IdentifyFaceThenLipSync(identify) =
-        plan(&req, op, "advanced-lip-sync", Some(CB)).unwrap()
+        plan(&req, op, "advanced-lip-sync", Some(CB), Some(EXT)).unwrap()
     else {
         panic!("lip sync must identify faces first");
     };
@@ -410,7 +419,7 @@ fn lip_sync_identifies_then_syncs_the_chosen_face() {
             video_url: Some("https://x.test/talk.mp4".into())
         }
     );
-    let n = lip_sync_request(&req, &faces(), Some(CB)).unwrap();
+    let n = lip_sync_request(&req, &faces(), Some(CB), Some(EXT)).unwrap();
     assert_body(
         &n,
         Endpoint::AdvancedLipSync,
@@ -418,7 +427,7 @@ fn lip_sync_identifies_then_syncs_the_chosen_face() {
                    "face_id": "f-0", "sound_file": "https://x.test/voice.mp3",
                    "sound_start_time": 0, "sound_end_time": 5000, "sound_insert_time": 200,
                    "sound_volume": 1.0, "original_audio_volume": 1.0}],
-               "external_task_id": "ext-ls", "callback_url": CB}),
+               "external_task_id": EXT, "callback_url": CB}),
     );
     // A chosen face and an audio id.
     let (req, _) = quoted(
@@ -426,7 +435,7 @@ fn lip_sync_identifies_then_syncs_the_chosen_face() {
         json!({"videoId": "vid-9", "audioId": "aud-1", "faceId": "f-1",
                "soundStartTime": 0, "soundEndTime": 3000, "soundInsertTime": 1000}),
     );
-    let n = lip_sync_request(&req, &faces(), None).unwrap();
+    let n = lip_sync_request(&req, &faces(), None, None).unwrap();
     assert_eq!(n.body["face_choose"][0]["face_id"], "f-1");
     assert_eq!(n.body["face_choose"][0]["audio_id"], "aud-1");
     assert!(n.body["face_choose"][0].get("sound_file").is_none());
@@ -494,21 +503,31 @@ fn omni_image_lists() {
                "prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
                "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
                "element_list": [{"element_id": "el-1"}],
-               "resolution": "1k", "aspect_ratio": "auto", "n": 2,
-               "external_task_id": "ext-o", "callback_url": CB}),
+               "resolution": "1k", "aspect_ratio": "auto", "n": 2, "callback_url": CB}),
     );
 }
 
 #[test]
-fn extra_is_merged_last_and_wins() {
-    let n = create(
+fn extra_is_refused_and_the_callers_external_id_never_goes_upstream() {
+    // issue 13 / X1: there is no free-form field to override priced ones.
+    let req: Result<GenerationRequest, _> = serde_json::from_value(json!({
+        "model": "kling-2.5-turbo", "prompt": "A city",
+        "extra": {"mode": "pro", "duration": "10"}
+    }));
+    let e = req.unwrap_err().to_string();
+    assert!(e.contains("unknown field `extra`"), "{e}");
+    // X3: whatever the caller names its task, Kling sees the gateway's id.
+    let (req, op) = quoted(
         "kling-2.5-turbo",
-        "kling-v2-5-turbo",
-        json!({"prompt": "A city", "extra": {"mode": "pro", "watermark_info": {"enabled": false}}}),
+        json!({"prompt": "A city", "externalTaskId": "tenant-a-order-1"}),
     );
-    assert_eq!(n.body["mode"], "pro");
-    assert_eq!(n.body["watermark_info"], json!({"enabled": false}));
-    assert_eq!(n.body["model_name"], "kling-v2-5-turbo");
+    let Plan::Create(n) = plan(&req, op, "kling-v2-5-turbo", Some(CB), Some(EXT)).unwrap() else {
+        panic!("text to video is one create call");
+    };
+    assert_eq!(n.body["external_task_id"], EXT);
+    assert!(!serde_json::to_string(&n.body)
+        .unwrap()
+        .contains("tenant-a-order-1"));
 }
 
 #[test]
@@ -521,7 +540,8 @@ fn v1_models_keep_cfg_scale_and_have_no_sound() {
         generate_audio: Some(false),
         ..Default::default()
     };
-    let Plan::Create(n) = plan(&req, Operation::TextToVideo, "kling-v1-6", None).unwrap() else {
+    let Plan::Create(n) = plan(&req, Operation::TextToVideo, "kling-v1-6", None, None).unwrap()
+    else {
         panic!("text to video is one create call");
     };
     assert_eq!(n.body["cfg_scale"], 0.8);
@@ -530,7 +550,14 @@ fn v1_models_keep_cfg_scale_and_have_no_sound() {
         generate_audio: Some(true),
         ..req
     };
-    let e = plan(&audio, Operation::TextToVideo, "kling-v2-5-turbo", None).unwrap_err();
+    let e = plan(
+        &audio,
+        Operation::TextToVideo,
+        "kling-v2-5-turbo",
+        None,
+        None,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().starts_with("generateAudio"), "{}", e.message());
 }
@@ -549,8 +576,132 @@ fn missing_inputs_are_named() {
             model: "m".into(),
             ..Default::default()
         };
-        let e = plan(&req, op, model, None).unwrap_err();
+        let e = plan(&req, op, model, None, None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{op}");
         assert!(e.message().starts_with(field), "{op}: {}", e.message());
     }
+}
+
+/// X1 (`design/RELIABILITY.md`): every top-level field a Kling body can carry, with what
+/// sets it — the gateway, or the catalog fields (validated and priced by the catalog) it
+/// is mapped from. A native field missing here fails [`every_upstream_field_is_gateway_or_catalog_controlled`].
+const NATIVE_FIELD_SOURCES: &[(&str, &[&str])] = &[
+    // Set by the gateway, never by the caller.
+    ("model_name", &[]),
+    ("callback_url", &[]),
+    ("external_task_id", &[]),
+    ("session_id", &[]),
+    // Mapped from catalog fields.
+    ("prompt", &["prompt"]),
+    ("negative_prompt", &["negativePrompt"]),
+    ("duration", &["duration"]),
+    ("aspect_ratio", &["aspectRatio"]),
+    ("mode", &["mode", "generateAudio"]),
+    ("sound", &["generateAudio"]),
+    ("cfg_scale", &["cfgScale"]),
+    ("image", &["images"]),
+    ("image_tail", &["images", "endImage"]),
+    ("image_list", &["images"]),
+    ("image_url", &["images"]),
+    ("camera_control", &["cameraControl"]),
+    ("static_mask", &["staticMask"]),
+    ("dynamic_masks", &["dynamicMasks"]),
+    ("multi_shot", &["multiShots"]),
+    ("shot_type", &["multiShots"]),
+    ("multi_prompt", &["multiPrompt"]),
+    ("element_list", &["elementIds"]),
+    ("video_url", &["motionVideo"]),
+    ("character_orientation", &["characterOrientation"]),
+    ("keep_original_sound", &["keepOriginalSound"]),
+    ("video_id", &["videoId"]),
+    ("resolution", &["resolution"]),
+    ("n", &["n"]),
+    ("image_reference", &["imageReference"]),
+    ("image_fidelity", &["imageFidelity"]),
+    ("human_fidelity", &["humanFidelity"]),
+    (
+        "face_choose",
+        &[
+            "faceId",
+            "audioId",
+            "soundFile",
+            "soundStartTime",
+            "soundEndTime",
+            "soundInsertTime",
+            "soundVolume",
+            "originalAudioVolume",
+        ],
+    ),
+];
+
+/// X1: for every catalog model Kling serves and every example of it, each field of the
+/// native body is either one the gateway sets — and keeps its gateway value whatever the
+/// caller sent in `projectId`, `callbackUrl` or `externalTaskId` — or mapped from catalog
+/// fields the model declares (so validated, defaulted and priced by the catalog).
+#[test]
+fn every_upstream_field_is_gateway_or_catalog_controlled() {
+    let catalog = Catalog::builtin();
+    let mut walked = 0;
+    for m in catalog.models() {
+        for pm in m.providers.iter().filter(|p| p.provider == "kling") {
+            for ex in &m.examples {
+                let mut body = ex.clone();
+                // The caller tries to steer the gateway's fields through its own.
+                body.insert("externalTaskId".into(), json!("tenant-order-1"));
+                body.insert("projectId".into(), json!("tenant-project"));
+                body.insert("callbackUrl".into(), json!("https://tenant.example/hook"));
+                let (req, op) = quoted(&m.id, Value::Object(body));
+                if !(pm.operations.is_empty() || pm.operations.contains(&op)) {
+                    continue;
+                }
+                let native = match plan(&req, op, &pm.model, Some(CB), Some(EXT)).unwrap() {
+                    Plan::Create(n) => n,
+                    Plan::IdentifyFaceThenLipSync(_) => {
+                        lip_sync_request(&req, &faces(), Some(CB), Some(EXT)).unwrap()
+                    }
+                };
+                for (field, value) in &native.body {
+                    let Some((_, sources)) = NATIVE_FIELD_SOURCES.iter().find(|(f, _)| f == field)
+                    else {
+                        panic!(
+                            "{} / {}: native field `{field}` has no declared source",
+                            m.id, pm.model
+                        );
+                    };
+                    if sources.is_empty() {
+                        let want = match field.as_str() {
+                            "model_name" => json!(pm.model),
+                            "callback_url" => json!(CB),
+                            "external_task_id" => json!(EXT),
+                            "session_id" => json!("sess-1"),
+                            _ => unreachable!(),
+                        };
+                        assert_eq!(
+                            value, &want,
+                            "{} / {}: gateway field `{field}`",
+                            m.id, pm.model
+                        );
+                    } else {
+                        assert!(
+                            sources.iter().any(|s| m.field(s).is_some()),
+                            "{} / {}: `{field}` comes from {sources:?}, none of which {} declares",
+                            m.id,
+                            pm.model,
+                            m.id
+                        );
+                    }
+                }
+                let text = serde_json::to_string(&native.body).unwrap();
+                for caller_value in ["tenant-order-1", "tenant-project", "tenant.example"] {
+                    assert!(
+                        !text.contains(caller_value),
+                        "{}: {caller_value} reached Kling",
+                        m.id
+                    );
+                }
+                walked += 1;
+            }
+        }
+    }
+    assert!(walked >= 10, "walked only {walked} examples");
 }

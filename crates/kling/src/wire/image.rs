@@ -36,7 +36,8 @@ pub enum ImageReference {
     Face,
 }
 
-/// `POST /v1/images/generations` (§7). The spec lists no `external_task_id` here.
+/// `POST /v1/images/generations` (§7). `external_task_id` per the 2026 docs (spec
+/// "Reconciliation").
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageGenerationRequest {
     /// `kling-v1` (default), `kling-v1-5`, `kling-v2`, `kling-v2-1`, …
@@ -68,6 +69,9 @@ pub struct ImageGenerationRequest {
     /// [1, 9], default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
+    /// Unique per account; the single-task query accepts it (2026 docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
     /// Called on each status change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,

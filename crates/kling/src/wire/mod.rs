@@ -97,10 +97,14 @@ impl Endpoint {
         }
     }
 
-    /// Whether the create body takes `external_task_id`: the spec lists it for every
-    /// endpoint but video-extend (§6) and images/generations (§7).
-    pub fn accepts_external_task_id(self) -> bool {
-        !matches!(self, Endpoint::VideoExtend | Endpoint::ImageGenerations)
+    /// Whether the single-task query (`GET <path>/{id}`) accepts the `external_task_id`
+    /// in place of the `task_id`. Every create body takes `external_task_id`; the seed
+    /// documents the query by external id for text2video, image2video and
+    /// multi-image2video, and the 2026 docs add motion-control, video-extend,
+    /// images/generations and omni-image (spec/kling-api.md "Reconciliation"), which
+    /// leaves advanced-lip-sync, found through its task list.
+    pub fn query_accepts_external_id(self) -> bool {
+        !matches!(self, Endpoint::AdvancedLipSync)
     }
 }
 

@@ -278,7 +278,7 @@ pub struct MotionControlRequest {
 }
 
 /// `POST /v1/videos/video-extend` (§6): adds 4–5 s; model and mode come from the source;
-/// total ≤ 3 minutes. The spec lists no `external_task_id` here.
+/// total ≤ 3 minutes. `external_task_id` per the 2026 docs (spec "Reconciliation").
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VideoExtendRequest {
     /// A text-to-video, image-to-video or extended video, ≤ 30 days old.
@@ -292,6 +292,9 @@ pub struct VideoExtendRequest {
     /// [0, 1], default 0.5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cfg_scale: Option<f64>,
+    /// Unique per account; the single-task query accepts it (2026 docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
     /// Called on each status change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,

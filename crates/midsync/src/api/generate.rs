@@ -12,7 +12,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::RawJson;
-use super::request::{media_urls, parse_generation, prefix};
+use super::request::{check_served, media_urls, parse_generation, prefix};
 use crate::wire::GenerateResponse;
 use crate::AppState;
 use axum::extract::State;
@@ -98,6 +98,7 @@ async fn prepare(
     caller.require_any(&[Scope::ApiGenerate])?;
     let req = parse_generation(state, kind, body)?;
     let quote = state.router().catalog().quote(&req)?;
+    check_served(state, &quote)?;
     // design/RELIABILITY.md "SSRF": callbackUrl is resolved and checked at submit; media
     // URLs (fetched by the upstream, not by us) get the checks that need no DNS.
     if let Some(url) = &quote.request.callback_url {
@@ -261,41 +262,17 @@ async fn take_over(state: &AppState, key: &IdempotencyKey, fp: &str) -> ApiResul
     Ok(TakeOver::Answer(StatusCode::OK, bytes))
 }
 
-/// Whether every offering of `model` forwards `externalTaskId`; only then may the gateway set
-/// it without shrinking the router's candidate set.
-fn all_offerings_take_external_id(state: &AppState, model: &str) -> bool {
-    let router = state.router();
-    let mut any = false;
-    for id in router.provider_ids() {
-        if let Some(p) = router.provider(id) {
-            for (_, o) in p.offerings() {
-                if o.model == model {
-                    any = true;
-                    if !o.capability.external_task_id {
-                        return false;
-                    }
-                }
-            }
-        }
-    }
-    any
-}
-
 async fn create_task(
     state: &AppState,
     caller: &Caller,
-    mut quote: Quote,
+    quote: Quote,
     task_id: String,
 ) -> ApiResult<(StatusCode, Vec<u8>)> {
     let store = state.store();
     let account = caller.account_id().to_string();
-    // The caller's externalTaskId is forwarded as given; otherwise our task id, so an
-    // unknown submission can be found upstream (R1).
-    if quote.request.external_task_id.is_none()
-        && all_offerings_take_external_id(state, &quote.model)
-    {
-        quote.request.external_task_id = Some(task_id.clone());
-    }
+    // X3: the upstream gets our task id as its external / idempotency id; the caller's own
+    // externalTaskId stays here, unique within the account.
+    let caller_external_id = quote.request.external_task_id.clone();
     let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
     let now = state.clock().now();
     let first_provider = state
@@ -326,7 +303,8 @@ async fn create_task(
         callback_url: quote.request.callback_url.clone(),
         callback_token: Some(token.clone()),
         project_id: quote.request.project_id.clone(),
-        external_task_id: quote.request.external_task_id.clone(),
+        external_task_id: Some(task_id.clone()),
+        caller_external_id: caller_external_id.clone(),
         created_at: now,
         next_poll_at: Some(now + state.config().poll.unknown_grace),
     };
@@ -334,6 +312,23 @@ async fn create_task(
     // The hold and the task row in one transaction: one durable commit, and never one
     // without the other.
     if let Err(e) = store.tasks.insert_with_hold(intent).await {
+        if e.kind() == ErrorKind::Conflict {
+            if let Some(ext) = &caller_external_id {
+                if let Some(other) = store
+                    .tasks
+                    .find_by_caller_external_id(&account, ext)
+                    .await?
+                {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        format!(
+                            "externalTaskId: `{ext}` is already used by task {} of this account; give each task its own externalTaskId",
+                            other.id
+                        ),
+                    ));
+                }
+            }
+        }
         if e.kind() != ErrorKind::InsufficientPoints {
             return Err(ApiError::from(e));
         }
@@ -395,10 +390,7 @@ async fn create_task(
         provider_task_id: provider_task_id.clone(),
         provider_model: Some(routed.submission.provider_model.clone()),
         status,
-        external_task_id: routed
-            .external_task_id
-            .clone()
-            .or(quote.request.external_task_id.clone()),
+        external_task_id: Some(routed.external_id.clone()),
         next_poll_at: Some(now + state.config().poll.first_delay),
     };
     // The upstream holds the task now: the hold must stay, and the outcome be recorded.
@@ -490,6 +482,12 @@ struct AttemptRecorder<'a> {
 impl SubmitObserver for AttemptRecorder<'_> {
     fn callback_url(&self, provider: &str) -> Option<String> {
         Some(self.state.inbound_callback_url(provider, self.token))
+    }
+
+    fn external_id(&self) -> Option<String> {
+        // Our task id: unique across tenants, and what the poller looks an unknown
+        // submission up by (R1, X3).
+        Some(self.task_id.to_string())
     }
 
     async fn before_send(&self, provider: &str) -> genmux_core::Result<()> {

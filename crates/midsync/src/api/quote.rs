@@ -5,7 +5,7 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use super::json::RawJson;
-use super::request::parse_generation;
+use super::request::{check_served, parse_generation};
 use crate::wire::QuoteResponse;
 use crate::AppState;
 use axum::extract::State;
@@ -30,7 +30,13 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    match state.router().catalog().quote(&req) {
+    let checked = state
+        .router()
+        .catalog()
+        .quote(&req)
+        .map_err(ApiError::from)
+        .and_then(|q| check_served(&state, &q).map(|()| q));
+    match checked {
         Ok(q) => Json(QuoteResponse {
             success: true,
             model: q.model,
@@ -40,20 +46,17 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
         })
         .into_response(),
         // spec/unified-api.md: an invalid combination answers `success: false` and why.
-        Err(e) => {
-            let err = ApiError::from(e);
-            (
-                err.status,
-                Json(QuoteResponse {
-                    success: false,
-                    model: req.model,
-                    points_charged: None,
-                    billed_units: None,
-                    error: Some(err.message),
-                }),
-            )
-                .into_response()
-        }
+        Err(err) => (
+            err.status,
+            Json(QuoteResponse {
+                success: false,
+                model: req.model,
+                points_charged: None,
+                billed_units: None,
+                error: Some(err.message),
+            }),
+        )
+            .into_response(),
     }
 }
 

@@ -51,6 +51,18 @@ pub(crate) fn parse_generation(
     Ok(req)
 }
 
+/// Refuses, before any hold, a request that no configured provider could serve — a model
+/// none of them offers, or an option (`cameraControl`, `generateAudio`, …) none of the
+/// model's providers takes — with a 422 naming the model or field (issue 13).
+pub(crate) fn check_served(state: &AppState, quote: &genmux_core::Quote) -> Result<(), ApiError> {
+    state.router().check_served(quote).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            e.message().to_string(),
+        )
+    })
+}
+
 /// Every media URL of a request with its field path, for the SSRF guard.
 pub(crate) fn media_urls(req: &GenerationRequest) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -23,19 +23,30 @@ async fn status(
     task_id: String,
 ) -> ApiResult<Json<StatusResponse>> {
     caller.require_any(&[Scope::ApiRead, Scope::ApiGenerate])?;
-    let task = state.store().tasks.get(&task_id).await?;
-    // Another account's task answers exactly like a missing one.
+    let store = state.store();
+    let account = caller.account_id();
+    // Another account's task answers exactly like a missing one. The caller's own
+    // externalTaskId is accepted in place of the taskId, within its account (issue 13).
+    let task = match store.tasks.get(&task_id).await? {
+        Some(t) if t.account_id == account => Some(t),
+        _ => {
+            store
+                .tasks
+                .find_by_caller_external_id(account, &task_id)
+                .await?
+        }
+    };
     match task {
-        Some(t) if t.account_id == caller.account_id() => Ok(Json(StatusResponse::from_record(&t))),
-        _ => Err(ApiError::not_found(format!(
-            "task `{task_id}` not found for this account"
+        Some(t) => Ok(Json(StatusResponse::from_record(&t))),
+        None => Err(ApiError::not_found(format!(
+            "task `{task_id}` not found for this account (neither a taskId nor an externalTaskId of it)"
         ))),
     }
 }
 
 /// A video task's status.
 #[utoipa::path(get, path = "/unified-video/{taskId}/status", tag = "tasks",
-    params(("taskId" = String, Path, description = "the taskId returned by /generate")),
+    params(("taskId" = String, Path, description = "the taskId returned by /generate, or the caller's own externalTaskId")),
     responses((status = 200, body = StatusResponse), (status = 404, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn video_status(

@@ -139,6 +139,7 @@ pub async fn logs(
             .into_iter()
             .map(|r| UsageLog {
                 task_id: r.task_id,
+                external_task_id: r.caller_external_id,
                 model: r.model,
                 points_charged: r.points,
                 usage: r.usage,

@@ -6,7 +6,7 @@
 
 use super::settle::{fail, settle};
 use crate::AppState;
-use genmux_core::{ErrorKind, Result, TaskRef, TaskStatus};
+use genmux_core::{Result, TaskRef, TaskStatus, UnknownLookup, UnknownTask};
 use genmux_store::TaskRecord;
 use rand::Rng;
 use std::time::Duration;
@@ -45,6 +45,11 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
     let cfg = &state.config().poll;
     let now = state.clock().now();
     let age = age(&task, now);
+    // An unknown submission has no upstream id yet: it is looked up by the id the gateway
+    // sent with it, as its offering declares (R1, X4).
+    let Some(upstream_id) = task.provider_task_id.clone() else {
+        return reconcile_unknown(state, task, age).await;
+    };
     if age > cfg.max_task_age {
         fail(
             state,
@@ -57,20 +62,6 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
         .await?;
         return Ok(());
     }
-    // An unknown submission has no upstream id yet: it is looked up by the external id
-    // the gateway sent with it (R1).
-    let Some(upstream_id) = task
-        .provider_task_id
-        .clone()
-        .or_else(|| task.external_task_id.clone())
-    else {
-        if age > cfg.unknown_grace {
-            fail(state, &task, "the submission's outcome is unknown and it cannot be looked up upstream; points refunded").await?;
-        } else {
-            reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
-        }
-        return Ok(());
-    };
     let tref = TaskRef {
         provider: task.provider.clone(),
         provider_task_id: upstream_id,
@@ -85,32 +76,6 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
                 reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
             }
         }
-        Err(e)
-            if e.kind() == ErrorKind::NotFound
-                && task.status == TaskStatus::Unknown
-                && age > cfg.unknown_grace =>
-        {
-            // A request still routing this task may have renamed it to the next provider
-            // (failover) since it was leased: refund only if the row still names the
-            // provider that was asked.
-            let current = state.store().tasks.get(&task.id).await?;
-            if current.as_ref().is_some_and(|c| {
-                c.provider != task.provider
-                    || c.provider_task_id.is_some()
-                    || c.status != TaskStatus::Unknown
-            }) {
-                reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
-                return Ok(());
-            }
-            // The upstream never accepted it: nothing will be billed upstream, so refund.
-            tracing::info!(task = %task.id, "unknown submission not found upstream; refunding");
-            fail(
-                state,
-                &task,
-                "the provider has no record of this submission; points refunded",
-            )
-            .await?;
-        }
         Err(e) => {
             let mut wait = poll_backoff(state, task.poll_attempts);
             if let Some(after) = e.retry_after() {
@@ -120,6 +85,116 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
             reschedule(state, &task, wait).await?;
         }
     }
+    Ok(())
+}
+
+/// Whether the row still names the provider that was asked and is still an unsubmitted
+/// `unknown`: a request still routing the task may have renamed it to the next provider
+/// (failover) since it was leased, or a callback may have settled it.
+async fn still_unknown_at(state: &AppState, task: &TaskRecord) -> Result<bool> {
+    let current = state.store().tasks.get(&task.id).await?;
+    Ok(current.is_some_and(|c| {
+        c.provider == task.provider
+            && c.provider_task_id.is_none()
+            && c.status == TaskStatus::Unknown
+    }))
+}
+
+/// R1 / X4: a submission whose outcome is unknown. Where the offering can find tasks by the
+/// id we sent (query or list scan), the provider's answer decides: found → settled like
+/// any report; positively absent after the grace → refunded (nothing runs upstream). Where
+/// it cannot (the unified API), the hold stays and the task `unknown` until the provider's
+/// callback names it or the operator deadline passes; only then is the hold voided.
+async fn reconcile_unknown(state: &AppState, task: TaskRecord, age: Duration) -> Result<()> {
+    let cfg = &state.config().poll;
+    let lookup = state
+        .router()
+        .unknown_lookup(&task.provider, &task.model)
+        .unwrap_or(UnknownLookup::NotFindable);
+    let external_id = match (&task.external_task_id, lookup) {
+        (Some(id), UnknownLookup::ExternalIdQuery | UnknownLookup::ListScan) => id.clone(),
+        _ => return await_callback(state, task, age).await,
+    };
+    let unknown = UnknownTask {
+        provider: task.provider.clone(),
+        external_id,
+        model: task.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        operation: task.operation,
+        sent_at_unix_ms: (task.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
+    };
+    match state.router().find_unknown(&unknown).await {
+        Ok(Some(snap)) => {
+            tracing::info!(task = %task.id, provider = %task.provider, upstream = %snap.provider_task_id, "unknown submission found upstream");
+            let outcome = settle(state, &task, snap).await?;
+            if !outcome.record().status.is_final() {
+                reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
+            }
+        }
+        Ok(None) if age > cfg.unknown_grace => {
+            if !still_unknown_at(state, &task).await? {
+                reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
+                return Ok(());
+            }
+            // The upstream never accepted it: nothing will be billed upstream, so refund.
+            tracing::info!(task = %task.id, provider = %task.provider, "unknown submission not found upstream; refunding");
+            fail(
+                state,
+                &task,
+                "the provider has no record of this submission; points refunded",
+            )
+            .await?;
+        }
+        Ok(None) => {
+            // Not (yet) visible upstream; asked again until the grace has passed.
+            reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
+        }
+        Err(e) => {
+            // Could not tell: never a refund on a failed lookup.
+            let mut wait = poll_backoff(state, task.poll_attempts);
+            if let Some(after) = e.retry_after() {
+                wait = wait.max(after);
+            }
+            tracing::warn!(task = %task.id, provider = %task.provider, error = %e, retry_in_ms = wait.as_millis() as u64, "looking up an unknown submission failed");
+            reschedule(state, &task, wait).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An unknown submission its provider cannot look up: wait for the callback (which finds
+/// the task by its token and settles it) until the operator deadline.
+async fn await_callback(state: &AppState, task: TaskRecord, age: Duration) -> Result<()> {
+    let cfg = &state.config().poll;
+    if age <= cfg.unknown_deadline {
+        // Nothing to ask upstream; look again at the deadline (or sooner, at the normal
+        // cadence, so a deadline shortened by a restart with new settings takes effect).
+        let left = cfg.unknown_deadline - age;
+        reschedule(
+            state,
+            &task,
+            left.min(cfg.max_delay).max(Duration::from_millis(1)),
+        )
+        .await?;
+        return Ok(());
+    }
+    if !still_unknown_at(state, &task).await? {
+        reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
+        return Ok(());
+    }
+    state.count_unknown_voided();
+    tracing::warn!(task = %task.id, account = %task.account_id, provider = %task.provider,
+        points = task.points, deadline_secs = cfg.unknown_deadline.as_secs(),
+        "unknown submission unresolved at the operator deadline: hold voided (the provider may still bill this task)");
+    fail(
+        state,
+        &task,
+        &format!(
+            "the provider never confirmed this submission within {} h; points refunded",
+            cfg.unknown_deadline.as_secs() / 3600
+        ),
+    )
+    .await?;
     Ok(())
 }
 

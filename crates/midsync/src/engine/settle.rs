@@ -134,6 +134,7 @@ pub async fn settle(
                 input_tokens,
                 output_tokens,
                 created_at: state.clock().now(),
+                caller_external_id: task.caller_external_id.clone(),
             })
             .await?;
     }

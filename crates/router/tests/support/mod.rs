@@ -6,7 +6,7 @@ use genmux_core::pricing::{PriceUnit, Rate};
 use genmux_core::{
     async_trait, Asset, Capability, Catalog, Error, ErrorKind, GenerationRequest, MediaKind,
     Offering, PriceRule, Provider, Quote, Result, SecondsSet, Submission, SubmitRequest, TaskRef,
-    TaskSnapshot, TaskStatus, VideoProvider,
+    TaskSnapshot, TaskStatus, UnknownLookup, VideoProvider,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -188,14 +188,14 @@ impl VideoProvider for MemProvider {
     }
 }
 
-/// A text/image-to-video capability with 5 s and 10 s durations and external task ids.
+/// A text/image-to-video capability with 5 s and 10 s durations, found by external id.
 pub fn capability() -> Capability {
     Capability {
         text_to_video: true,
         image_to_video: true,
         start_end_frame: true,
         negative_prompt: true,
-        external_task_id: true,
+        unknown_lookup: UnknownLookup::ExternalIdQuery,
         durations: Some(SecondsSet::of(&[5, 10])),
         ..Default::default()
     }

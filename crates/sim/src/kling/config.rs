@@ -63,13 +63,11 @@ impl Feature {
     }
 
     /// Whether the single-task query accepts an `external_task_id` in place of the
-    /// `task_id` (spec: "`id` = task_id or external_task_id" for text2video and the
-    /// endpoints documented with the same shapes).
+    /// `task_id`: text2video, image2video and multi-image2video by the seed, and
+    /// motion-control, video-extend, images/generations and omni-image by the 2026 docs
+    /// (spec/kling-api.md "Reconciliation"); advanced-lip-sync looks up `task_id` only.
     pub fn query_accepts_external_id(self) -> bool {
-        matches!(
-            self,
-            Feature::Text2Video | Feature::Image2Video | Feature::MultiImage2Video
-        )
+        !matches!(self, Feature::AdvancedLipSync)
     }
 
     fn index(self) -> u64 {

@@ -74,6 +74,8 @@ pub struct TaskSummary {
     pub task_status: String,
     /// Index of the owning account in the configuration.
     pub account: usize,
+    /// The `external_task_id` the creator sent, if any.
+    pub external_task_id: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -169,6 +171,7 @@ impl KlingState {
                 feature: t.feature,
                 task_status: t.status.as_str().to_string(),
                 account: t.account,
+                external_task_id: t.plan.external_task_id.clone(),
             })
             .collect()
     }

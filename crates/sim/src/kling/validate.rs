@@ -515,6 +515,8 @@ pub(crate) fn video_extend(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError>
             "prompt",
             "negative_prompt",
             "cfg_scale",
+            // spec/kling-api.md "Reconciliation": the 2026 docs list it on create here.
+            "external_task_id",
             "callback_url",
         ],
         ctx.strict,
@@ -541,13 +543,13 @@ pub(crate) fn video_extend(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError>
     let prompt = b.prompt("prompt", false)?;
     let negative = b.prompt("negative_prompt", false)?;
     b.opt_f64_in("cfg_scale", 0.0, 1.0)?;
-    let (_, callback_url) = common_tail(&b)?;
+    let (external_task_id, callback_url) = common_tail(&b)?;
     // Model and mode are inherited from the source (spec §6); priced as one 5 s generation.
     Ok(Plan {
         units: video_units(&src.model, &src.mode, EXTEND_MS, false),
         model: src.model.clone(),
         mode: src.mode.clone(),
-        external_task_id: None,
+        external_task_id,
         callback_url,
         output: Output::Video {
             duration_ms: total,
@@ -776,6 +778,8 @@ pub(crate) fn image_generations(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
             "resolution",
             "aspect_ratio",
             "n",
+            // spec/kling-api.md "Reconciliation": the 2026 docs list it on create here.
+            "external_task_id",
             "callback_url",
         ],
         ctx.strict,
@@ -820,12 +824,12 @@ pub(crate) fn image_generations(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
         .enum_str("aspect_ratio", &IMAGE_ASPECTS, Some("16:9"))?
         .unwrap_or_default();
     let n = n_images(&b)?;
-    let (_, callback_url) = common_tail(&b)?;
+    let (external_task_id, callback_url) = common_tail(&b)?;
     Ok(Plan {
         units: image_units(&resolution, n),
         model,
         mode: resolution,
-        external_task_id: None,
+        external_task_id,
         callback_url,
         output: Output::Images { n, aspect },
         parent_video: None,

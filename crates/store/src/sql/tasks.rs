@@ -85,9 +85,9 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
         "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
          provider_task_id, provider_model, status, points, request, assets, error, \
          callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
-         next_poll_at, poll_attempts) \
+         next_poll_at, poll_attempts, caller_external_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
-         $16, $16, $17, 0) RETURNING {TASK_COLUMNS}"
+         $16, $16, $17, 0, $18) RETURNING {TASK_COLUMNS}"
     );
     let row = sqlx::query_as::<Db, TaskRow>(&sql)
         .bind(&t.id)
@@ -107,11 +107,23 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
         .bind(&t.external_task_id)
         .bind(created)
         .bind(t.next_poll_at.map(to_micros))
+        .bind(&t.caller_external_id)
         .fetch_one(exec)
         .await
         .map_err(|e| {
+            // The index on (account_id, caller_external_id) is named for its column on both
+            // backends, and both name it in the violation's message.
+            let caller_id_taken = e.to_string().contains("caller_external_id");
             let e = crate::db_error::db("inserting a task", e);
-            if e.kind() == ErrorKind::Conflict {
+            if e.kind() == ErrorKind::Conflict && caller_id_taken {
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "externalTaskId: `{}` is already used by another task of this account; each task needs its own",
+                        t.caller_external_id.as_deref().unwrap_or_default()
+                    ),
+                )
+            } else if e.kind() == ErrorKind::Conflict {
                 Error::new(
                     ErrorKind::Conflict,
                     format!("task id `{}` (or its callback token) already exists", t.id),
@@ -307,6 +319,19 @@ impl TaskStore for Backend {
             "provider = $1 AND provider_task_id = $2",
             provider,
             Some(provider_task_id),
+        )
+        .await
+    }
+
+    async fn find_by_caller_external_id(
+        &self,
+        account_id: &str,
+        external_id: &str,
+    ) -> Result<Option<TaskRecord>> {
+        self.task_where(
+            "account_id = $1 AND caller_external_id = $2",
+            account_id,
+            Some(external_id),
         )
         .await
     }

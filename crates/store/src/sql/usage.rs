@@ -44,7 +44,8 @@ impl UsageStore for Backend {
         let mut w = write_once(self).await?;
         let n = sqlx::query(
             "INSERT INTO usage_records (task_id, account_id, api_key_id, model, points, usage, \
-             input_tokens, output_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             input_tokens, output_tokens, created_at, caller_external_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (task_id) DO NOTHING",
         )
         .bind(&r.task_id)
@@ -56,6 +57,7 @@ impl UsageStore for Backend {
         .bind(r.input_tokens)
         .bind(r.output_tokens)
         .bind(to_micros(r.created_at))
+        .bind(&r.caller_external_id)
         .execute(w.conn())
         .await
         .map_err(ctx("appending usage"))?

@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             tasks::two_pollers_never_hold_the_same_task,
             tasks::submission_intent_is_retargeted_recorded_or_discarded,
             tasks::insert_with_hold_writes_both_or_neither,
+            tasks::caller_external_id_is_unique_per_account,
             ledger::hold_post_void_move_balances_and_write_entries,
             ledger::hold_larger_than_balance_is_refused_and_writes_nothing,
             ledger::repeated_hold_returns_the_existing_hold,

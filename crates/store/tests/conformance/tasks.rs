@@ -26,6 +26,7 @@ pub fn new_task(account: &str, due: Option<OffsetDateTime>) -> NewTask {
         callback_token: Some(uid("cbt")),
         project_id: Some("proj-7".into()),
         external_task_id: Some(uid("ext")),
+        caller_external_id: None,
         created_at: now(),
         next_poll_at: due,
     }
@@ -44,6 +45,70 @@ fn video(url: &str) -> Asset {
 
 fn moved(o: &TaskUpdateOutcome) -> bool {
     matches!(o, TaskUpdateOutcome::Moved(_))
+}
+
+/// X3: a caller's own externalTaskId is unique among its account's tasks, refused with a
+/// `Conflict` naming it (and writing nothing, not even the hold), while another account may
+/// use the same one; it is found by account + id only.
+pub async fn caller_external_id_is_unique_per_account(store: &Store) {
+    let (a, b) = (uid("acct"), uid("acct"));
+    for acct in [&a, &b] {
+        store.ledger.create_account(acct).await.unwrap();
+        store.ledger.top_up(acct, 1_000).await.unwrap();
+    }
+    let mut first = new_task(&a, None);
+    first.caller_external_id = Some("order-42".into());
+    store.tasks.insert_with_hold(first.clone()).await.unwrap();
+
+    let mut again = new_task(&a, None);
+    again.caller_external_id = Some("order-42".into());
+    let e = expect_kind(
+        store.tasks.insert_with_hold(again.clone()).await,
+        ErrorKind::Conflict,
+    );
+    assert!(e.message().starts_with("externalTaskId: `order-42`"), "{e}");
+    assert_eq!(store.tasks.get(&again.id).await.unwrap(), None);
+    assert_eq!(
+        store.ledger.balance(&a).await.unwrap(),
+        930,
+        "only the first hold"
+    );
+
+    let mut other = new_task(&b, None);
+    other.caller_external_id = Some("order-42".into());
+    store.tasks.insert_with_hold(other.clone()).await.unwrap();
+
+    let found = store
+        .tasks
+        .find_by_caller_external_id(&a, "order-42")
+        .await
+        .unwrap()
+        .expect("found in its account");
+    assert_eq!(found.id, first.id);
+    assert_eq!(found.caller_external_id.as_deref(), Some("order-42"));
+    let found_b = store
+        .tasks
+        .find_by_caller_external_id(&b, "order-42")
+        .await
+        .unwrap()
+        .expect("found in the other account");
+    assert_eq!(found_b.id, other.id);
+    assert_eq!(
+        store
+            .tasks
+            .find_by_caller_external_id(&uid("acct"), "order-42")
+            .await
+            .unwrap(),
+        None
+    );
+    // Tasks without one never collide.
+    for _ in 0..2 {
+        store
+            .tasks
+            .insert_with_hold(new_task(&a, None))
+            .await
+            .unwrap();
+    }
 }
 
 pub async fn insert_and_get_round_trip(store: &Store) {

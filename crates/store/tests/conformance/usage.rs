@@ -28,6 +28,7 @@ fn row(
         input_tokens: tokens.0,
         output_tokens: tokens.1,
         created_at: at,
+        caller_external_id: Some(format!("order-{points}")),
     }
 }
 
