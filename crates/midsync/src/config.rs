@@ -124,6 +124,10 @@ pub struct GatewayConfig {
     /// one across replicas; `None`: in each process (a budget per replica). See
     /// [`crate::key_rate`].
     pub key_rate_redis: Option<RedisUrl>,
+    /// How long `/quote` and `/generate` wait for the DNS answers of a request's URLs
+    /// (`callbackUrl` and media URLs, resolved at once); a host still unanswered then is
+    /// refused as unresolvable (issue 13 point 9). Default 5 s.
+    pub url_check_timeout: Duration,
 }
 
 impl GatewayConfig {
@@ -146,6 +150,7 @@ impl GatewayConfig {
             repair_every: Duration::from_secs(60),
             auth_cache_ttl: crate::api::auth::AUTH_CACHE_TTL,
             key_rate_redis: None,
+            url_check_timeout: Duration::from_secs(5),
         }
     }
 }
