@@ -1,10 +1,16 @@
 //! The URL guard for every URL a caller gives us and we (or an upstream) fetch or POST to:
-//! `callbackUrl` above all (`design/RELIABILITY.md` "SSRF", the OWASP SSRF cheat sheet).
+//! `callbackUrl` and the media URLs of a request (`design/RELIABILITY.md` "SSRF", the OWASP
+//! SSRF cheat sheet, issue 13 point 9).
 //!
 //! - only `http`/`https`; parsed with the `url` crate (which normalizes `2130706433`,
 //!   `0x7f000001`, `0177.0.0.1`, `127.1` to `127.0.0.1`) and the parsed host is checked;
-//! - every A/AAAA answer is resolved and the URL is refused if **any** is blocked
-//!   (IPv4-mapped IPv6 unwrapped first);
+//! - every A/AAAA answer is resolved and the URL is refused if **any** is blocked: every
+//!   range of the IANA IPv4 and IPv6 special-purpose registries, multicast, reserved, and
+//!   IPv6 outside global unicast; IPv4-mapped IPv6 is checked as the IPv4 address it is, and
+//!   every other IPv6 form that carries an IPv4 address (compatible, translated, NAT64,
+//!   6to4, Teredo, ISATAP) is refused naming that address when it is blocked;
+//! - [`UrlGuard::check_all`] resolves a request's URLs at once, each name once, within a
+//!   timeout;
 //! - the request then connects only to the checked address (a per-request DNS override), so
 //!   a second DNS answer cannot rebind it; redirects are never followed;
 //! - loopback is allowed only by explicit configuration (tests, sandboxes).
@@ -110,14 +116,14 @@ fn blocked_ranges() -> &'static [NamedNet] {
                 24,
                 "IETF protocol assignments (192.0.0.0/24)",
             ),
-            v4([192, 0, 2, 0], 24, "documentation TEST-NET-1 (192.0.2.0/24)"),
+            v4(
+                [192, 0, 2, 0],
+                24,
+                "documentation TEST-NET-1 (192.0.2.0/24)",
+            ),
             v4([192, 31, 196, 0], 24, "AS112 (192.31.196.0/24)"),
             v4([192, 52, 193, 0], 24, "AMT (192.52.193.0/24)"),
-            v4(
-                [192, 88, 99, 0],
-                24,
-                "6to4 relay anycast (192.88.99.0/24)",
-            ),
+            v4([192, 88, 99, 0], 24, "6to4 relay anycast (192.88.99.0/24)"),
             v4([192, 168, 0, 0], 16, "private (192.168.0.0/16)"),
             v4(
                 [192, 175, 48, 0],
@@ -150,11 +156,7 @@ fn blocked_ranges() -> &'static [NamedNet] {
                 "IPv4-translated (::ffff:0:0:0/96)",
             ),
             v6([0; 8], 96, "IPv4-compatible (::/96, deprecated)"),
-            v6(
-                [0x64, 0xff9b, 0, 0, 0, 0, 0, 0],
-                96,
-                "NAT64 (64:ff9b::/96)",
-            ),
+            v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96, "NAT64 (64:ff9b::/96)"),
             v6(
                 [0x64, 0xff9b, 1, 0, 0, 0, 0, 0],
                 48,
@@ -179,7 +181,11 @@ fn blocked_ranges() -> &'static [NamedNet] {
                 48,
                 "AS112 direct delegation (2620:4f:8000::/48)",
             ),
-            v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation (3fff::/20)"),
+            v6(
+                [0x3fff, 0, 0, 0, 0, 0, 0, 0],
+                20,
+                "documentation (3fff::/20)",
+            ),
             v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "SRv6 SIDs (5f00::/16)"),
             v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local (fc00::/7)"),
             v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local (fe80::/10)"),
@@ -217,7 +223,9 @@ fn embedded_v4(v6: Ipv6Addr) -> Vec<(Ipv4Addr, &'static str)> {
         [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => {
             out.push((v4(hi, lo), "IPv4-compatible (::/96)"))
         }
-        [0, 0, 0, 0, 0xffff, 0, hi, lo] => out.push((v4(hi, lo), "IPv4-translated (::ffff:0:0:0/96)")),
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => {
+            out.push((v4(hi, lo), "IPv4-translated (::ffff:0:0:0/96)"))
+        }
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => out.push((v4(hi, lo), "NAT64 (64:ff9b::/96)")),
         [0x64, 0xff9b, 1, ..] => out.push((v4(s[6], s[7]), "local-use NAT64 (64:ff9b:1::/48)")),
         [0x2002, hi, lo, ..] => out.push((v4(hi, lo), "6to4 (2002::/16)")),
@@ -228,7 +236,10 @@ fn embedded_v4(v6: Ipv6Addr) -> Vec<(Ipv4Addr, &'static str)> {
         _ => {}
     }
     if matches!(s[4], 0 | 0x200) && s[5] == 0x5efe {
-        out.push((v4(s[6], s[7]), "ISATAP (interface identifier ::5efe:a.b.c.d)"));
+        out.push((
+            v4(s[6], s[7]),
+            "ISATAP (interface identifier ::5efe:a.b.c.d)",
+        ));
     }
     out
 }
@@ -697,44 +708,104 @@ mod tests {
     async fn s1_embedded_ipv4_and_special_purpose_ranges_are_refused() {
         let guard = UrlGuard::with_resolver(table(&[]), false);
         let cases: &[(&str, &str)] = &[
-            ("http://[::127.0.0.1]/", "IPv4-compatible (::/96) around 127.0.0.1, loopback (127.0.0.0/8)"),
-            ("http://[::a9fe:a9fe]/", "IPv4-compatible (::/96) around 169.254.169.254, link-local"),
-            ("http://[::ffff:0:7f00:1]/", "IPv4-translated (::ffff:0:0:0/96) around 127.0.0.1"),
-            ("http://[2002:7f00:1::]/", "6to4 (2002::/16) around 127.0.0.1, loopback"),
-            ("http://[2002:a00:1::1]/", "6to4 (2002::/16) around 10.0.0.1, private (10.0.0.0/8)"),
+            (
+                "http://[::127.0.0.1]/",
+                "IPv4-compatible (::/96) around 127.0.0.1, loopback (127.0.0.0/8)",
+            ),
+            (
+                "http://[::a9fe:a9fe]/",
+                "IPv4-compatible (::/96) around 169.254.169.254, link-local",
+            ),
+            (
+                "http://[::ffff:0:7f00:1]/",
+                "IPv4-translated (::ffff:0:0:0/96) around 127.0.0.1",
+            ),
+            (
+                "http://[2002:7f00:1::]/",
+                "6to4 (2002::/16) around 127.0.0.1, loopback",
+            ),
+            (
+                "http://[2002:a00:1::1]/",
+                "6to4 (2002::/16) around 10.0.0.1, private (10.0.0.0/8)",
+            ),
             ("http://[2002:808:808::1]/", "6to4 (2002::/16)"),
             // Teredo: server 127.0.0.1 in clear; client 10.0.0.1 inverted (f5ff:fffe)
-            ("http://[2001:0:7f00:1::1]/", "Teredo (2001::/32) server around 127.0.0.1"),
-            ("http://[2001:0:808:808:0:0:f5ff:fffe]/", "Teredo (2001::/32) client around 10.0.0.1"),
+            (
+                "http://[2001:0:7f00:1::1]/",
+                "Teredo (2001::/32) server around 127.0.0.1",
+            ),
+            (
+                "http://[2001:0:808:808:0:0:f5ff:fffe]/",
+                "Teredo (2001::/32) client around 10.0.0.1",
+            ),
             ("http://[2001:0:808:808::f7f7:f7f7]/", "Teredo (2001::/32)"),
-            ("http://[64:ff9b::7f00:1]/", "NAT64 (64:ff9b::/96) around 127.0.0.1"),
+            (
+                "http://[64:ff9b::7f00:1]/",
+                "NAT64 (64:ff9b::/96) around 127.0.0.1",
+            ),
             ("http://[64:ff9b::808:808]/", "NAT64 (64:ff9b::/96)"),
-            ("http://[64:ff9b:1::a00:1]/", "local-use NAT64 (64:ff9b:1::/48) around 10.0.0.1"),
-            ("http://[64:ff9b:1:2::808:808]/", "local-use NAT64 (64:ff9b:1::/48)"),
-            ("http://[2606:4700::5efe:7f00:1]/", "ISATAP (interface identifier ::5efe:a.b.c.d) around 127.0.0.1"),
-            ("http://[2606:4700::200:5efe:a9fe:a9fe]/", "ISATAP (interface identifier ::5efe:a.b.c.d) around 169.254.169.254"),
-            ("http://192.0.0.1/", "IETF protocol assignments (192.0.0.0/24)"),
-            ("http://192.0.0.171/", "IETF protocol assignments (192.0.0.0/24)"),
+            (
+                "http://[64:ff9b:1::a00:1]/",
+                "local-use NAT64 (64:ff9b:1::/48) around 10.0.0.1",
+            ),
+            (
+                "http://[64:ff9b:1:2::808:808]/",
+                "local-use NAT64 (64:ff9b:1::/48)",
+            ),
+            (
+                "http://[2606:4700::5efe:7f00:1]/",
+                "ISATAP (interface identifier ::5efe:a.b.c.d) around 127.0.0.1",
+            ),
+            (
+                "http://[2606:4700::200:5efe:a9fe:a9fe]/",
+                "ISATAP (interface identifier ::5efe:a.b.c.d) around 169.254.169.254",
+            ),
+            (
+                "http://192.0.0.1/",
+                "IETF protocol assignments (192.0.0.0/24)",
+            ),
+            (
+                "http://192.0.0.171/",
+                "IETF protocol assignments (192.0.0.0/24)",
+            ),
             ("http://192.0.2.10/", "documentation TEST-NET-1"),
             ("http://198.51.100.10/", "documentation TEST-NET-2"),
             ("http://203.0.113.10/", "documentation TEST-NET-3"),
             ("http://198.18.0.1/", "benchmarking (198.18.0.0/15)"),
             ("http://198.19.255.255/", "benchmarking (198.18.0.0/15)"),
             ("http://100.64.0.1/", "carrier-grade NAT (100.64.0.0/10)"),
-            ("http://100.127.255.255/", "carrier-grade NAT (100.64.0.0/10)"),
-            ("http://255.255.255.255/", "limited broadcast (255.255.255.255)"),
+            (
+                "http://100.127.255.255/",
+                "carrier-grade NAT (100.64.0.0/10)",
+            ),
+            (
+                "http://255.255.255.255/",
+                "limited broadcast (255.255.255.255)",
+            ),
             ("http://4294967295/", "limited broadcast (255.255.255.255)"),
             ("http://240.0.0.1/", "reserved (240.0.0.0/4)"),
             ("http://192.88.99.1/", "6to4 relay anycast (192.88.99.0/24)"),
             ("http://192.31.196.1/", "AS112 (192.31.196.0/24)"),
-            ("http://192.175.48.1/", "AS112 direct delegation (192.175.48.0/24)"),
+            (
+                "http://192.175.48.1/",
+                "AS112 direct delegation (192.175.48.0/24)",
+            ),
             ("http://192.52.193.1/", "AMT (192.52.193.0/24)"),
-            ("http://[::ffff:192.0.0.1]/", "IETF protocol assignments (192.0.0.0/24)"),
+            (
+                "http://[::ffff:192.0.0.1]/",
+                "IETF protocol assignments (192.0.0.0/24)",
+            ),
             ("http://[100::1]/", "discard-only (100::/64)"),
             ("http://[2001:db8::1]/", "documentation (2001:db8::/32)"),
             ("http://[3fff::1]/", "documentation (3fff::/20)"),
-            ("http://[2001:2::1]/", "IETF protocol assignments (2001::/23)"),
-            ("http://[2620:4f:8000::1]/", "AS112 direct delegation (2620:4f:8000::/48)"),
+            (
+                "http://[2001:2::1]/",
+                "IETF protocol assignments (2001::/23)",
+            ),
+            (
+                "http://[2620:4f:8000::1]/",
+                "AS112 direct delegation (2620:4f:8000::/48)",
+            ),
             ("http://[5f00::1]/", "SRv6 SIDs (5f00::/16)"),
             ("http://[fec0::1]/", "site-local (fec0::/10, deprecated)"),
             ("http://[::2]/", "IPv4-compatible (::/96) around 0.0.0.2"),
@@ -761,7 +832,11 @@ mod tests {
                 "2002:7f00:1::",
                 "6to4 (2002::/16) around 127.0.0.1, loopback (127.0.0.0/8)",
             ),
-            ("http://192.0.0.1/", "192.0.0.1", "IETF protocol assignments (192.0.0.0/24)"),
+            (
+                "http://192.0.0.1/",
+                "192.0.0.1",
+                "IETF protocol assignments (192.0.0.0/24)",
+            ),
         ] {
             let e = guard.check(raw).await.unwrap_err();
             let addr: IpAddr = addr.parse().unwrap();
@@ -776,7 +851,10 @@ mod tests {
             false,
         );
         let e = named.check("https://six.test/a.png").await.unwrap_err();
-        assert!(e.to_string().contains("6to4 (2002::/16) around 127.0.0.1"), "{e}");
+        assert!(
+            e.to_string().contains("6to4 (2002::/16) around 127.0.0.1"),
+            "{e}"
+        );
     }
 
     /// Loopback permission (tests, sandboxes) admits real loopback only: not an IPv6
@@ -784,7 +862,11 @@ mod tests {
     #[tokio::test]
     async fn loopback_permission_does_not_admit_wrapped_loopback() {
         let lax = UrlGuard::with_resolver(table(&[]), true);
-        for ok in ["http://127.0.0.1:9/", "http://[::1]/", "http://[::ffff:127.0.0.1]/"] {
+        for ok in [
+            "http://127.0.0.1:9/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
             assert!(lax.check(ok).await.is_ok(), "{ok}");
         }
         for refused in [
@@ -845,7 +927,10 @@ mod tests {
         ];
         let started = std::time::Instant::now();
         let results = guard.check_all(&urls, Duration::from_millis(300)).await;
-        assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "bounded by the timeout"
+        );
         assert_eq!(results.len(), urls.len());
         assert_eq!(
             results[0].as_ref().unwrap().addrs,
@@ -865,7 +950,10 @@ mod tests {
         let (host, reason) = unresolvable(4);
         assert_eq!(host, "slow.test");
         assert!(reason.contains("no answer within 0.3 s"), "{reason}");
-        assert_eq!(unresolvable(5), ("empty.test".into(), "no A/AAAA records".into()));
+        assert_eq!(
+            unresolvable(5),
+            ("empty.test".into(), "no A/AAAA records".into())
+        );
         assert!(results[6].is_ok());
         assert_eq!(results[7], Err(SsrfError::Scheme("gopher".into())));
         let calls = resolver.calls.lock().unwrap().clone();
@@ -873,7 +961,10 @@ mod tests {
         assert_eq!(calls.values().sum::<usize>(), 5, "{calls:?}");
         // the error message names the host
         let msg = results[3].as_ref().unwrap_err().to_string();
-        assert!(msg.starts_with("host `nowhere.test` does not resolve"), "{msg}");
+        assert!(
+            msg.starts_with("host `nowhere.test` does not resolve"),
+            "{msg}"
+        );
     }
 
     /// S1: every encoding of loopback (and non-http schemes) is refused.

@@ -193,10 +193,34 @@ async fn w2_410_disables_the_endpoint_of_that_account_only(db: Db) {
         let d = gw.store.outbox.get(id).await.unwrap().unwrap();
         assert_eq!(d.state, DeliveryState::Disabled, "{id}");
         let why = d.last_error.unwrap();
-        assert!(why.starts_with(&format!("not sent: the endpoint {} was disabled at ", hook.url)), "{why}");
+        assert!(
+            why.starts_with(&format!(
+                "not sent: the endpoint {} was disabled at ",
+                hook.url
+            )),
+            "{why}"
+        );
     }
-    assert_eq!(gw.store.outbox.get("msg_later").await.unwrap().unwrap().attempts, 0);
-    assert_eq!(gw.store.outbox.get("msg_retry").await.unwrap().unwrap().attempts, 1);
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_later")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0
+    );
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_retry")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
 
     // another account's callback to the same URL is its own endpoint
     let other = "acct_other_receiver";
@@ -204,7 +228,13 @@ async fn w2_410_disables_the_endpoint_of_that_account_only(db: Db) {
     assert_eq!(deliver_due(&state).await.unwrap(), 1);
     assert_eq!(hook.count(), 3);
     assert_eq!(
-        gw.store.outbox.get("msg_other").await.unwrap().unwrap().state,
+        gw.store
+            .outbox
+            .get("msg_other")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         DeliveryState::Delivered
     );
 
@@ -219,7 +249,13 @@ async fn w2_410_disables_the_endpoint_of_that_account_only(db: Db) {
     assert_eq!(deliver_due(&state).await.unwrap(), 1);
     assert_eq!(hook.count(), 4);
     assert_eq!(
-        gw.store.outbox.get("msg_back").await.unwrap().unwrap().state,
+        gw.store
+            .outbox
+            .get("msg_back")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         DeliveryState::Delivered
     );
 }

@@ -67,7 +67,10 @@ fn dns() -> Arc<Dns> {
         ("cdn.test", vec![ip("93.184.216.34")]),
         ("hooks.test", vec![ip("93.184.216.35")]),
         ("internal.test", vec![ip("10.0.0.5")]),
-        ("mixed.test", vec![ip("93.184.216.34"), ip("169.254.169.254")]),
+        (
+            "mixed.test",
+            vec![ip("93.184.216.34"), ip("169.254.169.254")],
+        ),
         ("six.test", vec![ip("2002:7f00:1::")]),
     ])))
 }
@@ -84,7 +87,10 @@ async fn call(state: &AppState, path: &str, key: &str, body: &Value) -> (u16, Va
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn with(extra: Value) -> Value {
@@ -124,15 +130,26 @@ async fn quote_refuses_what_generate_refuses(db: Db) {
         assert_eq!((qs, gs), (400, 400), "{extra}: quote {q}, generate {g}");
         assert_eq!(q["success"], false, "{q}");
         let message = q["error"].as_str().unwrap();
-        assert!(message.contains(want), "{extra}: `{message}` should say `{want}`");
-        assert_eq!(q["error"], g["error"], "{extra}: one validation, one message");
+        assert!(
+            message.contains(want),
+            "{extra}: `{message}` should say `{want}`"
+        );
+        assert_eq!(
+            q["error"], g["error"],
+            "{extra}: one validation, one message"
+        );
     }
     // the public ones pass both (and generate creates its task)
-    let ok = with(json!({"images": ["https://cdn.test/a.png"], "callbackUrl": "https://hooks.test/cb"}));
+    let ok =
+        with(json!({"images": ["https://cdn.test/a.png"], "callbackUrl": "https://hooks.test/cb"}));
     let (qs, q) = call(&state, "/unified-video/quote", &gw.key, &ok).await;
     assert_eq!(qs, 200, "{q}");
     assert_eq!(q["success"], true);
-    assert_eq!(gw.entry_kinds().await, vec!["top_up"], "nothing written by any refusal");
+    assert_eq!(
+        gw.entry_kinds().await,
+        vec!["top_up"],
+        "nothing written by any refusal"
+    );
     assert!(gw.tasks().await.is_empty());
     assert!(sim.state().tasks().is_empty());
     let (gs, g) = call(&state, "/unified-video/generate", &gw.key, &ok).await;
@@ -184,13 +201,16 @@ async fn media_hosts_are_resolved_and_checked(db: Db) {
     .await;
     assert_eq!(status, 400, "{q}");
     assert!(
-        q["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("callbackUrl: host `slow3.test` does not resolve (no answer within 0.5 s)"),
+        q["error"].as_str().unwrap().starts_with(
+            "callbackUrl: host `slow3.test` does not resolve (no answer within 0.5 s)"
+        ),
         "{q}"
     );
-    assert!(started.elapsed() < Duration::from_millis(1400), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(gw.tasks().await.is_empty());
     assert_eq!(gw.entry_kinds().await, vec!["top_up"]);
     sim.shutdown().await;
@@ -198,7 +218,10 @@ async fn media_hosts_are_resolved_and_checked(db: Db) {
     // Where loopback is allowed (tests, sandbox), a loopback media URL passes; a wrapped or
     // private one still does not.
     let (sim, kling) = kling_sim(sim_config()).await;
-    let lax = gateway(Db::sqlite(), vec![kling], |c| c.allow_loopback_callbacks = true).await;
+    let lax = gateway(Db::sqlite(), vec![kling], |c| {
+        c.allow_loopback_callbacks = true
+    })
+    .await;
     let (status, q) = call(
         &lax.state,
         "/unified-video/quote",
@@ -306,7 +329,9 @@ async fn a_410_disables_the_endpoint_for_later_tasks(db: Db) {
         let gw = &gw;
         let sim = &sim;
         async move {
-            let r = gw.post("/unified-video/generate", &gw.key, &body, None).await;
+            let r = gw
+                .post("/unified-video/generate", &gw.key, &body, None)
+                .await;
             assert_eq!(r.status, 200, "{}", r.body);
             sim.advance(Duration::from_secs(120)).await;
             r.body["taskId"].as_str().unwrap().to_string()
@@ -315,22 +340,40 @@ async fn a_410_disables_the_endpoint_for_later_tasks(db: Db) {
     let first = finish(with(json!({"callbackUrl": hook.url}))).await;
     assert_eq!(delivery::deliver_due(&gw.state).await.unwrap(), 1);
     assert_eq!(hook.count(), 1);
-    let d = gw.store.outbox.get(&format!("msg_{first}")).await.unwrap().unwrap();
+    let d = gw
+        .store
+        .outbox
+        .get(&format!("msg_{first}"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.state, DeliveryState::Disabled);
 
     let listed = gw.get("/v1/webhooks/endpoints", &gw.key).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.body["accountId"], gw.account.as_str());
     assert_eq!(listed.body["endpoints"][0]["url"], hook.url.as_str());
-    assert_eq!(listed.body["endpoints"][0]["webhookId"], format!("msg_{first}").as_str());
-    assert!(listed.body["endpoints"][0]["reason"].as_str().unwrap().contains("410"));
+    assert_eq!(
+        listed.body["endpoints"][0]["webhookId"],
+        format!("msg_{first}").as_str()
+    );
+    assert!(listed.body["endpoints"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("410"));
 
     // the next task's callback to the same URL (spelled differently) is not attempted
     let upper = hook.url.replace("http://", "HTTP://");
     let second = finish(with(json!({"callbackUrl": upper}))).await;
     assert_eq!(delivery::deliver_due(&gw.state).await.unwrap(), 1);
     assert_eq!(hook.count(), 1, "nothing sent to a disabled endpoint");
-    let d = gw.store.outbox.get(&format!("msg_{second}")).await.unwrap().unwrap();
+    let d = gw
+        .store
+        .outbox
+        .get(&format!("msg_{second}"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((d.state, d.attempts), (DeliveryState::Disabled, 0));
     let why = d.last_error.unwrap();
     assert!(why.starts_with("not sent: the endpoint"), "{why}");
@@ -341,23 +384,49 @@ async fn a_410_disables_the_endpoint_for_later_tasks(db: Db) {
     assert_eq!(delivery::deliver_due(&gw.state).await.unwrap(), 1);
     assert_eq!(hook.count(), 2);
     assert_eq!(
-        gw.store.outbox.get(&format!("msg_{third}")).await.unwrap().unwrap().state,
+        gw.store
+            .outbox
+            .get(&format!("msg_{third}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         DeliveryState::Delivered
     );
 
     // enabling needs admin, a URL, and a disabled one; another account's needs an operator
     let enable = "/v1/webhooks/endpoints/enable";
-    let r = gw.post(enable, &gw.key, &json!({"url": hook.url}), None).await;
+    let r = gw
+        .post(enable, &gw.key, &json!({"url": hook.url}), None)
+        .await;
     assert_eq!(r.status, 403, "{}", r.body);
     let admin = new_key(&gw.store, &gw.account, &[Scope::Admin]).await;
-    let r = gw.post(enable, &admin, &json!({"url": "not a url"}), None).await;
-    assert_eq!(r.status, 400);
-    assert!(r.error().starts_with("url: `not a url` is not an http(s) URL"), "{}", r.error());
-    let r = gw.post(enable, &admin, &json!({"url": other_url}), None).await;
-    assert_eq!(r.status, 404);
-    assert!(r.error().contains("is not a disabled callback endpoint"), "{}", r.error());
     let r = gw
-        .post(enable, &admin, &json!({"url": hook.url, "accountId": "someone-else"}), None)
+        .post(enable, &admin, &json!({"url": "not a url"}), None)
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.error()
+            .starts_with("url: `not a url` is not an http(s) URL"),
+        "{}",
+        r.error()
+    );
+    let r = gw
+        .post(enable, &admin, &json!({"url": other_url}), None)
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.error().contains("is not a disabled callback endpoint"),
+        "{}",
+        r.error()
+    );
+    let r = gw
+        .post(
+            enable,
+            &admin,
+            &json!({"url": hook.url, "accountId": "someone-else"}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.error().starts_with("accountId: "), "{}", r.error());
@@ -372,12 +441,24 @@ async fn a_410_disables_the_endpoint_for_later_tasks(db: Db) {
     assert_eq!(delivery::deliver_due(&gw.state).await.unwrap(), 1);
     assert_eq!(hook.count(), 3);
     assert_eq!(
-        gw.store.outbox.get(&format!("msg_{fourth}")).await.unwrap().unwrap().state,
+        gw.store
+            .outbox
+            .get(&format!("msg_{fourth}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         DeliveryState::Delivered
     );
     // the skipped one stays given up
     assert_eq!(
-        gw.store.outbox.get(&format!("msg_{second}")).await.unwrap().unwrap().state,
+        gw.store
+            .outbox
+            .get(&format!("msg_{second}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         DeliveryState::Disabled
     );
     let r = gw.get("/v1/webhooks/endpoints?acount=x", &gw.key).await;

@@ -177,12 +177,7 @@ pub async fn enable_endpoint(
         }
     }
     let url = endpoint_url(raw);
-    if !state
-        .store()
-        .outbox
-        .enable_endpoint(&account, &url)
-        .await?
-    {
+    if !state.store().outbox.enable_endpoint(&account, &url).await? {
         return Err(ApiError::not_found(format!(
             "url: `{url}` is not a disabled callback endpoint of account `{account}` (GET /v1/webhooks/endpoints lists them)"
         )));

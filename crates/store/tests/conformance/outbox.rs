@@ -260,9 +260,14 @@ pub async fn disabled_endpoints_are_per_account_and_url(store: &Store) {
         )
     );
     assert!(ids(
-        &ob.lease_due("w1", t0 + time::Duration::days(1), 10, Duration::from_secs(60))
-            .await
-            .unwrap(),
+        &ob.lease_due(
+            "w1",
+            t0 + time::Duration::days(1),
+            10,
+            Duration::from_secs(60)
+        )
+        .await
+        .unwrap(),
         &a
     )
     .is_empty());
