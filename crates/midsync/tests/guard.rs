@@ -464,5 +464,13 @@ async fn a_410_disables_the_endpoint_for_later_tasks(db: Db) {
     let r = gw.get("/v1/webhooks/endpoints?acount=x", &gw.key).await;
     assert_eq!(r.status, 400);
     assert!(r.error().contains("`acount`"), "{}", r.error());
+    // both routes are in the OpenAPI document
+    let doc = gw
+        .send(gw.http.get(format!("{}/openapi.json", gw.base)))
+        .await;
+    assert!(doc.body["paths"]["/v1/webhooks/endpoints"]["get"].is_object());
+    assert!(
+        doc.body["paths"]["/v1/webhooks/endpoints/enable"]["post"]["responses"]["404"].is_object()
+    );
     sim.shutdown().await;
 }
