@@ -133,6 +133,10 @@ pub struct GatewayConfig {
     /// Serve `GET /unified-{video,image}/models` without a key (for public forms). Off by
     /// default: the seed says the models routes need Authorization (issue 13).
     pub models_public: bool,
+    /// How long `/quote` and `/generate` wait for the DNS answers of a request's URLs
+    /// (`callbackUrl` and media URLs, resolved at once); a host still unanswered then is
+    /// refused as unresolvable (issue 13 point 9). Default 5 s.
+    pub url_check_timeout: Duration,
 }
 
 impl GatewayConfig {
@@ -156,6 +160,7 @@ impl GatewayConfig {
             auth_cache_ttl: crate::api::auth::AUTH_CACHE_TTL,
             key_rate_redis: None,
             models_public: false,
+            url_check_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -29,7 +29,11 @@ macro_rules! on_both_backends {
     )*};
 }
 
-on_both_backends!(w2_retry_schedule, w2_retry_after_410_and_exhaustion);
+on_both_backends!(
+    w2_retry_schedule,
+    w2_retry_after_410_and_exhaustion,
+    w2_410_disables_the_endpoint_of_that_account_only,
+);
 
 async fn setup(db: Db) -> (Gateway, AppState, Arc<ManualClock>) {
     let (_sim, kling) = kling_sim(sim_config()).await;
@@ -40,12 +44,16 @@ async fn setup(db: Db) -> (Gateway, AppState, Arc<ManualClock>) {
 }
 
 async fn enqueue(gw: &Gateway, clock: &ManualClock, id: &str, url: &str) {
+    enqueue_for(gw, &gw.account, clock, id, url).await
+}
+
+async fn enqueue_for(gw: &Gateway, account: &str, clock: &ManualClock, id: &str, url: &str) {
     gw.store
         .outbox
         .enqueue(NewDelivery {
             webhook_id: id.to_string(),
             task_id: format!("task_{id}"),
-            account_id: gw.account.clone(),
+            account_id: account.to_string(),
             url: url.to_string(),
             body: br#"{"success":true,"taskId":"t","status":"succeeded"}"#.to_vec(),
             next_attempt_at: clock.now(),
@@ -147,4 +155,107 @@ async fn w2_retry_after_410_and_exhaustion(db: Db) {
     clock.advance(Duration::from_secs(48 * 3600));
     assert_eq!(deliver_due(&state).await.unwrap(), 0);
     assert_eq!(down.count(), 8);
+}
+
+/// Issue 13 point 10: after a 410 the endpoint — this URL of this account — gets nothing
+/// more, whatever the task: a later delivery is given up unattempted with the reason, even
+/// a retry already scheduled before the 410; another account's delivery to the same URL is
+/// sent; enabling it again lets later deliveries through.
+async fn w2_410_disables_the_endpoint_of_that_account_only(db: Db) {
+    let (gw, state, clock) = setup(db).await;
+    let hook = receiver(vec![(500, None), (410, None)]).await;
+    // a delivery that fails once and waits for its retry…
+    enqueue(&gw, &clock, "msg_retry", &hook.url).await;
+    assert_eq!(deliver_due(&state).await.unwrap(), 1);
+    // …then another one is answered 410
+    enqueue(&gw, &clock, "msg_gone", &hook.url).await;
+    assert_eq!(deliver_due(&state).await.unwrap(), 1);
+    assert_eq!(hook.count(), 2);
+    let gone = gw.store.outbox.get("msg_gone").await.unwrap().unwrap();
+    assert_eq!(gone.state, DeliveryState::Disabled);
+    let off = gw
+        .store
+        .outbox
+        .disabled_endpoints(&gw.account)
+        .await
+        .unwrap();
+    assert_eq!(off.len(), 1);
+    assert_eq!(off[0].url, hook.url);
+    assert_eq!(off[0].webhook_id.as_deref(), Some("msg_gone"));
+    assert!(off[0].reason.contains("HTTP 410 Gone"), "{}", off[0].reason);
+
+    // the scheduled retry and a new delivery: not sent, given up with the reason
+    enqueue(&gw, &clock, "msg_later", &hook.url).await;
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliver_due(&state).await.unwrap(), 2);
+    assert_eq!(hook.count(), 2, "nothing sent to the disabled endpoint");
+    for id in ["msg_retry", "msg_later"] {
+        let d = gw.store.outbox.get(id).await.unwrap().unwrap();
+        assert_eq!(d.state, DeliveryState::Disabled, "{id}");
+        let why = d.last_error.unwrap();
+        assert!(
+            why.starts_with(&format!(
+                "not sent: the endpoint {} was disabled at ",
+                hook.url
+            )),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_later")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        0
+    );
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_retry")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
+
+    // another account's callback to the same URL is its own endpoint
+    let other = "acct_other_receiver";
+    enqueue_for(&gw, other, &clock, "msg_other", &hook.url).await;
+    assert_eq!(deliver_due(&state).await.unwrap(), 1);
+    assert_eq!(hook.count(), 3);
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_other")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        DeliveryState::Delivered
+    );
+
+    // enabled again: sent again
+    assert!(gw
+        .store
+        .outbox
+        .enable_endpoint(&gw.account, &hook.url)
+        .await
+        .unwrap());
+    enqueue(&gw, &clock, "msg_back", &hook.url).await;
+    assert_eq!(deliver_due(&state).await.unwrap(), 1);
+    assert_eq!(hook.count(), 4);
+    assert_eq!(
+        gw.store
+            .outbox
+            .get("msg_back")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        DeliveryState::Delivered
+    );
 }

@@ -252,44 +252,61 @@ fn a_body_without_json_content_type_is_415() {
 // ---------------------------------------------------------------------------------------
 // SSRF guard
 
-/// The blocked list of `design/RELIABILITY.md` "SSRF", written independently of the guard
-/// (bit masks rather than `ipnet`), with IPv4-mapped IPv6 unwrapped.
+/// The blocked list of `design/RELIABILITY.md` "SSRF" and issue 13 point 9 (the IANA
+/// special-purpose registries; IPv6 outside global unicast 2000::/3), written independently
+/// of the guard (bit masks rather than `ipnet`), with IPv4-mapped IPv6 unwrapped.
 fn is_blocked(ip: IpAddr) -> bool {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
     match ip {
-        IpAddr::V4(v4) => {
-            let n = u32::from(v4);
-            let within = |base: [u8; 4], len: u32| {
-                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                n & mask == u32::from(Ipv4Addr::from(base)) & mask
-            };
-            within([0, 0, 0, 0], 8)
-                || within([10, 0, 0, 0], 8)
-                || within([100, 64, 0, 0], 10)
-                || within([127, 0, 0, 0], 8)
-                || within([169, 254, 0, 0], 16)
-                || within([172, 16, 0, 0], 12)
-                || within([192, 168, 0, 0], 16)
-                || within([198, 18, 0, 0], 15)
-                || n >= 0xe000_0000
-        }
+        IpAddr::V4(v4) => v4_blocked(v4),
         IpAddr::V6(v6) => {
             let n = u128::from(v6);
             let within = |base: u128, len: u32| {
                 let mask = u128::MAX << (128 - len);
                 n & mask == base & mask
             };
-            n == 1
-                || n == 0
-                || within(0x0064_ff9b_u128 << 96, 96)
-                || within(0xfc00_u128 << 112, 7)
-                || within(0xfe80_u128 << 112, 10)
-                || within(0xff00_u128 << 112, 8)
+            // ISATAP interface identifier (…:0:5efe:a.b.c.d or …:200:5efe:a.b.c.d) under
+            // any prefix: the IPv4 address it leads to.
+            let iid = (n >> 32) as u32;
+            let isatap =
+                (iid == 0x0000_5efe || iid == 0x0200_5efe) && v4_blocked(Ipv4Addr::from(n as u32));
+            !within(0x2000_u128 << 112, 3)
+                || within(0x2001_u128 << 112, 23)
+                || within(0x2001_0db8_u128 << 96, 32)
+                || within(0x2002_u128 << 112, 16)
+                || within(0x2620_004f_8000_u128 << 80, 48)
+                || within(0x3fff_u128 << 112, 20)
+                || isatap
         }
     }
+}
+
+fn v4_blocked(v4: Ipv4Addr) -> bool {
+    let n = u32::from(v4);
+    let within = |base: [u8; 4], len: u32| {
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        n & mask == u32::from(Ipv4Addr::from(base)) & mask
+    };
+    within([0, 0, 0, 0], 8)
+        || within([10, 0, 0, 0], 8)
+        || within([100, 64, 0, 0], 10)
+        || within([127, 0, 0, 0], 8)
+        || within([169, 254, 0, 0], 16)
+        || within([172, 16, 0, 0], 12)
+        || within([192, 0, 0, 0], 24)
+        || within([192, 0, 2, 0], 24)
+        || within([192, 31, 196, 0], 24)
+        || within([192, 52, 193, 0], 24)
+        || within([192, 88, 99, 0], 24)
+        || within([192, 168, 0, 0], 16)
+        || within([192, 175, 48, 0], 24)
+        || within([198, 18, 0, 0], 15)
+        || within([198, 51, 100, 0], 24)
+        || within([203, 0, 113, 0], 24)
+        || n >= 0xe000_0000
 }
 
 /// Answers every name with the addresses of the case.
@@ -323,6 +340,15 @@ fn ip() -> impl Strategy<Value = IpAddr> {
                 0xac20_0000,
                 0xc614_0000,
                 0x0808_0808,
+                0xc000_0000,
+                0xc000_0200,
+                0xc01f_c400,
+                0xc034_c100,
+                0xc058_6300,
+                0xc0af_3000,
+                0xc633_6400,
+                0xcb00_7100,
+                0xffff_ff00,
             ]),
             0u32..256
         )
@@ -342,6 +368,22 @@ fn ip() -> impl Strategy<Value = IpAddr> {
                 0xff02_u128 << 112,
                 0xffff_u128 << 32,
                 0x2001_0db8_u128 << 96,
+                // IPv4 embedded: compatible, translated, NAT64 (both), 6to4 around
+                // 127.0.0.1, Teredo, ISATAP under a global prefix, and the other IANA ranges
+                0x7f00_0000,
+                0xffff_0000_u128 << 32,
+                0x0064_ff9b_0001_u128 << 80,
+                (0x2002_7f00_u128 << 96) | (0x0001_u128 << 80),
+                0x2001_0000_u128 << 96,
+                (0x2606_4700_u128 << 96) | (0x5efe_u128 << 32),
+                (0x2606_4700_u128 << 96) | (0x0200_5efe_u128 << 32),
+                0x0100_u128 << 112,
+                0x2620_004f_8000_u128 << 80,
+                0x3fff_u128 << 112,
+                0x5f00_u128 << 112,
+                0xfec0_u128 << 112,
+                0x2606_4700_u128 << 96,
+                0x4000_u128 << 112,
             ]),
             any::<u32>()
         )

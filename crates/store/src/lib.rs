@@ -43,7 +43,7 @@ use std::sync::Arc;
 pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
 pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Revocation, Scope};
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
-pub use outbox::{Delivery, DeliveryState, GiveUpReason, NewDelivery, Outbox};
+pub use outbox::{Delivery, DeliveryState, DisabledEndpoint, GiveUpReason, NewDelivery, Outbox};
 pub use task::{
     NewTask, Page, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
 };

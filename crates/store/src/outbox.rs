@@ -100,6 +100,23 @@ pub struct Delivery {
     pub finished_at: Option<OffsetDateTime>,
 }
 
+/// A callback endpoint that answered 410 Gone (Standard Webhooks: "the endpoint is
+/// disabled"): one callback URL of one account. No delivery to it is attempted until it is
+/// enabled again ([`Outbox::enable_endpoint`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisabledEndpoint {
+    /// The account whose endpoint it is.
+    pub account_id: String,
+    /// The callback URL, as the gateway normalizes it.
+    pub url: String,
+    /// Why it was disabled, for the account and the operator.
+    pub reason: String,
+    /// The delivery that was answered 410.
+    pub webhook_id: Option<String>,
+    /// When.
+    pub disabled_at: OffsetDateTime,
+}
+
 /// The outbound-callback queue.
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -141,4 +158,31 @@ pub trait Outbox: Send + Sync {
         last_error: &str,
         now: OffsetDateTime,
     ) -> Result<bool>;
+
+    /// Records that a pending delivery is given up without an attempt because its endpoint
+    /// is disabled: state `disabled`, `last_error` = `reason`, attempts unchanged. Returns
+    /// `false` if it was no longer pending.
+    async fn skip_disabled(
+        &self,
+        webhook_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// Disables `endpoint.url` of `endpoint.account_id`. Idempotent: an endpoint already
+    /// disabled keeps its first record, which is returned.
+    async fn disable_endpoint(&self, endpoint: DisabledEndpoint) -> Result<DisabledEndpoint>;
+
+    /// The record of `url` of `account_id` if that endpoint is disabled.
+    async fn disabled_endpoint(
+        &self,
+        account_id: &str,
+        url: &str,
+    ) -> Result<Option<DisabledEndpoint>>;
+
+    /// An account's disabled endpoints, most recently disabled first.
+    async fn disabled_endpoints(&self, account_id: &str) -> Result<Vec<DisabledEndpoint>>;
+
+    /// Enables `url` of `account_id` again. Returns whether it was disabled.
+    async fn enable_endpoint(&self, account_id: &str, url: &str) -> Result<bool>;
 }

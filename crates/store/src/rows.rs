@@ -4,7 +4,7 @@
 
 use crate::keys::{scopes_from_db, ApiKey, AuditAction, AuditEvent, KEY_PREFIX};
 use crate::ledger::{EntryKind, Hold, HoldState, LedgerEntry};
-use crate::outbox::{Delivery, DeliveryState};
+use crate::outbox::{Delivery, DeliveryState, DisabledEndpoint};
 use crate::task::TaskRecord;
 use crate::timestamp::{from_micros, from_micros_opt};
 use crate::usage::UsageRecord;
@@ -25,7 +25,7 @@ fn json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
 pub(crate) const TASK_COLUMNS: &str = "id, account_id, api_key_id, model, operation, provider, \
     provider_task_id, provider_model, status, points, request, assets, error, callback_url, \
     callback_token, project_id, external_task_id, created_at, updated_at, next_poll_at, \
-    poll_attempts, lease_owner, lease_expires_at, caller_external_id";
+    poll_attempts, lease_owner, lease_expires_at, caller_external_id, upstream_error";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
@@ -53,6 +53,7 @@ pub(crate) struct TaskRow {
     lease_owner: Option<String>,
     lease_expires_at: Option<i64>,
     caller_external_id: Option<String>,
+    upstream_error: Option<String>,
 }
 
 pub(crate) fn operation_from_db(s: &str) -> Result<Operation> {
@@ -90,6 +91,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             caller_external_id: r.caller_external_id,
             poll_attempts: r.poll_attempts,
             lease_owner: r.lease_owner,
+            upstream_error: r.upstream_error,
         })
     }
 }
@@ -286,6 +288,32 @@ impl TryFrom<DeliveryRow> for Delivery {
             attempts: r.attempts,
             last_error: r.last_error,
             lease_owner: r.lease_owner,
+        })
+    }
+}
+
+/// The columns of `disabled_endpoints`, in [`DisabledEndpointRow`] order.
+pub(crate) const DISABLED_ENDPOINT_COLUMNS: &str =
+    "account_id, url, reason, webhook_id, disabled_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DisabledEndpointRow {
+    account_id: String,
+    url: String,
+    reason: String,
+    webhook_id: Option<String>,
+    disabled_at: i64,
+}
+
+impl TryFrom<DisabledEndpointRow> for DisabledEndpoint {
+    type Error = Error;
+    fn try_from(r: DisabledEndpointRow) -> Result<Self> {
+        Ok(DisabledEndpoint {
+            disabled_at: from_micros("disabled_at", r.disabled_at)?,
+            account_id: r.account_id,
+            url: r.url,
+            reason: r.reason,
+            webhook_id: r.webhook_id,
         })
     }
 }

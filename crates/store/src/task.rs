@@ -101,6 +101,10 @@ pub struct TaskRecord {
     pub lease_owner: Option<String>,
     /// When that lease ends; after it another worker may take the task.
     pub lease_expires_at: Option<OffsetDateTime>,
+    /// For operators: the upstream's own text about a failure (its message and request
+    /// id), which callers are not shown; [`TaskRecord::error`] is what they are told
+    /// (issue 13 point 10).
+    pub upstream_error: Option<String>,
 }
 
 /// An observed status (from a poll or a provider callback) and what came with it.
@@ -110,8 +114,10 @@ pub struct TaskUpdate {
     pub status: TaskStatus,
     /// Results (stored when the task moves; empty keeps what is stored).
     pub assets: Vec<Asset>,
-    /// Failure reason (stored when the task moves).
+    /// Failure reason shown to the caller (stored when the task moves).
     pub error: Option<String>,
+    /// The upstream's own failure text, for operators (stored when the task moves).
+    pub upstream_error: Option<String>,
     /// The upstream task id, once known (stored when the task moves).
     pub provider_task_id: Option<String>,
     /// The upstream model name, once known (stored when the task moves).
@@ -125,6 +131,7 @@ impl TaskUpdate {
             status,
             assets: Vec::new(),
             error: None,
+            upstream_error: None,
             provider_task_id: None,
             provider_model: None,
         }

@@ -70,21 +70,71 @@ pub fn status_of(err: &Error) -> StatusCode {
     }
 }
 
+/// What a caller is told about an error an upstream provider raised (issue 13 point 10):
+/// what to change in the request, or whether to retry — never the provider's own text,
+/// which names its fields rather than ours and can carry its request ids, account state
+/// and internal details. That text goes to the operator instead: the log line carrying the
+/// reference the caller is given (and, for a task that failed, the task record's
+/// `upstream_error`).
+pub fn upstream_caller_message(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ContentRejected => {
+            "the provider refused the content of this request; change the prompt or images"
+        }
+        ErrorKind::InvalidRequest => {
+            "the provider refused this request as invalid; check its fields against the model's \
+             parameters (GET /unified-video/models or /unified-image/models) and change them"
+        }
+        ErrorKind::Unsupported => {
+            "the provider cannot serve this combination of options; change them or choose \
+             another model"
+        }
+        ErrorKind::Unauthenticated
+        | ErrorKind::PermissionDenied
+        | ErrorKind::InsufficientPoints => {
+            "the provider refused the gateway's own account (credentials, access or funds), \
+             not your request; retry later, and tell the operator if it persists"
+        }
+        ErrorKind::RateLimited => {
+            "the provider is at its rate or concurrency limit; retry after the Retry-After delay"
+        }
+        ErrorKind::ProviderUnavailable => "the provider is unavailable; retry later",
+        ErrorKind::Timeout => "the provider did not answer in time; retry later",
+        ErrorKind::NotFound => {
+            "the provider does not know this task or model; tell the operator if it persists"
+        }
+        ErrorKind::Conflict => {
+            "the provider reported a conflict with an earlier request; retry with a new request"
+        }
+        ErrorKind::Internal => "the provider answered something the gateway cannot read",
+    }
+}
+
+/// A reference a caller can quote and an operator can find in the logs.
+fn new_reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         let status = status_of(&err);
         let message = if err.kind() == ErrorKind::Internal {
             // Internal details are logged, never sent.
-            let reference = uuid::Uuid::new_v4().simple().to_string();
+            let reference = new_reference();
             tracing::error!(error = %err, reference = %reference, "internal error");
             format!("internal error (reference {reference}); it has been logged")
-        } else if status == StatusCode::BAD_GATEWAY {
-            tracing::warn!(error = %err, "upstream refused the gateway");
+        } else if let Some(provider) = err.provider() {
+            // An upstream's own words (Kling's message and request_id, a midsync body) stay
+            // with the operator; the caller learns what to do about this kind of error.
+            let reference = new_reference();
+            tracing::warn!(reference = %reference, provider = %provider, kind = %err.kind(),
+                upstream = %err.message(), "provider error: upstream text withheld from the caller");
             format!(
-                "the upstream provider refused the request: {}",
-                err.message()
+                "{} (reference {reference})",
+                upstream_caller_message(err.kind())
             )
         } else {
+            // The gateway's own errors (catalog validation, auth, limits, …) are precise.
             err.message().to_string()
         };
         let retry_after = if matches!(
@@ -158,6 +208,49 @@ mod tests {
         let e: ApiError = Error::internal("password=hunter2 in db url").into();
         assert!(!e.message.contains("hunter2"));
         assert!(e.message.starts_with("internal error (reference "));
+    }
+
+    /// Issue 13 point 10: an upstream's text never reaches the caller; every kind gets
+    /// its own advice and a reference; the gateway's own messages stay precise.
+    #[test]
+    fn upstream_text_is_withheld() {
+        let secret = "Kling 1301: prompt hit rule #42 (request_id req-SECRET-9)";
+        for kind in [
+            ErrorKind::InvalidRequest,
+            ErrorKind::Unsupported,
+            ErrorKind::ContentRejected,
+            ErrorKind::Unauthenticated,
+            ErrorKind::PermissionDenied,
+            ErrorKind::InsufficientPoints,
+            ErrorKind::RateLimited,
+            ErrorKind::ProviderUnavailable,
+            ErrorKind::Timeout,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::Internal,
+        ] {
+            let e: ApiError = Error::new(kind, secret).with_provider("kling").into();
+            assert!(!e.message.contains("SECRET"), "{kind:?}: {}", e.message);
+            assert!(!e.message.contains("rule #42"), "{kind:?}: {}", e.message);
+            assert!(e.message.contains("(reference "), "{kind:?}: {}", e.message);
+        }
+        let e: ApiError = Error::new(ErrorKind::ContentRejected, secret)
+            .with_provider("kling")
+            .into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e
+            .message
+            .starts_with("the provider refused the content of this request; change the prompt or images (reference "));
+        // ours: kept word for word
+        let e: ApiError = Error::invalid("duration: 7 is not allowed (allowed: 5, 10)").into();
+        assert_eq!(e.message, "duration: 7 is not allowed (allowed: 5, 10)");
+        // Retry-After survives the rewording
+        let e: ApiError = Error::new(ErrorKind::RateLimited, secret)
+            .with_provider("kling")
+            .with_retry_after(Duration::from_secs(3))
+            .into();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::RawJson;
-use super::request::{check_served, media_urls, parse_generation, prefix};
+use super::request::{prefix, validate_generation};
 use crate::wire::GenerateResponse;
 use crate::AppState;
 use axum::extract::State;
@@ -88,7 +88,8 @@ fn json_response(status: StatusCode, body: Vec<u8>, replayed: bool) -> Response 
     resp
 }
 
-/// Validates everything that needs no write: body, catalog rules, price, URLs.
+/// Validates everything that needs no write: body, catalog rules, price, URLs — the one
+/// validation `/quote` runs too (`request::validate_generation`, issue 13 point 9).
 async fn prepare(
     state: &AppState,
     caller: &Caller,
@@ -96,25 +97,9 @@ async fn prepare(
     body: &[u8],
 ) -> ApiResult<Quote> {
     caller.require_any(&[Scope::ApiGenerate])?;
-    let req = parse_generation(state, kind, body)?;
-    let quote = state.router().catalog().quote(&req)?;
-    check_served(state, &quote)?;
-    // design/RELIABILITY.md "SSRF": callbackUrl is resolved and checked at submit; media
-    // URLs (fetched by the upstream, not by us) get the checks that need no DNS.
-    if let Some(url) = &quote.request.callback_url {
-        state
-            .guard()
-            .check(url)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("callbackUrl: {e}")))?;
-    }
-    for (path, url) in media_urls(&quote.request) {
-        state
-            .guard()
-            .parse(&url)
-            .map_err(|e| ApiError::bad_request(format!("{path}: {e}")))?;
-    }
-    Ok(quote)
+    validate_generation(state, kind, body)
+        .await
+        .map_err(|r| r.error)
 }
 
 fn fingerprint(quote: &Quote) -> String {

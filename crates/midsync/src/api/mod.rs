@@ -13,6 +13,7 @@ pub mod quote;
 mod request;
 pub mod status;
 pub mod usage;
+pub mod webhooks;
 
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(usage::router())
         .merge(callbacks::router())
         .merge(keys::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

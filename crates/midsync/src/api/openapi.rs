@@ -122,6 +122,8 @@ impl Modify for CommonErrors {
         super::keys::list_keys,
         super::keys::revoke_key,
         super::keys::webhook_secret,
+        super::webhooks::list_endpoints,
+        super::webhooks::enable_endpoint,
     ),
     components(schemas(
         wire::ErrorBody,
@@ -135,6 +137,10 @@ impl Modify for CommonErrors {
         wire::UsageSummaryResponse,
         super::keys::CreateKeyBody,
         super::keys::ScopeName,
+        super::webhooks::DisabledEndpointView,
+        super::webhooks::DisabledEndpointsResponse,
+        super::webhooks::EnableEndpointBody,
+        super::webhooks::EnableEndpointResponse,
     )),
     modifiers(&BearerAuth, &CommonErrors),
     tags(

@@ -3,9 +3,8 @@
 //! with, so a quote always equals the charge (`spec/unified-api.md` "Decision").
 
 use super::auth::Caller;
-use super::error::ApiError;
 use super::json::RawJson;
-use super::request::{check_served, parse_generation};
+use super::request::{validate_generation, Refusal};
 use crate::wire::QuoteResponse;
 use crate::AppState;
 use axum::extract::State;
@@ -26,17 +25,8 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
     if let Err(e) = caller.require_any(&[Scope::ApiGenerate, Scope::ApiRead]) {
         return e.into_response();
     }
-    let req = match parse_generation(&state, kind, body) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    let checked = state
-        .router()
-        .catalog()
-        .quote(&req)
-        .map_err(ApiError::from)
-        .and_then(|q| check_served(&state, &q).map(|()| q));
-    match checked {
+    // The same validation as /generate, URLs included (issue 13 point 9).
+    match validate_generation(&state, kind, body).await {
         Ok(q) => Json(QuoteResponse {
             success: true,
             model: q.model,
@@ -46,17 +36,21 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
         })
         .into_response(),
         // spec/unified-api.md: an invalid combination answers `success: false` and why.
-        Err(err) => (
-            err.status,
+        Err(Refusal {
+            error,
+            model: Some(model),
+        }) => (
+            error.status,
             Json(QuoteResponse {
                 success: false,
-                model: req.model,
+                model,
                 points_charged: None,
                 billed_units: None,
-                error: Some(err.message),
+                error: Some(error.message),
             }),
         )
             .into_response(),
+        Err(r) => r.error.into_response(),
     }
 }
 
@@ -64,7 +58,7 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
 #[utoipa::path(post, path = "/unified-video/quote", tag = "generation",
     request_body(content = Object, description = "exactly the /generate body"),
     responses((status = 200, body = QuoteResponse),
-        (status = 400, description = "invalid body (the error names the field), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody),
+        (status = 400, description = "invalid body (the error names the field; URLs are checked as at generate), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody),
         (status = 401, body = crate::wire::ErrorBody), (status = 403, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn video_quote(
@@ -79,7 +73,7 @@ pub async fn video_quote(
 #[utoipa::path(post, path = "/unified-image/quote", tag = "generation",
     request_body(content = Object, description = "exactly the /generate body"),
     responses((status = 200, body = QuoteResponse),
-        (status = 400, description = "invalid body (the error names the field), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody)),
+        (status = 400, description = "invalid body (the error names the field; URLs are checked as at generate), or an invalid combination (then also `model`)", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn image_quote(
     State(state): State<AppState>,

@@ -1,11 +1,83 @@
-//! The `/quote` and `/generate` body → a [`GenerationRequest`] of the right kind, with
-//! field-named errors (one function, so both routes read a body the same way).
+//! The `/quote` and `/generate` body → a priced [`GenerationRequest`] of the right kind,
+//! with field-named errors. One function, [`validate_generation`], so both routes read a
+//! body the same way and quote refuses exactly what generate refuses (issue 13 point 9).
 
 use super::error::ApiError;
 use super::json::parse_json;
 use crate::AppState;
-use genmux_core::{GenerationRequest, MediaInput, MediaKind};
+use genmux_core::{GenerationRequest, MediaInput, MediaKind, Quote};
 use serde_json::Value;
+
+/// Why [`validate_generation`] refused a body.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The answer.
+    pub error: ApiError,
+    /// The model, when the body parsed but the catalog refuses to price its combination
+    /// (`/quote` answers those with `success: false` and the model, `spec/unified-api.md`).
+    pub model: Option<String>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Refusal { error, model: None }
+    }
+}
+
+/// Everything `/quote` and `/generate` check before anything is written: the body against
+/// the catalog (fields, values, rules, kind of model), its price, and every URL in it —
+/// `callbackUrl` and each media URL are parsed, resolved and refused if any address is
+/// blocked (`design/RELIABILITY.md` "SSRF"). Media URLs are fetched by the upstream, not by
+/// us, but a private or metadata address there would make the upstream fetch (or reveal)
+/// what it must not.
+pub(crate) async fn validate_generation(
+    state: &AppState,
+    kind: MediaKind,
+    body: &[u8],
+) -> Result<Quote, Refusal> {
+    let req = parse_generation(state, kind, body)?;
+    let quote = state.router().catalog().quote(&req).map_err(|e| Refusal {
+        error: ApiError::from(e),
+        model: Some(req.model.clone()),
+    })?;
+    check_served(state, &quote).map_err(|error| Refusal {
+        error,
+        model: Some(quote.model.clone()),
+    })?;
+    check_urls(state, &quote.request).await?;
+    Ok(quote)
+}
+
+/// Every URL of a request with its JSON path: `callbackUrl`, then the media URLs.
+pub(crate) fn request_urls(req: &GenerationRequest) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(url) = &req.callback_url {
+        out.push(("callbackUrl".to_string(), url.clone()));
+    }
+    out.extend(media_urls(req));
+    out
+}
+
+/// Resolves and checks every URL of `req` at once, within the configured
+/// `url_check_timeout`; the first refused URL (in [`request_urls`] order) answers 400
+/// naming its JSON path, the host and why.
+async fn check_urls(state: &AppState, req: &GenerationRequest) -> Result<(), ApiError> {
+    let urls = request_urls(req);
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let raws: Vec<&str> = urls.iter().map(|(_, u)| u.as_str()).collect();
+    let results = state
+        .guard()
+        .check_all(&raws, state.config().url_check_timeout)
+        .await;
+    for ((path, _), result) in urls.iter().zip(results) {
+        if let Err(e) = result {
+            return Err(ApiError::bad_request(format!("{path}: {e}")));
+        }
+    }
+    Ok(())
+}
 
 /// The path prefix of a kind of model.
 pub(crate) fn prefix(kind: MediaKind) -> &'static str {

@@ -2,10 +2,17 @@
 //! Webhooks 1.0): signed with the account's secret, stable `webhook-id`, 2xx = delivered,
 //! 3xx = failure (never followed), 410 = endpoint disabled, `Retry-After` honoured, retries on
 //! the schedule with jitter; every request goes through the SSRF guard.
+//!
+//! "The endpoint" a 410 disables (issue 13 point 10) is one callback URL of one account,
+//! compared as [`endpoint_url`] normalizes it: later callbacks of that account to that URL
+//! — of any task — are not sent (each is given up as `disabled`, with the reason in its
+//! `last_error`) until the account or an operator enables it again
+//! (`POST /v1/webhooks/endpoints/enable`). Other accounts, and other URLs of the same host,
+//! are not affected.
 
 use crate::AppState;
 use genmux_core::Result;
-use genmux_store::{Delivery, GiveUpReason};
+use genmux_store::{Delivery, DisabledEndpoint, GiveUpReason};
 use rand::Rng;
 use std::time::Duration;
 
@@ -38,9 +45,41 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
         .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
 }
 
+/// The endpoint a callback URL names: the URL as the `url` crate normalizes it (scheme and
+/// host lower-cased, default port dropped, dot segments and percent-encoding normalized)
+/// without its fragment, which is never sent; so two spellings of one URL are one endpoint.
+/// Text that does not parse (a stored URL always does: it was checked at submit) is kept
+/// as given, trimmed.
+pub fn endpoint_url(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(mut u) => {
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => raw.trim().to_string(),
+    }
+}
+
 /// Attempts one leased delivery and records the outcome.
 pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
     let outbox = &state.store().outbox;
+    let endpoint = endpoint_url(&d.url);
+    if let Some(off) = outbox.disabled_endpoint(&d.account_id, &endpoint).await? {
+        // W2: a disabled endpoint gets nothing more; the delivery ends `disabled`, and its
+        // `last_error` says why and how to undo it.
+        let reason = format!(
+            "not sent: the endpoint {endpoint} was disabled at {} ({}); enable it again with \
+             POST /v1/webhooks/endpoints/enable",
+            crate::wire::rfc3339(off.disabled_at),
+            off.reason
+        );
+        outbox
+            .skip_disabled(&d.webhook_id, &reason, state.clock().now())
+            .await?;
+        tracing::info!(webhook_id = %d.webhook_id, task = %d.task_id, account = %d.account_id,
+            endpoint = %endpoint, "callback not sent: its endpoint is disabled");
+        return Ok(());
+    }
     let now = state.clock().now();
     let secret = state.webhook_secret(&d.account_id);
     let mut headers: Vec<(&str, String)> = secret
@@ -64,14 +103,33 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
                 return Ok(());
             }
             if status.as_u16() == 410 {
+                // The endpoint first, then this delivery: should the process stop between
+                // the two, the delivery is leased again and finds the endpoint disabled.
+                let at = state.clock().now();
+                outbox
+                    .disable_endpoint(DisabledEndpoint {
+                        account_id: d.account_id.clone(),
+                        url: endpoint.clone(),
+                        reason: format!(
+                            "it answered HTTP 410 Gone to callback {} of task {}",
+                            d.webhook_id, d.task_id
+                        ),
+                        webhook_id: Some(d.webhook_id.clone()),
+                        disabled_at: at,
+                    })
+                    .await?;
                 outbox
                     .give_up(
                         &d.webhook_id,
                         GiveUpReason::Disabled,
-                        "HTTP 410 Gone: the receiver disabled this endpoint",
-                        state.clock().now(),
+                        "HTTP 410 Gone: the receiver disabled this endpoint; no more callbacks \
+                         are sent to it until it is enabled again \
+                         (POST /v1/webhooks/endpoints/enable)",
+                        at,
                     )
                     .await?;
+                tracing::warn!(webhook_id = %d.webhook_id, task = %d.task_id, account = %d.account_id,
+                    endpoint = %endpoint, "callback endpoint answered 410 Gone: disabled");
                 return Ok(());
             }
             let hint = retry_after(&resp);

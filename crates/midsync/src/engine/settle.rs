@@ -66,12 +66,36 @@ fn usage_of(task: &TaskRecord, snap: &TaskSnapshot) -> (Value, i64, i64) {
     (Value::Object(usage), tokens.0, tokens.1)
 }
 
+/// What the caller of a task that failed upstream is told (issue 13 point 10): what to do,
+/// not the provider's own words — those are kept in the task's `upstream_error` and the
+/// log, for operators.
+pub const FAILED_UPSTREAM: &str = "the provider could not generate this task; no points were \
+     charged. Retry; if it fails again, change the prompt or the input images or videos";
+
+/// Who wrote a failure reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reporter {
+    /// A provider (poll or callback): its text is for operators only.
+    Upstream,
+    /// The gateway itself (a task given up on): its text is for the caller.
+    Gateway,
+}
+
 /// Applies a provider's report about `task`. Returns the store's outcome of the task
 /// update (`Moved` for exactly one of several concurrent settlers of the same change).
 pub async fn settle(
     state: &AppState,
     task: &TaskRecord,
     snap: TaskSnapshot,
+) -> Result<TaskUpdateOutcome> {
+    settle_reported(state, task, snap, Reporter::Upstream).await
+}
+
+async fn settle_reported(
+    state: &AppState,
+    task: &TaskRecord,
+    snap: TaskSnapshot,
+    reporter: Reporter,
 ) -> Result<TaskUpdateOutcome> {
     let store = state.store();
     let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
@@ -84,6 +108,7 @@ pub async fn settle(
                     status: snap.status,
                     assets: Vec::new(),
                     error: None,
+                    upstream_error: None,
                     provider_task_id,
                     provider_model: None,
                 },
@@ -138,17 +163,29 @@ pub async fn settle(
             })
             .await?;
     }
+    // The caller sees the gateway's words; an upstream's own failure text is kept for
+    // operators (issue 13 point 10).
+    let (upstream_error, reported) = match reporter {
+        Reporter::Upstream => (snap.error.clone(), None),
+        Reporter::Gateway => (None, snap.error.clone()),
+    };
+    if let Some(text) = &upstream_error {
+        tracing::warn!(task = %task.id, provider = %task.provider,
+            provider_task_id = ?provider_task_id, status = %observed, upstream = %text,
+            "provider's failure text withheld from the caller; kept on the task record");
+    }
+    let error = if !agrees {
+        Some("the provider reported contradicting results".to_string())
+    } else if decided == TaskStatus::Failed {
+        Some(reported.unwrap_or_else(|| FAILED_UPSTREAM.to_string()))
+    } else {
+        None
+    };
     let update = TaskUpdate {
         status: decided,
         assets: if agrees { snap.assets } else { Vec::new() },
-        error: if agrees {
-            snap.error.or_else(|| {
-                (decided == TaskStatus::Failed)
-                    .then(|| "the provider reported the task failed".to_string())
-            })
-        } else {
-            Some("the provider reported contradicting results".into())
-        },
+        error,
+        upstream_error,
         provider_task_id,
         provider_model: None,
     };
@@ -193,7 +230,7 @@ pub async fn settle(
 /// Ends a task the engine gives up on (too old, or an unknown submission the provider never
 /// heard of): failed, hold voided, callback queued.
 pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<TaskUpdateOutcome> {
-    settle(
+    settle_reported(
         state,
         task,
         TaskSnapshot {
@@ -203,6 +240,7 @@ pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<T
             error: Some(reason.to_string()),
             usage: None,
         },
+        Reporter::Gateway,
     )
     .await
 }

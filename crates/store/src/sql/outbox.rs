@@ -2,8 +2,10 @@
 
 use super::{write_once, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
-use crate::outbox::{Delivery, GiveUpReason, NewDelivery, Outbox};
-use crate::rows::{DeliveryRow, DELIVERY_COLUMNS};
+use crate::outbox::{Delivery, DisabledEndpoint, GiveUpReason, NewDelivery, Outbox};
+use crate::rows::{
+    DeliveryRow, DisabledEndpointRow, DELIVERY_COLUMNS, DISABLED_ENDPOINT_COLUMNS,
+};
 use crate::timestamp::to_micros;
 use async_trait::async_trait;
 use genmux_core::{Error, Result};
@@ -167,6 +169,106 @@ impl Outbox for Backend {
         .await
         .map_err(ctx("giving up a callback"))?
         .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn skip_disabled(
+        &self,
+        webhook_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'disabled', last_error = $1, finished_at = $2, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE webhook_id = $3 AND state = 'pending'",
+        )
+        .bind(reason)
+        .bind(to_micros(now))
+        .bind(webhook_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("skipping a callback to a disabled endpoint"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn disable_endpoint(&self, e: DisabledEndpoint) -> Result<DisabledEndpoint> {
+        if e.account_id.is_empty() || e.url.is_empty() {
+            return Err(Error::invalid(
+                "a disabled endpoint needs an account id and a URL",
+            ));
+        }
+        let mut w = write_once(self).await?;
+        sqlx::query(
+            "INSERT INTO disabled_endpoints (account_id, url, reason, webhook_id, disabled_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, url) DO NOTHING",
+        )
+        .bind(&e.account_id)
+        .bind(&e.url)
+        .bind(&e.reason)
+        .bind(&e.webhook_id)
+        .bind(to_micros(e.disabled_at))
+        .execute(w.conn())
+        .await
+        .map_err(ctx("disabling a callback endpoint"))?;
+        w.commit().await.map_err(ctx("committing a write"))?;
+        self.disabled_endpoint(&e.account_id, &e.url)
+            .await?
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "disabled endpoint `{}` not readable after writing it",
+                    e.url
+                ))
+            })
+    }
+
+    async fn disabled_endpoint(
+        &self,
+        account_id: &str,
+        url: &str,
+    ) -> Result<Option<DisabledEndpoint>> {
+        let sql = format!(
+            "SELECT {DISABLED_ENDPOINT_COLUMNS} FROM disabled_endpoints \
+             WHERE account_id = $1 AND url = $2"
+        );
+        sqlx::query_as::<Db, DisabledEndpointRow>(&sql)
+            .bind(account_id)
+            .bind(url)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a disabled endpoint"))?
+            .map(DisabledEndpoint::try_from)
+            .transpose()
+    }
+
+    async fn disabled_endpoints(&self, account_id: &str) -> Result<Vec<DisabledEndpoint>> {
+        let sql = format!(
+            "SELECT {DISABLED_ENDPOINT_COLUMNS} FROM disabled_endpoints \
+             WHERE account_id = $1 ORDER BY disabled_at DESC, url"
+        );
+        sqlx::query_as::<Db, DisabledEndpointRow>(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing disabled endpoints"))?
+            .into_iter()
+            .map(DisabledEndpoint::try_from)
+            .collect()
+    }
+
+    async fn enable_endpoint(&self, account_id: &str, url: &str) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query("DELETE FROM disabled_endpoints WHERE account_id = $1 AND url = $2")
+            .bind(account_id)
+            .bind(url)
+            .execute(w.conn())
+            .await
+            .map_err(ctx("enabling a callback endpoint"))?
+            .rows_affected();
         w.commit().await.map_err(ctx("committing a write"))?;
         Ok(n == 1)
     }

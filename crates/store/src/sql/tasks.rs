@@ -273,7 +273,8 @@ impl TaskStore for Backend {
              provider_model = COALESCE($5, provider_model), updated_at = $6, \
              next_poll_at = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at END, \
              lease_owner = CASE WHEN $7 = 1 THEN NULL ELSE lease_owner END, \
-             lease_expires_at = CASE WHEN $7 = 1 THEN NULL ELSE lease_expires_at END \
+             lease_expires_at = CASE WHEN $7 = 1 THEN NULL ELSE lease_expires_at END, \
+             upstream_error = COALESCE($10, upstream_error) \
              WHERE id = $8 AND status = $9 RETURNING {TASK_COLUMNS}"
         );
         // Compare-and-set on the status read: if another update moved the task in between,
@@ -300,6 +301,7 @@ impl TaskStore for Backend {
                 .bind(i64::from(next.is_final()))
                 .bind(task_id)
                 .bind(current.status.as_str())
+                .bind(&update.upstream_error)
                 .fetch_optional(w.conn())
                 .await
                 .map_err(ctx("updating a task"))?;

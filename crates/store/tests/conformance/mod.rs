@@ -59,6 +59,8 @@ macro_rules! conformance_tests {
             usage::logs_and_summary_by_range_model_and_page,
             outbox::enqueue_lease_reschedule_deliver_give_up,
             outbox::two_deliverers_never_hold_the_same_callback,
+            outbox::disabled_endpoints_are_per_account_and_url,
+            tasks::upstream_error_is_kept_beside_the_caller_message,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {

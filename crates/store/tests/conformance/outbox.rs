@@ -1,6 +1,6 @@
 //! Outbox: outbound callbacks (W2's storage side).
 
-use super::uid;
+use super::{expect_kind, uid};
 use genmux_store::timestamp::now;
 use genmux_store::{Delivery, DeliveryState, GiveUpReason, NewDelivery, Store};
 use std::collections::HashSet;
@@ -180,4 +180,101 @@ pub async fn two_deliverers_never_hold_the_same_callback(store: &Store) {
     );
     assert!(sa.is_disjoint(&sb));
     assert_eq!(&sa | &sb, all);
+}
+
+/// Issue 13 point 10: a disabled endpoint is one URL of one account; disabling twice keeps
+/// the first record; a delivery skipped because of it ends `disabled` with the reason and
+/// no attempt counted; enabling removes it (once).
+pub async fn disabled_endpoints_are_per_account_and_url(store: &Store) {
+    use genmux_store::DisabledEndpoint;
+    let ob = &store.outbox;
+    let (a, b) = (uid("acct"), uid("acct"));
+    let url = "https://client.example/hook";
+    let t0 = now();
+    assert_eq!(ob.disabled_endpoint(&a, url).await.unwrap(), None);
+    assert!(ob.disabled_endpoints(&a).await.unwrap().is_empty());
+    let first = DisabledEndpoint {
+        account_id: a.clone(),
+        url: url.into(),
+        reason: "HTTP 410 Gone to msg_1".into(),
+        webhook_id: Some("msg_1".into()),
+        disabled_at: t0,
+    };
+    let stored = ob.disable_endpoint(first.clone()).await.unwrap();
+    assert_eq!(stored, first);
+    // again (another deliverer saw a 410 too): the first record stays
+    let mut second = first.clone();
+    second.reason = "HTTP 410 Gone to msg_2".into();
+    second.webhook_id = Some("msg_2".into());
+    second.disabled_at = t0 + time::Duration::seconds(5);
+    assert_eq!(ob.disable_endpoint(second).await.unwrap(), first);
+    // another URL of the account, listed newest first
+    let other = DisabledEndpoint {
+        url: "https://client.example/other".into(),
+        disabled_at: t0 + time::Duration::seconds(10),
+        ..first.clone()
+    };
+    ob.disable_endpoint(other.clone()).await.unwrap();
+    assert_eq!(
+        ob.disabled_endpoints(&a).await.unwrap(),
+        vec![other.clone(), first.clone()]
+    );
+    // the same URL of another account is not disabled
+    assert_eq!(ob.disabled_endpoint(&b, url).await.unwrap(), None);
+    assert!(ob.disabled_endpoints(&b).await.unwrap().is_empty());
+    // an empty key is refused
+    expect_kind(
+        ob.disable_endpoint(DisabledEndpoint {
+            url: String::new(),
+            ..first.clone()
+        })
+        .await,
+        genmux_core::ErrorKind::InvalidRequest,
+    );
+
+    // a pending delivery skipped for it: disabled, reason kept, no attempt counted
+    let d = ob.enqueue(delivery(&a, t0)).await.unwrap();
+    assert!(ob
+        .skip_disabled(&d.webhook_id, "endpoint disabled", t0)
+        .await
+        .unwrap());
+    assert!(!ob
+        .skip_disabled(&d.webhook_id, "endpoint disabled", t0)
+        .await
+        .unwrap());
+    let rec = ob.get(&d.webhook_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rec.state,
+            rec.attempts,
+            rec.last_error.as_deref(),
+            rec.finished_at,
+            rec.next_attempt_at
+        ),
+        (
+            DeliveryState::Disabled,
+            0,
+            Some("endpoint disabled"),
+            Some(t0),
+            None
+        )
+    );
+    assert!(ids(
+        &ob.lease_due(
+            "w1",
+            t0 + time::Duration::days(1),
+            10,
+            Duration::from_secs(60)
+        )
+        .await
+        .unwrap(),
+        &a
+    )
+    .is_empty());
+
+    // enabled again: gone from the list, once
+    assert!(ob.enable_endpoint(&a, url).await.unwrap());
+    assert!(!ob.enable_endpoint(&a, url).await.unwrap());
+    assert_eq!(ob.disabled_endpoint(&a, url).await.unwrap(), None);
+    assert_eq!(ob.disabled_endpoints(&a).await.unwrap(), vec![other]);
 }

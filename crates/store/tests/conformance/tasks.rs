@@ -590,3 +590,46 @@ pub async fn insert_with_hold_writes_both_or_neither(store: &Store) {
     );
     super::ledger::assert_balance_is_sum_of_entries(store, &account).await;
 }
+
+/// Issue 13 point 10: a failed task keeps the upstream's own text for operators beside the
+/// message callers see; a finished task's texts are not overwritten, and a new task has
+/// none.
+pub async fn upstream_error_is_kept_beside_the_caller_message(store: &Store) {
+    let t = new_task(&uid("acct"), Some(now()));
+    let fresh = store.tasks.insert(t.clone()).await.unwrap();
+    assert_eq!(fresh.upstream_error, None);
+    let processing = store
+        .tasks
+        .update(&t.id, TaskUpdate::status(TaskStatus::Processing))
+        .await
+        .unwrap();
+    assert_eq!(processing.record().upstream_error, None);
+    let mut failed = TaskUpdate::status(TaskStatus::Failed);
+    failed.error = Some("the provider could not generate this task".into());
+    failed.upstream_error = Some("Kling: risk control hit (request_id r-1)".into());
+    let o = store.tasks.update(&t.id, failed).await.unwrap();
+    assert!(moved(&o));
+    let stored = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.error.as_deref(), stored.upstream_error.as_deref()),
+        (
+            Some("the provider could not generate this task"),
+            Some("Kling: risk control hit (request_id r-1)")
+        )
+    );
+    let mut late = TaskUpdate::status(TaskStatus::Failed);
+    late.upstream_error = Some("a late report".into());
+    assert!(!moved(&store.tasks.update(&t.id, late).await.unwrap()));
+    let again = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        again.upstream_error.as_deref(),
+        Some("Kling: risk control hit (request_id r-1)")
+    );
+    // listed records carry it too
+    let listed = store
+        .tasks
+        .list_by_account(&t.account_id, genmux_store::Page { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!(listed[0].upstream_error, again.upstream_error);
+}
