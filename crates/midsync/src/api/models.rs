@@ -20,6 +20,8 @@ fn document(state: &AppState, kind: MediaKind) -> Value {
     let mut doc = state.router().catalog().models_document(Some(kind));
     if let Value::Object(o) = &mut doc {
         o.insert("success".into(), Value::Bool(true));
+        // Issue 13 point 6: a sandbox says so wherever a client looks first.
+        o.insert("sandbox".into(), Value::Bool(state.config().sandbox));
     }
     doc
 }

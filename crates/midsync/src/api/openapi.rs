@@ -122,6 +122,7 @@ impl Modify for CommonErrors {
         super::keys::list_keys,
         super::keys::revoke_key,
         super::keys::webhook_secret,
+        super::health::healthz,
     ),
     components(schemas(
         wire::ErrorBody,
@@ -143,7 +144,8 @@ impl Modify for CommonErrors {
         (name = "tasks"),
         (name = "usage"),
         (name = "callbacks"),
-        (name = "keys")
+        (name = "keys"),
+        (name = "health")
     )
 )]
 pub struct ApiDoc;
