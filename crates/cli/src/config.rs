@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn the_environment_overrides_the_file() {
-        let mut c = FileConfig::parse("listen = \"127.0.0.1:1\"\ndata_dir = \"from-file\"").unwrap();
+        let mut c =
+            FileConfig::parse("listen = \"127.0.0.1:1\"\ndata_dir = \"from-file\"").unwrap();
         let env = |k: &str| match k {
             "GENMUX_LISTEN" => Some("127.0.0.1:2".to_string()),
             "GENMUX_DATA_DIR" => Some(" ".to_string()),
@@ -256,6 +257,9 @@ mod tests {
         assert_eq!(acme["verbose"], "true");
         let c = FileConfig::parse("[providers.acme]\nkeys = [\"a\"]\n").unwrap();
         let e = c.setting_sources().unwrap_err().to_string();
-        assert!(e.contains("[providers.acme] keys: a value of type array is not allowed"), "{e}");
+        assert!(
+            e.contains("[providers.acme] keys: a value of type array is not allowed"),
+            "{e}"
+        );
     }
 }

@@ -49,12 +49,12 @@ fn set_settings(resolved: &[ResolvedProvider], credentials_only: bool) -> Vec<St
             p.explicitly_set()
                 .filter(move |s| !credentials_only || s.spec.secret || s.spec.required)
                 .map(move |s| {
-                let from = s
-                    .source
-                    .as_ref()
-                    .map(|src| src.describe(p.id(), s.spec))
-                    .unwrap_or_default();
-                format!("{} (from {from})", s.spec.env)
+                    let from = s
+                        .source
+                        .as_ref()
+                        .map(|src| src.describe(p.id(), s.spec))
+                        .unwrap_or_default();
+                    format!("{} (from {from})", s.spec.env)
                 })
         })
         .collect()
@@ -109,8 +109,13 @@ pub fn decide_sandbox(
 pub fn configured(
     cfg: &FileConfig,
     resolved: &[ResolvedProvider],
-) -> Result<Vec<(&'static genmux_core::ProviderRegistration, genmux_core::ProviderSettings)>, CliError>
-{
+) -> Result<
+    Vec<(
+        &'static genmux_core::ProviderRegistration,
+        genmux_core::ProviderSettings,
+    )>,
+    CliError,
+> {
     let mut out = Vec::new();
     for p in resolved {
         if let Some(settings) = p.check().map_err(usage)? {
@@ -170,7 +175,11 @@ fn example_cost(catalog: &Catalog, offering: &Offering) -> Option<(Value, f64, i
         .cost
         .amount_micros(&price_inputs(&quote.request, quote.operation))
         .ok()?;
-    Some((example["request"].clone(), micros as f64 / 1e6, quote.points))
+    Some((
+        example["request"].clone(),
+        micros as f64 / 1e6,
+        quote.points,
+    ))
 }
 
 fn offerings_json(provider: &Provider, catalog: &Catalog) -> Vec<Value> {
@@ -198,9 +207,8 @@ pub fn list(cfg: &FileConfig, json_out: bool) -> Result<(), CliError> {
     let resolved = resolve(cfg)?;
     let mut catalog = Catalog::builtin().clone();
     if let Some(path) = &cfg.catalog_override {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::Usage(format!("catalog_override: {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("catalog_override: {}: {e}", path.display())))?;
         catalog = catalog
             .with_override_toml(&text)
             .map_err(|e| CliError::Usage(format!("catalog_override: {e}")))?;
@@ -312,10 +320,14 @@ fn print_text(doc: &Value) {
                     text(&s["key"]),
                     flags.join(", "),
                     value,
+                    text(&s["help"]),
                 ]
             })
             .collect();
-        println!("{}", table(&["ENVIRONMENT", "KEY", "", "VALUE"], &rows));
+        println!(
+            "{}",
+            table(&["ENVIRONMENT", "KEY", "", "VALUE", "WHAT IT IS"], &rows)
+        );
         let offerings = p["offerings"].as_array().unwrap_or(&empty);
         if offerings.is_empty() {
             continue;

@@ -337,15 +337,15 @@ async fn the_page_shows_the_sandbox_banner_only_in_the_sandbox() {
         c.goto(&format!("{}/", sandboxed.url))
             .await
             .map_err(|e| e.to_string())?;
-        let v = wait_js!(
-            c,
-            "the sandbox banner",
-            WAIT,
-            BANNER,
-            [],
-            |v: &Value| v["sandbox"] == "true"
-        );
-        if v["visible"] != true || !v["text"].as_str().unwrap_or("").contains("every provider is simulated") {
+        let v = wait_js!(c, "the sandbox banner", WAIT, BANNER, [], |v: &Value| v
+            ["sandbox"]
+            == "true");
+        if v["visible"] != true
+            || !v["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("every provider is simulated")
+        {
             return Err(format!("the sandbox banner is not shown: {v}"));
         }
         c.goto(&format!("{}/", real.url))

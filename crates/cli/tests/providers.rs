@@ -30,7 +30,10 @@ fn http_get(base: &str, path: &str) -> (u16, Value) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .expect("a status code");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -111,11 +114,10 @@ impl PgDb {
         use sqlx::Connection as _;
         block_on(async {
             let mut c = sqlx::PgConnection::connect(&self.url()).await.unwrap();
-            let exists: Option<String> =
-                sqlx::query_scalar("SELECT to_regclass('api_keys')::text")
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
+            let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('api_keys')::text")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
             match exists {
                 Some(_) => sqlx::query_scalar("SELECT count(*) FROM api_keys")
                     .fetch_one(&mut c)
@@ -157,7 +159,8 @@ fn serve_with_nothing_set_runs_the_sandbox_and_says_so_everywhere() {
     );
     for (id, _) in required_settings() {
         assert!(
-            gw.banner.contains(&format!("sandbox:   provider {id} -> the ")),
+            gw.banner
+                .contains(&format!("sandbox:   provider {id} -> the ")),
             "{id} not in the banner: {}",
             gw.banner
         );
@@ -203,7 +206,11 @@ fn with_a_real_provider_nothing_says_sandbox_and_loopback_callbacks_are_refused(
     let models = gw.run(&["--json", "models"]).ok().json();
     assert_eq!(models["sandbox"], false, "{models}");
     let (status, health) = http_get(&gw.url, "/healthz");
-    assert_eq!((status, &health["sandbox"]), (200, &Value::Bool(false)), "{health}");
+    assert_eq!(
+        (status, &health["sandbox"]),
+        (200, &Value::Bool(false)),
+        "{health}"
+    );
     let r = gw
         .run(&[
             "generate",
@@ -239,7 +246,8 @@ fn a_database_url_without_providers_exits_2_naming_the_missing_settings() {
         }
         let r = run_in(dir.path(), &env, &args).exits(2);
         assert!(
-            r.stderr.contains("database_url is set, so the sandbox does not start by itself"),
+            r.stderr
+                .contains("database_url is set, so the sandbox does not start by itself"),
             "{}",
             r.stderr
         );
@@ -257,7 +265,8 @@ fn a_database_url_without_providers_exits_2_naming_the_missing_settings() {
     // --sandbox with the database: runs, says so, and uses that database.
     let gw = Gateway::start(&["--database-url", &pg.url(), "--sandbox"]);
     assert!(
-        gw.banner.contains("sandbox: --sandbox: every provider is simulated"),
+        gw.banner
+            .contains("sandbox: --sandbox: every provider is simulated"),
         "{}",
         gw.banner
     );
@@ -415,19 +424,31 @@ fn precedence_is_flags_then_environment_then_file() {
         args.extend(flags);
         let doc = run_in(dir.path(), env, &args).ok().json();
         let s = setting(&doc, "kling", "KLING_BASE_URL");
-        (s["value"].as_str().unwrap().to_string(), s["source"].as_str().unwrap().to_string())
+        (
+            s["value"].as_str().unwrap().to_string(),
+            s["source"].as_str().unwrap().to_string(),
+        )
     };
     assert_eq!(
         base(&[], &[]),
-        ("https://file.example".into(), "config [providers.kling] base_url".into())
+        (
+            "https://file.example".into(),
+            "config [providers.kling] base_url".into()
+        )
     );
     let env = [("KLING_BASE_URL", "https://env.example")];
     assert_eq!(
         base(&env, &[]),
-        ("https://env.example".into(), "environment KLING_BASE_URL".into())
+        (
+            "https://env.example".into(),
+            "environment KLING_BASE_URL".into()
+        )
     );
     assert_eq!(
-        base(&env, &["--provider-setting", "kling.base_url=https://flag.example"]),
+        base(
+            &env,
+            &["--provider-setting", "kling.base_url=https://flag.example"]
+        ),
         (
             "https://flag.example".into(),
             "flag --provider-setting kling.base_url".into()
@@ -501,9 +522,14 @@ fn providers_lists_registrations_configuration_and_offerings_without_secrets() {
         .iter()
         .find(|l| l.starts_with("kling-2.5-turbo "))
         .unwrap_or_else(|| panic!("no kling-2.5-turbo offering: {}", r.stdout));
-    assert!(offering.contains("kling-v2-5-turbo") && offering.contains('$'), "{offering}");
+    assert!(
+        offering.contains("kling-v2-5-turbo") && offering.contains('$'),
+        "{offering}"
+    );
 
-    let doc = run_in(dir.path(), &env, &["--json", "providers"]).ok().json();
+    let doc = run_in(dir.path(), &env, &["--json", "providers"])
+        .ok()
+        .json();
     assert!(!doc.to_string().contains("never-shown"), "{doc}");
     let kling = doc["providers"]
         .as_array()
@@ -527,7 +553,9 @@ fn providers_lists_registrations_configuration_and_offerings_without_secrets() {
 
     // Nothing set: nothing configured, and serve would run the sandbox; with a database,
     // serve would exit 2.
-    let doc = run_in(dir.path(), &[], &["--json", "providers"]).ok().json();
+    let doc = run_in(dir.path(), &[], &["--json", "providers"])
+        .ok()
+        .json();
     assert_eq!(doc["serve"]["sandbox"], "auto", "{doc}");
     let doc = run_in(
         dir.path(),
@@ -579,15 +607,15 @@ fn secrets_from_files_reach_the_providers_and_midsync_callbacks_are_verified() {
     let dir = tempfile::tempdir().unwrap();
     let kling = settings_env(&sim.info["kling"]);
     let unified = settings_env(&sim.info["unified"]);
-    let get = |s: &[(String, String)], k: &str| {
-        s.iter().find(|(n, _)| n == k).unwrap().1.clone()
-    };
+    let get = |s: &[(String, String)], k: &str| s.iter().find(|(n, _)| n == k).unwrap().1.clone();
     let sk_file = dir.path().join("kling-sk");
     std::fs::write(&sk_file, format!("{}\n", get(&kling, "KLING_SECRET_KEY"))).unwrap();
     let api_key_file = dir.path().join("midsync-key");
     std::fs::write(&api_key_file, get(&unified, "MIDSYNC_API_KEY")).unwrap();
     let write_config = |webhook_secret: &str| -> std::path::PathBuf {
-        let path = dir.path().join(format!("genmux-{}.toml", webhook_secret.len()));
+        let path = dir
+            .path()
+            .join(format!("genmux-{}.toml", webhook_secret.len()));
         std::fs::write(
             &path,
             format!(
@@ -608,7 +636,11 @@ fn secrets_from_files_reach_the_providers_and_midsync_callbacks_are_verified() {
 
     let right = write_config(&get(&unified, "MIDSYNC_WEBHOOK_SECRET"));
     let gw = Gateway::start_env(&["--config", right.to_str().unwrap()], &env);
-    assert!(gw.banner.contains("providers: kling, midsync)"), "{}", gw.banner);
+    assert!(
+        gw.banner.contains("providers: kling, midsync)"),
+        "{}",
+        gw.banner
+    );
     for model in ["kling-2.5-turbo", "seedance-1.5-pro"] {
         let created = gw
             .run(&["--json", "generate", "-m", model, "-p", "a kite over dunes"])
@@ -626,7 +658,14 @@ fn secrets_from_files_reach_the_providers_and_midsync_callbacks_are_verified() {
     let wrong = write_config("whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY");
     let gw = Gateway::start_env(&["--config", wrong.to_str().unwrap()], &env);
     let created = gw
-        .run(&["--json", "generate", "-m", "seedance-1.5-pro", "-p", "a kite over dunes"])
+        .run(&[
+            "--json",
+            "generate",
+            "-m",
+            "seedance-1.5-pro",
+            "-p",
+            "a kite over dunes",
+        ])
         .ok()
         .json();
     let id = created["taskId"].as_str().unwrap();

@@ -58,7 +58,9 @@ impl SettingKind {
             SettingKind::Text => Ok(()),
             SettingKind::Url => match url::Url::parse(v) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-                _ => Err("allowed: an http(s) URL with a host, e.g. https://api.example.com".into()),
+                _ => {
+                    Err("allowed: an http(s) URL with a host, e.g. https://api.example.com".into())
+                }
             },
             SettingKind::PositiveInteger => match v.parse::<u64>() {
                 Ok(n) if n >= 1 => Ok(()),
@@ -414,10 +416,7 @@ pub fn check_declaration(registration: &ProviderRegistration) -> Result<()> {
             ));
         }
         if specs[..i].iter().any(|o| o.env == s.env || o.key == s.key) {
-            return bad(format!(
-                "setting {} ({}) is declared twice",
-                s.env, s.key
-            ));
+            return bad(format!("setting {} ({}) is declared twice", s.env, s.key));
         }
         if s.required && s.default.is_some() {
             return bad(format!(
@@ -427,7 +426,10 @@ pub fn check_declaration(registration: &ProviderRegistration) -> Result<()> {
         }
         if let Some(d) = s.default {
             if let Err(allowed) = s.kind.check(d) {
-                return bad(format!("setting {}: the default fails its check ({allowed})", s.env));
+                return bad(format!(
+                    "setting {}: the default fails its check ({allowed})",
+                    s.env
+                ));
             }
         }
     }
@@ -726,17 +728,17 @@ mod tests {
         s
     }
 
-    fn value<'a>(p: &'a ResolvedProvider, env: &str) -> (Option<&'a str>, Option<&'a SettingSource>) {
+    fn value<'a>(
+        p: &'a ResolvedProvider,
+        env: &str,
+    ) -> (Option<&'a str>, Option<&'a SettingSource>) {
         let s = p.settings.iter().find(|s| s.spec.env == env).unwrap();
         (s.value.as_deref(), s.source.as_ref())
     }
 
     fn temp_file(name: &str, contents: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "genmux-settings-{}-{}",
-            std::process::id(),
-            name
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("genmux-settings-{}-{}", std::process::id(), name));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("value");
         std::fs::write(&path, contents).unwrap();
@@ -750,12 +752,14 @@ mod tests {
             SettingSpec::new("A_KEY", "key", ""),
             SettingSpec::new("A_KEY", "other", ""),
         ];
-        static REQUIRED_DEFAULT: &[SettingSpec] =
-            &[SettingSpec::new("A_KEY", "key", "").required().default_value("x")];
+        static REQUIRED_DEFAULT: &[SettingSpec] = &[SettingSpec::new("A_KEY", "key", "")
+            .required()
+            .default_value("x")];
         static LOWER_ENV: &[SettingSpec] = &[SettingSpec::new("a_key", "key", "")];
         static FILE_KEY: &[SettingSpec] = &[SettingSpec::new("A_KEY", "key_file", "")];
-        static BAD_DEFAULT: &[SettingSpec] =
-            &[SettingSpec::new("A_URL", "url", "").kind(SettingKind::Url).default_value("nope")];
+        static BAD_DEFAULT: &[SettingSpec] = &[SettingSpec::new("A_URL", "url", "")
+            .kind(SettingKind::Url)
+            .default_value("nope")];
         for (settings, says) in [
             (TWICE, "declared twice"),
             (REQUIRED_DEFAULT, "required and has a default"),
@@ -772,7 +776,9 @@ mod tests {
             let e = check_declaration(reg).unwrap_err();
             assert!(e.message().contains(says), "{says}: {e}");
             // Resolution refuses a bad declaration too.
-            assert!(SettingSources::default().resolve(reg, &env_of(&[])).is_err());
+            assert!(SettingSources::default()
+                .resolve(reg, &env_of(&[]))
+                .is_err());
         }
     }
 
@@ -785,7 +791,10 @@ mod tests {
         assert!(p.check().unwrap().is_none());
         assert_eq!(
             value(&p, "ACME_BASE_URL"),
-            (Some("https://api.acme.example"), Some(&SettingSource::Default))
+            (
+                Some("https://api.acme.example"),
+                Some(&SettingSource::Default)
+            )
         );
         assert_eq!(p.explicitly_set().count(), 0);
         let missing: Vec<_> = p.missing().iter().map(|s| s.env).collect();
@@ -805,7 +814,9 @@ mod tests {
             value(&p, "ACME_ACCOUNT"),
             (Some("f"), Some(&SettingSource::ConfigFile))
         );
-        sources.add_flag("acme.base_url=https://flag.example").unwrap();
+        sources
+            .add_flag("acme.base_url=https://flag.example")
+            .unwrap();
         let p = sources.resolve(&ACME, &env).unwrap();
         assert_eq!(
             value(&p, "ACME_BASE_URL"),
@@ -817,7 +828,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             value(&p, "ACME_BASE_URL"),
-            (Some("https://file.example"), Some(&SettingSource::ConfigFile))
+            (
+                Some("https://file.example"),
+                Some(&SettingSource::ConfigFile)
+            )
         );
     }
 
@@ -839,7 +853,11 @@ mod tests {
         let built = p.check().unwrap().unwrap();
         assert_eq!(built.get("ACME_API_KEY"), Some("s3cret"));
         assert_eq!(built.get("ACME_BASE_URL"), Some("https://api.acme.example"));
-        let shown = p.settings.iter().find(|s| s.spec.env == "ACME_API_KEY").unwrap();
+        let shown = p
+            .settings
+            .iter()
+            .find(|s| s.spec.env == "ACME_API_KEY")
+            .unwrap();
         assert_eq!(shown.shown_value().as_deref(), Some("set"));
 
         // `api_key_file` in the config file.
@@ -848,7 +866,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             value(&p, "ACME_API_KEY"),
-            (Some("s3cret"), Some(&SettingSource::ConfigFileRef(path.clone())))
+            (
+                Some("s3cret"),
+                Some(&SettingSource::ConfigFileRef(path.clone()))
+            )
         );
         // The environment beats the config file.
         let p = section(&[("api_key_file", &env_file)])
@@ -860,7 +881,11 @@ mod tests {
         let mut flags = SettingSources::default();
         flags.add_flag("acme.api_key=s3cret").unwrap();
         let e = flags.resolve(&ACME, &env_of(&[])).unwrap_err();
-        for part in ["acme.api_key", "never taken from a flag", "ACME_API_KEY_FILE"] {
+        for part in [
+            "acme.api_key",
+            "never taken from a flag",
+            "ACME_API_KEY_FILE",
+        ] {
             assert!(e.message().contains(part), "{part}: {e}");
         }
         assert!(!e.message().contains("s3cret"), "{e}");
@@ -872,27 +897,50 @@ mod tests {
                 &env_of(&[("ACME_API_KEY", "x"), ("ACME_API_KEY_FILE", &env_file)]),
             )
             .unwrap_err();
-        assert!(e.message().contains("ACME_API_KEY and ACME_API_KEY_FILE are both set"), "{e}");
+        assert!(
+            e.message()
+                .contains("ACME_API_KEY and ACME_API_KEY_FILE are both set"),
+            "{e}"
+        );
         let e = section(&[("api_key", "x"), ("api_key_file", &env_file)])
             .resolve(&ACME, &env_of(&[]))
             .unwrap_err();
-        assert!(e.message().contains("api_key and api_key_file are both set"), "{e}");
+        assert!(
+            e.message()
+                .contains("api_key and api_key_file are both set"),
+            "{e}"
+        );
 
         // A missing or empty file is named.
         let e = SettingSources::default()
-            .resolve(&ACME, &env_of(&[("ACME_API_KEY_FILE", "/nonexistent/genmux/x")]))
+            .resolve(
+                &ACME,
+                &env_of(&[("ACME_API_KEY_FILE", "/nonexistent/genmux/x")]),
+            )
             .unwrap_err();
-        assert!(e.message().contains("ACME_API_KEY_FILE: cannot read /nonexistent/genmux/x"), "{e}");
+        assert!(
+            e.message()
+                .contains("ACME_API_KEY_FILE: cannot read /nonexistent/genmux/x"),
+            "{e}"
+        );
         let empty = temp_file("empty", "\n");
         let e = section(&[("api_key_file", &empty.display().to_string())])
             .resolve(&ACME, &env_of(&[]))
             .unwrap_err();
-        assert!(e.message().contains("[providers.acme] api_key_file") && e.message().contains("is empty"), "{e}");
+        assert!(
+            e.message().contains("[providers.acme] api_key_file")
+                && e.message().contains("is empty"),
+            "{e}"
+        );
         // `_FILE` and `_file` exist for secrets only.
         let e = section(&[("base_url_file", "/x")])
             .resolve(&ACME, &env_of(&[]))
             .unwrap_err();
-        assert!(e.message().contains("base_url_file: provider acme has no such setting"), "{e}");
+        assert!(
+            e.message()
+                .contains("base_url_file: provider acme has no such setting"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -918,9 +966,15 @@ mod tests {
         assert!(e.message().contains("allowed: text without spaces"), "{e}");
         // A secret's value is never repeated.
         let e = SettingSources::default()
-            .resolve(&ACME, &env_of(&[("ACME_WEBHOOK_SECRET", "whsec_!!notbase64")]))
+            .resolve(
+                &ACME,
+                &env_of(&[("ACME_WEBHOOK_SECRET", "whsec_!!notbase64")]),
+            )
             .unwrap_err();
-        assert!(e.message().contains("ACME_WEBHOOK_SECRET") && e.message().contains("whsec_<Base64>"), "{e}");
+        assert!(
+            e.message().contains("ACME_WEBHOOK_SECRET") && e.message().contains("whsec_<Base64>"),
+            "{e}"
+        );
         assert!(!e.message().contains("notbase64"), "{e}");
     }
 
@@ -987,9 +1041,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.state(), ProviderState::Configured);
-        assert_eq!(value(&p, "ACME_API_KEY"), (Some("k"), Some(&SettingSource::Sandbox)));
+        assert_eq!(
+            value(&p, "ACME_API_KEY"),
+            (Some("k"), Some(&SettingSource::Sandbox))
+        );
         assert_eq!(value(&p, "ACME_BASE_URL").1, Some(&SettingSource::Default));
         let e = ResolvedProvider::sandboxed(&ACME, &[("ACME_OTHER", "x".into())]).unwrap_err();
-        assert!(e.message().contains("ACME_OTHER, which the provider does not declare"), "{e}");
+        assert!(
+            e.message()
+                .contains("ACME_OTHER, which the provider does not declare"),
+            "{e}"
+        );
     }
 }

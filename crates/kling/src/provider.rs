@@ -330,6 +330,10 @@ mod tests {
         let e = SettingSources::default()
             .resolve(reg, &env(&[("KLING_BASE_URL", "ftp://kling")]))
             .unwrap_err();
-        assert!(e.message().starts_with("KLING_BASE_URL ([providers.kling] base_url)"), "{e}");
+        assert!(
+            e.message()
+                .starts_with("KLING_BASE_URL ([providers.kling] base_url)"),
+            "{e}"
+        );
     }
 }

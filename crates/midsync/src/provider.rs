@@ -447,7 +447,8 @@ mod tests {
             .unwrap();
         let e = key_only.check().unwrap_err();
         assert!(
-            e.message().contains("MIDSYNC_BASE_URL ([providers.midsync] base_url) not set"),
+            e.message()
+                .contains("MIDSYNC_BASE_URL ([providers.midsync] base_url) not set"),
             "{e}"
         );
         let both = sources

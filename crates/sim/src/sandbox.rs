@@ -282,7 +282,10 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap();
             assert!(WebhookSecret::parse(&secret).is_ok());
-            assert_eq!(up.info["settings"].as_object().unwrap().len(), up.settings.len());
+            assert_eq!(
+                up.info["settings"].as_object().unwrap().len(),
+                up.settings.len()
+            );
         }
         sims.shutdown().await;
     }
@@ -290,9 +293,14 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_simulator_or_a_bad_speed_is_named() {
         let mut o = SimulatorOptions::sandbox(1.0);
-        o.listen.insert("runway".into(), "127.0.0.1:0".parse().unwrap());
+        o.listen
+            .insert("runway".into(), "127.0.0.1:0".parse().unwrap());
         let e = Simulators::start(o).await.unwrap_err();
-        assert!(e.to_string().contains("no simulator is called `runway` (allowed: kling, unified)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("no simulator is called `runway` (allowed: kling, unified)"),
+            "{e}"
+        );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))
             .await
             .unwrap_err();

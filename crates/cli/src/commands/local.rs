@@ -367,7 +367,11 @@ pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
                 "{} simulator on {} (plays provider {})",
                 up.name, up.base_url, up.provider
             );
-            let env: Vec<String> = up.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let env: Vec<String> = up
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             println!("  {}", env.join(" "));
         }
         println!("Ctrl-C to stop.");

@@ -111,12 +111,12 @@ pub struct ServeArgs {
     /// Count the per-key rate in this Redis (`redis://host:port/db`), shared by replicas.
     #[arg(long)]
     pub redis_url: Option<String>,
-    /// Run the in-process simulators in place of every provider (refused when real
-    /// provider settings are set); admits loopback callbackUrls …
+    /// Run the in-process simulators in place of every provider (refused when provider
+    /// credentials are set); admits loopback callbackUrls …
     #[arg(long, conflicts_with = "no_sandbox")]
     pub sandbox: bool,
-    /// … or never (by default the sandbox starts by itself only when no provider setting
-    /// and no database_url is set).
+    /// … or never (by default the sandbox starts by itself only when no provider
+    /// credential and no database_url is set).
     #[arg(long)]
     pub no_sandbox: bool,
     /// Sandbox clock speed (simulated seconds per real second).
