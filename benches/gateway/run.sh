@@ -236,7 +236,14 @@ start_sim() {
   local kp up args
   kp=$(free_port); up=$(free_port)
   local conc_flag=""
-  if sim_has --unified-listen; then
+  if sim_has ' --listen '; then
+    # `--listen NAME=HOST:PORT` per simulator; `--concurrency` lifts the per-account task
+    # limit of the simulators that have one (Kling: 5 video tasks, 1303 beyond).
+    args=(sim --listen "kling=127.0.0.1:$kp" --listen "unified=127.0.0.1:$up" --seed 1 --speed "$speed" --json)
+    args+=(--concurrency 1000000000)
+    conc_flag=--concurrency
+    start sim "$RUN/sim.log" "$GENMUX" "${args[@]}"
+  elif sim_has --unified-listen; then
     args=(sim --kling-listen "127.0.0.1:$kp" --seed 1 --speed "$speed" --json)
     args+=(--unified-listen "127.0.0.1:$up")
     sim_has --no-faults && args+=(--no-faults)
@@ -284,20 +291,27 @@ start_sim() {
   log "genmux serve upstream: $UPSTREAM"
 }
 
+# upstream_env: the provider settings (NAME=VALUE words) pointing genmux serve at the
+# chosen simulator, for `env`.
+upstream_env() {
+  if [ "$UPSTREAM" = unified ]; then
+    echo "MIDSYNC_BASE_URL=$SIM_UNIFIED MIDSYNC_API_KEY=$SIM_KEY"
+  else
+    echo "KLING_BASE_URL=$SIM_KLING KLING_ACCESS_KEY=$SIM_AK KLING_SECRET_KEY=$SIM_SK"
+  fi
+}
+
 GM_PID=""; GM_URL=""; GM_KEY=""
 # start_genmux NAME DATA_DIR [extra serve args...]
 start_genmux() {
   local name=$1 dir=$2; shift 2
   local port; port=$(free_port)
   rm -rf "$dir"; mkdir -p "$dir"
+  # Provider settings go in the environment: `serve` takes no provider secret as a flag.
   local upstream
-  if [ "$UPSTREAM" = unified ]; then
-    upstream=(--midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY")
-  else
-    upstream=(--kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK")
-  fi
-  start "$name" "$RUN/$name.log" "$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir" \
-    "${upstream[@]}" --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
+  upstream=($(upstream_env))
+  start "$name" "$RUN/$name.log" env "${upstream[@]}" "$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir" \
+    --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
   GM_PID=$STARTED
   GM_URL="http://127.0.0.1:$port"
   wait_http "$GM_URL/unified-video/models" 60 "$GM_PID" || die "$name does not answer (see $RUN/$name.log)"
@@ -460,13 +474,8 @@ run_startup() {
   local port dir="$RUN/data-startup"
   port=$(free_port)
   rm -rf "$dir"; mkdir -p "$dir"
-  local serve=("$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir"
+  local serve=(env $(upstream_env) "$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir"
     --bootstrap-key-file "$dir/admin.key" --starter-points 1000)
-  if [ "$UPSTREAM" = unified ]; then
-    serve+=(--midsync-base-url "$SIM_UNIFIED" --midsync-api-key "$SIM_KEY")
-  else
-    serve+=(--kling-base-url "$SIM_KLING" --kling-access-key "$SIM_AK" --kling-secret-key "$SIM_SK")
-  fi
   "$DRIVER" startup --label "genmux serve (new data dir)" --url "http://127.0.0.1:$port/unified-video/models" \
     --out "$RUN/startup.jsonl" -- "${serve[@]}" >/dev/null
   local i

@@ -1,8 +1,13 @@
-//! `genmux serve` configuration: a TOML file, then environment variables, then flags.
+//! `genmux serve` configuration. Precedence, highest first (issue 14 point 8): flags, then
+//! environment variables, then the TOML file, then defaults. Provider settings follow the
+//! same order but are declared by each provider crate ([`genmux_core::settings`]); this
+//! module only carries the file's `[providers.<id>]` sections and the flags to them.
 //! A bad value is an error naming the key.
 
 use crate::exit::CliError;
+use genmux_core::settings::SettingSources;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The config file (`--config genmux.toml` or `GENMUX_CONFIG`). Every key is optional.
@@ -23,6 +28,12 @@ pub struct FileConfig {
     pub bootstrap_key_file: Option<PathBuf>,
     /// Admit loopback callbackUrls (tests and sandboxes).
     pub allow_loopback_callbacks: Option<bool>,
+    /// Serve `GET /unified-{video,image}/models` without a key (public forms); off by
+    /// default, as the seed requires Authorization there.
+    pub models_public: Option<bool>,
+    /// Seconds a submission of unknown outcome to a provider that cannot look tasks up
+    /// (the unified API) keeps its hold before it is voided (default 86400).
+    pub unknown_deadline_secs: Option<u64>,
     /// An operator catalog override file (replace, add or disable models).
     pub catalog_override: Option<PathBuf>,
     /// `pretty` or `json` logs.
@@ -30,45 +41,31 @@ pub struct FileConfig {
     /// Master key for outbound callback secrets (Base64, ≥ 32 bytes). Replicas sharing a
     /// database must share it (default: generated once into data_dir/webhook.key).
     pub webhook_signing_key: Option<String>,
-    /// Kling credentials.
+    /// Provider settings, one section per provider id (`[providers.<id>]`) holding the
+    /// keys that provider's crate declares (`genmux providers` lists them). Checked against
+    /// the registrations when the gateway starts.
     #[serde(default)]
-    pub kling: KlingSection,
-    /// Upstream unified-API credentials.
-    #[serde(default)]
-    pub midsync: MidsyncSection,
+    pub providers: BTreeMap<String, toml::Table>,
     /// Limits.
     #[serde(default)]
     pub limits: LimitsSection,
     /// Telemetry.
     #[serde(default)]
     pub telemetry: TelemetrySection,
-    /// Sandbox (in-process simulators when no provider credentials are set).
+    /// Sandbox (in-process simulators when no provider settings and no database are set).
     #[serde(default)]
     pub sandbox: SandboxSection,
-}
-
-/// `[kling]`
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct KlingSection {
-    /// AccessKey (`KLING_ACCESS_KEY`).
-    pub access_key: Option<String>,
-    /// SecretKey (`KLING_SECRET_KEY`).
-    pub secret_key: Option<String>,
-    /// Base URL (`KLING_BASE_URL`).
-    pub base_url: Option<String>,
-    /// Callback signing secret (`KLING_WEBHOOK_SECRET`).
-    pub webhook_secret: Option<String>,
-}
-
-/// `[midsync]`
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct MidsyncSection {
-    /// API key (`MIDSYNC_API_KEY`).
-    pub api_key: Option<String>,
-    /// Base URL (`MIDSYNC_BASE_URL`).
-    pub base_url: Option<String>,
+    /// Where this config was read from, for messages (not a key of the file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    /// `--provider-setting <id>.<key>=<value>` flags (not a key of the file).
+    #[serde(skip)]
+    pub provider_flags: Vec<String>,
+    /// The environment variables the linked providers declare (`NAME`, and `NAME_FILE` for
+    /// secrets), as read when the config was resolved (not a key of the file). `demo`
+    /// leaves it empty: its sandbox ignores the shell's credentials.
+    #[serde(skip)]
+    pub provider_env: BTreeMap<String, String>,
 }
 
 /// `[limits]`
@@ -106,7 +103,8 @@ pub struct TelemetrySection {
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxSection {
-    /// Force the sandbox on or off (default: on when no provider credentials are set).
+    /// Force the sandbox on or off (default: on when no provider setting and no
+    /// `database_url` is set; issue 13 point 6).
     pub enabled: Option<bool>,
     /// Simulated seconds per real second (default 20: a 5 s video is ready in ~2 s).
     pub speed: Option<f64>,
@@ -117,30 +115,93 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, CliError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))?;
-        FileConfig::parse(&text)
-            .map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))
+        let mut cfg = FileConfig::parse(&text)
+            .map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))?;
+        cfg.path = Some(path.to_path_buf());
+        Ok(cfg)
     }
 
-    /// Parses config TOML.
+    /// Parses config TOML. A top-level section named after a linked provider (where
+    /// provider settings used to live) is refused pointing at `[providers.<id>]`.
     pub fn parse(text: &str) -> Result<FileConfig, String> {
+        if let Ok(table) = text.parse::<toml::Table>() {
+            for reg in genmux_core::registrations() {
+                if table.get(reg.id).is_some_and(toml::Value::is_table) {
+                    return Err(format!(
+                        "[{0}]: provider settings live in [providers.{0}] (see `genmux providers`)",
+                        reg.id
+                    ));
+                }
+            }
+        }
         toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
     }
 
-    /// Fills unset keys from the environment (`KLING_*`, `MIDSYNC_*`, `DATABASE_URL`,
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `GENMUX_*`).
+    /// The inputs of the provider settings: the file's `[providers.<id>]` sections (each
+    /// value as text) and the `--provider-setting` flags.
+    pub fn setting_sources(&self) -> Result<SettingSources, CliError> {
+        let mut sources = SettingSources {
+            file_name: self.path.clone(),
+            ..Default::default()
+        };
+        for (id, table) in &self.providers {
+            let section = sources.file.entry(id.clone()).or_default();
+            for (key, value) in table {
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(n) => n.to_string(),
+                    toml::Value::Float(x) => x.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => {
+                        return Err(CliError::Usage(format!(
+                            "config{}: [providers.{id}] {key}: a value of type {} is not allowed (allowed: text, a number, true or false)",
+                            self.path
+                                .as_ref()
+                                .map(|p| format!(" {}", p.display()))
+                                .unwrap_or_default(),
+                            other.type_str()
+                        )))
+                    }
+                };
+                section.insert(key.clone(), text);
+            }
+        }
+        for flag in &self.provider_flags {
+            sources
+                .add_flag(flag)
+                .map_err(|e| CliError::Usage(e.message().to_string()))?;
+        }
+        Ok(sources)
+    }
+
+    /// Reads the environment variables the linked providers declare into
+    /// [`Self::provider_env`].
+    pub fn capture_provider_env(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        for reg in genmux_core::registrations() {
+            for spec in reg.settings {
+                let mut names = vec![spec.env.to_string()];
+                if spec.secret {
+                    names.push(spec.env_file());
+                }
+                for name in names {
+                    if let Some(v) = env(&name) {
+                        self.provider_env.insert(name, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets keys from the environment where it has a (non-empty) value, over the file's
+    /// (`DATABASE_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `GENMUX_*`); flags are applied
+    /// after this and win over both.
     pub fn overlay_env(&mut self, env: &dyn Fn(&str) -> Option<String>) {
         fn fill<T>(slot: &mut Option<T>, v: Option<T>) {
-            if slot.is_none() {
+            if v.is_some() {
                 *slot = v;
             }
         }
         let s = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-        fill(&mut self.kling.access_key, s("KLING_ACCESS_KEY"));
-        fill(&mut self.kling.secret_key, s("KLING_SECRET_KEY"));
-        fill(&mut self.kling.base_url, s("KLING_BASE_URL"));
-        fill(&mut self.kling.webhook_secret, s("KLING_WEBHOOK_SECRET"));
-        fill(&mut self.midsync.api_key, s("MIDSYNC_API_KEY"));
-        fill(&mut self.midsync.base_url, s("MIDSYNC_BASE_URL"));
         fill(&mut self.database_url, s("DATABASE_URL"));
         fill(
             &mut self.telemetry.otlp_endpoint,
@@ -151,13 +212,7 @@ impl FileConfig {
         fill(&mut self.data_dir, s("GENMUX_DATA_DIR").map(PathBuf::from));
         fill(&mut self.webhook_signing_key, s("GENMUX_WEBHOOK_KEY"));
         fill(&mut self.limits.redis_url, s("GENMUX_REDIS_URL"));
-    }
-
-    /// Whether any real provider is configured.
-    pub fn has_provider_credentials(&self) -> bool {
-        self.kling.access_key.is_some()
-            || self.kling.secret_key.is_some()
-            || self.midsync.api_key.is_some()
+        self.capture_provider_env(env);
     }
 }
 
@@ -167,9 +222,8 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let e = FileConfig::parse("listen = \"127.0.0.1:1\"\n[kling]\naccess_kye = \"x\"\n")
-            .unwrap_err();
-        assert!(e.contains("access_kye"), "{e}");
+        let e = FileConfig::parse("listen = \"127.0.0.1:1\"\n[limits]\nkey_rmp = 5\n").unwrap_err();
+        assert!(e.contains("key_rmp"), "{e}");
         assert!(e.contains("line 3"), "{e}");
     }
 
@@ -180,18 +234,38 @@ mod tests {
     }
 
     #[test]
-    fn env_fills_only_unset_keys() {
-        let mut c = FileConfig::parse("[kling]\naccess_key = \"from-file\"").unwrap();
+    fn the_environment_overrides_the_file() {
+        let mut c =
+            FileConfig::parse("listen = \"127.0.0.1:1\"\ndata_dir = \"from-file\"").unwrap();
         let env = |k: &str| match k {
-            "KLING_ACCESS_KEY" => Some("from-env".to_string()),
-            "KLING_SECRET_KEY" => Some("sk".to_string()),
+            "GENMUX_LISTEN" => Some("127.0.0.1:2".to_string()),
+            "GENMUX_DATA_DIR" => Some(" ".to_string()),
             "DATABASE_URL" => Some("postgres://x".to_string()),
             _ => None,
         };
         c.overlay_env(&env);
-        assert_eq!(c.kling.access_key.as_deref(), Some("from-file"));
-        assert_eq!(c.kling.secret_key.as_deref(), Some("sk"));
+        assert_eq!(c.listen.as_deref(), Some("127.0.0.1:2"));
+        // An empty variable counts as unset.
+        assert_eq!(c.data_dir, Some(PathBuf::from("from-file")));
         assert_eq!(c.database_url.as_deref(), Some("postgres://x"));
-        assert!(c.has_provider_credentials());
+    }
+
+    #[test]
+    fn provider_sections_become_setting_sources() {
+        let c = FileConfig::parse(
+            "[providers.acme]\nbase_url = \"https://a.example\"\ntimeout_secs = 30\nverbose = true\n",
+        )
+        .unwrap();
+        let s = c.setting_sources().unwrap();
+        let acme = &s.file["acme"];
+        assert_eq!(acme["base_url"], "https://a.example");
+        assert_eq!(acme["timeout_secs"], "30");
+        assert_eq!(acme["verbose"], "true");
+        let c = FileConfig::parse("[providers.acme]\nkeys = [\"a\"]\n").unwrap();
+        let e = c.setting_sources().unwrap_err().to_string();
+        assert!(
+            e.contains("[providers.acme] keys: a value of type array is not allowed"),
+            "{e}"
+        );
     }
 }

@@ -3,9 +3,11 @@
 
 use crate::config::FileConfig;
 use crate::exit::CliError;
+use crate::providers::{self, SandboxMode};
 use crate::sandbox::Sandbox;
 use base64::Engine as _;
-use genmux_core::{Catalog, ProviderSettings};
+use genmux_core::settings::ResolvedProvider;
+use genmux_core::Catalog;
 use genmux_midsync::{AppState, Engine, GatewayConfig, KeyRate};
 use genmux_router::{Limits, ProviderLimit, Router, Telemetry};
 use genmux_store::{NewKey, Scope, Store};
@@ -31,6 +33,8 @@ pub struct RunningGateway {
     pub backend: &'static str,
     /// Simulators started for the sandbox, if any.
     pub sandbox: Option<Sandbox>,
+    /// Whether the sandbox runs, and why.
+    pub sandbox_mode: SandboxMode,
     /// Provider ids the router serves.
     pub providers: Vec<String>,
     stop: Option<oneshot::Sender<()>>,
@@ -42,6 +46,9 @@ pub struct RunningGateway {
 /// Longest auth cache TTL `serve` takes: a day. Longer would only widen the window in
 /// which a key revoked while the revocation feed is down keeps working.
 const MAX_AUTH_CACHE_TTL_SECS: u64 = 86_400;
+/// Longest operator deadline for submissions of unknown outcome: 30 days (Kling keeps
+/// results that long; past it nobody can reconcile the task anyway).
+const MAX_UNKNOWN_DEADLINE_SECS: u64 = 30 * 24 * 3600;
 
 fn usage(key: &str, msg: impl std::fmt::Display) -> CliError {
     CliError::Usage(format!("{key}: {msg}"))
@@ -142,7 +149,22 @@ async fn bootstrap(store: &Store, starter_points: i64) -> Result<Option<String>,
 
 /// Starts a gateway from a resolved config: store, catalog, providers (or the sandbox),
 /// router, engine and the HTTP server with the web page.
+///
+/// Providers come from the settings their crates declare; the sandbox starts by itself
+/// only when no provider credential and no `database_url` is set, `--sandbox` with
+/// provider credentials is refused, and a `database_url` without providers exits 2 naming
+/// the missing settings (issue 13 point 6).
 pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
+    // Providers: each linked crate's declared settings, resolved from flags, environment
+    // and config file. Decided before anything is created or opened, so a deployment missing
+    // its provider settings exits 2 without touching its data dir or database.
+    let resolved = providers::resolve(cfg)?;
+    let sandbox_mode = providers::decide_sandbox(cfg, &resolved)?;
+    let real = match sandbox_mode {
+        SandboxMode::Off => providers::configured(cfg, &resolved)?,
+        SandboxMode::Asked | SandboxMode::Auto => Vec::new(),
+    };
+
     let data_dir = cfg
         .data_dir
         .clone()
@@ -190,34 +212,37 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
     let url = format!("http://{bound}");
     let public_url = cfg.public_url.clone().unwrap_or_else(|| url.clone());
 
-    let sandbox_on = cfg
-        .sandbox
-        .enabled
-        .unwrap_or(!cfg.has_provider_credentials());
-    let sandbox = if sandbox_on {
-        Some(Sandbox::start(cfg.sandbox.speed.unwrap_or(20.0)).await?)
-    } else {
-        None
-    };
-
-    let mut settings = ProviderSettings::new();
-    let mut set = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            settings = std::mem::take(&mut settings).set(k, v.clone());
+    // The simulators stand in for every provider (never silently: issue 13 point 6).
+    let (sandbox, to_build) = match sandbox_mode {
+        SandboxMode::Off => (None, real),
+        SandboxMode::Asked | SandboxMode::Auto => {
+            let sandbox = Sandbox::start(cfg.sandbox.speed.unwrap_or(20.0)).await?;
+            let mut to_build = Vec::new();
+            for up in sandbox.upstreams() {
+                let registration = genmux_core::registrations()
+                    .find(|r| r.id == up.provider)
+                    .ok_or_else(|| {
+                        CliError::Other(format!(
+                            "sandbox: the {} simulator plays provider {}, which is not linked into this binary",
+                            up.name, up.provider
+                        ))
+                    })?;
+                let simulated = ResolvedProvider::sandboxed(registration, &up.settings)
+                    .and_then(|p| p.check())
+                    .map_err(|e| CliError::Other(e.message().to_string()))?
+                    .ok_or_else(|| {
+                        CliError::Other(format!(
+                            "sandbox: the {} simulator leaves provider {} unconfigured",
+                            up.name, up.provider
+                        ))
+                    })?;
+                to_build.push((registration, simulated));
+            }
+            (Some(sandbox), to_build)
         }
     };
-    set("KLING_ACCESS_KEY", &cfg.kling.access_key);
-    set("KLING_SECRET_KEY", &cfg.kling.secret_key);
-    set("KLING_BASE_URL", &cfg.kling.base_url);
-    set("KLING_WEBHOOK_SECRET", &cfg.kling.webhook_secret);
-    set("MIDSYNC_API_KEY", &cfg.midsync.api_key);
-    set("MIDSYNC_BASE_URL", &cfg.midsync.base_url);
-    if let Some(s) = &sandbox {
-        settings = s.provider_settings(settings);
-    }
+    let sandbox_on = sandbox.is_some();
 
-    genmux_kling::link();
-    genmux_midsync::link();
     let mut limits = Limits::new();
     if cfg.limits.provider_rps.is_some() || cfg.limits.provider_concurrency.is_some() {
         limits = limits.default_provider(ProviderLimit {
@@ -230,9 +255,12 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
             max_in_flight: cfg.limits.provider_concurrency,
         });
     }
-    let router = Router::builder()
+    let mut builder = Router::builder();
+    for (registration, settings) in &to_build {
+        builder = builder.provider(providers::build(registration, settings, &catalog)?);
+    }
+    let router = builder
         .catalog(catalog)
-        .discover(settings)
         .limits(limits)
         .telemetry(
             Telemetry::global().record_prompts(cfg.telemetry.record_prompts.unwrap_or(false)),
@@ -240,14 +268,22 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
         .build()
         .map_err(|e| usage("providers", e))?;
     let providers: Vec<String> = router.provider_ids().map(str::to_string).collect();
-    if providers.is_empty() {
-        return Err(CliError::Usage(
-            "providers: none configured; set KLING_ACCESS_KEY + KLING_SECRET_KEY or MIDSYNC_API_KEY, or enable [sandbox]".into(),
-        ));
-    }
 
     let mut gw = GatewayConfig::new(public_url, webhook_key(cfg, &data_dir)?);
+    // Loopback callbackUrls only with the sandbox (asked for, or started by itself when
+    // nothing is configured) or when the operator says so (issue 13 point 6).
     gw.allow_loopback_callbacks = cfg.allow_loopback_callbacks.unwrap_or(sandbox_on);
+    gw.sandbox = sandbox_on;
+    gw.models_public = cfg.models_public.unwrap_or(false);
+    if let Some(secs) = cfg.unknown_deadline_secs {
+        if secs == 0 || secs > MAX_UNKNOWN_DEADLINE_SECS {
+            return Err(usage(
+                "unknown_deadline_secs",
+                format!("{secs} is out of range (allowed: 1–{MAX_UNKNOWN_DEADLINE_SECS} seconds)"),
+            ));
+        }
+        gw.poll.unknown_deadline = std::time::Duration::from_secs(secs);
+    }
     if let Some(limit) = cfg.limits.body_limit {
         gw.body_limit = limit;
     }
@@ -304,6 +340,7 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
         bootstrap_key,
         backend: store.backend(),
         sandbox,
+        sandbox_mode,
         providers,
         stop: Some(stop),
         server: Some(server),

@@ -7,12 +7,15 @@ mod config;
 mod exit;
 mod gateway;
 mod output;
+mod providers;
 mod sandbox;
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() {
+    // Keeps every provider crate (and its inventory registration) in the binary.
+    genmux::link_providers();
     let cli = commands::Cli::parse();
     let code = match commands::run(cli).await {
         Ok(()) => 0,

@@ -1,16 +1,15 @@
-//! The zero-config sandbox: the upstream simulators in this process on loopback, so
-//! `genmux serve` and `genmux demo` work with no credentials at all.
+//! The sandbox: the upstream simulators in this process on loopback, each standing in for
+//! the provider whose upstream it plays (`genmux_sim::sandbox`), so `genmux serve` and
+//! `genmux demo` work with no credentials at all. It is never silent (issue 13 point 6):
+//! `serve` prints a banner, `/healthz` and `/unified-video/models` say `"sandbox": true`,
+//! and the web page shows it.
 
 use crate::exit::CliError;
-use genmux_core::ProviderSettings;
-use genmux_sim::clock::ClockMode;
-use genmux_sim::kling::{KlingSim, KlingSimConfig};
-use genmux_sim::unified::{UnifiedSim, UnifiedSimConfig};
+use genmux_sim::sandbox::{SimulatedUpstream, SimulatorOptions, Simulators};
 
 /// Simulators started for a sandboxed gateway.
 pub struct Sandbox {
-    kling: KlingSim,
-    unified: UnifiedSim,
+    sims: Simulators,
 }
 
 impl Sandbox {
@@ -21,43 +20,19 @@ impl Sandbox {
                 "sandbox.speed: {speed} is not allowed (allowed: a number > 0)"
             )));
         }
-        let kling = KlingSim::start(KlingSimConfig {
-            clock: ClockMode::RealTime { speed },
-            ..KlingSimConfig::default()
-        })
-        .await
-        .map_err(|e| CliError::Other(format!("starting the Kling simulator: {e}")))?;
-        // The unified simulator is the upstream of the models Kling does not serve
-        // (seedance, runway, hailuo, grok), reached through the midsync provider.
-        let unified = UnifiedSim::start(UnifiedSimConfig::default().with_speed(speed))
+        let sims = Simulators::start(SimulatorOptions::sandbox(speed))
             .await
-            .map_err(|e| CliError::Other(format!("starting the unified simulator: {e}")))?;
-        Ok(Sandbox { kling, unified })
+            .map_err(|e| CliError::Other(format!("starting the sandbox: {e}")))?;
+        Ok(Sandbox { sims })
     }
 
-    /// Provider settings pointing at the simulators (replacing nothing already set).
-    pub fn provider_settings(&self, settings: ProviderSettings) -> ProviderSettings {
-        settings
-            .set("KLING_ACCESS_KEY", self.kling.access_key())
-            .set("KLING_SECRET_KEY", self.kling.secret_key())
-            .set("KLING_BASE_URL", self.kling.base_url())
-            .set("MIDSYNC_API_KEY", self.unified.api_key())
-            .set("MIDSYNC_BASE_URL", self.unified.base_url())
-    }
-
-    /// The Kling simulator's base URL.
-    pub fn kling_url(&self) -> &str {
-        self.kling.base_url()
-    }
-
-    /// The unified simulator's base URL.
-    pub fn unified_url(&self) -> &str {
-        self.unified.base_url()
+    /// Each simulator, the provider it plays and the settings pointing that provider at it.
+    pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
+        self.sims.upstreams()
     }
 
     /// Stops the simulators.
     pub async fn shutdown(self) {
-        self.kling.shutdown().await;
-        self.unified.shutdown().await;
+        self.sims.shutdown().await;
     }
 }

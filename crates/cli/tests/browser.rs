@@ -308,3 +308,65 @@ async fn gateway_page_signs_in_quotes_generates_plays_and_shows_usage() {
         panic!("{e}\n--- gateway log ---\n{}", gw.logs());
     }
 }
+
+/// Issue 13 point 6: the page shows the sandbox banner when `/healthz` says the providers
+/// are simulators, before anyone signs in, and hides it for a gateway with a real provider.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_shows_the_sandbox_banner_only_in_the_sandbox() {
+    let sandboxed = Gateway::start(&[]);
+    let sim = support::Sim::start(&["--speed", "30"]);
+    let env: Vec<(String, String)> = sim.info["kling"]["settings"]
+        .as_object()
+        .expect("kling settings")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let real = Gateway::start_env(&[], &env);
+    let driver = start_chromedriver().await.expect("chromedriver starts");
+    let client = driver
+        .new_client()
+        .await
+        .expect("headless Chromium session");
+    let c = &client;
+    const BANNER: &str = "const b = document.getElementById('sandbox-banner');
+        return {sandbox: document.body.dataset.sandbox || null,
+                visible: !!b && !b.hidden && getComputedStyle(b).display !== 'none' && b.offsetHeight > 0,
+                text: b ? b.textContent.replace(/\\s+/g, ' ').trim() : null};";
+    let result: Result<(), String> = async {
+        c.goto(&format!("{}/", sandboxed.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        let v = wait_js!(c, "the sandbox banner", WAIT, BANNER, [], |v: &Value| v
+            ["sandbox"]
+            == "true");
+        if v["visible"] != true
+            || !v["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("every provider is simulated")
+        {
+            return Err(format!("the sandbox banner is not shown: {v}"));
+        }
+        c.goto(&format!("{}/", real.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        let v = wait_js!(
+            c,
+            "the page of a gateway with a real provider",
+            WAIT,
+            BANNER,
+            [],
+            |v: &Value| v["sandbox"] == "false"
+        );
+        if v["visible"] != false {
+            return Err(format!("the sandbox banner shows on a real gateway: {v}"));
+        }
+        Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

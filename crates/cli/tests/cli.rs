@@ -726,17 +726,16 @@ fn sim_runs_the_kling_simulator_that_serve_can_use_as_its_provider() {
         sim.info
     );
 
-    // serve with real-provider settings pointing at it: no sandbox, Kling only.
-    let gw = Gateway::start(&[
-        "--no-sandbox",
-        "--kling-base-url",
-        base,
-        "--kling-access-key",
-        ak,
-        "--kling-secret-key",
-        sk,
-        "--allow-loopback-callbacks",
-    ]);
+    // serve with real-provider settings pointing at it: no sandbox, Kling only. The keys
+    // come from the environment (secrets are never flags).
+    let gw = Gateway::start_env(
+        &["--no-sandbox", "--allow-loopback-callbacks"],
+        &[
+            ("KLING_BASE_URL", base),
+            ("KLING_ACCESS_KEY", ak),
+            ("KLING_SECRET_KEY", sk),
+        ],
+    );
     assert!(
         gw.banner.contains("providers: kling") && !gw.banner.contains("sandbox:"),
         "{}",

@@ -17,6 +17,7 @@ pub mod media;
 pub mod pricing;
 pub mod provider;
 pub mod request;
+pub mod settings;
 pub mod task;
 pub mod webhook;
 
@@ -33,6 +34,7 @@ pub use request::{
     CameraConfig, CameraControl, DynamicMask, ElementGroup, GenerationRequest, MediaKind,
     Operation, ShotPrompt, TrajectoryPoint,
 };
+pub use settings::{SettingKind, SettingSpec};
 pub use task::{Asset, Submission, TaskRef, TaskSnapshot, TaskStatus, Transition, UnknownTask};
 
 // Re-exported so provider crates register without naming `inventory` themselves.

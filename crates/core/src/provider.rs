@@ -292,9 +292,10 @@ pub trait Layer: Send + Sync {
     }
 }
 
-/// Settings handed to a provider's builder: credentials and base URLs by name
-/// (`KLING_ACCESS_KEY`, `KLING_BASE_URL`, …), taken from the config file and environment by
-/// the application.
+/// Settings handed to a provider's builder: credentials and base URLs by environment name
+/// (`KLING_ACCESS_KEY`, `KLING_BASE_URL`, …), as the provider's registration declares them
+/// ([`crate::settings`]); resolved from the config file, flags and environment by the
+/// application.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderSettings {
     values: BTreeMap<String, String>,
@@ -330,12 +331,19 @@ impl ProviderSettings {
 
 /// A provider crate's entry in the registry, collected with `inventory`.
 ///
-/// `build` returns `Ok(None)` when the settings hold no credentials for this provider.
+/// `settings` declares everything the provider reads (issue 14 point 2): an application
+/// resolves them from its config file (`[providers.<id>]`), flags and environment with
+/// [`crate::settings::SettingSources`] and never names a provider's settings itself.
+/// `build` receives them by environment name, defaults filled in, and returns `Ok(None)`
+/// when they hold no credentials for this provider.
+#[derive(Debug)]
 pub struct ProviderRegistration {
-    /// Provider id.
+    /// Provider id; also the config section `[providers.<id>]`.
     pub id: &'static str,
     /// One line for `genmux providers` and docs.
     pub description: &'static str,
+    /// The settings the provider reads, in the order `genmux providers` lists them.
+    pub settings: &'static [crate::settings::SettingSpec],
     /// Builds the provider from settings and the catalog.
     pub build: fn(&ProviderSettings, &Catalog) -> Result<Option<Provider>>,
 }

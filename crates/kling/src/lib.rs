@@ -30,6 +30,7 @@ genmux_core::inventory::submit! {
     genmux_core::ProviderRegistration {
         id: provider::ID,
         description: "Kling native API (text/image/multi-image to video, motion control, extend, lip sync, images, omni-image)",
+        settings: provider::SETTINGS,
         build: provider::build,
     }
 }

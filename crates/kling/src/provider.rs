@@ -2,11 +2,12 @@
 //! API. Mapping is in [`crate::mapping`], I/O in [`crate::client`].
 
 use crate::callback;
-use crate::client::{KlingClient, KlingConfig};
+use crate::client::{KlingClient, KlingConfig, GLOBAL_BASE_URL};
 use crate::error::PROVIDER;
 use crate::mapping::{self, Plan};
 use crate::offerings;
 use crate::wire::ListQuery;
+use genmux_core::settings::{SettingKind, SettingSpec};
 use genmux_core::webhook::WebhookSecret;
 use genmux_core::{
     async_trait, Catalog, Error, ErrorKind, ImageProvider, Offering, Provider, ProviderSettings,
@@ -14,7 +15,7 @@ use genmux_core::{
 };
 use std::sync::Arc;
 
-/// The provider id.
+/// The provider id; also its config section `[providers.kling]`.
 pub const ID: &str = "kling";
 
 /// A list scan for a task of unknown outcome reads pages of this size (the spec's maximum
@@ -25,6 +26,48 @@ const LIST_SCAN_MAX_PAGES: u32 = 20;
 /// Tasks created this long before the submission left cannot be it (clock skew between
 /// us and Kling, generously).
 const LIST_SCAN_SKEW_MS: i64 = 10 * 60 * 1000;
+/// Setting: the AccessKey of the Kling account (the JWT's `iss`).
+pub const SETTING_ACCESS_KEY: &str = "KLING_ACCESS_KEY";
+/// Setting: the SecretKey of the Kling account (signs the JWT).
+pub const SETTING_SECRET_KEY: &str = "KLING_SECRET_KEY";
+/// Setting (optional): the API base URL (default [`GLOBAL_BASE_URL`]).
+pub const SETTING_BASE_URL: &str = "KLING_BASE_URL";
+/// Setting (optional): the `whsec_…` secret Kling signs its callbacks with.
+pub const SETTING_WEBHOOK_SECRET: &str = "KLING_WEBHOOK_SECRET";
+
+/// Everything the `kling` provider reads, as its registration declares it (issue 14
+/// point 2): both keys are secrets and required; the base URL defaults to the global
+/// endpoint (`https://api-beijing.klingai.com` for the China region).
+pub static SETTINGS: &[SettingSpec] = &[
+    SettingSpec::new(
+        SETTING_ACCESS_KEY,
+        "access_key",
+        "AccessKey of the Kling account",
+    )
+    .secret()
+    .required(),
+    SettingSpec::new(
+        SETTING_SECRET_KEY,
+        "secret_key",
+        "SecretKey of the Kling account (signs the JWT)",
+    )
+    .secret()
+    .required(),
+    SettingSpec::new(
+        SETTING_BASE_URL,
+        "base_url",
+        "Kling API base URL (https://api-beijing.klingai.com for China)",
+    )
+    .kind(SettingKind::Url)
+    .default_value(GLOBAL_BASE_URL),
+    SettingSpec::new(
+        SETTING_WEBHOOK_SECRET,
+        "webhook_secret",
+        "whsec_ secret verifying Kling's signed callbacks (unsigned callbacks are accepted without it)",
+    )
+    .secret()
+    .kind(SettingKind::WebhookSecret),
+];
 
 /// Kling as a genmux provider: offerings for every catalog entry with a `kling` provider
 /// model, submissions mapped to the native endpoints, status by the task's operation
@@ -62,8 +105,8 @@ impl KlingProvider {
     /// `Ok(None)` when neither key is set; an error naming the missing one when only one is.
     pub fn from_settings(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Self>> {
         let (ak, sk) = (
-            settings.get("KLING_ACCESS_KEY"),
-            settings.get("KLING_SECRET_KEY"),
+            settings.get(SETTING_ACCESS_KEY),
+            settings.get(SETTING_SECRET_KEY),
         );
         let (ak, sk) = match (ak, sk) {
             (None, None) => return Ok(None),
@@ -82,10 +125,10 @@ impl KlingProvider {
             }
         };
         let mut config = KlingConfig::new(ak, sk);
-        if let Some(url) = settings.get("KLING_BASE_URL") {
+        if let Some(url) = settings.get(SETTING_BASE_URL) {
             config.base_url = url.to_string();
         }
-        if let Some(secret) = settings.get("KLING_WEBHOOK_SECRET") {
+        if let Some(secret) = settings.get(SETTING_WEBHOOK_SECRET) {
             config.webhook_secret = Some(secret.to_string());
         }
         KlingProvider::new(config, catalog).map(Some)
@@ -321,5 +364,46 @@ mod tests {
     fn registered_with_inventory() {
         crate::link();
         assert!(genmux_core::registrations().any(|r| r.id == "kling"));
+    }
+
+    /// The declaration and `build` agree: resolved from the declaration, nothing set
+    /// builds nothing, the required settings alone build the provider against the declared
+    /// default base URL, and a bad base URL is refused naming the setting.
+    #[test]
+    fn the_declared_settings_build_the_provider() {
+        use genmux_core::settings::{check_declaration, ProviderState, SettingSources};
+        crate::link();
+        let reg = genmux_core::registrations()
+            .find(|r| r.id == ID)
+            .expect("registered");
+        check_declaration(reg).unwrap();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let none = SettingSources::default().resolve(reg, &env(&[])).unwrap();
+        assert_eq!(none.state(), ProviderState::NotConfigured);
+        let keys = SettingSources::default()
+            .resolve(
+                reg,
+                &env(&[("KLING_ACCESS_KEY", "ak"), ("KLING_SECRET_KEY", "sk")]),
+            )
+            .unwrap();
+        let settings = keys.check().unwrap().expect("configured");
+        assert_eq!(settings.get(SETTING_BASE_URL), Some(GLOBAL_BASE_URL));
+        let p = (reg.build)(&settings, Catalog::builtin()).unwrap().unwrap();
+        assert_eq!(p.id(), ID);
+        let e = SettingSources::default()
+            .resolve(reg, &env(&[("KLING_BASE_URL", "ftp://kling")]))
+            .unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("KLING_BASE_URL ([providers.kling] base_url)"),
+            "{e}"
+        );
     }
 }

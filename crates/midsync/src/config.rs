@@ -106,6 +106,11 @@ pub struct GatewayConfig {
     pub key_rate: Option<KeyRate>,
     /// Admit loopback `callbackUrl`s (tests and sandboxes only).
     pub allow_loopback_callbacks: bool,
+    /// The providers are simulators in this process (`genmux serve`'s sandbox): said in
+    /// `GET /unified-video/models`, `/unified-image/models` and `/healthz` as
+    /// `"sandbox": true`, so a sandbox is never mistaken for a real deployment (issue 13
+    /// point 6).
+    pub sandbox: bool,
     /// Master key from which each account's `whsec_` callback secret is derived.
     pub webhook_signing_key: Vec<u8>,
     /// This process's name in leases.
@@ -151,6 +156,7 @@ impl GatewayConfig {
             body_limit: 10 * 1024 * 1024,
             key_rate: None,
             allow_loopback_callbacks: false,
+            sandbox: false,
             webhook_signing_key: webhook_signing_key.into(),
             worker_id: format!("gw-{}", uuid::Uuid::new_v4().simple()),
             poll: PollConfig::default(),

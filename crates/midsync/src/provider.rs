@@ -6,6 +6,7 @@ use crate::client::MidsyncClient;
 use crate::mapping::{self, PROVIDER_ID};
 use genmux_core::catalog::FieldType;
 use genmux_core::pricing::{PriceRule, Rate, POINTS_PER_USD};
+use genmux_core::settings::{SettingKind, SettingSpec};
 use genmux_core::webhook::WebhookSecret;
 use genmux_core::{
     async_trait, Capability, Catalog, Error, ErrorKind, ImageProvider, MediaKind, ModelSpec,
@@ -23,6 +24,40 @@ pub const SETTING_API_KEY: &str = "MIDSYNC_API_KEY";
 pub const SETTING_WEBHOOK_SECRET: &str = "MIDSYNC_WEBHOOK_SECRET";
 /// Setting (optional): per-request timeout in seconds (default 30).
 pub const SETTING_TIMEOUT_SECS: &str = "MIDSYNC_TIMEOUT_SECS";
+
+/// Everything the `midsync` provider reads, as its registration declares it (issue 14
+/// point 2; config section `[providers.midsync]`). The upstream has no well-known address,
+/// so the base URL is required with the key.
+pub static SETTINGS: &[SettingSpec] = &[
+    SettingSpec::new(
+        SETTING_API_KEY,
+        "api_key",
+        "API key of the upstream account (sent as Bearer)",
+    )
+    .secret()
+    .required(),
+    SettingSpec::new(
+        SETTING_BASE_URL,
+        "base_url",
+        "base URL of the upstream unified API, e.g. https://api.example.com",
+    )
+    .kind(SettingKind::Url)
+    .required(),
+    SettingSpec::new(
+        SETTING_WEBHOOK_SECRET,
+        "webhook_secret",
+        "whsec_ secret the upstream signs its callbacks with; unsigned callbacks are refused when set",
+    )
+    .secret()
+    .kind(SettingKind::WebhookSecret),
+    SettingSpec::new(
+        SETTING_TIMEOUT_SECS,
+        "timeout_secs",
+        "per-request timeout in seconds",
+    )
+    .kind(SettingKind::PositiveInteger)
+    .default_value("30"),
+];
 
 /// How to reach the upstream.
 #[derive(Clone, Debug)]
@@ -329,7 +364,8 @@ fn build(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Provid
 inventory::submit! {
     ProviderRegistration {
         id: PROVIDER_ID,
-        description: "a remote unified video/image API (MIDSYNC_BASE_URL + MIDSYNC_API_KEY)",
+        description: "a remote unified video/image API (another genmux or a compatible service)",
+        settings: SETTINGS,
         build,
     }
 }
@@ -409,5 +445,53 @@ mod tests {
     fn registered_with_inventory() {
         link();
         assert!(registrations().any(|r| r.id == "midsync"));
+    }
+
+    /// The declaration and `build` agree: nothing set builds nothing, the key without the
+    /// base URL is incomplete (naming MIDSYNC_BASE_URL), both build the provider with the
+    /// declared default timeout, and the webhook secret is checked by its declared kind.
+    #[test]
+    fn the_declared_settings_build_the_provider() {
+        use genmux_core::settings::{check_declaration, ProviderState, SettingSources};
+        link();
+        let reg = registrations().find(|r| r.id == PROVIDER_ID).unwrap();
+        check_declaration(reg).unwrap();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let sources = SettingSources::default();
+        let none = sources.resolve(reg, &env(&[])).unwrap();
+        assert_eq!(none.state(), ProviderState::NotConfigured);
+        let key_only = sources
+            .resolve(reg, &env(&[("MIDSYNC_API_KEY", "k")]))
+            .unwrap();
+        let e = key_only.check().unwrap_err();
+        assert!(
+            e.message()
+                .contains("MIDSYNC_BASE_URL ([providers.midsync] base_url) not set"),
+            "{e}"
+        );
+        let both = sources
+            .resolve(
+                reg,
+                &env(&[
+                    ("MIDSYNC_API_KEY", "k"),
+                    ("MIDSYNC_BASE_URL", "http://127.0.0.1:9"),
+                ]),
+            )
+            .unwrap();
+        let settings = both.check().unwrap().expect("configured");
+        assert_eq!(settings.get(SETTING_TIMEOUT_SECS), Some("30"));
+        let p = (reg.build)(&settings, Catalog::builtin()).unwrap().unwrap();
+        assert_eq!(p.id(), PROVIDER_ID);
+        let e = sources
+            .resolve(reg, &env(&[("MIDSYNC_WEBHOOK_SECRET", "not-a-secret!")]))
+            .unwrap_err();
+        assert!(e.message().starts_with("MIDSYNC_WEBHOOK_SECRET"), "{e}");
     }
 }

@@ -39,6 +39,8 @@ impl Registry {
                 ));
             }
             seen.push(reg.id);
+            // A malformed settings declaration is the crate's bug; say so before building.
+            genmux_core::settings::check_declaration(reg)?;
             if let Some(p) = (reg.build)(settings, catalog)? {
                 if p.id() != reg.id {
                     return Err(Error::internal(format!(

@@ -18,6 +18,11 @@ fn build_listed(settings: &ProviderSettings, _: &Catalog) -> Result<Option<Provi
 inventory::submit!(ProviderRegistration {
     id: "listed",
     description: "an in-memory provider registered with inventory",
+    settings: &[
+        genmux_core::SettingSpec::new("LISTED_API_KEY", "api_key", "API key")
+            .secret()
+            .required()
+    ],
     build: build_listed,
 });
 

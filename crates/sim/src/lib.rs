@@ -10,6 +10,9 @@
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
+//! - [`sandbox`]: every simulator at once, each described as the stand-in for a provider
+//!   (the settings that point the provider at it), for `genmux serve`'s sandbox and
+//!   `genmux sim`.
 //!
 //! The simulators are independent implementations of the wire (they do not use the client
 //! crates), so a conformance test against them catches client mistakes.
@@ -31,6 +34,7 @@ pub mod fault;
 pub mod kling;
 pub mod media;
 mod running;
+pub mod sandbox;
 mod server;
 pub mod unified;
 

@@ -21,11 +21,14 @@
 //             #usage-chart svg .bar[data-label][data-value], #usage-logs tbody tr.log-row,
 //             #usage-model-filter, #usage-limit, #usage-prev, #usage-next, #usage-page
 //   Page      body[data-ready="true"] once the models have loaded after sign-in.
+//   Sandbox   #sandbox-banner (visible when GET /healthz says "sandbox": true),
+//             body[data-sandbox="true"|"false"] once /healthz answered
 
 import { Api, ApiError, storedKey, storeKey, uuid } from "./api.js";
 import { el, renderModelForm } from "./form.js";
 import { TaskList } from "./tasks.js";
 import { UsageDashboard } from "./usage.js";
+import { showSandboxBanner } from "./sandbox.js";
 
 const $ = (id) => document.getElementById(id);
 const QUOTE_DEBOUNCE_MS = 300;
@@ -253,6 +256,7 @@ function start() {
   $("tasks-refresh").addEventListener("click", () => {
     for (const f of FAMILIES) tasks.loadServerTasks(f.base).catch(() => {});
   });
+  showSandboxBanner($("sandbox-banner"));
   const key = storedKey();
   if (key) signIn(key);
   else showSignIn();

@@ -8,8 +8,10 @@
 //! Three things make it a provider:
 //! 1. it implements [`VideoProvider`] and declares its [`Offering`]s with a
 //!    [`Capability`] struct literal and an upstream cost;
-//! 2. it registers a [`ProviderRegistration`] with `inventory::submit!`, whose `build`
-//!    returns `Ok(None)` when its settings hold no credentials;
+//! 2. it registers a [`ProviderRegistration`] with `inventory::submit!`, declaring its
+//!    settings ([`SETTINGS`]: environment name, config key under `[providers.echo]`,
+//!    secret or not, required or not, default, check), and a `build` that returns
+//!    `Ok(None)` when its settings hold no credentials;
 //! 3. it exports [`link`], which an application calls so the linker keeps the crate (a crate
 //!    nothing references is dropped, and its registration with it).
 //!
@@ -21,6 +23,7 @@
 #![warn(missing_docs)]
 
 use genmux_core::pricing::{PriceUnit, Rate};
+use genmux_core::settings::SettingSpec;
 use genmux_core::{
     async_trait, inventory, Asset, Capability, Catalog, Error, ErrorKind, MediaKind, Offering,
     PriceRule, Provider, ProviderRegistration, ProviderSettings, Result, SecondsSet, Submission,
@@ -34,6 +37,17 @@ pub const ID: &str = "echo";
 
 /// The setting that enables the provider (a real provider reads its API key here).
 pub const TOKEN_SETTING: &str = "ECHO_TOKEN";
+
+/// The settings the provider declares. `genmux serve` reads them from `ECHO_TOKEN` (or
+/// `ECHO_TOKEN_FILE`, a file holding it) or `token` / `token_file` in `[providers.echo]`
+/// of its config file; being a secret, the token is never printed nor taken from a flag.
+pub static SETTINGS: &[SettingSpec] = &[SettingSpec::new(
+    TOKEN_SETTING,
+    "token",
+    "any non-empty token enables the echo provider",
+)
+.secret()
+.required()];
 
 /// An in-memory provider whose tasks succeed immediately.
 #[derive(Debug)]
@@ -137,6 +151,7 @@ fn build(settings: &ProviderSettings, _catalog: &Catalog) -> Result<Option<Provi
 inventory::submit!(ProviderRegistration {
     id: ID,
     description: "Echo: an in-memory example provider (examples/custom_provider)",
+    settings: SETTINGS,
     build,
 });
 

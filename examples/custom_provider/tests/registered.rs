@@ -60,3 +60,29 @@ async fn without_its_setting_it_is_not_built_and_its_limits_are_enforced() {
         "{err}"
     );
 }
+
+/// The declared settings are what an application resolves: the token from the environment
+/// (or a file) configures the provider; none leaves it unconfigured; a flag cannot carry it.
+#[test]
+fn its_declared_settings_resolve_from_the_environment_and_never_from_a_flag() {
+    use genmux_core::settings::{ProviderState, SettingSources};
+    genmux_example_custom_provider::link();
+    let reg = genmux_core::registrations()
+        .find(|r| r.id == "echo")
+        .expect("registered");
+    let sources = SettingSources::default();
+    let unset = sources.resolve(reg, &|_| None).unwrap();
+    assert_eq!(unset.state(), ProviderState::NotConfigured);
+    assert_eq!(unset.missing()[0].env, "ECHO_TOKEN");
+    let set = sources
+        .resolve(reg, &|k| (k == "ECHO_TOKEN").then(|| "t".to_string()))
+        .unwrap();
+    let settings = set.check().unwrap().expect("configured");
+    assert!((reg.build)(&settings, genmux_core::Catalog::builtin())
+        .unwrap()
+        .is_some());
+    let mut flags = SettingSources::default();
+    flags.add_flag("echo.token=t").unwrap();
+    let e = flags.resolve(reg, &|_| None).unwrap_err();
+    assert!(e.message().contains("never taken from a flag"), "{e}");
+}

@@ -1,15 +1,14 @@
 //! Commands that run things in this process: `serve`, `demo`, `sim`.
 
 use super::gateway::{assets, wait_for, Ctx};
-use super::{DemoArgs, ServeArgs, SimArgs};
+use super::{DemoArgs, ProvidersArgs, ServeArgs, SimArgs};
 use crate::config::FileConfig;
 use crate::exit::CliError;
 use crate::gateway;
 use crate::output::{cell, print_json, table};
-use genmux_sim::clock::ClockMode;
-use genmux_sim::kling::{KlingSim, KlingSimConfig};
-use genmux_sim::unified::{UnifiedSim, UnifiedSimConfig};
-use genmux_sim::{FaultPlan, Faults};
+use crate::providers::SandboxMode;
+use genmux_sim::sandbox::{SimulatorOptions, Simulators};
+use genmux_sim::FaultPlan;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -78,7 +77,9 @@ impl Telemetry {
     }
 }
 
-/// Resolves the serve config: file, then environment, then flags.
+/// Resolves the serve config. Precedence, highest first (issue 14 point 8): flags, the
+/// environment, the config file, defaults. Provider settings follow the same order
+/// (resolved later from what each provider crate declares: `crate::providers`).
 pub fn resolve(
     args: &ServeArgs,
     env: &dyn Fn(&str) -> Option<String>,
@@ -87,6 +88,7 @@ pub fn resolve(
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    cfg.overlay_env(env);
     fn flag<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
         if v.is_some() {
             *slot = v.clone();
@@ -98,11 +100,6 @@ pub fn resolve(
     flag(&mut cfg.database_url, &args.database_url);
     flag(&mut cfg.starter_points, &args.starter_points);
     flag(&mut cfg.bootstrap_key_file, &args.bootstrap_key_file);
-    flag(&mut cfg.kling.base_url, &args.kling_base_url);
-    flag(&mut cfg.kling.access_key, &args.kling_access_key);
-    flag(&mut cfg.kling.secret_key, &args.kling_secret_key);
-    flag(&mut cfg.midsync.base_url, &args.midsync_base_url);
-    flag(&mut cfg.midsync.api_key, &args.midsync_api_key);
     flag(&mut cfg.limits.provider_rps, &args.provider_rps);
     flag(
         &mut cfg.limits.provider_concurrency,
@@ -112,6 +109,7 @@ pub fn resolve(
     flag(&mut cfg.limits.redis_url, &args.redis_url);
     flag(&mut cfg.sandbox.speed, &args.sandbox_speed);
     flag(&mut cfg.log_format, &args.log_format);
+    cfg.provider_flags = args.provider_settings.clone();
     if args.sandbox {
         cfg.sandbox.enabled = Some(true);
     }
@@ -121,8 +119,20 @@ pub fn resolve(
     if args.allow_loopback_callbacks {
         cfg.allow_loopback_callbacks = Some(true);
     }
-    cfg.overlay_env(env);
     Ok(cfg)
+}
+
+/// `genmux providers`.
+pub fn providers(args: ProvidersArgs, json_out: bool) -> Result<(), CliError> {
+    let serve = ServeArgs {
+        config: args.config,
+        database_url: args.database_url,
+        provider_settings: args.provider_settings,
+        sandbox: args.sandbox,
+        ..ServeArgs::default()
+    };
+    let cfg = resolve(&serve, &|k| std::env::var(k).ok())?;
+    crate::providers::list(&cfg, json_out)
 }
 
 /// `genmux serve`.
@@ -145,11 +155,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         gw.providers.join(", ")
     );
     if let Some(s) = &gw.sandbox {
+        // Issue 13 point 6: the sandbox is never silent.
+        let why = match gw.sandbox_mode {
+            SandboxMode::Auto => "no provider credential and no database_url is set, so",
+            _ => "--sandbox:",
+        };
         println!(
-            "sandbox: no provider credentials set; in-process simulators: Kling at {}, unified API at {}",
-            s.kling_url(),
-            s.unified_url()
+            "sandbox: {why} every provider is simulated in this process; no real upstream is called or billed, and loopback callbackUrls are admitted"
         );
+        for up in s.upstreams() {
+            println!(
+                "sandbox:   provider {} -> the {} simulator at {}",
+                up.provider, up.name, up.base_url
+            );
+            tracing::warn!(provider = up.provider, simulator = up.name, url = %up.base_url, "sandbox: provider simulated");
+        }
     }
     if let Some(key) = &gw.bootstrap_key {
         println!(
@@ -201,7 +221,7 @@ async fn run_demo(
     let ctx = Ctx::new(&gw.url, Some(key), json_out)?;
     if !json_out {
         println!(
-            "genmux demo: gateway {} with the in-process Kling simulator",
+            "genmux demo: gateway {} with the in-process simulators",
             gw.url
         );
     }
@@ -294,15 +314,10 @@ async fn run_demo(
     Ok(())
 }
 
-/// `genmux sim`.
+/// `genmux sim`: every simulator, each printed with the provider settings that point
+/// its provider at it.
 pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
     init_logs(None, "info")?;
-    let addr = args.kling_listen.parse().map_err(|e| {
-        CliError::Usage(format!(
-            "--kling-listen: {:?} is not host:port ({e})",
-            args.kling_listen
-        ))
-    })?;
     if !(0.0..=1.0).contains(&args.failure_rate) {
         return Err(CliError::Usage(format!(
             "--failure-rate: {} is not allowed (allowed: 0 to 1)",
@@ -316,65 +331,52 @@ pub async fn sim(args: SimArgs, json_out: bool) -> Result<(), CliError> {
     };
     plan.validate()
         .map_err(|e| CliError::Usage(format!("--error-rate: {e}")))?;
-    let unified_addr = args.unified_listen.parse().map_err(|e| {
-        CliError::Usage(format!(
-            "--unified-listen: {:?} is not host:port ({e})",
-            args.unified_listen
-        ))
-    })?;
-    let mut config = KlingSimConfig {
-        addr,
-        seed: args.seed,
-        clock: ClockMode::RealTime { speed: args.speed },
-        failure_rate: args.failure_rate,
-        faults: Faults {
-            default: plan.clone(),
-            per_endpoint: Default::default(),
-        },
-        ..KlingSimConfig::default()
-    };
-    if let Some(n) = args.kling_concurrency {
-        for account in &mut config.accounts {
-            account.video_concurrency = n;
-            account.image_concurrency = n;
-        }
+    let mut listen = std::collections::BTreeMap::new();
+    for entry in &args.listen {
+        let (name, addr) = entry.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!(
+                "--listen: `{entry}` is not NAME=HOST:PORT (names: {})",
+                genmux_sim::sandbox::NAMES.join(", ")
+            ))
+        })?;
+        let addr = addr.parse().map_err(|e| {
+            CliError::Usage(format!("--listen {name}: {addr:?} is not host:port ({e})"))
+        })?;
+        listen.insert(name.to_string(), addr);
     }
-    let sim = KlingSim::start(config)
-        .await
-        .map_err(|e| CliError::Usage(format!("--kling-listen: {e}")))?;
-    let mut unified_config = UnifiedSimConfig::default()
-        .with_seed(args.seed)
-        .with_speed(args.speed)
-        .with_failure_rate(args.failure_rate)
-        .with_faults(plan);
-    unified_config.addr = unified_addr;
-    let unified = UnifiedSim::start(unified_config)
-        .await
-        .map_err(|e| CliError::Usage(format!("--unified-listen: {e}")))?;
-    let info = json!({
-        "kling": {"baseUrl": sim.base_url(), "accessKey": sim.access_key(), "secretKey": sim.secret_key()},
-        "unified": {"baseUrl": unified.base_url(), "apiKey": unified.api_key()},
-    });
+    let sims = Simulators::start(SimulatorOptions {
+        speed: args.speed,
+        seed: args.seed,
+        failure_rate: args.failure_rate,
+        faults: plan,
+        listen,
+        concurrency: args.concurrency,
+    })
+    .await
+    .map_err(|e| CliError::Usage(format!("--listen {}: {e}", e.simulator)))?;
+    let upstreams = sims.upstreams();
     if json_out {
-        println!("{info}");
+        let info: serde_json::Map<String, Value> = upstreams
+            .iter()
+            .map(|u| (u.name.to_string(), u.info.clone()))
+            .collect();
+        println!("{}", Value::Object(info));
     } else {
-        println!("Kling simulator on {}", sim.base_url());
-        println!(
-            "  KLING_BASE_URL={} KLING_ACCESS_KEY={} KLING_SECRET_KEY={}",
-            sim.base_url(),
-            sim.access_key(),
-            sim.secret_key()
-        );
-        println!("Unified-API simulator on {}", unified.base_url());
-        println!(
-            "  MIDSYNC_BASE_URL={} MIDSYNC_API_KEY={}",
-            unified.base_url(),
-            unified.api_key()
-        );
+        for up in &upstreams {
+            println!(
+                "{} simulator on {} (plays provider {})",
+                up.name, up.base_url, up.provider
+            );
+            let env: Vec<String> = up
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!("  {}", env.join(" "));
+        }
         println!("Ctrl-C to stop.");
     }
     genmux_midsync::shutdown::ctrl_c_or_term().await;
-    unified.shutdown().await;
-    sim.shutdown().await;
+    sims.shutdown().await;
     Ok(())
 }

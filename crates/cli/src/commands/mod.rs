@@ -36,6 +36,9 @@ pub enum Command {
     /// Run the gateway (SQLite in ./genmux-data and in-process simulators when nothing is
     /// configured).
     Serve(ServeArgs),
+    /// List the providers linked into this binary: their settings (secrets shown only as
+    /// set), whether each is configured, and its offerings with their upstream cost.
+    Providers(ProvidersArgs),
     /// Start everything in this process, generate a video, save the MP4 to ./genmux-out and
     /// print the usage summary.
     Demo(DemoArgs),
@@ -90,21 +93,12 @@ pub struct ServeArgs {
     /// Also write the first admin key to this file.
     #[arg(long)]
     pub bootstrap_key_file: Option<PathBuf>,
-    /// Kling base URL.
-    #[arg(long)]
-    pub kling_base_url: Option<String>,
-    /// Kling AccessKey.
-    #[arg(long)]
-    pub kling_access_key: Option<String>,
-    /// Kling SecretKey.
-    #[arg(long)]
-    pub kling_secret_key: Option<String>,
-    /// Upstream unified API base URL.
-    #[arg(long)]
-    pub midsync_base_url: Option<String>,
-    /// Upstream unified API key.
-    #[arg(long)]
-    pub midsync_api_key: Option<String>,
+    /// A provider setting as `<provider>.<key>=<value>` (repeat), e.g.
+    /// `<provider>.base_url=https://…`; `genmux providers` lists each provider's keys.
+    /// Secrets are refused here (flags show in `ps`): set them in the environment, a file
+    /// (`NAME_FILE`) or the config file.
+    #[arg(long = "provider-setting", value_name = "PROVIDER.KEY=VALUE")]
+    pub provider_settings: Vec<String>,
     /// Requests per second to each provider.
     #[arg(long)]
     pub provider_rps: Option<u32>,
@@ -117,10 +111,12 @@ pub struct ServeArgs {
     /// Count the per-key rate in this Redis (`redis://host:port/db`), shared by replicas.
     #[arg(long)]
     pub redis_url: Option<String>,
-    /// Force the in-process simulators on (`--sandbox`) …
+    /// Run the in-process simulators in place of every provider (refused when provider
+    /// credentials are set); admits loopback callbackUrls …
     #[arg(long, conflicts_with = "no_sandbox")]
     pub sandbox: bool,
-    /// … or off.
+    /// … or never (by default the sandbox starts by itself only when no provider
+    /// credential and no database_url is set).
     #[arg(long)]
     pub no_sandbox: bool,
     /// Sandbox clock speed (simulated seconds per real second).
@@ -132,6 +128,24 @@ pub struct ServeArgs {
     /// `pretty` or `json` logs.
     #[arg(long)]
     pub log_format: Option<String>,
+}
+
+/// `providers` flags: the same provider inputs `serve` reads.
+#[derive(Debug, Args, Default)]
+pub struct ProvidersArgs {
+    /// TOML config file.
+    #[arg(long, env = "GENMUX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `postgres://…` or `sqlite://…`, as `serve` would take it (it changes whether the
+    /// sandbox starts by itself).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// A provider setting as `<provider>.<key>=<value>` (repeat).
+    #[arg(long = "provider-setting", value_name = "PROVIDER.KEY=VALUE")]
+    pub provider_settings: Vec<String>,
+    /// As `serve --sandbox`.
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 /// `demo` flags.
@@ -157,16 +171,15 @@ pub struct DemoArgs {
 /// `sim` flags.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Kling simulator address.
-    #[arg(long, default_value = "127.0.0.1:9100")]
-    pub kling_listen: String,
-    /// Unified-API simulator address.
-    #[arg(long, default_value = "127.0.0.1:9101")]
-    pub unified_listen: String,
-    /// Concurrent tasks per Kling account and pack (Kling's default plan: 5 video, 9 image;
-    /// beyond it the simulator answers 1303).
+    /// Where a simulator listens, as NAME=HOST:PORT (repeat); the names are the keys
+    /// `genmux --json sim` prints, and a wrong one is refused listing them. Simulators not
+    /// named take a free loopback port.
+    #[arg(long = "listen", value_name = "NAME=HOST:PORT")]
+    pub listen: Vec<String>,
+    /// Concurrent tasks per account on simulators that limit them (beyond it the
+    /// simulator answers as its upstream does when over the plan's concurrency).
     #[arg(long)]
-    pub kling_concurrency: Option<u32>,
+    pub concurrency: Option<u32>,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -307,6 +320,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     } = cli;
     let command = match command {
         Command::Serve(a) => return local::serve(a).await,
+        Command::Providers(a) => return local::providers(a, json),
         Command::Demo(a) => return local::demo(a, json).await,
         Command::Sim(a) => return local::sim(a, json).await,
         other => other,
@@ -319,6 +333,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status { task_id } => gateway::status(&ctx, &task_id).await,
         Command::Usage { view } => gateway::usage(&ctx, &view).await,
         Command::Keys { action } => gateway::keys(&ctx, &action).await,
-        Command::Serve(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),
+        Command::Serve(_) | Command::Providers(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),
     }
 }

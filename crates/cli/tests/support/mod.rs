@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 pub const GENMUX: &str = env!("CARGO_BIN_EXE_genmux");
 
 /// Environment that would change what `genmux` does; removed from every child so the
-/// tests see the zero-config sandbox whatever the developer's shell exports.
+/// tests see the zero-config sandbox whatever the developer's shell exports. Every
+/// provider setting the linked provider crates declare (and its `_FILE` form) is removed
+/// too (see [`command`]).
 const SCRUBBED_ENV: &[&str] = &[
     "GENMUX_URL",
     "GENMUX_API_KEY",
@@ -29,16 +31,20 @@ const SCRUBBED_ENV: &[&str] = &[
     "GENMUX_PUBLIC_URL",
     "GENMUX_DATA_DIR",
     "GENMUX_WEBHOOK_KEY",
-    "KLING_ACCESS_KEY",
-    "KLING_SECRET_KEY",
-    "KLING_BASE_URL",
-    "KLING_WEBHOOK_SECRET",
-    "MIDSYNC_API_KEY",
-    "MIDSYNC_BASE_URL",
+    "GENMUX_REDIS_URL",
     "DATABASE_URL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "RUST_LOG",
 ];
+
+/// Every environment variable a linked provider declares, with its `_FILE` form.
+pub fn provider_env_names() -> Vec<String> {
+    genmux::link_providers();
+    genmux_core::registrations()
+        .flat_map(|r| r.settings.iter())
+        .flat_map(|s| [s.env.to_string(), s.env_file()])
+        .collect()
+}
 
 /// How long `genmux serve` may take to print its URL.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -56,6 +62,9 @@ pub fn expected_points(body: Value) -> i64 {
 pub fn command() -> Command {
     let mut cmd = Command::new(GENMUX);
     for k in SCRUBBED_ENV {
+        cmd.env_remove(k);
+    }
+    for k in provider_env_names() {
         cmd.env_remove(k);
     }
     cmd.stdin(Stdio::null());
@@ -171,6 +180,11 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `genmux serve` with the sandbox clock at 30× and `extra` flags.
     pub fn start(extra: &[&str]) -> Gateway {
+        Gateway::start_env(extra, &[])
+    }
+
+    /// Starts `genmux serve` with `extra` flags and `env` set.
+    pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let key_file = dir.path().join("key");
@@ -191,6 +205,7 @@ impl Gateway {
             .arg(&key_file)
             .args(["--sandbox-speed", "30"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(stdout)
             .stderr(stderr);
         let child = cmd
@@ -283,11 +298,11 @@ impl Drop for Gateway {
     }
 }
 
-/// A `genmux sim --json` child process (the Kling simulator standalone). Killed (only it)
-/// on drop.
+/// A `genmux sim --json` child process (every simulator standalone). Killed (only it) on
+/// drop.
 pub struct Sim {
     child: Child,
-    /// The JSON line it printed: `{"kling": {"baseUrl", "accessKey", "secretKey"}}`.
+    /// The JSON line it printed: per simulator `{"provider", "baseUrl", "settings", …}`.
     pub info: Value,
     _dir: tempfile::TempDir,
 }
@@ -300,14 +315,7 @@ impl Sim {
         let stderr_path = dir.path().join("stderr.txt");
         let mut cmd = command();
         cmd.current_dir(dir.path())
-            .args([
-                "--json",
-                "sim",
-                "--kling-listen",
-                "127.0.0.1:0",
-                "--unified-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["--json", "sim"])
             .args(extra)
             .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));

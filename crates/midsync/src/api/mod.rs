@@ -5,6 +5,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod error;
 pub mod generate;
+pub mod health;
 pub mod json;
 pub mod keys;
 pub mod models;
@@ -102,6 +103,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(keys::router())
         .merge(webhooks::router())
         .merge(openapi::router())
+        .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

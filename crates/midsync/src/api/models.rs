@@ -130,6 +130,8 @@ fn document(
         if all {
             o.insert("unserved".into(), Value::Array(unserved(state, kind)));
         }
+        // Issue 13 point 6: a sandbox says so wherever a client looks first.
+        o.insert("sandbox".into(), Value::Bool(state.config().sandbox));
     }
     Ok(Json(doc))
 }

@@ -124,6 +124,7 @@ impl Modify for CommonErrors {
         super::keys::webhook_secret,
         super::webhooks::list_endpoints,
         super::webhooks::enable_endpoint,
+        super::health::healthz,
     ),
     components(schemas(
         wire::ErrorBody,
@@ -149,7 +150,8 @@ impl Modify for CommonErrors {
         (name = "tasks"),
         (name = "usage"),
         (name = "callbacks"),
-        (name = "keys")
+        (name = "keys"),
+        (name = "health")
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,309 @@
+//! Every simulator at once, each described as the stand-in for one provider's upstream:
+//! which provider it plays and the provider settings (by their declared environment
+//! names) that point the provider at it. `genmux serve`'s sandbox and `genmux sim` start
+//! the simulators through this module, so neither names a provider (issue 14 point 2):
+//! a new simulator is added here, next to its wire.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), genmux_sim::sandbox::StartError> {
+//! use genmux_sim::sandbox::{SimulatorOptions, Simulators};
+//! let sims = Simulators::start(SimulatorOptions::sandbox(20.0)).await?;
+//! for up in sims.upstreams() {
+//!     println!("{} simulator at {} stands in for provider {}", up.name, up.base_url, up.provider);
+//! }
+//! sims.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use crate::clock::ClockMode;
+use crate::fault::{FaultPlan, Faults};
+use crate::kling::{KlingSim, KlingSimConfig};
+use crate::unified::{UnifiedSim, UnifiedSimConfig};
+use genmux_core::webhook::WebhookSecret;
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// The simulators, by the name `genmux sim --listen NAME=ADDR` takes.
+pub const NAMES: &[&str] = &["kling", "unified"];
+
+/// How to start the simulators.
+#[derive(Clone, Debug)]
+pub struct SimulatorOptions {
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Share of tasks that fail (0–1).
+    pub failure_rate: f64,
+    /// Faults injected on every endpoint.
+    pub faults: FaultPlan,
+    /// Where each simulator listens, by name ([`NAMES`]); absent: a free loopback port.
+    pub listen: BTreeMap<String, SocketAddr>,
+    /// Concurrent tasks per account on simulators that limit them (Kling: 5 video and 9
+    /// image by default; beyond it the simulator answers 1303).
+    pub concurrency: Option<u32>,
+}
+
+impl SimulatorOptions {
+    /// What the gateway's sandbox uses: free loopback ports, no faults, clock at `speed`.
+    pub fn sandbox(speed: f64) -> Self {
+        SimulatorOptions {
+            speed,
+            seed: 0,
+            failure_rate: 0.0,
+            faults: FaultPlan::none(),
+            listen: BTreeMap::new(),
+            concurrency: None,
+        }
+    }
+}
+
+/// One running simulator as the stand-in for a provider's upstream.
+#[derive(Clone, Debug)]
+pub struct SimulatedUpstream {
+    /// The simulator's name ([`NAMES`]).
+    pub name: &'static str,
+    /// The id of the provider whose upstream it plays.
+    pub provider: &'static str,
+    /// Its base URL.
+    pub base_url: String,
+    /// The provider settings, by environment name, that point the provider at it
+    /// (credentials, base URL, the secret its callbacks are signed with).
+    pub settings: Vec<(&'static str, String)>,
+    /// What `genmux sim --json` prints for it.
+    pub info: Value,
+}
+
+/// A simulator that could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("the {simulator} simulator: {error}")]
+pub struct StartError {
+    /// Which one ([`NAMES`], or the unknown name given).
+    pub simulator: String,
+    /// Why.
+    pub error: crate::Error,
+}
+
+/// Every simulator, running.
+pub struct Simulators {
+    kling: KlingSim,
+    kling_webhook: WebhookSecret,
+    unified: UnifiedSim,
+    unified_webhook: WebhookSecret,
+}
+
+impl std::fmt::Debug for Simulators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulators")
+            .field("kling", &self.kling.base_url())
+            .field("unified", &self.unified.base_url())
+            .finish()
+    }
+}
+
+/// A fresh callback signing secret: each simulator signs its callbacks and the provider is
+/// handed the secret, so the sandbox verifies callbacks as production does.
+fn fresh_secret() -> WebhookSecret {
+    let mut key = [0u8; 24];
+    rand::rng().fill_bytes(&mut key);
+    WebhookSecret::from_bytes(&key)
+}
+
+impl Simulators {
+    /// Starts every simulator; an unknown name in `listen` or a bad value is an error
+    /// naming it.
+    pub async fn start(options: SimulatorOptions) -> Result<Simulators, StartError> {
+        for name in options.listen.keys() {
+            if !NAMES.contains(&name.as_str()) {
+                return Err(StartError {
+                    simulator: name.clone(),
+                    error: crate::Error::Config(format!(
+                        "no simulator is called `{name}` (allowed: {})",
+                        NAMES.join(", ")
+                    )),
+                });
+            }
+        }
+        if !(options.speed.is_finite() && options.speed > 0.0) {
+            return Err(StartError {
+                simulator: NAMES.join(", "),
+                error: crate::Error::Config(format!(
+                    "speed = {} is not allowed (allowed: a number > 0)",
+                    options.speed
+                )),
+            });
+        }
+        let addr = |name: &str| {
+            options
+                .listen
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+        };
+        let kling_webhook = fresh_secret();
+        let mut kling = KlingSimConfig {
+            addr: addr("kling"),
+            seed: options.seed,
+            clock: ClockMode::RealTime {
+                speed: options.speed,
+            },
+            failure_rate: options.failure_rate,
+            faults: Faults {
+                default: options.faults.clone(),
+                per_endpoint: Default::default(),
+            },
+            ..KlingSimConfig::default()
+        }
+        .with_webhook_secret(kling_webhook.clone());
+        if let Some(n) = options.concurrency {
+            for account in &mut kling.accounts {
+                account.video_concurrency = n;
+                account.image_concurrency = n;
+            }
+        }
+        let kling = KlingSim::start(kling).await.map_err(|error| StartError {
+            simulator: "kling".into(),
+            error,
+        })?;
+        let unified_webhook = fresh_secret();
+        let mut unified = UnifiedSimConfig::default()
+            .with_seed(options.seed)
+            .with_speed(options.speed)
+            .with_failure_rate(options.failure_rate)
+            .with_faults(options.faults)
+            .with_webhook_secret(unified_webhook.clone());
+        unified.addr = addr("unified");
+        let unified = match UnifiedSim::start(unified).await {
+            Ok(u) => u,
+            Err(error) => {
+                kling.shutdown().await;
+                return Err(StartError {
+                    simulator: "unified".into(),
+                    error,
+                });
+            }
+        };
+        Ok(Simulators {
+            kling,
+            kling_webhook,
+            unified,
+            unified_webhook,
+        })
+    }
+
+    /// Each simulator with the provider it plays and that provider's settings.
+    ///
+    /// The environment names are the ones the provider crates declare
+    /// (`genmux_kling::provider::SETTINGS`, `genmux_midsync::provider::SETTINGS`); the
+    /// gateway refuses a name its provider does not declare, so a rename shows at once.
+    pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
+        let k = &self.kling;
+        let kling_secret = self.kling_webhook.to_whsec();
+        let u = &self.unified;
+        let unified_secret = self.unified_webhook.to_whsec();
+        let kling_settings = vec![
+            ("KLING_ACCESS_KEY", k.access_key().to_string()),
+            ("KLING_SECRET_KEY", k.secret_key().to_string()),
+            ("KLING_BASE_URL", k.base_url().to_string()),
+            ("KLING_WEBHOOK_SECRET", kling_secret.clone()),
+        ];
+        let unified_settings = vec![
+            ("MIDSYNC_API_KEY", u.api_key().to_string()),
+            ("MIDSYNC_BASE_URL", u.base_url().to_string()),
+            ("MIDSYNC_WEBHOOK_SECRET", unified_secret.clone()),
+        ];
+        let settings_json = |s: &[(&str, String)]| {
+            Value::Object(
+                s.iter()
+                    .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                    .collect(),
+            )
+        };
+        vec![
+            SimulatedUpstream {
+                name: "kling",
+                provider: "kling",
+                base_url: k.base_url().to_string(),
+                info: json!({
+                    "provider": "kling",
+                    "baseUrl": k.base_url(),
+                    "accessKey": k.access_key(),
+                    "secretKey": k.secret_key(),
+                    "webhookSecret": kling_secret,
+                    "settings": settings_json(&kling_settings),
+                }),
+                settings: kling_settings,
+            },
+            SimulatedUpstream {
+                name: "unified",
+                provider: "midsync",
+                base_url: u.base_url().to_string(),
+                info: json!({
+                    "provider": "midsync",
+                    "baseUrl": u.base_url(),
+                    "apiKey": u.api_key(),
+                    "webhookSecret": unified_secret,
+                    "settings": settings_json(&unified_settings),
+                }),
+                settings: unified_settings,
+            },
+        ]
+    }
+
+    /// Stops every simulator.
+    pub async fn shutdown(self) {
+        self.kling.shutdown().await;
+        self.unified.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_simulator_starts_and_describes_its_provider_settings() {
+        let sims = Simulators::start(SimulatorOptions::sandbox(10.0))
+            .await
+            .unwrap();
+        let ups = sims.upstreams();
+        let names: Vec<_> = ups.iter().map(|u| u.name).collect();
+        assert_eq!(names, NAMES);
+        for up in &ups {
+            assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
+            assert!(!up.base_url.ends_with(":0"), "{up:?}");
+            // Each simulator signs its callbacks with the secret it hands the provider.
+            let secret = up
+                .settings
+                .iter()
+                .find(|(k, _)| k.ends_with("_WEBHOOK_SECRET"))
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            assert!(WebhookSecret::parse(&secret).is_ok());
+            assert_eq!(
+                up.info["settings"].as_object().unwrap().len(),
+                up.settings.len()
+            );
+        }
+        sims.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_unknown_simulator_or_a_bad_speed_is_named() {
+        let mut o = SimulatorOptions::sandbox(1.0);
+        o.listen
+            .insert("runway".into(), "127.0.0.1:0".parse().unwrap());
+        let e = Simulators::start(o).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no simulator is called `runway` (allowed: kling, unified)"),
+            "{e}"
+        );
+        let e = Simulators::start(SimulatorOptions::sandbox(0.0))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("speed = 0 is not allowed"), "{e}");
+    }
+}
