@@ -81,13 +81,13 @@ pub struct StatusResponse {
     pub success: bool,
     /// The task.
     pub task_id: String,
-    /// `submitted`, `processing`, `succeeded`, `failed` or `unknown`.
+    /// `submitted`, `processing`, `succeeded`, `failed`, `cancelled` or `unknown`.
     #[schema(value_type = String, example = "succeeded")]
     pub status: TaskStatus,
     /// The catalog model id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Points held or charged for the task (refunded when it failed).
+    /// Points held or charged for the task (0 once it failed or was cancelled: refunded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_charged: Option<i64>,
     /// The results, when succeeded.
@@ -205,11 +205,7 @@ impl StatusResponse {
             task_id: r.id.clone(),
             status: r.status,
             model: Some(r.model.clone()),
-            points_charged: Some(if r.status == TaskStatus::Failed {
-                0
-            } else {
-                r.points
-            }),
+            points_charged: Some(if r.status.is_refunded() { 0 } else { r.points }),
             output: TaskOutput::from_assets(&r.assets),
             assets: r.assets.clone(),
             error: r.error.clone(),
