@@ -110,7 +110,7 @@ fn cancel_unsupported(provider: &str, task: &TaskRef) -> Error {
     Error::new(
         ErrorKind::Unsupported,
         format!(
-            "provider {provider} cannot cancel tasks (model {}): its API has no cancel endpoint",
+            "provider {provider} cannot cancel {} tasks: its API offers no way to cancel them",
             task.model
         ),
     )

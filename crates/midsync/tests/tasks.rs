@@ -825,7 +825,7 @@ async fn kling_and_midsync_tasks_are_not_cancellable(db: Db) {
         let want = format!("task `{task}` is not cancellable: provider {provider} cannot cancel");
         assert!(r.error().starts_with(&want), "{provider}: {}", r.error());
         assert!(
-            r.error().contains("its API has no cancel endpoint"),
+            r.error().contains("its API offers no way to cancel them"),
             "{}",
             r.error()
         );

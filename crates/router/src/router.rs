@@ -1047,7 +1047,7 @@ impl Router {
         match entry.provider.offering_for(task) {
             Some(o) if o.capability.cancel => Ok(()),
             Some(o) => unsupported(format!(
-                "provider {} cannot cancel {} tasks ({}): its API has no cancel endpoint",
+                "provider {} cannot cancel {} tasks (upstream model {}): its API offers no way to cancel them",
                 entry.id, task.model, o.provider_model
             )),
             None => unsupported(format!(

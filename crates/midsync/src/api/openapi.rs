@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document of the whole API, served at `GET /openapi.json`.
 
+use super::tasks::ModelFilterEnums;
 use crate::wire;
 use crate::AppState;
 use axum::routing::get;
@@ -142,7 +143,7 @@ impl Modify for CommonErrors {
         super::keys::CreateKeyBody,
         super::keys::ScopeName,
     )),
-    modifiers(&BearerAuth, &CommonErrors),
+    modifiers(&BearerAuth, &CommonErrors, &ModelFilterEnums),
     tags(
         (name = "models"),
         (name = "generation"),

@@ -307,6 +307,43 @@ pub async fn image_cancel(
     cancel(state, caller, task_id).await
 }
 
+/// Documents the listing's `model` filter as the built-in catalog's model ids of each
+/// family, so that schema-valid values are accepted (schemathesis "positive data
+/// acceptance"); an operator's `catalog_override` can change the set at run time, which
+/// `GET /unified-video/models` always tells exactly.
+pub struct ModelFilterEnums;
+
+impl utoipa::Modify for ModelFilterEnums {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let catalog = genmux_core::Catalog::builtin();
+        for (path, kind) in [
+            ("/unified-video/tasks", MediaKind::Video),
+            ("/unified-image/tasks", MediaKind::Image),
+        ] {
+            let ids: Vec<String> = catalog
+                .models()
+                .filter(|m| m.kind == kind)
+                .map(|m| m.id.clone())
+                .collect();
+            let Some(op) = openapi.paths.paths.get_mut(path).and_then(|i| i.get.as_mut()) else {
+                continue;
+            };
+            for p in op.parameters.iter_mut().flatten() {
+                if p.name == "model" {
+                    p.schema = Some(RefOr::T(Schema::Object(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(ids.clone()))
+                            .build(),
+                    )));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
