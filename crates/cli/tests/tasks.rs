@@ -63,7 +63,11 @@ fn tasks_lists_newest_first_and_cancel_says_why_not() {
         table.starts_with("TASK") && table.contains("PROMPT"),
         "{table}"
     );
-    assert_eq!(first_column(&table), [c.as_str(), img.as_str(), a.as_str()], "{table}");
+    assert_eq!(
+        first_column(&table),
+        [c.as_str(), img.as_str(), a.as_str()],
+        "{table}"
+    );
     assert!(table.contains(PROMPT), "{table}");
 
     // --json: the same, with each task's details.
@@ -103,15 +107,18 @@ fn tasks_lists_newest_first_and_cancel_says_why_not() {
     );
     let bad = gw.run(&["tasks", "--model", "no-such-model"]).exits(3);
     assert!(
-        bad.stderr.contains("model: `no-such-model` is not a video model"),
+        bad.stderr
+            .contains("model: `no-such-model` is not a video model"),
         "{}",
         bad.stderr
     );
     let bad = gw.run(&["tasks", "--limit", "0"]).exits(2);
-    assert!(bad.stderr.contains("--limit: 0 is not allowed"), "{}", bad.stderr);
-    let bad = gw
-        .run(&["tasks", "--limit", "600", "--page", "2"])
-        .exits(2);
+    assert!(
+        bad.stderr.contains("--limit: 0 is not allowed"),
+        "{}",
+        bad.stderr
+    );
+    let bad = gw.run(&["tasks", "--limit", "600", "--page", "2"]).exits(2);
     assert!(bad.stderr.contains("--kind"), "{}", bad.stderr);
 
     // Neither sandbox provider can cancel: exit 3 with the reason; the task runs on.
@@ -142,11 +149,7 @@ fn tasks_lists_newest_first_and_cancel_says_why_not() {
         if s["status"] == "succeeded" {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{s}\n{}",
-            gw.logs()
-        );
+        assert!(std::time::Instant::now() < deadline, "{s}\n{}", gw.logs());
         std::thread::sleep(Duration::from_millis(200));
     }
     let done = gw.run(&["cancel", &a]).exits(3);
@@ -264,7 +267,10 @@ async fn cancel_through_a_provider_that_can_prints_the_refund() {
         .create(genmux_store::NewKey {
             account_id: "acct_cli".into(),
             name: "cli".into(),
-            scopes: vec![genmux_store::Scope::ApiGenerate, genmux_store::Scope::ApiRead],
+            scopes: vec![
+                genmux_store::Scope::ApiGenerate,
+                genmux_store::Scope::ApiRead,
+            ],
             expires_at: None,
         })
         .await
@@ -278,14 +284,24 @@ async fn cancel_through_a_provider_that_can_prints_the_refund() {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             run_in(
                 &cwd,
-                &[("GENMUX_URL", base.as_str()), ("GENMUX_API_KEY", key.as_str())],
+                &[
+                    ("GENMUX_URL", base.as_str()),
+                    ("GENMUX_API_KEY", key.as_str()),
+                ],
                 &args,
             )
         })
     };
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let created: Value = run(strings(&[
-        "--json", "generate", "-m", "kling-2.5-turbo", "-p", PROMPT, "-d", "5",
+        "--json",
+        "generate",
+        "-m",
+        "kling-2.5-turbo",
+        "-p",
+        PROMPT,
+        "-d",
+        "5",
     ]))
     .await
     .unwrap()
@@ -293,10 +309,16 @@ async fn cancel_through_a_provider_that_can_prints_the_refund() {
     .json();
     let id = created["taskId"].as_str().unwrap().to_string();
     let points = created["pointsCharged"].as_i64().unwrap();
-    assert_eq!(store.ledger.balance("acct_cli").await.unwrap(), 1000 - points);
+    assert_eq!(
+        store.ledger.balance("acct_cli").await.unwrap(),
+        1000 - points
+    );
 
     let listed = run(strings(&["tasks"])).await.unwrap().ok().stdout;
-    let row = listed.lines().find(|l| l.starts_with(&id)).expect("the task's row");
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .expect("the task's row");
     assert!(row.contains(" yes "), "cancellable: {listed}");
 
     let cancelled = run(strings(&["cancel", &id])).await.unwrap().ok().stdout;
@@ -305,8 +327,15 @@ async fn cancel_through_a_provider_that_can_prints_the_refund() {
         format!("task {id} cancelled (0 points charged; the hold was refunded)")
     );
     assert_eq!(store.ledger.balance("acct_cli").await.unwrap(), 1000);
-    let again = run(strings(&["--json", "cancel", &id])).await.unwrap().exits(3);
-    assert!(again.stderr.contains("already cancelled"), "{}", again.stderr);
+    let again = run(strings(&["--json", "cancel", &id]))
+        .await
+        .unwrap()
+        .exits(3);
+    assert!(
+        again.stderr.contains("already cancelled"),
+        "{}",
+        again.stderr
+    );
     let out: Value = run(strings(&["--json", "tasks", "--status", "cancelled"]))
         .await
         .unwrap()

@@ -217,10 +217,7 @@ mod tests {
                 Submitted,
                 [U, M(Processing), M(Succeeded), M(Failed), U, M(Cancelled)],
             ),
-            (
-                Processing,
-                [U, U, M(Succeeded), M(Failed), U, M(Cancelled)],
-            ),
+            (Processing, [U, U, M(Succeeded), M(Failed), U, M(Cancelled)]),
             (Succeeded, [U, U, U, U, U, U]),
             (Failed, [U, U, U, U, U, U]),
             (
@@ -272,9 +269,6 @@ mod tests {
         assert_eq!(finals, [Succeeded, Failed, Cancelled]);
         let refunded: Vec<_> = ALL.into_iter().filter(|s| s.is_refunded()).collect();
         assert_eq!(refunded, [Failed, Cancelled]);
-        assert_eq!(
-            serde_json::to_string(&Cancelled).unwrap(),
-            "\"cancelled\""
-        );
+        assert_eq!(serde_json::to_string(&Cancelled).unwrap(), "\"cancelled\"");
     }
 }

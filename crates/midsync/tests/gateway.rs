@@ -12,8 +12,8 @@ use genmux_midsync::KeyRate;
 use genmux_sim::kling::{Endpoint, Feature, KlingSim};
 use genmux_sim::FaultPlan;
 use genmux_store::{
-    HoldState, NewTask, Page, Scope, SubmissionRecord, TaskPage, TaskQuery, TaskRecord,
-    TaskStore, TaskUpdate, TaskUpdateOutcome,
+    HoldState, NewTask, Page, Scope, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore,
+    TaskUpdate, TaskUpdateOutcome,
 };
 use serde_json::{json, Value};
 use std::num::NonZeroU32;

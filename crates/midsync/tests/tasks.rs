@@ -351,14 +351,23 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
     force_due(&gw, &a).await;
     poller::poll_due(&gw.state).await.unwrap();
     let cancelled = gw
-        .post(&format!("/unified-video/{b}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{b}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.body);
 
     let list = gw.get("/unified-video/tasks", &gw.key).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["success"], true);
-    assert_eq!(ids(&list), [c.clone(), b.clone(), a.clone()], "newest first");
+    assert_eq!(
+        ids(&list),
+        [c.clone(), b.clone(), a.clone()],
+        "newest first"
+    );
     assert_eq!(
         (&list.body["total"], &list.body["page"], &list.body["limit"]),
         (&json!(3), &json!(1), &json!(20))
@@ -370,10 +379,16 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
     assert_eq!(ci["status"], "submitted");
     assert_eq!(ci["pointsCharged"], c_pts);
     assert_eq!(ci["cancellable"], true);
-    assert_eq!((&ci["kind"], &ci["operation"]), (&json!("video"), &json!("text_to_video")));
+    assert_eq!(
+        (&ci["kind"], &ci["operation"]),
+        (&json!("video"), &json!("text_to_video"))
+    );
     assert_eq!(ci["model"], "kling-2.5-turbo");
     assert!(ci["createdAt"].as_str().unwrap().contains('T'), "{ci}");
-    assert!(ci.get("assets").is_none() && ci.get("error").is_none(), "{ci}");
+    assert!(
+        ci.get("assets").is_none() && ci.get("error").is_none(),
+        "{ci}"
+    );
 
     assert_eq!(bi["status"], "cancelled");
     assert_eq!(bi["pointsCharged"], 0, "a cancelled task is refunded");
@@ -433,7 +448,10 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
     assert_eq!(ids(&r).len(), 3);
     // Pages.
     let r = q("limit=2").await;
-    assert_eq!((ids(&r), &r.body["total"]), (vec![c.clone(), b.clone()], &json!(3)));
+    assert_eq!(
+        (ids(&r), &r.body["total"]),
+        (vec![c.clone(), b.clone()], &json!(3))
+    );
     let r = q("limit=2&page=2").await;
     assert_eq!(
         (ids(&r), &r.body["page"], &r.body["limit"]),
@@ -444,7 +462,9 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
 
     // Usage log rows carry the task id: the succeeded task is billed, the cancelled one is
     // not.
-    let logs = gw.get("/v1/usage/logs?date_range=last_7_days", &gw.key).await;
+    let logs = gw
+        .get("/v1/usage/logs?date_range=last_7_days", &gw.key)
+        .await;
     assert_eq!(logs.status, 200, "{}", logs.body);
     assert_eq!(logs.body["total"], 1);
     assert_eq!(logs.body["logs"][0]["taskId"], a.as_str());
@@ -481,7 +501,11 @@ async fn force_due(gw: &Gateway, task_id: &str) {
         } else {
             t.next_poll_at
         };
-        gw.store.tasks.reschedule(&t.id, worker, next).await.unwrap();
+        gw.store
+            .tasks
+            .reschedule(&t.id, worker, next)
+            .await
+            .unwrap();
     }
 }
 
@@ -491,9 +515,17 @@ async fn bad_list_filters_name_the_parameter_the_value_and_what_is_allowed(db: D
     let cases: &[(&str, &[&str])] = &[
         (
             "status=done",
-            &["status: `done` is not allowed", "submitted", "cancelled", "comma-separated"],
+            &[
+                "status: `done` is not allowed",
+                "submitted",
+                "cancelled",
+                "comma-separated",
+            ],
         ),
-        ("status=succeeded,Failed", &["status: `Failed` is not allowed"]),
+        (
+            "status=succeeded,Failed",
+            &["status: `Failed` is not allowed"],
+        ),
         (
             "model=nope",
             &["model: `nope` is not a video model", "kling-2.5-turbo"],
@@ -504,7 +536,11 @@ async fn bad_list_filters_name_the_parameter_the_value_and_what_is_allowed(db: D
         ),
         (
             "date_range=yesterday",
-            &["date_range: `yesterday` is not allowed", "last_7_days", "YYYY-MM-DD_YYYY-MM-DD"],
+            &[
+                "date_range: `yesterday` is not allowed",
+                "last_7_days",
+                "YYYY-MM-DD_YYYY-MM-DD",
+            ],
         ),
         (
             "date_range=2025-03-02_2025-03-01",
@@ -516,7 +552,10 @@ async fn bad_list_filters_name_the_parameter_the_value_and_what_is_allowed(db: D
         ("page=0", &["page: `0` is not allowed"]),
         (
             "cursor=abc",
-            &["query parameter `cursor` is not known here", "page, limit, status, model, date_range"],
+            &[
+                "query parameter `cursor` is not known here",
+                "page, limit, status, model, date_range",
+            ],
         ),
     ];
     for (query, wants) in cases {
@@ -526,7 +565,11 @@ async fn bad_list_filters_name_the_parameter_the_value_and_what_is_allowed(db: D
         assert_eq!(r.status, 400, "{query}: {}", r.body);
         assert_eq!(r.body["success"], false);
         for want in *wants {
-            assert!(r.error().contains(want), "{query}: `{}` lacks `{want}`", r.error());
+            assert!(
+                r.error().contains(want),
+                "{query}: `{}` lacks `{want}`",
+                r.error()
+            );
         }
     }
     let r = gw
@@ -554,7 +597,12 @@ async fn cancel_voids_the_hold_once_and_calls_back(db: Db) {
     assert_eq!(gw.balance().await, BALANCE - points);
 
     let r = gw
-        .post(&format!("/unified-video/{task}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["success"], true);
@@ -574,12 +622,16 @@ async fn cancel_voids_the_hold_once_and_calls_back(db: Db) {
 
     // Again: 409 naming the status; nothing reaches the provider or the ledger.
     let again = gw
-        .post(&format!("/unified-video/{task}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(
-        again.error().contains("not cancellable")
-            && again.error().contains("already cancelled"),
+        again.error().contains("not cancellable") && again.error().contains("already cancelled"),
         "{}",
         again.error()
     );
@@ -631,7 +683,12 @@ async fn cancel_voids_the_hold_once_and_calls_back(db: Db) {
     )
     .await;
     let r = gw
-        .post(&format!("/unified-image/{img}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-image/{img}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "cancelled");
@@ -655,7 +712,12 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     gw.store.ledger.create_account(other).await.unwrap();
     let other_key = new_key(&gw.store, other, &[Scope::ApiGenerate, Scope::ApiRead]).await;
     let theirs = gw
-        .post(&format!("/unified-video/{task}/cancel"), &other_key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &other_key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
     assert_eq!(
@@ -663,7 +725,12 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
         format!("task `{task}` not found for this account")
     );
     let missing = gw
-        .post("/unified-video/task_missing/cancel", &gw.key, &json!({}), None)
+        .post(
+            "/unified-video/task_missing/cancel",
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(missing.status, 404);
     assert_eq!(
@@ -673,7 +740,12 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     // Read-only keys cannot cancel.
     let read_only = new_key(&gw.store, &gw.account, &[Scope::ApiRead]).await;
     let r = gw
-        .post(&format!("/unified-video/{task}/cancel"), &read_only, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &read_only,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.error().contains("api.generate"), "{}", r.error());
@@ -682,19 +754,30 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     // The provider refuses (it finished meanwhile): 409, the task and its hold stay.
     p.then(CancelAct::Refuse);
     let r = gw
-        .post(&format!("/unified-video/{task}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(
         r.error().contains("not cancellable")
-            && r.error().contains("provider cancelling reports it can no longer be cancelled"),
+            && r.error()
+                .contains("provider cancelling reports it can no longer be cancelled"),
         "{}",
         r.error()
     );
     // The provider cannot be reached: 502, nothing changes, the caller may retry.
     p.then(CancelAct::Unavailable);
     let r = gw
-        .post(&format!("/unified-video/{task}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(p.cancel_calls(), 2);
@@ -708,7 +791,12 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     force_due(&gw, &task).await;
     poller::poll_due(&gw.state).await.unwrap();
     let r = gw
-        .post(&format!("/unified-video/{task}/cancel"), &gw.key, &json!({}), None)
+        .post(
+            &format!("/unified-video/{task}/cancel"),
+            &gw.key,
+            &json!({}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(
@@ -778,7 +866,9 @@ async fn a_cancel_racing_a_settlement_keeps_the_first(db: Db) {
     );
     assert_eq!(gw.entry_kinds().await, ["top_up", "hold", "post"]);
     assert_eq!(gw.balance().await, BALANCE - points);
-    let s = gw.get(&format!("/unified-video/{task}/status"), &gw.key).await;
+    let s = gw
+        .get(&format!("/unified-video/{task}/status"), &gw.key)
+        .await;
     assert_eq!(s.body["status"], "succeeded");
     assert_eq!(s.body["pointsCharged"], points);
     // One callback, saying what happened.
@@ -791,7 +881,9 @@ async fn a_cancel_racing_a_settlement_keeps_the_first(db: Db) {
 /// cancellable" naming the provider, and keep running (and are billed) as usual.
 async fn kling_and_midsync_tasks_are_not_cancellable(db: Db) {
     let (kling_sim, kling) = kling_sim(sim_config()).await;
-    let unified = UnifiedSim::start(UnifiedSimConfig::default()).await.unwrap();
+    let unified = UnifiedSim::start(UnifiedSimConfig::default())
+        .await
+        .unwrap();
     let midsync = genmux_midsync::MidsyncProvider::new(
         genmux_midsync::MidsyncConfig::new(unified.base_url(), unified.api_key()),
         genmux_core::Catalog::builtin(),

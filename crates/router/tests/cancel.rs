@@ -79,6 +79,10 @@ async fn cancel_for_an_unknown_provider_or_model_names_it() {
     task.model = "kling-2.6-t2v".into();
     let err = router.cancel(&task).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
-    assert!(err.message().contains("no longer serves model kling-2.6-t2v"), "{err}");
+    assert!(
+        err.message()
+            .contains("no longer serves model kling-2.6-t2v"),
+        "{err}"
+    );
     assert_eq!(p.cancel_calls(), 0);
 }

@@ -331,12 +331,30 @@ async fn start_app() -> (String, Shared) {
     // Tasks of an earlier session, known to the page only through the listing: one still
     // running (cancellable), one that refuses the cancel (finished meanwhile), one done.
     shared.lock().unwrap().tasks.extend([
-        Task::earlier("task-running", "An earlier fox, still rendering", "2026-01-02T00:00:00Z", 0, true),
+        Task::earlier(
+            "task-running",
+            "An earlier fox, still rendering",
+            "2026-01-02T00:00:00Z",
+            0,
+            true,
+        ),
         Task {
             refuses_cancel: true,
-            ..Task::earlier("task-refusing", "A fox about to finish", "2026-01-01T12:00:00Z", 0, true)
+            ..Task::earlier(
+                "task-refusing",
+                "A fox about to finish",
+                "2026-01-01T12:00:00Z",
+                0,
+                true,
+            )
         },
-        Task::earlier("task-done", "An earlier fox, finished", "2026-01-01T00:00:00Z", 2, false),
+        Task::earlier(
+            "task-done",
+            "An earlier fox, finished",
+            "2026-01-01T00:00:00Z",
+            2,
+            false,
+        ),
     ]);
     let api = Router::new()
         .route("/unified-video/models", get(models))

@@ -455,7 +455,11 @@ pub async fn tasks(ctx: &Ctx, t: &TasksArgs) -> Result<(), CliError> {
             key(b).cmp(&key(a))
         });
         let skip = ((t.page - 1) * t.limit) as usize;
-        items = items.into_iter().skip(skip).take(t.limit as usize).collect();
+        items = items
+            .into_iter()
+            .skip(skip)
+            .take(t.limit as usize)
+            .collect();
     }
     if ctx.json {
         print_json(&json!({
@@ -494,7 +498,15 @@ pub async fn tasks(ctx: &Ctx, t: &TasksArgs) -> Result<(), CliError> {
     println!(
         "{}",
         table(
-            &["TASK", "CREATED", "MODEL", "STATUS", "POINTS", "CANCELLABLE", "PROMPT"],
+            &[
+                "TASK",
+                "CREATED",
+                "MODEL",
+                "STATUS",
+                "POINTS",
+                "CANCELLABLE",
+                "PROMPT"
+            ],
             &rows
         )
     );
@@ -515,7 +527,11 @@ pub async fn cancel(ctx: &Ctx, task_id: &str) -> Result<(), CliError> {
     check_task_id(task_id)?;
     let s = ctx
         .client
-        .post(&format!("/unified-video/{task_id}/cancel"), &json!({}), None)
+        .post(
+            &format!("/unified-video/{task_id}/cancel"),
+            &json!({}),
+            None,
+        )
         .await?;
     if ctx.json {
         print_json(&s);

@@ -327,7 +327,12 @@ impl utoipa::Modify for ModelFilterEnums {
                 .filter(|m| m.kind == kind)
                 .map(|m| m.id.clone())
                 .collect();
-            let Some(op) = openapi.paths.paths.get_mut(path).and_then(|i| i.get.as_mut()) else {
+            let Some(op) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|i| i.get.as_mut())
+            else {
                 continue;
             };
             for p in op.parameters.iter_mut().flatten() {
@@ -356,7 +361,11 @@ mod tests {
         );
         let e = statuses("succeeded,done").unwrap_err();
         assert_eq!(e.status, 400);
-        assert!(e.message.starts_with("status: `done` is not allowed"), "{}", e.message);
+        assert!(
+            e.message.starts_with("status: `done` is not allowed"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("cancelled"), "{}", e.message);
     }
 }

@@ -33,7 +33,12 @@ pub(crate) fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<
     Ok(out)
 }
 
-pub(crate) fn number(p: &BTreeMap<String, String>, name: &str, default: u32, max: u32) -> ApiResult<u32> {
+pub(crate) fn number(
+    p: &BTreeMap<String, String>,
+    name: &str,
+    default: u32,
+    max: u32,
+) -> ApiResult<u32> {
     match p.get(name) {
         None => Ok(default),
         Some(v) => v

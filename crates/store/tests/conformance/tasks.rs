@@ -118,12 +118,32 @@ pub async fn list_filters_by_kind_status_model_and_date(store: &Store) {
     let base = now();
     // Oldest first: i seconds after `base`.
     let specs = [
-        ("kling-2.6-t2v", Operation::TextToVideo, TaskStatus::Submitted),
-        ("kling-2.5-turbo", Operation::ImageToVideo, TaskStatus::Succeeded),
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Submitted,
+        ),
+        (
+            "kling-2.5-turbo",
+            Operation::ImageToVideo,
+            TaskStatus::Succeeded,
+        ),
         ("kling-image", Operation::TextToImage, TaskStatus::Failed),
-        ("kling-2.6-t2v", Operation::TextToVideo, TaskStatus::Cancelled),
-        ("kling-image", Operation::ImageToImage, TaskStatus::Processing),
-        ("kling-2.6-t2v", Operation::TextToVideo, TaskStatus::Succeeded),
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Cancelled,
+        ),
+        (
+            "kling-image",
+            Operation::ImageToImage,
+            TaskStatus::Processing,
+        ),
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Succeeded,
+        ),
     ];
     let mut ids = Vec::new();
     for (i, (model, op, status)) in specs.iter().enumerate() {
@@ -182,7 +202,10 @@ pub async fn list_filters_by_kind_status_model_and_date(store: &Store) {
     q.model = Some("grok-video".into());
     assert_eq!(list(q).await, (vec![], 0));
     // Another account sees none of them.
-    assert_eq!(list(TaskQuery::account(uid("nobody"), 10)).await, (vec![], 0));
+    assert_eq!(
+        list(TaskQuery::account(uid("nobody"), 10)).await,
+        (vec![], 0)
+    );
 
     let mut q = all();
     q.page = Page { page: 0, limit: 10 };
@@ -211,18 +234,38 @@ pub async fn cancelled_is_final(store: &Store) {
     let o = store.tasks.update(&t.id, cancel).await.unwrap();
     assert!(moved(&o));
     assert_eq!(o.record().status, TaskStatus::Cancelled);
-    assert_eq!(o.record().next_poll_at, None, "a cancelled task is not polled");
-    for later in [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Processing] {
-        let o = store.tasks.update(&t.id, TaskUpdate::status(later)).await.unwrap();
+    assert_eq!(
+        o.record().next_poll_at,
+        None,
+        "a cancelled task is not polled"
+    );
+    for later in [
+        TaskStatus::Succeeded,
+        TaskStatus::Failed,
+        TaskStatus::Processing,
+    ] {
+        let o = store
+            .tasks
+            .update(&t.id, TaskUpdate::status(later))
+            .await
+            .unwrap();
         assert!(!moved(&o), "{later} moved a cancelled task");
     }
     let got = store.tasks.get(&t.id).await.unwrap().unwrap();
     assert_eq!(got.status, TaskStatus::Cancelled);
-    assert_eq!(got.error.as_deref(), Some("cancelled at the caller's request"));
+    assert_eq!(
+        got.error.as_deref(),
+        Some("cancelled at the caller's request")
+    );
     // Not leased for polling any more.
     let leased = store
         .tasks
-        .lease_due(&uid("w"), now() + time::Duration::hours(1), 1000, Duration::from_secs(30))
+        .lease_due(
+            &uid("w"),
+            now() + time::Duration::hours(1),
+            1000,
+            Duration::from_secs(30),
+        )
         .await
         .unwrap();
     assert!(leased.iter().all(|l| l.id != t.id));
