@@ -83,13 +83,16 @@ fn tasks_lists_newest_first_and_cancel_says_why_not() {
     assert_eq!(items[1]["kind"], "image");
 
     // Filters and pages.
-    assert_eq!(listed(&gw, &["--kind", "image"]), [img.clone()]);
-    assert_eq!(listed(&gw, &["--model", "kling-2.6-t2v"]), [c.clone()]);
+    assert_eq!(listed(&gw, &["--kind", "image"]), [img.as_str()]);
+    assert_eq!(listed(&gw, &["--model", "kling-2.6-t2v"]), [c.as_str()]);
     assert_eq!(listed(&gw, &["--date-range", "today"]).len(), 3);
-    assert_eq!(listed(&gw, &["--limit", "1", "--page", "2"]), [img.clone()]);
+    assert_eq!(
+        listed(&gw, &["--limit", "1", "--page", "2"]),
+        [img.as_str()]
+    );
     assert_eq!(
         listed(&gw, &["--kind", "video", "--limit", "1", "--page", "2"]),
-        [a.clone()]
+        [a.as_str()]
     );
     let first = gw.run(&["tasks", "--limit", "1"]).ok().stdout;
     assert_eq!(first_column(&first), [c.as_str()]);

@@ -413,7 +413,7 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
     // The image family lists the image task only.
     let images = gw.get("/unified-image/tasks", &gw.key).await;
     assert_eq!(images.status, 200, "{}", images.body);
-    assert_eq!(ids(&images), [img.clone()]);
+    assert_eq!(ids(&images), [img.as_str()]);
     assert_eq!(images.body["tasks"][0]["kind"], "image");
     assert_eq!(images.body["tasks"][0]["prompt"], "a fox portrait");
 
@@ -440,7 +440,7 @@ async fn the_list_is_the_accounts_own_newest_first_filtered_and_paged(db: Db) {
     let r = q("date_range=today").await;
     assert_eq!(ids(&r).len(), 3);
     let r = q("date_range=last_7_days&status=cancelled").await;
-    assert_eq!(ids(&r), [b.clone()]);
+    assert_eq!(ids(&r), [b.as_str()]);
     let r = q("date_range=2020-01-01_2020-01-31").await;
     assert_eq!((ids(&r).len(), &r.body["total"]), (0, &json!(0)));
     // Empty filters are no filters (what an HTML form sends).
