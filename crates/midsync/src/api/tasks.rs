@@ -138,11 +138,13 @@ async fn list(
     // The documented range is OpenAPI's int32, as for /v1/usage/logs.
     let page = number(&p, "page", 1, i32::MAX.unsigned_abs())?;
     let limit = number(&p, "limit", DEFAULT_LIMIT, Page::MAX_LIMIT)?;
-    let statuses = match p.get("status").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+    // An empty value is refused like any other value that is not allowed (the documented
+    // patterns exclude it): a filter that filters nothing is a mistake worth naming.
+    let statuses = match p.get("status") {
         Some(v) => statuses(v)?,
         None => Vec::new(),
     };
-    let model = match p.get("model").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+    let model = match p.get("model") {
         Some(m) => Some(model_filter(&state, kind, m)?),
         None => None,
     };
