@@ -49,6 +49,7 @@ on_both_backends!(
     cancel_refusals_leave_the_task_and_its_hold_alone,
     a_cancel_racing_a_settlement_keeps_the_first,
     kling_and_midsync_tasks_are_not_cancellable,
+    a_task_its_provider_reports_cancelled_is_refunded,
 );
 
 /// What the next `cancel` call of a [`Cancelling`] provider does.
@@ -145,6 +146,14 @@ impl Cancelling {
             .lock()
             .unwrap()
             .insert(provider_task_id.to_string(), TaskStatus::Succeeded);
+    }
+
+    /// The upstream cancels this task on its own (an operator there, say).
+    fn cancel_upstream(&self, provider_task_id: &str) {
+        self.tasks
+            .lock()
+            .unwrap()
+            .insert(provider_task_id.to_string(), TaskStatus::Cancelled);
     }
 
     fn then(&self, act: CancelAct) {
@@ -943,4 +952,23 @@ async fn kling_and_midsync_tasks_are_not_cancellable(db: Db) {
     );
     kling_sim.shutdown().await;
     unified.shutdown().await;
+}
+
+/// A provider that reports a task cancelled (not by our caller): the poll settles it
+/// `cancelled`, refunded once, with an error saying who cancelled it.
+async fn a_task_its_provider_reports_cancelled_is_refunded(db: Db) {
+    let (gw, p) = cancelling_gateway(db).await;
+    let (task, _) = generate(&gw, "/unified-video/generate", video_body("a fox", 5)).await;
+    p.cancel_upstream(&upstream_id(&gw, &task).await);
+    force_due(&gw, &task).await;
+    assert_eq!(poller::poll_due(&gw.state).await.unwrap(), 1);
+    let s = gw
+        .get(&format!("/unified-video/{task}/status"), &gw.key)
+        .await;
+    assert_eq!(s.body["status"], "cancelled", "{}", s.body);
+    assert_eq!(s.body["pointsCharged"], 0);
+    assert_eq!(s.body["error"], "the provider reported the task cancelled");
+    assert_eq!(gw.balance().await, BALANCE);
+    assert_eq!(gw.entry_kinds().await, ["top_up", "hold", "void"]);
+    assert_eq!(p.cancel_calls(), 0);
 }

@@ -145,9 +145,12 @@ pub async fn settle(
         status: decided,
         assets: if agrees { snap.assets } else { Vec::new() },
         error: if agrees {
-            snap.error.or_else(|| {
-                (decided == TaskStatus::Failed)
-                    .then(|| "the provider reported the task failed".to_string())
+            snap.error.or_else(|| match decided {
+                TaskStatus::Failed => Some("the provider reported the task failed".to_string()),
+                TaskStatus::Cancelled => {
+                    Some("the provider reported the task cancelled".to_string())
+                }
+                _ => None,
             })
         } else {
             Some("the provider reported contradicting results".into())
