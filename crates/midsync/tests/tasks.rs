@@ -794,6 +794,48 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     assert_eq!(gw.balance().await, BALANCE - points);
     assert_eq!(gw.entry_kinds().await, ["top_up", "hold"]);
 
+    // A submission whose outcome is still unknown (no upstream id yet): 409, it cannot be
+    // found upstream to cancel; its hold stays for the reconciliation.
+    let unknown = genmux_store::NewTask {
+        id: "task_unconfirmed".into(),
+        account_id: gw.account.clone(),
+        api_key_id: None,
+        model: "kling-2.5-turbo".into(),
+        operation: genmux_core::Operation::TextToVideo,
+        provider: PROVIDER.into(),
+        provider_task_id: None,
+        provider_model: None,
+        status: TaskStatus::Unknown,
+        points: 7,
+        request: video_body("an unconfirmed fox", 5),
+        callback_url: None,
+        callback_token: None,
+        project_id: None,
+        external_task_id: None,
+        created_at: gw.state.clock().now(),
+        next_poll_at: None,
+    };
+    gw.store.tasks.insert_with_hold(unknown).await.unwrap();
+    let r = gw
+        .post(
+            "/unified-video/task_unconfirmed/cancel",
+            &gw.key,
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        r.error(),
+        "task `task_unconfirmed` is not cancellable: its submission to provider cancelling is not confirmed yet (status unknown); retry once it is submitted"
+    );
+    let listed = gw.get("/unified-video/tasks?status=unknown", &gw.key).await;
+    assert_eq!(listed.body["tasks"][0]["taskId"], "task_unconfirmed");
+    assert_eq!(listed.body["tasks"][0]["cancellable"], false);
+    assert_eq!(p.cancel_calls(), 2);
+    assert_eq!(gw.balance().await, BALANCE - points - 7);
+    gw.store.ledger.void("task_unconfirmed").await.unwrap();
+
     // A finished task: 409 naming its status, the charge stands.
     p.finish(&upstream_id(&gw, &task).await);
     force_due(&gw, &task).await;
@@ -815,7 +857,10 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
     );
     assert_eq!(p.cancel_calls(), 2);
     assert_eq!(gw.balance().await, BALANCE - points);
-    assert_eq!(gw.entry_kinds().await, ["top_up", "hold", "post"]);
+    assert_eq!(
+        gw.entry_kinds().await,
+        ["top_up", "hold", "hold", "void", "post"]
+    );
 }
 
 /// The task succeeds (settled by a poll or a provider callback) while its cancellation is
