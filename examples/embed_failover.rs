@@ -136,6 +136,10 @@ impl VideoProvider for Logged {
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         self.inner.status(task).await
     }
+    // A layer forwards every call, or it hides what the provider can do.
+    async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        self.inner.cancel(task).await
+    }
 }
 
 impl Layer for AttemptLog {

@@ -112,6 +112,13 @@ pub struct Capability {
     /// back) is found upstream: by the gateway's id in the query path, by scanning the
     /// provider's task list, or not at all (issue 13, `design/RELIABILITY.md` R1, X4).
     pub unknown_lookup: UnknownLookup,
+    /// A task it created can be cancelled upstream ([`crate::VideoProvider::cancel`]).
+    /// Not a request feature: [`Capability::supports`] ignores it; the gateway's
+    /// `POST …/{taskId}/cancel` and `Router::cancel` check it (issue 13 point 5). Neither
+    /// Kling `/v1` nor the unified API has a cancel endpoint (spec/kling-api.md,
+    /// spec/unified-api.md), so both leave it `false`; Runway's `DELETE /v1/tasks/{id}`
+    /// (spec/upstreams.md) is one that would set it.
+    pub cancel: bool,
     /// Most input images accepted; `None` = no limit beyond the catalog's.
     pub max_images: Option<u8>,
     /// Allowed durations; `None` = whatever the catalog allows.

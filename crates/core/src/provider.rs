@@ -74,6 +74,14 @@ pub trait VideoProvider: Send + Sync + 'static {
     async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
         find_by_status_query(self.status(&task.as_query()).await)
     }
+    /// Cancels a task this provider created, for an offering whose capability declares
+    /// `cancel`. `Ok(())` means the upstream accepted the cancellation: the task will not
+    /// finish (nor be billed upstream); the caller records it as
+    /// [`crate::TaskStatus::Cancelled`]. An upstream that says the task already finished
+    /// answers `Conflict`. The default: `Unsupported`.
+    async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        Err(cancel_unsupported(self.id(), task))
+    }
     /// Parses (and verifies, when the provider signs) an inbound status callback.
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         let _ = (headers, body);
@@ -109,6 +117,11 @@ pub trait ImageProvider: Send + Sync + 'static {
     async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
         find_by_status_query(self.status(&task.as_query()).await)
     }
+    /// Cancels a task this provider created (see [`VideoProvider::cancel`]). The default:
+    /// `Unsupported`.
+    async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        Err(cancel_unsupported(self.id(), task))
+    }
     /// Parses an inbound status callback.
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         let _ = (headers, body);
@@ -117,6 +130,18 @@ pub trait ImageProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
+}
+
+/// The error of a provider that has no way to cancel a task upstream.
+fn cancel_unsupported(provider: &str, task: &TaskRef) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "provider {provider} cannot cancel {} tasks: its API offers no way to cancel them",
+            task.model
+        ),
+    )
+    .with_provider(provider)
 }
 
 /// A provider as the router holds it: its video and/or image halves under one id.
@@ -248,6 +273,39 @@ impl Provider {
                 None => Err(self.unsupported(MediaKind::Image)),
             },
         }
+    }
+
+    /// Cancels a task on the half matching its operation.
+    pub async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        match task.operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.cancel(task).await,
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.cancel(task).await,
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// The offering a task of this provider was created under: the same catalog model,
+    /// media kind and (when the task names it) upstream model.
+    pub fn offering_for(&self, task: &TaskRef) -> Option<&Offering> {
+        let kind = task.operation.output();
+        let mut of_model = self
+            .offerings()
+            .into_iter()
+            .filter(|(k, o)| *k == kind && o.model == task.model)
+            .map(|(_, o)| o)
+            .collect::<Vec<_>>();
+        if let Some(exact) = of_model
+            .iter()
+            .position(|o| o.provider_model == task.provider_model)
+        {
+            return Some(of_model.swap_remove(exact));
+        }
+        of_model.into_iter().next()
     }
 
     /// Parses an inbound callback for a task of `operation`.

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 /// The life of a generation task.
 ///
 /// `Unknown` is for a submission whose acceptance is uncertain (the request left but no
-/// answer came back): it is reconciled by polling, never resubmitted.
+/// answer came back): it is reconciled by polling, never resubmitted. `Succeeded`,
+/// `Failed` and `Cancelled` are final (issue 13 point 5 added `Cancelled`: a task its
+/// caller cancelled through a provider that supports it; its hold is voided like a
+/// failure's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -20,6 +23,8 @@ pub enum TaskStatus {
     Failed,
     /// The upstream may or may not have accepted the submission.
     Unknown,
+    /// Cancelled at the caller's request before it finished; the hold is voided.
+    Cancelled,
 }
 
 /// The outcome of applying an observed status to a task.
@@ -41,6 +46,7 @@ impl TaskStatus {
             TaskStatus::Succeeded => "succeeded",
             TaskStatus::Failed => "failed",
             TaskStatus::Unknown => "unknown",
+            TaskStatus::Cancelled => "cancelled",
         }
     }
 
@@ -52,13 +58,32 @@ impl TaskStatus {
             "succeeded" => TaskStatus::Succeeded,
             "failed" => TaskStatus::Failed,
             "unknown" => TaskStatus::Unknown,
+            "cancelled" => TaskStatus::Cancelled,
             _ => return None,
         })
     }
 
-    /// Succeeded or failed: nothing will change any more.
+    /// Every status, in the order of the enum.
+    pub const ALL: [TaskStatus; 6] = [
+        TaskStatus::Submitted,
+        TaskStatus::Processing,
+        TaskStatus::Succeeded,
+        TaskStatus::Failed,
+        TaskStatus::Unknown,
+        TaskStatus::Cancelled,
+    ];
+
+    /// Succeeded, failed or cancelled: nothing will change any more.
     pub fn is_final(self) -> bool {
-        matches!(self, TaskStatus::Succeeded | TaskStatus::Failed)
+        matches!(
+            self,
+            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Cancelled
+        )
+    }
+
+    /// Failed or cancelled: finished without a result, its hold voided (nothing charged).
+    pub fn is_refunded(self) -> bool {
+        matches!(self, TaskStatus::Failed | TaskStatus::Cancelled)
     }
 
     /// How far along a status is; a task only ever moves to a higher rank.
@@ -67,12 +92,14 @@ impl TaskStatus {
             TaskStatus::Unknown => 0,
             TaskStatus::Submitted => 1,
             TaskStatus::Processing => 2,
-            TaskStatus::Succeeded | TaskStatus::Failed => 3,
+            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Cancelled => 3,
         }
     }
 
-    /// Applies an observed status. A finished task never moves (not even to the other final
-    /// status), and no task moves backwards; `unknown` can be resolved to anything.
+    /// Applies an observed status. A finished task never moves (not even to another final
+    /// status: a cancelled task stays cancelled whatever the provider reports later, and a
+    /// finished one cannot be cancelled), and no task moves backwards; `unknown` can be
+    /// resolved to anything.
     ///
     /// ```
     /// use genmux_core::{TaskStatus::*, Transition};
@@ -80,6 +107,8 @@ impl TaskStatus {
     /// assert_eq!(Succeeded.transition(Processing), Transition::Unchanged);
     /// assert_eq!(Succeeded.transition(Failed), Transition::Unchanged);
     /// assert_eq!(Unknown.transition(Failed), Transition::Moved(Failed));
+    /// assert_eq!(Processing.transition(Cancelled), Transition::Moved(Cancelled));
+    /// assert_eq!(Cancelled.transition(Succeeded), Transition::Unchanged);
     /// ```
     pub fn transition(self, observed: TaskStatus) -> Transition {
         if self.is_final() || observed == TaskStatus::Unknown {
@@ -208,21 +237,33 @@ mod tests {
     use super::TaskStatus::{self, *};
     use super::Transition;
 
-    const ALL: [TaskStatus; 5] = [Submitted, Processing, Succeeded, Failed, Unknown];
+    const ALL: [TaskStatus; 6] = TaskStatus::ALL;
 
     #[test]
     fn transition_table() {
         use Transition::{Moved as M, Unchanged as U};
         // rows: from; columns: observed in ALL order
+        // (Submitted, Processing, Succeeded, Failed, Unknown, Cancelled)
         let table = [
-            (Submitted, [U, M(Processing), M(Succeeded), M(Failed), U]),
-            (Processing, [U, U, M(Succeeded), M(Failed), U]),
-            (Succeeded, [U, U, U, U, U]),
-            (Failed, [U, U, U, U, U]),
+            (
+                Submitted,
+                [U, M(Processing), M(Succeeded), M(Failed), U, M(Cancelled)],
+            ),
+            (Processing, [U, U, M(Succeeded), M(Failed), U, M(Cancelled)]),
+            (Succeeded, [U, U, U, U, U, U]),
+            (Failed, [U, U, U, U, U, U]),
             (
                 Unknown,
-                [M(Submitted), M(Processing), M(Succeeded), M(Failed), U],
+                [
+                    M(Submitted),
+                    M(Processing),
+                    M(Succeeded),
+                    M(Failed),
+                    U,
+                    M(Cancelled),
+                ],
             ),
+            (Cancelled, [U, U, U, U, U, U]),
         ];
         for (from, row) in table {
             for (observed, want) in ALL.iter().zip(row) {
@@ -234,7 +275,7 @@ mod tests {
     #[test]
     fn applying_any_sequence_never_leaves_a_final_status() {
         use proptest::prelude::*;
-        proptest!(|(seq in proptest::collection::vec(0usize..5, 0..20))| {
+        proptest!(|(seq in proptest::collection::vec(0usize..6, 0..20))| {
             let mut s = Submitted;
             let mut finished: Option<TaskStatus> = None;
             for i in seq {
@@ -251,5 +292,15 @@ mod tests {
             assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(TaskStatus::parse("succeed"), None);
+        assert_eq!(TaskStatus::parse("canceled"), None);
+    }
+
+    #[test]
+    fn final_and_refunded() {
+        let finals: Vec<_> = ALL.into_iter().filter(|s| s.is_final()).collect();
+        assert_eq!(finals, [Succeeded, Failed, Cancelled]);
+        let refunded: Vec<_> = ALL.into_iter().filter(|s| s.is_refunded()).collect();
+        assert_eq!(refunded, [Failed, Cancelled]);
+        assert_eq!(serde_json::to_string(&Cancelled).unwrap(), "\"cancelled\"");
     }
 }

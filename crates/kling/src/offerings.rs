@@ -14,6 +14,9 @@ pub const USD_PER_UNIT: f64 = 0.14;
 const MAX_PROMPT: Option<u32> = Some(2500);
 
 /// The capability of a Kling provider model, or `None` for a name genmux does not know.
+///
+/// `cancel` stays `false` for every model: Kling `/v1` has no endpoint that cancels a task
+/// (spec/kling-api.md lists create, query and list endpoints only).
 pub fn capability(provider_model: &str) -> Option<Capability> {
     Some(match provider_model {
         "kling-v2-5-turbo" => Capability {

@@ -108,9 +108,10 @@ pub fn parse_status_word(s: &str) -> Option<TaskStatus> {
         "succeeded" | "success" | "succeed" | "completed" | "complete" | "done" | "finished" => {
             TaskStatus::Succeeded
         }
-        "failed" | "failure" | "error" | "cancelled" | "canceled" | "rejected" | "expired" => {
-            TaskStatus::Failed
-        }
+        "failed" | "failure" | "error" | "rejected" | "expired" => TaskStatus::Failed,
+        // A unified upstream (another genmux gateway, say) reports a task cancelled there:
+        // final, refunded, as our own cancelled tasks (issue 13 point 5).
+        "cancelled" | "canceled" => TaskStatus::Cancelled,
         "unknown" => TaskStatus::Unknown,
         _ => return None,
     })
@@ -487,6 +488,12 @@ mod tests {
         .unwrap();
         assert_eq!(f.status, TaskStatus::Failed);
         assert_eq!(f.error.as_deref(), Some("upstream exploded"));
+        // A task cancelled upstream (a genmux gateway's `cancelled`) stays cancelled here.
+        for word in ["cancelled", "canceled"] {
+            let body = format!(r#"{{"success":true,"status":"{word}"}}"#);
+            let c = parse_status(body.as_bytes(), "t6", MediaKind::Video).unwrap();
+            assert_eq!(c.status, TaskStatus::Cancelled, "{word}");
+        }
         let bad = parse_status(br#"{"status":"sleeping"}"#, "t4", MediaKind::Video).unwrap_err();
         assert!(bad.message().contains("sleeping"));
         let empty = parse_status(br#"{"status":"succeeded"}"#, "t5", MediaKind::Video).unwrap_err();

@@ -136,6 +136,9 @@ fn capability_of(spec: &ModelSpec, ops: &[Operation]) -> Capability {
             }
         }),
         max_prompt_chars: spec.field("prompt").and_then(|f| f.max_length),
+        // spec/unified-api.md has no cancel endpoint (models, quote, generate, status,
+        // usage): a task sent there cannot be cancelled.
+        cancel: false,
         ..Default::default()
     };
     for op in ops {

@@ -81,13 +81,13 @@ pub struct StatusResponse {
     pub success: bool,
     /// The task.
     pub task_id: String,
-    /// `submitted`, `processing`, `succeeded`, `failed` or `unknown`.
+    /// `submitted`, `processing`, `succeeded`, `failed`, `cancelled` or `unknown`.
     #[schema(value_type = String, example = "succeeded")]
     pub status: TaskStatus,
     /// The catalog model id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Points held or charged for the task (refunded when it failed).
+    /// Points held or charged for the task (0 once it failed or was cancelled: refunded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_charged: Option<i64>,
     /// The results, when succeeded.
@@ -126,6 +126,111 @@ impl TaskOutput {
             }
         }
         Some(out)
+    }
+}
+
+/// One task of `GET /unified-video/tasks` (issue 13 point 5): what the caller asked, where
+/// it stands, and its results in the status route's shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskItem {
+    /// The task.
+    pub task_id: String,
+    /// The catalog model id.
+    pub model: String,
+    /// `video` or `image`.
+    #[schema(value_type = String, example = "video")]
+    pub kind: genmux_core::MediaKind,
+    /// What was asked (`text_to_video`, `image_to_video`, …).
+    #[schema(value_type = String, example = "text_to_video")]
+    pub operation: genmux_core::Operation,
+    /// `submitted`, `processing`, `succeeded`, `failed`, `cancelled` or `unknown`.
+    #[schema(value_type = String, example = "succeeded")]
+    pub status: TaskStatus,
+    /// Points held or charged (0 once it failed or was cancelled: refunded).
+    pub points_charged: i64,
+    /// The prompt (for a multi-shot request, the shots' prompts joined with ` / `).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The caller's own tracking id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// The caller's own `externalTaskId`, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
+    /// When the task was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// The results as flat URL lists, when succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<TaskOutput>,
+    /// The generated files with their details, when succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub assets: Vec<Asset>,
+    /// Failure information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether `POST …/{taskId}/cancel` can cancel it now: unfinished, confirmed by its
+    /// provider, and that provider offers cancel for the model.
+    pub cancellable: bool,
+}
+
+/// `GET /unified-video/tasks` (and `/unified-image/tasks`) answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskListResponse {
+    /// The query succeeded.
+    pub success: bool,
+    /// The page of tasks, newest first.
+    pub tasks: Vec<TaskItem>,
+    /// The page number, from 1.
+    pub page: u32,
+    /// Tasks per page.
+    pub limit: u32,
+    /// Tasks matching the filters over all pages.
+    pub total: u64,
+}
+
+/// The prompt of a stored request: `prompt`, or the shots of `multiPrompt` joined.
+pub fn prompt_of(request: &serde_json::Value) -> Option<String> {
+    if let Some(p) = request.get("prompt").and_then(|p| p.as_str()) {
+        return Some(p.to_string());
+    }
+    let shots: Vec<&str> = request
+        .get("multiPrompt")
+        .and_then(|m| m.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.get("prompt").and_then(|p| p.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (!shots.is_empty()).then(|| shots.join(" / "))
+}
+
+impl TaskItem {
+    /// The listing entry of a stored task; `cancellable` is decided by the caller (it
+    /// needs the router).
+    pub fn from_record(r: &genmux_store::TaskRecord, cancellable: bool) -> Self {
+        TaskItem {
+            task_id: r.id.clone(),
+            model: r.model.clone(),
+            kind: r.operation.output(),
+            operation: r.operation,
+            status: r.status,
+            points_charged: if r.status.is_refunded() { 0 } else { r.points },
+            prompt: prompt_of(&r.request),
+            external_task_id: r.caller_external_id.clone(),
+            project_id: r.project_id.clone(),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+            output: TaskOutput::from_assets(&r.assets),
+            assets: r.assets.clone(),
+            error: r.error.clone(),
+            cancellable,
+        }
     }
 }
 
@@ -212,11 +317,7 @@ impl StatusResponse {
             task_id: r.id.clone(),
             status: r.status,
             model: Some(r.model.clone()),
-            points_charged: Some(if r.status == TaskStatus::Failed {
-                0
-            } else {
-                r.points
-            }),
+            points_charged: Some(if r.status.is_refunded() { 0 } else { r.points }),
             output: TaskOutput::from_assets(&r.assets),
             assets: r.assets.clone(),
             error: r.error.clone(),

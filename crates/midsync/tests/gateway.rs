@@ -12,8 +12,8 @@ use genmux_midsync::KeyRate;
 use genmux_sim::kling::{Endpoint, Feature, KlingSim};
 use genmux_sim::FaultPlan;
 use genmux_store::{
-    HoldState, NewTask, Page, Scope, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate,
-    TaskUpdateOutcome,
+    HoldState, NewTask, Page, Scope, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore,
+    TaskUpdate, TaskUpdateOutcome,
 };
 use serde_json::{json, Value};
 use std::num::NonZeroU32;
@@ -767,6 +767,9 @@ impl TaskStore for Twisted {
         page: Page,
     ) -> genmux_core::Result<Vec<TaskRecord>> {
         self.inner.list_by_account(account_id, page).await
+    }
+    async fn list(&self, query: &TaskQuery) -> genmux_core::Result<TaskPage> {
+        self.inner.list(query).await
     }
     async fn update(
         &self,

@@ -1125,41 +1125,9 @@ impl Router {
                 KeyValue::new("genmux.operation", task.operation.as_str()),
             ]
         });
-        let result = async {
-            let entry = self.require_entry(&task.provider)?;
-            if let Err(wait) = entry.limiter.check_rate() {
-                return Err(Error::new(
-                    ErrorKind::RateLimited,
-                    format!(
-                        "provider {} request rate reached; retry in {} ms",
-                        entry.id,
-                        wait.as_millis().max(1)
-                    ),
-                )
-                .with_provider(entry.id.to_string())
-                .with_retry_after(wait));
-            }
-            let query = entry.provider.status(task);
-            let answer = match self.inner.retry.attempt_timeout {
-                Some(limit) => tokio::time::timeout(limit, query)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Error::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "no answer to the status query within {} s",
-                                limit.as_secs_f64()
-                            ),
-                        ))
-                    }),
-                None => query.await,
-            };
-            answer.map_err(|e| match e.provider() {
-                Some(_) => e,
-                None => e.with_provider(entry.id.to_string()),
-            })
-        }
-        .await;
+        let result = self
+            .task_call(task, "status query", |p| p.status(task))
+            .await;
         match &result {
             Ok(s) => telemetry::annotate(&cx, || {
                 vec![KeyValue::new("genmux.status", s.status.as_str())]
@@ -1173,5 +1141,101 @@ impl Router {
         }
         telemetry::end(&cx);
         result
+    }
+
+    /// Cancels a task on the provider that created it (task affinity, like
+    /// [`Router::status`]), within that provider's request rate (issue 13 point 5).
+    ///
+    /// Refused before any upstream call with `Unsupported` (naming the provider and the
+    /// model) when the task's offering does not declare [`genmux_core::Capability::cancel`];
+    /// `NotFound` for an unknown provider. `Ok(())` means the upstream accepted the
+    /// cancellation; recording it (status `cancelled`, hold voided) is the caller's job.
+    pub async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        let t = &self.inner.telemetry;
+        let cx = t.start("genmux.cancel", &Context::current());
+        telemetry::annotate(&cx, || {
+            vec![
+                KeyValue::new("genmux.provider", task.provider.clone()),
+                KeyValue::new("genmux.model", task.model.clone()),
+                KeyValue::new("genmux.operation", task.operation.as_str()),
+            ]
+        });
+        let result = match self.cancellable(task) {
+            Ok(()) => {
+                self.task_call(task, "cancellation", |p| p.cancel(task))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            if let Some(entry) = self.entry(&task.provider) {
+                t.error(&entry.id, e.kind().as_str());
+            }
+            telemetry::fail(&cx, e);
+        }
+        telemetry::end(&cx);
+        result
+    }
+
+    /// Whether the offering `task` was created under can cancel it: `Ok(())`, or the
+    /// reason as an error (`NotFound` for an unknown provider, `Unsupported` otherwise).
+    pub fn cancellable(&self, task: &TaskRef) -> Result<()> {
+        let entry = self.require_entry(&task.provider)?;
+        let unsupported = |why: String| {
+            Err(Error::new(ErrorKind::Unsupported, why).with_provider(entry.id.to_string()))
+        };
+        match entry.provider.offering_for(task) {
+            Some(o) if o.capability.cancel => Ok(()),
+            Some(o) => unsupported(format!(
+                "provider {} cannot cancel {} tasks (upstream model {}): its API offers no way to cancel them",
+                entry.id, task.model, o.provider_model
+            )),
+            None => unsupported(format!(
+                "provider {} no longer serves model {}, so its task cannot be cancelled",
+                entry.id, task.model
+            )),
+        }
+    }
+
+    /// One upstream call about an existing task, on the provider that created it: the
+    /// provider's request rate, the attempt timeout, and the provider named on errors.
+    async fn task_call<'a, T, F>(
+        &'a self,
+        task: &TaskRef,
+        what: &str,
+        call: impl FnOnce(&'a Provider) -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let entry = self.require_entry(&task.provider)?;
+        if let Err(wait) = entry.limiter.check_rate() {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "provider {} request rate reached; retry in {} ms",
+                    entry.id,
+                    wait.as_millis().max(1)
+                ),
+            )
+            .with_provider(entry.id.to_string())
+            .with_retry_after(wait));
+        }
+        let query = call(&entry.provider);
+        let answer = match self.inner.retry.attempt_timeout {
+            Some(limit) => tokio::time::timeout(limit, query)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no answer to the {what} within {} s", limit.as_secs_f64()),
+                    ))
+                }),
+            None => query.await,
+        };
+        answer.map_err(|e| match e.provider() {
+            Some(_) => e,
+            None => e.with_provider(entry.id.to_string()),
+        })
     }
 }

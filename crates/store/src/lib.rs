@@ -45,7 +45,8 @@ pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Re
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 pub use outbox::{Delivery, DeliveryState, DisabledEndpoint, GiveUpReason, NewDelivery, Outbox};
 pub use task::{
-    NewTask, Page, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+    NewTask, Page, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskUpdate,
+    TaskUpdateOutcome,
 };
 pub use usage::{ModelUsage, UsageLogs, UsageQuery, UsageRecord, UsageStore, UsageSummary};
 

@@ -2,7 +2,7 @@
 //! polling it.
 
 use async_trait::async_trait;
-use genmux_core::{Asset, Operation, Result, TaskStatus};
+use genmux_core::{Asset, MediaKind, Operation, Result, TaskStatus};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -208,6 +208,50 @@ impl Page {
     }
 }
 
+/// A listing of one account's tasks (`GET /unified-video/tasks`, issue 13 point 5), newest
+/// first. Every filter is optional; they combine with AND.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// The account whose tasks are listed (never another's).
+    pub account_id: String,
+    /// Only tasks whose result is of this kind (by their operation's output).
+    pub kind: Option<MediaKind>,
+    /// Only tasks in one of these statuses; empty: every status.
+    pub statuses: Vec<TaskStatus>,
+    /// Only this catalog model.
+    pub model: Option<String>,
+    /// Only tasks created at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Only tasks created before this time.
+    pub to: Option<OffsetDateTime>,
+    /// Which page.
+    pub page: Page,
+}
+
+impl TaskQuery {
+    /// Every task of `account_id`, first page of `limit`.
+    pub fn account(account_id: impl Into<String>, limit: u32) -> Self {
+        TaskQuery {
+            account_id: account_id.into(),
+            kind: None,
+            statuses: Vec::new(),
+            model: None,
+            from: None,
+            to: None,
+            page: Page { page: 1, limit },
+        }
+    }
+}
+
+/// One page of [`TaskStore::list`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskPage {
+    /// The tasks of this page, newest first (by creation time, then id).
+    pub tasks: Vec<TaskRecord>,
+    /// Tasks matching the query over all pages.
+    pub total: u64,
+}
+
 /// Where tasks are kept.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
@@ -248,6 +292,11 @@ pub trait TaskStore: Send + Sync {
 
     /// An account's tasks, newest first.
     async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>>;
+
+    /// The tasks of `query.account_id` matching its filters, newest first (creation time,
+    /// then id, descending), one page, with the total over all pages. `InvalidRequest` for
+    /// a page out of bounds or a range that ends before it starts.
+    async fn list(&self, query: &TaskQuery) -> Result<TaskPage>;
 
     /// Applies an observed status through [`TaskStatus::transition`]: a finished task never
     /// moves back, and a stale observation is a no-op ([`TaskUpdateOutcome::Unchanged`]),

@@ -13,8 +13,9 @@
 //             #quote-error
 //   Submit    #submit (disabled while the request runs), #submit-error, #submit-result,
 //             #points-charged, #task-id, #task-status
-//   Tasks     #task-list > li.task[data-task-id][data-status] with .status,
-//             .previews video[src] / img[src], .task-error; #tasks-refresh
+//   Tasks     #task-list > li.task[data-task-id][data-status] with .status, .task-prompt,
+//             .previews video[src] / img[src], .task-error, .task-note,
+//             button.task-cancel (only where the listing says `cancellable`); #tasks-refresh
 //   Usage     #usage-range (last_7_days|last_30_days|custom), #usage-from, #usage-to,
 //             #usage-refresh, #usage-error, #usage-total-points, #usage-total-requests,
 //             #usage-input-tokens, #usage-output-tokens (text formatted, data-value raw),
@@ -223,8 +224,11 @@ async function submit(event) {
       status: res.status || "submitted",
       pointsCharged: res.pointsCharged,
       createdAt: new Date().toISOString(),
+      prompt: typeof request.prompt === "string" ? request.prompt : undefined,
       local: true,
     });
+    // The listing says whether the new task can be cancelled.
+    tasks.loadServerTasks(m.base).catch(() => {});
     usage.refresh();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) $("submit-error").textContent = e.message;

@@ -1,5 +1,7 @@
-// The task list: tasks created in this tab (kept in sessionStorage) plus the server's
-// listing when it offers one, with live status and previews of finished assets.
+// The task list: the account's tasks from the gateway's listing (GET …/tasks, newest
+// first, issue 13 point 5) plus tasks created in this tab (kept in sessionStorage), with
+// their prompt, live status, previews of finished assets and a Cancel button where the
+// gateway says the task can be cancelled (POST …/{taskId}/cancel).
 // spec/unified-api.md: completion is delivered primarily by callback and the status
 // endpoint is "not for tight polling", so polling backs off from 2 s to 10 s.
 
@@ -10,6 +12,8 @@ const STORAGE = "genmux.tasks";
 const FIRST_DELAY_MS = 2000;
 const MAX_DELAY_MS = 10000;
 const BACKOFF = 1.6;
+// How many of the account's newest tasks the listing shows.
+const SERVER_PAGE = 50;
 // Statuses after which nothing changes (core TaskStatus::is_final, plus upstream spellings).
 const FINAL = new Set(["succeeded", "failed", "completed", "complete", "success", "error", "canceled", "cancelled", "expired"]);
 const FAILED = new Set(["failed", "error", "canceled", "cancelled", "expired"]);
@@ -110,7 +114,7 @@ export class TaskList {
 
   persist() {
     try {
-      const list = [...this.tasks.values()].filter((t) => t.local).map(({ el: _el, previewsEl: _p, previewsKey: _k, ...t }) => t);
+      const list = [...this.tasks.values()].filter((t) => t.local).map(({ el: _el, previewsEl: _p, previewsKey: _k, cancelling: _c, ...t }) => t);
       sessionStorage.setItem(STORAGE, JSON.stringify(list.slice(-100)));
     } catch {
       // Storage full or disabled: the list still works for this page view.
@@ -132,7 +136,7 @@ export class TaskList {
     const task = { status: "submitted", assets: [], ...t };
     task.el = el("li", { class: "task", "data-task-id": task.taskId });
     this.tasks.set(task.taskId, task);
-    this.listEl.prepend(task.el);
+    this.insert(task);
     this.emptyEl.hidden = true;
     this.render(task);
     if (persist) this.persist();
@@ -140,15 +144,19 @@ export class TaskList {
     else if (!task.assets.length && !FAILED.has(task.status)) this.poll(task, 0);
   }
 
-  /** Adds the server's task listing when the gateway has one (404 tolerated). */
+  /**
+   * Adds (or refreshes) the account's newest tasks from the gateway's listing; a gateway
+   * without one (404) is tolerated.
+   */
   async loadServerTasks(base) {
-    const body = await this.api.optional(`${base}/tasks`);
+    const body = await this.api.optional(`${base}/tasks?limit=${SERVER_PAGE}`);
     if (!body) return;
     const list = Array.isArray(body) ? body : body.tasks || body.data || body.items || [];
-    for (const item of list.slice(0, 50).reverse()) {
+    for (const item of list.slice(0, SERVER_PAGE).reverse()) {
       const taskId = item.taskId || item.id;
-      if (!taskId || this.tasks.has(taskId)) continue;
-      this.add({
+      if (!taskId) continue;
+      const assets = extractAssets(item, item.kind || "video");
+      const update = {
         taskId,
         model: item.model,
         base,
@@ -156,11 +164,47 @@ export class TaskList {
         status: item.status || "submitted",
         pointsCharged: item.pointsCharged,
         createdAt: item.createdAt,
-        assets: extractAssets(item, item.kind || "video"),
+        prompt: typeof item.prompt === "string" ? item.prompt : undefined,
+        cancellable: item.cancellable === true,
         error: typeof item.error === "string" ? item.error : undefined,
         local: false,
-      }, { persist: false });
+      };
+      // Keep assets already shown when the listing has none (a task still running).
+      if (assets.length || !this.tasks.has(taskId)) update.assets = assets;
+      this.add(update, { persist: false });
     }
+  }
+
+  /** Cancels a task (POST …/{taskId}/cancel); the gateway's refusal is shown on the task. */
+  async cancel(task) {
+    task.cancelling = true;
+    task.note = undefined;
+    this.render(task);
+    try {
+      const body = await this.api.post(`${task.base}/${encodeURIComponent(task.taskId)}/cancel`, {});
+      task.cancellable = false;
+      this.applyStatus(task, body);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return; // signed out
+      // 409: not cancellable (it finished, or its provider cannot): say why, stop offering.
+      if (e instanceof ApiError && e.status === 409) task.cancellable = false;
+      task.note = `Cancel failed: ${e.message}`;
+    } finally {
+      task.cancelling = false;
+      if (this.tasks.has(task.taskId)) this.render(task);
+    }
+  }
+
+  /** Puts a new task's element in newest-first order (by createdAt; unknown times first). */
+  insert(task) {
+    const time = (t) => {
+      const ms = t && t.createdAt ? Date.parse(t.createdAt) : NaN;
+      return Number.isNaN(ms) ? Infinity : ms;
+    };
+    const mine = time(task);
+    const older = [...this.listEl.children].find((li) => time(this.tasks.get(li.dataset.taskId)) < mine);
+    if (older) this.listEl.insertBefore(task.el, older);
+    else this.listEl.append(task.el);
   }
 
   poll(task, delay) {
@@ -224,11 +268,19 @@ export class TaskList {
       }
     }
     // replaceChildren would print a null as "null": drop the absent parts first.
+    let cancel = null;
+    if (task.cancellable && !isFinal(status)) {
+      cancel = el("button", { type: "button", class: "secondary task-cancel", text: task.cancelling ? "Cancelling…" : "Cancel" });
+      cancel.disabled = Boolean(task.cancelling);
+      cancel.addEventListener("click", () => this.cancel(task));
+    }
     const parts = [
       el("div", { class: "task-head" },
         el("span", { class: "task-model", text: task.model || "task" }),
         el("span", { class: `status badge ${state}`, text: status })),
+      task.prompt ? el("p", { class: "task-prompt", text: task.prompt }) : null,
       el("div", { class: "task-meta" }, meta.flatMap((m, i) => (i ? [" · ", m] : [m]))),
+      cancel ? el("div", { class: "task-actions" }, cancel) : null,
       task.error ? el("p", { class: "task-error error", text: task.error }) : null,
       task.note ? el("p", { class: "task-note muted", text: task.note }) : null,
       task.assets?.length ? task.previewsEl : null,

@@ -1,6 +1,6 @@
 //! Client commands against a running gateway.
 
-use super::{GenerateArgs, KeysAction, RequestArgs, UsageView};
+use super::{GenerateArgs, KeysAction, RequestArgs, TasksArgs, UsageView};
 use crate::client::GatewayClient;
 use crate::exit::CliError;
 use crate::output::{cell, print_json, table};
@@ -257,9 +257,10 @@ pub async fn generate(ctx: &Ctx, g: &GenerateArgs) -> Result<(), CliError> {
             );
         }
     }
-    if done["status"] == "failed" {
+    if done["status"] == "failed" || done["status"] == "cancelled" {
         return Err(CliError::TaskFailed(format!(
-            "task {task_id} failed: {}",
+            "task {task_id} {}: {}",
+            cell(done.get("status")),
             cell(done.get("error"))
         )));
     }
@@ -312,7 +313,7 @@ pub(crate) async fn wait_for(
             .await?;
         let status = s["status"].as_str().unwrap_or("unknown").to_string();
         bar.set_message(format!("task {task_id}: {status}"));
-        if status == "succeeded" || status == "failed" {
+        if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
             bar.finish_and_clear();
             return Ok(s);
         }
@@ -359,6 +360,188 @@ pub async fn status(ctx: &Ctx, task_id: &str) -> Result<(), CliError> {
         print_json(&s);
     } else {
         print_status(&s);
+    }
+    Ok(())
+}
+
+/// Most tasks one listing request returns (the gateway's `limit` bound).
+const MAX_LIMIT: u32 = 1000;
+
+/// A task id as the gateway mints it (`task_<hex>`); anything else would change the URL.
+fn check_task_id(task_id: &str) -> Result<(), CliError> {
+    let ok = !task_id.is_empty()
+        && task_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "TASK_ID: `{task_id}` is not a task id (letters, digits, `_` and `-`, as `generate` prints it)"
+        )))
+    }
+}
+
+/// An RFC 3339 UTC time (`…:SS[.f…]Z`, as the gateway writes it) as a string that sorts
+/// in time order: the fraction padded to nine digits.
+fn sortable_time(t: &str) -> String {
+    let body = t.strip_suffix('Z').unwrap_or(t);
+    let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
+    format!("{secs}.{frac:0<9}")
+}
+
+/// `genmux tasks`: `GET /unified-video/tasks` and/or `/unified-image/tasks`. With both
+/// families, page N of the merged list (newest first) is cut from the first N × limit
+/// tasks of each.
+pub async fn tasks(ctx: &Ctx, t: &TasksArgs) -> Result<(), CliError> {
+    if t.page == 0 {
+        return Err(CliError::Usage(
+            "--page: 0 is not allowed (pages are numbered from 1)".into(),
+        ));
+    }
+    if !(1..=MAX_LIMIT).contains(&t.limit) {
+        return Err(CliError::Usage(format!(
+            "--limit: {} is not allowed (allowed: 1 to {MAX_LIMIT})",
+            t.limit
+        )));
+    }
+    let prefixes: Vec<&str> = match (t.kind.as_deref(), t.model.as_deref()) {
+        (Some("image"), _) => vec!["/unified-image"],
+        (Some(_), _) => vec!["/unified-video"],
+        (None, Some(m)) => vec![api_prefix(m)],
+        (None, None) => vec!["/unified-video", "/unified-image"],
+    };
+    let merged = prefixes.len() > 1;
+    let (page, limit) = if merged {
+        let span = t
+            .page
+            .checked_mul(t.limit)
+            .filter(|n| *n <= MAX_LIMIT)
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--page × --limit: {} × {} reaches past the first {MAX_LIMIT} tasks, which is as far as video and image tasks are listed together; add --kind video or --kind image",
+                    t.page, t.limit
+                ))
+            })?;
+        (1, span)
+    } else {
+        (t.page, t.limit)
+    };
+    let mut query = vec![("page", page.to_string()), ("limit", limit.to_string())];
+    if !t.status.is_empty() {
+        query.push(("status", t.status.join(",")));
+    }
+    if let Some(m) = &t.model {
+        query.push(("model", m.clone()));
+    }
+    if let Some(d) = &t.date_range {
+        query.push(("date_range", d.clone()));
+    }
+    let mut items: Vec<Value> = Vec::new();
+    let mut total = 0u64;
+    for prefix in &prefixes {
+        let answer = ctx.client.get(&format!("{prefix}/tasks"), &query).await?;
+        total += answer["total"].as_u64().unwrap_or(0);
+        items.extend(answer["tasks"].as_array().cloned().unwrap_or_default());
+    }
+    if merged {
+        items.sort_by(|a, b| {
+            let key = |v: &Value| {
+                (
+                    sortable_time(v["createdAt"].as_str().unwrap_or_default()),
+                    v["taskId"].as_str().unwrap_or_default().to_string(),
+                )
+            };
+            key(b).cmp(&key(a))
+        });
+        let skip = ((t.page - 1) * t.limit) as usize;
+        items = items
+            .into_iter()
+            .skip(skip)
+            .take(t.limit as usize)
+            .collect();
+    }
+    if ctx.json {
+        print_json(&json!({
+            "success": true,
+            "tasks": items,
+            "page": t.page,
+            "limit": t.limit,
+            "total": total,
+        }));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            let prompt = cell(i.get("prompt"));
+            let prompt = if prompt.chars().count() > 40 {
+                format!("{}…", prompt.chars().take(39).collect::<String>())
+            } else {
+                prompt
+            };
+            vec![
+                cell(i.get("taskId")),
+                cell(i.get("createdAt")),
+                cell(i.get("model")),
+                cell(i.get("status")),
+                cell(i.get("pointsCharged")),
+                if i["cancellable"] == Value::Bool(true) {
+                    "yes".into()
+                } else {
+                    "-".into()
+                },
+                prompt,
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &[
+                "TASK",
+                "CREATED",
+                "MODEL",
+                "STATUS",
+                "POINTS",
+                "CANCELLABLE",
+                "PROMPT"
+            ],
+            &rows
+        )
+    );
+    let first = u64::from(t.page - 1) * u64::from(t.limit);
+    if total > first + rows.len() as u64 {
+        println!(
+            "({} of {total} tasks shown; next: --page {})",
+            rows.len(),
+            t.page + 1
+        );
+    }
+    Ok(())
+}
+
+/// `genmux cancel`: `POST /unified-video/{taskId}/cancel` (the gateway finds image tasks
+/// there too).
+pub async fn cancel(ctx: &Ctx, task_id: &str) -> Result<(), CliError> {
+    check_task_id(task_id)?;
+    let s = ctx
+        .client
+        .post(
+            &format!("/unified-video/{task_id}/cancel"),
+            &json!({}),
+            None,
+        )
+        .await?;
+    if ctx.json {
+        print_json(&s);
+    } else {
+        println!(
+            "task {} {} ({} points charged; the hold was refunded)",
+            cell(s.get("taskId")),
+            cell(s.get("status")),
+            cell(s.get("pointsCharged"))
+        );
     }
     Ok(())
 }
@@ -547,6 +730,36 @@ mod tests {
         let e = request_body(&a).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("novalue"), "{e}");
+    }
+
+    #[test]
+    fn merged_listings_sort_by_time_whatever_the_fraction() {
+        let mut times = vec![
+            "2026-01-02T03:04:05Z",
+            "2026-01-02T03:04:05.5Z",
+            "2026-01-02T03:04:05.123456Z",
+            "2026-01-02T03:04:04.9Z",
+        ];
+        times.sort_by_key(|t| sortable_time(t));
+        assert_eq!(
+            times,
+            [
+                "2026-01-02T03:04:04.9Z",
+                "2026-01-02T03:04:05Z",
+                "2026-01-02T03:04:05.123456Z",
+                "2026-01-02T03:04:05.5Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn task_ids_that_would_change_the_url_are_usage_errors() {
+        assert!(check_task_id("task_0190abc").is_ok());
+        for bad in ["", "../v1/keys", "a b", "x?y"] {
+            let e = check_task_id(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().starts_with("TASK_ID: "), "{e}");
+        }
     }
 
     #[test]

@@ -55,6 +55,15 @@ pub enum Command {
         /// The task id returned by `generate`.
         task_id: String,
     },
+    /// List the account's tasks, newest first (video and image unless --kind or --model
+    /// says which).
+    Tasks(TasksArgs),
+    /// Cancel an unfinished task (where its provider supports cancel); its points are
+    /// refunded.
+    Cancel {
+        /// The task id returned by `generate`.
+        task_id: String,
+    },
     /// Usage logs and summary.
     Usage {
         /// Which view.
@@ -260,6 +269,31 @@ pub struct GenerateArgs {
     pub idempotency_key: Option<String>,
 }
 
+/// `tasks` flags: the filters of `GET /unified-video/tasks`.
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    /// Only these statuses (repeat, or comma-separate): submitted, processing, succeeded,
+    /// failed, cancelled, unknown.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only this model (its kind picks the video or image listing).
+    #[arg(long, short)]
+    pub model: Option<String>,
+    /// Only video or only image tasks.
+    #[arg(long, value_parser = ["video", "image"])]
+    pub kind: Option<String>,
+    /// Creation date: `today`, `last_7_days`, `last_30_days`, `last_90_days` or
+    /// `YYYY-MM-DD_YYYY-MM-DD` (default: every task).
+    #[arg(long)]
+    pub date_range: Option<String>,
+    /// Tasks per page (1–1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Page, from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
+}
+
 /// Usage views.
 #[derive(Debug, Subcommand)]
 pub enum UsageView {
@@ -331,6 +365,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Quote(r) => gateway::quote(&ctx, &r).await,
         Command::Generate(g) => gateway::generate(&ctx, &g).await,
         Command::Status { task_id } => gateway::status(&ctx, &task_id).await,
+        Command::Tasks(t) => gateway::tasks(&ctx, &t).await,
+        Command::Cancel { task_id } => gateway::cancel(&ctx, &task_id).await,
         Command::Usage { view } => gateway::usage(&ctx, &view).await,
         Command::Keys { action } => gateway::keys(&ctx, &action).await,
         Command::Serve(_) | Command::Providers(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),

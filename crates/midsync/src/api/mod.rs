@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod quote;
 mod request;
 pub mod status;
+pub mod tasks;
 pub mod usage;
 pub mod webhooks;
 
@@ -86,8 +87,9 @@ async fn drain_oversized(
     }
 }
 
-/// The whole API: models, quote, generate, status (under `/unified-video` and
-/// `/unified-image`), usage, provider callbacks, keys and `/openapi.json`.
+/// The whole API: models, quote, generate, status, the task list and cancel (under
+/// `/unified-video` and `/unified-image`), usage, provider callbacks, keys and
+/// `/openapi.json`.
 ///
 /// Every error answers `{"success": false, "error": "..."}`; a body over the configured
 /// limit answers 413 before it is parsed (V1).
@@ -98,6 +100,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(quote::router())
         .merge(generate::router())
         .merge(status::router())
+        .merge(tasks::router())
         .merge(usage::router())
         .merge(callbacks::router())
         .merge(keys::router())

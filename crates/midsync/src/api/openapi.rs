@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document of the whole API, served at `GET /openapi.json`.
 
+use super::tasks::ModelFilterEnums;
 use crate::wire;
 use crate::AppState;
 use axum::routing::get;
@@ -115,6 +116,10 @@ impl Modify for CommonErrors {
         super::generate::image_generate,
         super::status::video_status,
         super::status::image_status,
+        super::tasks::video_tasks,
+        super::tasks::image_tasks,
+        super::tasks::video_cancel,
+        super::tasks::image_cancel,
         super::usage::logs,
         super::usage::summary,
         super::callbacks::inbound,
@@ -132,6 +137,8 @@ impl Modify for CommonErrors {
         wire::GenerateResponse,
         wire::StatusResponse,
         wire::TaskOutput,
+        wire::TaskItem,
+        wire::TaskListResponse,
         wire::UsageLog,
         wire::UsageLogsResponse,
         wire::ModelUsage,
@@ -143,7 +150,7 @@ impl Modify for CommonErrors {
         super::webhooks::EnableEndpointBody,
         super::webhooks::EnableEndpointResponse,
     )),
-    modifiers(&BearerAuth, &CommonErrors),
+    modifiers(&BearerAuth, &CommonErrors, &ModelFilterEnums),
     tags(
         (name = "models"),
         (name = "generation"),

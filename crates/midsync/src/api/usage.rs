@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/usage/summary", get(summary))
 }
 
-fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
+pub(crate) fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if !allowed.contains(&k.as_ref()) {
@@ -33,7 +33,12 @@ fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, Str
     Ok(out)
 }
 
-fn number(p: &BTreeMap<String, String>, name: &str, default: u32, max: u32) -> ApiResult<u32> {
+pub(crate) fn number(
+    p: &BTreeMap<String, String>,
+    name: &str,
+    default: u32,
+    max: u32,
+) -> ApiResult<u32> {
     match p.get(name) {
         None => Ok(default),
         Some(v) => v

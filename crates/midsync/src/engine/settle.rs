@@ -2,7 +2,8 @@
 //!
 //! Order matters for crash safety and concurrency (`design/RELIABILITY.md` I2, W3, R4):
 //! 1. a non-final status only moves the task (never backwards: `TaskStatus::transition`);
-//! 2. a final status first resolves the hold (`post` on success, `void` on failure). The
+//! 2. a final status first resolves the hold (`post` on success, `void` on failure or
+//!    cancellation). The
 //!    ledger resolves a hold once, so of any number of concurrent settlers exactly one
 //!    applies it, and the hold's state decides the outcome for all of them;
 //! 3. then the usage row (one per task), then the outbound callback (one per task, stable
@@ -124,6 +125,9 @@ async fn settle_reported(
     let decided = match &resolution {
         Ok(r) => match r.hold().state {
             HoldState::Posted => TaskStatus::Succeeded,
+            // A voided hold ends the task without a result: cancelled when that is what
+            // was observed (the caller cancelled it, issue 13 point 5), failed otherwise.
+            HoldState::Voided if observed == TaskStatus::Cancelled => TaskStatus::Cancelled,
             HoldState::Voided => TaskStatus::Failed,
             HoldState::Held => {
                 return Err(Error::internal(format!(
@@ -178,6 +182,8 @@ async fn settle_reported(
         Some("the provider reported contradicting results".to_string())
     } else if decided == TaskStatus::Failed {
         Some(reported.unwrap_or_else(|| FAILED_UPSTREAM.to_string()))
+    } else if decided == TaskStatus::Cancelled {
+        Some(reported.unwrap_or_else(|| "the provider reported the task cancelled".to_string()))
     } else {
         None
     };
@@ -225,6 +231,27 @@ async fn settle_reported(
         tracing::info!(task = %r.id, status = %r.status, provider = %r.provider, "task settled");
     }
     Ok(outcome)
+}
+
+/// Records a task its provider accepted to cancel (`POST …/{taskId}/cancel`, issue 13
+/// point 5): cancelled, hold voided, callback queued — through [`settle`], so the hold is
+/// resolved exactly once even if a poll or a provider callback settles the task at the
+/// same moment (then the first settlement stands, and the outcome says which it was).
+pub async fn cancelled(state: &AppState, task: &TaskRecord) -> Result<TaskUpdateOutcome> {
+    settle_reported(
+        state,
+        task,
+        TaskSnapshot {
+            provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
+            status: TaskStatus::Cancelled,
+            assets: Vec::new(),
+            error: Some("cancelled at the caller's request".to_string()),
+            usage: None,
+        },
+        // The gateway's own words, for the caller.
+        Reporter::Gateway,
+    )
+    .await
 }
 
 /// Ends a task the engine gives up on (too old, or an unknown submission the provider never

@@ -57,6 +57,8 @@ pub struct MemProvider {
     otherwise: Mutex<Act>,
     pub submits: AtomicU32,
     pub status_calls: AtomicU32,
+    /// `cancel` calls that reached this provider.
+    pub cancel_calls: AtomicU32,
     tasks: Mutex<HashMap<String, TaskStatus>>,
     /// Callback URLs the router passed, in order.
     pub callbacks: Mutex<Vec<Option<String>>>,
@@ -73,6 +75,7 @@ impl MemProvider {
             otherwise: Mutex::new(Act::Accept),
             submits: AtomicU32::new(0),
             status_calls: AtomicU32::new(0),
+            cancel_calls: AtomicU32::new(0),
             tasks: Mutex::new(HashMap::new()),
             callbacks: Mutex::new(Vec::new()),
             progress: Mutex::new(VecDeque::new()),
@@ -94,6 +97,19 @@ impl MemProvider {
     pub fn always(&self, act: Act) -> &Self {
         *self.otherwise.lock().unwrap() = act;
         self
+    }
+
+    /// One offering of [`MODEL`] whose capability declares `cancel`.
+    pub fn cancelling(id: &str, usd_per_sec: f64) -> Arc<Self> {
+        let cap = Capability {
+            cancel: true,
+            ..capability()
+        };
+        Self::new(id, vec![offering(id, usd_per_sec, cap)])
+    }
+
+    pub fn cancel_calls(&self) -> u32 {
+        self.cancel_calls.load(Ordering::SeqCst)
     }
 
     pub fn submits(&self) -> u32 {
@@ -148,18 +164,50 @@ impl VideoProvider for MemProvider {
         }
     }
 
+    /// Cancels a task this provider holds (whatever its offering declares: the router
+    /// must check the capability before it gets here); a finished or cancelled one is a
+    /// `Conflict`, as an upstream would answer.
+    async fn cancel(&self, task: &TaskRef) -> Result<()> {
+        self.cancel_calls.fetch_add(1, Ordering::SeqCst);
+        let mut tasks = self.tasks.lock().unwrap();
+        match tasks.get_mut(&task.provider_task_id) {
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("task {} does not exist here", task.provider_task_id),
+            )),
+            Some(s) if s.is_final() => Err(Error::new(
+                ErrorKind::Conflict,
+                format!("task {} is already {s}", task.provider_task_id),
+            )),
+            Some(s) => {
+                *s = TaskStatus::Cancelled;
+                Ok(())
+            }
+        }
+    }
+
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         self.status_calls.fetch_add(1, Ordering::SeqCst);
-        if !self
+        let known = self
             .tasks
             .lock()
             .unwrap()
-            .contains_key(&task.provider_task_id)
-        {
+            .get(&task.provider_task_id)
+            .copied();
+        let Some(known) = known else {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!("task {} does not exist here", task.provider_task_id),
             ));
+        };
+        if known == TaskStatus::Cancelled {
+            return Ok(TaskSnapshot {
+                provider_task_id: task.provider_task_id.clone(),
+                status: TaskStatus::Cancelled,
+                assets: Vec::new(),
+                error: None,
+                usage: None,
+            });
         }
         let status = self
             .progress

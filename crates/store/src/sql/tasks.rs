@@ -4,11 +4,12 @@ use super::{begin_write, write_once, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
 use crate::rows::{TaskRow, TASK_COLUMNS};
 use crate::task::{
-    NewTask, Page, SubmissionRecord, TaskRecord, TaskStore, TaskUpdate, TaskUpdateOutcome,
+    NewTask, Page, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskUpdate,
+    TaskUpdateOutcome,
 };
 use crate::timestamp::{now, to_micros};
 use async_trait::async_trait;
-use genmux_core::{Error, ErrorKind, Result, Transition};
+use genmux_core::{Error, ErrorKind, Operation, Result, Transition};
 use std::sync::LazyLock;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -45,6 +46,33 @@ fn lease_micros(now: OffsetDateTime, lease_for: Duration) -> Result<i64> {
     now.checked_add(lease)
         .map(to_micros)
         .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} overflows the clock")))
+}
+
+/// `('a', 'b')` of names that come from enums (`as_str`), never from a caller: safe to
+/// write into SQL as literals.
+fn sql_names(names: impl Iterator<Item = &'static str>) -> String {
+    let quoted: Vec<String> = names.map(|n| format!("'{n}'")).collect();
+    format!("({})", quoted.join(", "))
+}
+
+/// The `WHERE` clause of [`TaskStore::list`]: `$1` account, `$2` model, `$3` from, `$4` to;
+/// the kind and status filters as literal lists.
+fn list_filter(q: &TaskQuery) -> String {
+    let mut clause = "account_id = $1 AND ($2 IS NULL OR model = $2) \
+         AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4)"
+        .to_string();
+    if let Some(kind) = q.kind {
+        let ops = Operation::ALL
+            .into_iter()
+            .filter(|o| o.output() == kind)
+            .map(Operation::as_str);
+        clause.push_str(&format!(" AND operation IN {}", sql_names(ops)));
+    }
+    if !q.statuses.is_empty() {
+        let statuses = q.statuses.iter().map(|s| s.as_str());
+        clause.push_str(&format!(" AND status IN {}", sql_names(statuses)));
+    }
+    clause
 }
 
 impl Backend {
@@ -259,6 +287,47 @@ impl TaskStore for Backend {
             .await
             .map_err(ctx("listing tasks"))?;
         rows_to_records(rows)
+    }
+
+    async fn list(&self, q: &TaskQuery) -> Result<TaskPage> {
+        let (limit, offset) = q.page.limit_offset()?;
+        if let (Some(from), Some(to)) = (q.from, q.to) {
+            if from > to {
+                return Err(Error::invalid(format!(
+                    "date range starts ({from}) after it ends ({to})"
+                )));
+            }
+        }
+        let filter = list_filter(q);
+        let (from, to) = (q.from.map(to_micros), q.to.map(to_micros));
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} \
+             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+        );
+        let rows = sqlx::query_as::<Db, TaskRow>(&sql)
+            .bind(&q.account_id)
+            .bind(&q.model)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing tasks"))?;
+        let total = sqlx::query_scalar::<Db, i64>(&format!(
+            "SELECT COUNT(*) FROM tasks WHERE {filter}"
+        ))
+        .bind(&q.account_id)
+        .bind(&q.model)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(ctx("counting tasks"))?;
+        Ok(TaskPage {
+            tasks: rows_to_records(rows)?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     async fn update(&self, task_id: &str, update: TaskUpdate) -> Result<TaskUpdateOutcome> {

@@ -38,6 +38,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $scratch;
             tasks::insert_and_get_round_trip,
             tasks::list_by_account_is_newest_first_and_paged,
+            tasks::list_filters_by_kind_status_model_and_date,
+            tasks::cancelled_is_final,
             tasks::update_follows_the_transition_rule,
             tasks::concurrent_updates_move_a_task_once,
             tasks::find_by_provider_task_and_callback_token,

@@ -3,7 +3,9 @@
 use super::{expect_kind, uid};
 use genmux_core::{Asset, ErrorKind, MediaKind, Operation, TaskStatus};
 use genmux_store::timestamp::now;
-use genmux_store::{NewTask, Page, Store, SubmissionRecord, TaskUpdate, TaskUpdateOutcome};
+use genmux_store::{
+    NewTask, Page, Store, SubmissionRecord, TaskQuery, TaskUpdate, TaskUpdateOutcome,
+};
 use std::collections::HashSet;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -172,6 +174,181 @@ pub async fn list_by_account_is_newest_first_and_paged(store: &Store) {
     assert!(e.message().contains("page = 0"), "{e}");
     expect_kind(page(1, 0).await, ErrorKind::InvalidRequest);
     expect_kind(page(1, 1001).await, ErrorKind::InvalidRequest);
+}
+
+/// `TaskStore::list` (issue 13 point 5): only the account's tasks, newest first, each filter
+/// narrowing the page and the total alike.
+pub async fn list_filters_by_kind_status_model_and_date(store: &Store) {
+    let account = uid("acct");
+    let base = now();
+    // Oldest first: i seconds after `base`.
+    let specs = [
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Submitted,
+        ),
+        (
+            "kling-2.5-turbo",
+            Operation::ImageToVideo,
+            TaskStatus::Succeeded,
+        ),
+        ("kling-image", Operation::TextToImage, TaskStatus::Failed),
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Cancelled,
+        ),
+        (
+            "kling-image",
+            Operation::ImageToImage,
+            TaskStatus::Processing,
+        ),
+        (
+            "kling-2.6-t2v",
+            Operation::TextToVideo,
+            TaskStatus::Succeeded,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (i, (model, op, status)) in specs.iter().enumerate() {
+        let mut t = new_task(&account, None);
+        t.model = model.to_string();
+        t.operation = *op;
+        t.status = *status;
+        t.created_at = base + time::Duration::seconds(i as i64);
+        ids.push(t.id.clone());
+        store.tasks.insert(t).await.unwrap();
+    }
+    // Another account's task, newer than all of them, is never listed.
+    let mut other = new_task(&uid("other"), None);
+    other.created_at = base + time::Duration::seconds(60);
+    store.tasks.insert(other).await.unwrap();
+
+    let list = |q: TaskQuery| async move {
+        let p = store.tasks.list(&q).await.unwrap();
+        (
+            p.tasks.into_iter().map(|t| t.id).collect::<Vec<_>>(),
+            p.total,
+        )
+    };
+    let pick = |idx: &[usize]| idx.iter().map(|&i| ids[i].clone()).collect::<Vec<_>>();
+    let all = || TaskQuery::account(&account, 100);
+
+    assert_eq!(list(all()).await, (pick(&[5, 4, 3, 2, 1, 0]), 6));
+    // Paged: the total counts every page.
+    let mut q = all();
+    q.page = Page { page: 2, limit: 4 };
+    assert_eq!(list(q).await, (pick(&[1, 0]), 6));
+    // Kind, by the operation's output.
+    let mut q = all();
+    q.kind = Some(MediaKind::Video);
+    assert_eq!(list(q).await, (pick(&[5, 3, 1, 0]), 4));
+    let mut q = all();
+    q.kind = Some(MediaKind::Image);
+    assert_eq!(list(q).await, (pick(&[4, 2]), 2));
+    // Statuses (any of them).
+    let mut q = all();
+    q.statuses = vec![TaskStatus::Succeeded, TaskStatus::Cancelled];
+    assert_eq!(list(q).await, (pick(&[5, 3, 1]), 3));
+    // Model, combined with a status.
+    let mut q = all();
+    q.model = Some("kling-2.6-t2v".into());
+    assert_eq!(list(q.clone()).await, (pick(&[5, 3, 0]), 3));
+    q.statuses = vec![TaskStatus::Submitted];
+    assert_eq!(list(q).await, (pick(&[0]), 1));
+    // Creation time: from inclusive, to exclusive.
+    let mut q = all();
+    q.from = Some(base + time::Duration::seconds(2));
+    q.to = Some(base + time::Duration::seconds(4));
+    assert_eq!(list(q).await, (pick(&[3, 2]), 2));
+    // Nothing matches: an empty page, total 0.
+    let mut q = all();
+    q.model = Some("grok-video".into());
+    assert_eq!(list(q).await, (vec![], 0));
+    // Another account sees none of them.
+    assert_eq!(
+        list(TaskQuery::account(uid("nobody"), 10)).await,
+        (vec![], 0)
+    );
+
+    let mut q = all();
+    q.page = Page { page: 0, limit: 10 };
+    let e = expect_kind(store.tasks.list(&q).await, ErrorKind::InvalidRequest);
+    assert!(e.message().contains("page = 0"), "{e}");
+    let mut q = all();
+    q.page = Page {
+        page: 1,
+        limit: 1001,
+    };
+    expect_kind(store.tasks.list(&q).await, ErrorKind::InvalidRequest);
+    let mut q = all();
+    q.from = Some(base + time::Duration::seconds(5));
+    q.to = Some(base);
+    let e = expect_kind(store.tasks.list(&q).await, ErrorKind::InvalidRequest);
+    assert!(e.message().contains("after it ends"), "{e}");
+}
+
+/// `cancelled` is stored, read back and final: no later observation moves it, and a
+/// finished task cannot become cancelled.
+pub async fn cancelled_is_final(store: &Store) {
+    let t = new_task(&uid("acct"), Some(now()));
+    store.tasks.insert(t.clone()).await.unwrap();
+    let mut cancel = TaskUpdate::status(TaskStatus::Cancelled);
+    cancel.error = Some("cancelled at the caller's request".into());
+    let o = store.tasks.update(&t.id, cancel).await.unwrap();
+    assert!(moved(&o));
+    assert_eq!(o.record().status, TaskStatus::Cancelled);
+    assert_eq!(
+        o.record().next_poll_at,
+        None,
+        "a cancelled task is not polled"
+    );
+    for later in [
+        TaskStatus::Succeeded,
+        TaskStatus::Failed,
+        TaskStatus::Processing,
+    ] {
+        let o = store
+            .tasks
+            .update(&t.id, TaskUpdate::status(later))
+            .await
+            .unwrap();
+        assert!(!moved(&o), "{later} moved a cancelled task");
+    }
+    let got = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(got.status, TaskStatus::Cancelled);
+    assert_eq!(
+        got.error.as_deref(),
+        Some("cancelled at the caller's request")
+    );
+    // Not leased for polling any more.
+    let leased = store
+        .tasks
+        .lease_due(
+            &uid("w"),
+            now() + time::Duration::hours(1),
+            1000,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert!(leased.iter().all(|l| l.id != t.id));
+
+    let done = new_task(&uid("acct"), None);
+    store.tasks.insert(done.clone()).await.unwrap();
+    store
+        .tasks
+        .update(&done.id, TaskUpdate::status(TaskStatus::Succeeded))
+        .await
+        .unwrap();
+    let o = store
+        .tasks
+        .update(&done.id, TaskUpdate::status(TaskStatus::Cancelled))
+        .await
+        .unwrap();
+    assert!(!moved(&o));
+    assert_eq!(o.record().status, TaskStatus::Succeeded);
 }
 
 pub async fn update_follows_the_transition_rule(store: &Store) {
