@@ -44,7 +44,69 @@ fn unauthenticated(why: &str) -> Error {
     Error::new(ErrorKind::Unauthenticated, format!("API key {why}"))
 }
 
+/// Inserts a new key for an existing account and its `created` audit row on `conn` (a
+/// write transaction the caller commits); returns `(id, secret)`.
+pub(super) async fn insert_key(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    new: &NewKey,
+) -> Result<(String, String)> {
+    if new.scopes.is_empty() {
+        return Err(Error::invalid(
+            "scopes is empty; give at least one of api.read, api.generate, admin, operator",
+        ));
+    }
+    let (id, secret) = generate();
+    let last4 = secret[secret.len() - 4..].to_string();
+    let created_at = now();
+    let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
+        .bind(&new.account_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(ctx("checking an account"))?;
+    if exists == 0 {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("account `{}` does not exist", new.account_id),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO api_keys (id, account_id, name, secret_hash, last4, scopes, created_at, \
+         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+    )
+    .bind(&id)
+    .bind(&new.account_id)
+    .bind(&new.name)
+    .bind(hash_secret(&secret))
+    .bind(&last4)
+    .bind(scopes_to_db(&new.scopes))
+    .bind(to_micros(created_at))
+    .bind(new.expires_at.map(to_micros))
+    .execute(&mut *conn)
+    .await
+    .map_err(ctx("storing an API key"))?;
+    audit(
+        &mut *conn,
+        AuditAction::Created,
+        Some(&id),
+        Some(&new.account_id),
+        &format!("name={:?} scopes={}", new.name, scopes_to_db(&new.scopes)),
+    )
+    .await?;
+    Ok((id, secret))
+}
+
 impl Backend {
+    /// The result of a committed [`insert_key`].
+    pub(super) async fn created_key(&self, id: &str, secret: &str) -> Result<CreatedKey> {
+        let key = self.key_by_id(id).await?.ok_or_else(|| {
+            Error::internal(format!("API key `{id}` not readable after creation"))
+        })?;
+        Ok(CreatedKey {
+            key,
+            plaintext: format!("{KEY_PREFIX}{id}_{secret}"),
+        })
+    }
+
     async fn key_by_id(&self, key_id: &str) -> Result<Option<ApiKey>> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
         sqlx::query_as::<Db, KeyRow>(&sql)
@@ -88,57 +150,10 @@ impl Backend {
 #[async_trait]
 impl KeyStore for Backend {
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        if new.scopes.is_empty() {
-            return Err(Error::invalid(
-                "scopes is empty; give at least one of api.read, api.generate, admin",
-            ));
-        }
-        let (id, secret) = generate();
-        let last4 = secret[secret.len() - 4..].to_string();
-        let created_at = now();
         let mut tx = begin_write(self).await?;
-        let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
-            .bind(&new.account_id)
-            .fetch_one(tx.conn())
-            .await
-            .map_err(ctx("checking an account"))?;
-        if exists == 0 {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("account `{}` does not exist", new.account_id),
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO api_keys (id, account_id, name, secret_hash, last4, scopes, created_at, \
-             expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-        )
-        .bind(&id)
-        .bind(&new.account_id)
-        .bind(&new.name)
-        .bind(hash_secret(&secret))
-        .bind(&last4)
-        .bind(scopes_to_db(&new.scopes))
-        .bind(to_micros(created_at))
-        .bind(new.expires_at.map(to_micros))
-        .execute(tx.conn())
-        .await
-        .map_err(ctx("storing an API key"))?;
-        audit(
-            tx.conn(),
-            AuditAction::Created,
-            Some(&id),
-            Some(&new.account_id),
-            &format!("name={:?} scopes={}", new.name, scopes_to_db(&new.scopes)),
-        )
-        .await?;
+        let (id, secret) = insert_key(tx.conn(), &new).await?;
         tx.commit().await.map_err(ctx("committing an API key"))?;
-        let key = self.key_by_id(&id).await?.ok_or_else(|| {
-            Error::internal(format!("API key `{id}` not readable after creation"))
-        })?;
-        Ok(CreatedKey {
-            key,
-            plaintext: format!("{KEY_PREFIX}{id}_{secret}"),
-        })
+        self.created_key(&id, &secret).await
     }
 
     async fn authenticate(&self, plaintext: &str) -> Result<ApiKey> {

@@ -3,12 +3,14 @@
 //! keep the same promises. Each function uses fresh, unique ids, so it can share a
 //! database with the others.
 
+pub mod accounts;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;
 pub mod outbox;
 pub mod properties;
 pub mod tasks;
+pub mod upgrade;
 pub mod usage;
 
 use genmux_core::{Error, ErrorKind};
@@ -58,6 +60,10 @@ macro_rules! conformance_tests {
             usage::logs_and_summary_by_range_model_and_page,
             outbox::enqueue_lease_reschedule_deliver_give_up,
             outbox::two_deliverers_never_hold_the_same_callback,
+            accounts::create_get_list_and_refuse_twins,
+            accounts::top_up_adjust_hold_and_ledger_with_reasons,
+            accounts::concurrent_adjustments_never_go_below_zero,
+            accounts::create_key_writes_both_audit_logs,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {
