@@ -1,6 +1,12 @@
 //! Key management for the CLI (`genmux keys`): `POST /v1/keys`, `GET /v1/keys`,
 //! `DELETE /v1/keys/{id}` (scope `admin`), and `GET /v1/webhooks/secret` (the account's
 //! `whsec_` secret to verify outbound callbacks with).
+//!
+//! A tenant's `admin` key manages its own account's keys only. Creating a key for another
+//! account needs the `operator` scope, and the account must exist (an operator creates it
+//! first with `POST /v1/accounts`): before, any admin key could mint an admin key for any
+//! account — creating it if missing — and take it over (issue 13, "Account takeover").
+//! Listing, revoking and the webhook secret never leave the caller's account.
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
@@ -8,9 +14,10 @@ use super::json::ApiJson;
 use crate::wire::rfc3339;
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use genmux_store::{ApiKey, NewKey, Scope};
+use genmux_store::{Actor, ApiKey, NewKey, Scope};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -28,12 +35,14 @@ pub fn router() -> Router<AppState> {
 pub struct CreateKeyBody {
     /// A label.
     pub name: String,
-    /// `api.read`, `api.generate`, `admin`; at least one.
+    /// `api.read`, `api.generate`, `admin`, `operator`; at least one. Only an `operator`
+    /// key may grant `operator`, and only to keys of its own account.
     #[schema(value_type = Vec<ScopeName>, min_items = 1)]
     pub scopes: Vec<String>,
-    /// The account to create it for (default: the caller's); created if missing.
+    /// The account to create it for (default: the caller's). Another account than the
+    /// caller's needs the `operator` scope, and the account must exist.
     #[serde(default)]
-    #[schema(min_length = 1)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,62}$", min_length = 1, max_length = 63)]
     pub account_id: Option<String>,
 }
 
@@ -48,6 +57,8 @@ pub(crate) enum ScopeName {
     ApiGenerate,
     #[schema(rename = "admin")]
     Admin,
+    #[schema(rename = "operator")]
+    Operator,
 }
 
 fn key_json(k: &ApiKey) -> Value {
@@ -65,17 +76,20 @@ fn key_json(k: &ApiKey) -> Value {
 
 /// Create an API key (shown once).
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKeyBody,
-    responses((status = 200, body = Object), (status = 403, body = crate::wire::ErrorBody)),
+    responses((status = 200, body = Object),
+        (status = 400, description = "a bad scope or account id", body = crate::wire::ErrorBody),
+        (status = 403, description = "another account's key without the operator scope, or the operator scope asked by a key that may not grant it", body = crate::wire::ErrorBody),
+        (status = 404, description = "the account does not exist", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateKeyBody>,
 ) -> ApiResult<Json<Value>> {
-    caller.require_any(&[Scope::Admin])?;
+    caller.require_any(&[Scope::Admin, Scope::Operator])?;
     if body.scopes.is_empty() {
         return Err(ApiError::bad_request(
-            "scopes: at least one is required (allowed: api.read, api.generate, admin)",
+            "scopes: at least one is required (allowed: api.read, api.generate, admin, operator)",
         ));
     }
     let scopes = body
@@ -87,30 +101,67 @@ pub async fn create_key(
                 .map_err(|e| ApiError::bad_request(format!("scopes[{i}]: {}", e.message())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // The store's own message says `account_id`; the caller wrote `accountId`.
-    if body
-        .account_id
-        .as_deref()
-        .is_some_and(|a| a.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "accountId: empty (allowed: a non-empty account id, or leave it out for the caller's account)",
+    let own = caller.account_id();
+    let account = match body.account_id {
+        None => own.to_string(),
+        Some(a) => {
+            super::accounts::valid_account_id("accountId", &a)?;
+            a
+        }
+    };
+    let operator = caller.key.allows(Scope::Operator);
+    if account != own && !operator {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "accountId: `{account}` is not this key's account (`{own}`); an admin key \
+                 manages its own account's keys only, and keys for other accounts need the \
+                 operator scope"
+            ),
         ));
     }
-    let account = body
-        .account_id
-        .unwrap_or_else(|| caller.account_id().to_string());
-    state.store().ledger.create_account(&account).await?;
+    if let Some(i) = scopes.iter().position(|s| *s == Scope::Operator) {
+        if !operator {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("scopes[{i}]: only an operator key may grant the operator scope"),
+            ));
+        }
+        if account != own {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "scopes[{i}]: the operator scope is granted only to keys of the operator's \
+                     own account (`{own}`), not to `{account}`"
+                ),
+            ));
+        }
+    }
+    // Never creates the account: a key for an account that does not exist is refused
+    // (issue 13: `POST /v1/keys` used to create any account it named).
     let created = state
         .store()
-        .keys
-        .create(NewKey {
-            account_id: account,
-            name: body.name,
-            scopes,
-            expires_at: None,
-        })
-        .await?;
+        .accounts
+        .create_key(
+            NewKey {
+                account_id: account.clone(),
+                name: body.name,
+                scopes,
+                expires_at: None,
+            },
+            &Actor::key(&caller.key),
+        )
+        .await
+        .map_err(|e| {
+            if e.kind() == genmux_core::ErrorKind::NotFound {
+                ApiError::not_found(format!(
+                    "accountId: account `{account}` does not exist; an operator creates it \
+                     first with POST /v1/accounts"
+                ))
+            } else {
+                ApiError::from(e)
+            }
+        })?;
     let mut v = key_json(&created.key);
     v["key"] = json!(created.plaintext);
     v["success"] = json!(true);

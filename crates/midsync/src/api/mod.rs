@@ -1,6 +1,7 @@
 //! The HTTP API of `spec/unified-api.md` as an axum app: [`app`] builds it from an
 //! [`AppState`]; routes are grouped by resource, each module with its `router()`.
 
+pub mod accounts;
 pub mod auth;
 pub mod callbacks;
 pub mod error;
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(usage::router())
         .merge(callbacks::router())
         .merge(keys::router())
+        .merge(accounts::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

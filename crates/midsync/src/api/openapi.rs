@@ -122,6 +122,13 @@ impl Modify for CommonErrors {
         super::keys::list_keys,
         super::keys::revoke_key,
         super::keys::webhook_secret,
+        super::accounts::create_account,
+        super::accounts::list_accounts,
+        super::accounts::show_account,
+        super::accounts::top_up,
+        super::accounts::adjust,
+        super::accounts::ledger,
+        super::accounts::balance,
     ),
     components(schemas(
         wire::ErrorBody,
@@ -135,6 +142,16 @@ impl Modify for CommonErrors {
         wire::UsageSummaryResponse,
         super::keys::CreateKeyBody,
         super::keys::ScopeName,
+        super::accounts::CreateAccountBody,
+        super::accounts::TopUpBody,
+        super::accounts::AdjustBody,
+        super::accounts::AccountView,
+        super::accounts::LedgerEntryView,
+        super::accounts::AccountResponse,
+        super::accounts::AccountsResponse,
+        super::accounts::PointsResponse,
+        super::accounts::LedgerResponse,
+        super::accounts::BalanceResponse,
     )),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
@@ -143,7 +160,8 @@ impl Modify for CommonErrors {
         (name = "tasks"),
         (name = "usage"),
         (name = "callbacks"),
-        (name = "keys")
+        (name = "keys"),
+        (name = "accounts")
     )
 )]
 pub struct ApiDoc;
