@@ -43,7 +43,11 @@ pub fn router() -> Router<AppState> {
 pub struct CreateAccountBody {
     /// The new account's id: 1–63 characters of lowercase a–z, 0–9, `_` and `-`, starting
     /// with a letter or digit.
-    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,62}$", min_length = 1, max_length = 63)]
+    #[schema(
+        pattern = "^[a-z0-9][a-z0-9_-]{0,62}$",
+        min_length = 1,
+        max_length = 63
+    )]
     pub id: String,
 }
 
@@ -56,7 +60,11 @@ pub struct TopUpBody {
     pub points: i64,
     /// Why (stored on the ledger entry and the audit row): 1–500 characters, not blank,
     /// no control characters.
-    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: String,
 }
 
@@ -69,7 +77,11 @@ pub struct AdjustBody {
     #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
     pub points: i64,
     /// Why: 1–500 characters, not blank, no control characters.
-    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: String,
 }
 

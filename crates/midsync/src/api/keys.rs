@@ -42,7 +42,11 @@ pub struct CreateKeyBody {
     /// The account to create it for (default: the caller's). Another account than the
     /// caller's needs the `operator` scope, and the account must exist.
     #[serde(default)]
-    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,62}$", min_length = 1, max_length = 63)]
+    #[schema(
+        pattern = "^[a-z0-9][a-z0-9_-]{0,62}$",
+        min_length = 1,
+        max_length = 63
+    )]
     pub account_id: Option<String>,
 }
 

@@ -21,10 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The query parameters of `raw`; one not in `allowed` is a 400 naming it.
-pub(crate) fn params(
-    raw: Option<&str>,
-    allowed: &[&str],
-) -> ApiResult<BTreeMap<String, String>> {
+pub(crate) fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if !allowed.contains(&k.as_ref()) {
@@ -193,10 +190,7 @@ pub async fn summary(
         .get(caller.account_id())
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "account `{}` does not exist",
-                caller.account_id()
-            ))
+            ApiError::not_found(format!("account `{}` does not exist", caller.account_id()))
         })?;
     let conv = |m: &genmux_store::ModelUsage| ModelUsage {
         points_charged: m.points_charged,
