@@ -34,7 +34,11 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
 
     // create, and the same id again.
     let c = gw.run(&["accounts", "create", "acme"]).ok();
-    assert!(c.stdout.starts_with("created account acme\n"), "{}", c.stdout);
+    assert!(
+        c.stdout.starts_with("created account acme\n"),
+        "{}",
+        c.stdout
+    );
     assert!(c.stdout.contains("balance  0 points"), "{}", c.stdout);
     let again = gw.run(&["accounts", "create", "acme"]).exits(3);
     assert!(again.stderr.contains("HTTP 409"), "{}", again.stderr);
@@ -60,10 +64,15 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
         .ok();
     let first = t.stdout.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with("acme: +500 points (top_up, entry ") && first.ends_with(": contract 2025-01)"),
+        first.starts_with("acme: +500 points (top_up, entry ")
+            && first.ends_with(": contract 2025-01)"),
         "{first}"
     );
-    assert!(t.stdout.contains("balance  500 points  (held 0)"), "{}", t.stdout);
+    assert!(
+        t.stdout.contains("balance  500 points  (held 0)"),
+        "{}",
+        t.stdout
+    );
     let a = gw
         .run(&[
             "--json",
@@ -91,13 +100,21 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
         refused.stderr
     );
     let zero = gw
-        .run(&["accounts", "top-up", "acme", "--points", "0", "--reason", "r"])
+        .run(&[
+            "accounts", "top-up", "acme", "--points", "0", "--reason", "r",
+        ])
         .exits(3);
     assert!(zero.stderr.contains("points: 0"), "{}", zero.stderr);
     let missing = gw
-        .run(&["accounts", "top-up", "ghost", "--points", "5", "--reason", "r"])
+        .run(&[
+            "accounts", "top-up", "ghost", "--points", "5", "--reason", "r",
+        ])
         .exits(3);
-    assert!(missing.stderr.contains("`ghost` does not exist"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("`ghost` does not exist"),
+        "{}",
+        missing.stderr
+    );
     let overflow = gw
         .run(&[
             "accounts",
@@ -113,7 +130,12 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
 
     // show, list, ledger.
     let s = gw.run(&["accounts", "show", "acme"]).ok();
-    assert!(s.stdout.starts_with("account  acme\nbalance  300 points\nheld     0 points\ncreated  "), "{}", s.stdout);
+    assert!(
+        s.stdout
+            .starts_with("account  acme\nbalance  300 points\nheld     0 points\ncreated  "),
+        "{}",
+        s.stdout
+    );
     let list = gw.run(&["accounts", "list"]).ok().stdout;
     assert!(list.starts_with("ID"), "{list}");
     let listed = rows(&list);
@@ -121,38 +143,68 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
         listed.iter().map(|r| r[..3].join(" ")).collect::<Vec<_>>(),
         vec!["acme 300 0", "default 1000 0"]
     );
-    assert!(list.trim_end().ends_with("page 1 (2 shown, 2 in all)"), "{list}");
-    let j = gw.run(&["--json", "accounts", "list", "--limit", "1"]).ok().json();
+    assert!(
+        list.trim_end().ends_with("page 1 (2 shown, 2 in all)"),
+        "{list}"
+    );
+    let j = gw
+        .run(&["--json", "accounts", "list", "--limit", "1"])
+        .ok()
+        .json();
     assert_eq!(j["total"], 2);
     assert_eq!(j["accounts"].as_array().unwrap().len(), 1);
     let ledger = gw.run(&["accounts", "ledger", "acme"]).ok().stdout;
     let entries = rows(&ledger);
     assert_eq!(entries.len(), 2, "{ledger}");
-    assert_eq!(entries[0][1..4], ["adjust", "-200", "300"], "newest first: {ledger}");
+    assert_eq!(
+        entries[0][1..4],
+        ["adjust", "-200", "300"],
+        "newest first: {ledger}"
+    );
     assert!(ledger.contains("duplicate top-up"), "{ledger}");
     assert_eq!(entries[1][1..4], ["top_up", "+500", "500"], "{ledger}");
-    let j = gw.run(&["--json", "accounts", "ledger", "acme"]).ok().json();
+    let j = gw
+        .run(&["--json", "accounts", "ledger", "acme"])
+        .ok()
+        .json();
     assert_eq!(j["entries"][1]["reason"], "contract 2025-01");
 
     // A tenant key for acme: its own balance; no operator commands; no other account's keys.
     let k = gw
         .run(&[
-            "--json", "keys", "create", "--name", "acme admin", "--account", "acme", "--scope",
+            "--json",
+            "keys",
+            "create",
+            "--name",
+            "acme admin",
+            "--account",
+            "acme",
+            "--scope",
             "admin",
         ])
         .ok()
         .json();
     let acme = k["key"].as_str().unwrap().to_string();
     let b = gw.run_with_key(Some(&acme), &["balance"]).ok();
-    assert_eq!(b.stdout.trim(), "acme: 300 points (0 held for running tasks)");
-    let denied = gw
-        .run_with_key(Some(&acme), &["accounts", "list"])
-        .exits(4);
+    assert_eq!(
+        b.stdout.trim(),
+        "acme: 300 points (0 held for running tasks)"
+    );
+    let denied = gw.run_with_key(Some(&acme), &["accounts", "list"]).exits(4);
     assert!(denied.stderr.contains("operator"), "{}", denied.stderr);
     let takeover = gw
         .run_with_key(
             Some(&acme),
-            &["keys", "create", "--name", "x", "--account", "default", "--scope", "admin"],
+            &[
+                "keys",
+                "create",
+                "--name",
+                "x",
+                "--account",
+                "default",
+                "--scope",
+                "admin",
+            ],
         )
         .exits(4);
     assert!(takeover.stderr.contains("accountId"), "{}", takeover.stderr);

@@ -90,7 +90,7 @@ async fn index_and_every_asset_it_loads_answer_with_their_content_types() {
         }
     }
     for module in [
-        "app.js", "api.js", "form.js", "tasks.js", "usage.js", "chart.js",
+        "app.js", "api.js", "form.js", "tasks.js", "usage.js", "chart.js", "balance.js",
     ] {
         assert!(
             seen.contains(&format!("/assets/{module}")),
