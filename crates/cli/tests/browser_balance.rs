@@ -47,15 +47,13 @@ macro_rules! js {
 
 /// `1,234` as `toLocaleString()` writes it in the en-US headless browser.
 fn fmt(n: i64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    let digits: Vec<char> = n.to_string().chars().collect();
+    let groups: Vec<String> = digits
+        .rchunks(3)
+        .rev()
+        .map(|g| g.iter().collect())
+        .collect();
+    groups.join(",")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -243,7 +243,13 @@ pub async fn top_up_adjust_hold_and_ledger_with_reasons(store: &Store) {
     // One audit row per change, none for refusals, each naming the actor, the points, the
     // balance after, the reason and its ledger entry.
     let audit = store.accounts.audit_log(Some(&a)).await.unwrap();
-    let rows: Vec<(AccountAuditAction, Option<i64>, Option<i64>, Option<&str>)> = audit
+    type Row<'a> = (
+        AccountAuditAction,
+        Option<i64>,
+        Option<i64>,
+        Option<&'a str>,
+    );
+    let rows: Vec<Row> = audit
         .iter()
         .map(|r| (r.action, r.points, r.balance_after, r.reason.as_deref()))
         .collect();
