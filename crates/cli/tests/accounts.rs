@@ -185,6 +185,15 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
         .ok()
         .json();
     let acme = k["key"].as_str().unwrap().to_string();
+    let acme_id = k["id"].as_str().unwrap().to_string();
+    // The operator lists acme's keys by name.
+    let listed = gw.run(&["keys", "list", "--account", "acme"]).ok().stdout;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&acme_id) && l.contains("acme admin")),
+        "{listed}"
+    );
     let b = gw.run_with_key(Some(&acme), &["balance"]).ok();
     assert_eq!(
         b.stdout.trim(),
@@ -215,4 +224,9 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
     assert!(ghost.stderr.contains("does not exist"), "{}", ghost.stderr);
     let j: Value = gw.run(&["--json", "accounts", "list"]).ok().json();
     assert_eq!(j["total"], 2, "no account was created");
+    // Nor does acme's admin see default's keys.
+    let peek = gw
+        .run_with_key(Some(&acme), &["keys", "list", "--account", "default"])
+        .exits(4);
+    assert!(peek.stderr.contains("accountId"), "{}", peek.stderr);
 }

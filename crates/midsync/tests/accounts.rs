@@ -157,6 +157,14 @@ async fn a_tenant_admin_cannot_take_over_another_account(db: Db) {
         "not revoked"
     );
     assert_eq!(gw.get("/v1/usage/logs", &victim).await.status, 200);
+    // Nor by naming the account in the listing.
+    let r = gw.get("/v1/keys?accountId=default", &b_admin).await;
+    expect(&r, 403, &["accountId", "`default`"]);
+    // Junk key ids name no key, on both backends (PostgreSQL refuses NUL in text).
+    for junk in ["a%00b", "..", "x%20y"] {
+        let r = gw.delete(&format!("/v1/keys/{junk}"), &b_admin).await;
+        assert_eq!(r.status, 404, "{junk}: {}", r.body);
+    }
     let r = gw.get("/v1/webhooks/secret", &b_admin).await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -232,13 +240,28 @@ async fn a_tenant_admin_cannot_take_over_another_account(db: Db) {
         .await;
     expect(&r, 403, &["scopes[0]", "`tenant-b`"]);
 
-    // Audit: who created tenant-b and each of its keys.
+    // The operator sees and revokes any account's keys; the revocation is audited.
+    let r = gw.get("/v1/keys?accountId=tenant-b", &op).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["keys"].as_array().unwrap().len(), 3);
+    expect(
+        &gw.get("/v1/keys?accountId=ghost", &op).await,
+        404,
+        &["`ghost`"],
+    );
+    let reader_id = r.body["keys"][2]["id"].as_str().unwrap().to_string();
+    let r = gw.delete(&format!("/v1/keys/{reader_id}"), &op).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["revoked"], true);
+
+    // Audit: who created tenant-b and each of its keys, and who revoked one.
     let audit = gw.store.accounts.audit_log(Some("tenant-b")).await.unwrap();
     let rows: Vec<(AccountAuditAction, Option<String>)> = audit
         .iter()
         .map(|r| (r.action, r.actor.key_id.clone()))
         .collect();
     let (op_id, b_id) = (key_id(&op), key_id(&b_admin));
+    let op_id_again = op_id.clone();
     assert_eq!(
         rows,
         vec![
@@ -246,8 +269,10 @@ async fn a_tenant_admin_cannot_take_over_another_account(db: Db) {
             (AccountAuditAction::KeyCreated, Some(op_id)),
             (AccountAuditAction::KeyCreated, Some(b_id.clone())),
             (AccountAuditAction::KeyCreated, Some(b_id)),
+            (AccountAuditAction::KeyRevoked, Some(op_id_again)),
         ]
     );
+    assert_eq!(audit.last().unwrap().detail, format!("key={reader_id}"));
     sim.shutdown().await;
 }
 
@@ -373,6 +398,16 @@ async fn operators_create_fund_adjust_and_read_ledgers(db: Db) {
             .await;
         expect(&r, 400, &[field]);
     }
+    // A well-formed top-up the balance cannot take (past 10^15): 409, unchanged.
+    let r = gw
+        .post(
+            "/v1/accounts/acme/top-up",
+            &op,
+            &json!({"points": 1_000_000_000_000_000_i64, "reason": "too much"}),
+            None,
+        )
+        .await;
+    expect(&r, 409, &["points", "from 300 past the largest balance"]);
     let r = gw
         .post(
             "/v1/accounts/ghost/top-up",

@@ -180,6 +180,8 @@ pub enum AccountAuditAction {
     Adjust,
     /// A key was created for the account.
     KeyCreated,
+    /// A key of the account was revoked.
+    KeyRevoked,
 }
 
 impl AccountAuditAction {
@@ -190,6 +192,7 @@ impl AccountAuditAction {
             AccountAuditAction::TopUp => "top_up",
             AccountAuditAction::Adjust => "adjust",
             AccountAuditAction::KeyCreated => "key_created",
+            AccountAuditAction::KeyRevoked => "key_revoked",
         }
     }
 
@@ -200,6 +203,7 @@ impl AccountAuditAction {
             "top_up" => AccountAuditAction::TopUp,
             "adjust" => AccountAuditAction::Adjust,
             "key_created" => AccountAuditAction::KeyCreated,
+            "key_revoked" => AccountAuditAction::KeyRevoked,
             _ => return None,
         })
     }
@@ -274,6 +278,12 @@ pub trait AccountStore: Send + Sync {
     /// included) and, in the same transaction, a `key_created` account audit row naming
     /// `actor`.
     async fn create_key(&self, new: NewKey, actor: &Actor) -> Result<CreatedKey>;
+
+    /// Revokes a key like [`crate::KeyStore::revoke`] (its `revoked` key audit row and
+    /// announcement included) and, in the same transaction, writes a `key_revoked` account
+    /// audit row naming `actor`. `false` if it was revoked already; an unknown id is
+    /// `NotFound`.
+    async fn revoke_key(&self, key_id: &str, actor: &Actor) -> Result<bool>;
 
     /// Account audit rows, oldest first; for one account, or all when `None`.
     async fn audit_log(&self, account_id: Option<&str>) -> Result<Vec<AccountAuditEvent>>;

@@ -298,7 +298,11 @@ pub enum KeysAction {
         account: Option<String>,
     },
     /// List keys (prefix and last 4 characters only).
-    List,
+    List {
+        /// Another account's keys (needs an `operator` key).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Revoke a key by id.
     Revoke {
         /// The key id (the `<id>` of `gmx_<id>_<secret>`).

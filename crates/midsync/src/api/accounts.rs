@@ -74,7 +74,7 @@ pub struct TopUpBody {
 pub struct AdjustBody {
     /// Points to add (positive) or take (negative): non-zero, at most 10^15 either way. A
     /// balance never goes below zero.
-    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
+    #[schema(schema_with = adjust_points_schema)]
     pub points: i64,
     /// Why: 1–500 characters, not blank, no control characters.
     #[schema(
@@ -83,6 +83,32 @@ pub struct AdjustBody {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub reason: String,
+}
+
+/// `AdjustBody::points`: −10^15…−1 or 1…10^15 (zero adjusts nothing and is refused), as
+/// two integer ranges so schema-valid bodies are the accepted ones.
+fn adjust_points_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
+    let range = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .build()
+    };
+    let max = genmux_store::ledger::MAX_POINTS;
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(range(-max, -1))
+            .item(range(1, max))
+            .description(Some(
+                "points to add (positive) or take (negative): non-zero, at most 10^15 either way",
+            ))
+            .build(),
+    )
 }
 
 /// An account and its points.

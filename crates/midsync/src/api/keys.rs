@@ -2,18 +2,20 @@
 //! `DELETE /v1/keys/{id}` (scope `admin`), and `GET /v1/webhooks/secret` (the account's
 //! `whsec_` secret to verify outbound callbacks with).
 //!
-//! A tenant's `admin` key manages its own account's keys only. Creating a key for another
-//! account needs the `operator` scope, and the account must exist (an operator creates it
-//! first with `POST /v1/accounts`): before, any admin key could mint an admin key for any
-//! account — creating it if missing — and take it over (issue 13, "Account takeover").
-//! Listing, revoking and the webhook secret never leave the caller's account.
+//! A tenant's `admin` key manages its own account's keys only. Creating, listing or revoking
+//! keys of another account needs the `operator` scope, and the account must exist (an
+//! operator creates it first with `POST /v1/accounts`): before, any admin key could mint an
+//! admin key for any account — creating it if missing — and take it over (issue 13,
+//! "Account takeover"). For a tenant, another account's key id answers 404 like an unknown
+//! one, and the webhook secret is always the caller's account's. Every creation and
+//! revocation through the API writes an account audit row naming the caller's key.
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::wire::rfc3339;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -115,14 +117,7 @@ pub async fn create_key(
     };
     let operator = caller.key.allows(Scope::Operator);
     if account != own && !operator {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "accountId: `{account}` is not this key's account (`{own}`); an admin key \
-                 manages its own account's keys only, and keys for other accounts need the \
-                 operator scope"
-            ),
-        ));
+        return Err(other_account(&account, own));
     }
     if let Some(i) = scopes.iter().position(|s| *s == Scope::Operator) {
         if !operator {
@@ -172,40 +167,88 @@ pub async fn create_key(
     Ok(Json(v))
 }
 
-/// The caller's account's keys (masked).
+/// The keys of the caller's account (masked); an operator may name another account.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys",
-    responses((status = 200, body = Object)), security(("bearer" = [])))]
-pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require_any(&[Scope::Admin])?;
-    let keys = state.store().keys.list(caller.account_id()).await?;
+    params(("accountId" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9_-]{0,62}$",
+        description = "another account than the caller's (operator only)")),
+    responses((status = 200, body = Object), (status = 400, body = crate::wire::ErrorBody),
+        (status = 403, body = crate::wire::ErrorBody), (status = 404, body = crate::wire::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require_any(&[Scope::Admin, Scope::Operator])?;
+    let p = super::usage::params(raw.as_deref(), &["accountId"])?;
+    let account = match p.get("accountId") {
+        None => caller.account_id().to_string(),
+        Some(a) => {
+            super::accounts::valid_account_id("accountId", a)?;
+            a.clone()
+        }
+    };
+    if account != caller.account_id() {
+        if !caller.key.allows(Scope::Operator) {
+            return Err(other_account(&account, caller.account_id()));
+        }
+        if state.store().accounts.get(&account).await?.is_none() {
+            return Err(ApiError::not_found(format!(
+                "accountId: account `{account}` does not exist"
+            )));
+        }
+    }
+    let keys = state.store().keys.list(&account).await?;
     Ok(Json(json!({
         "success": true,
         "keys": keys.iter().map(key_json).collect::<Vec<_>>(),
     })))
 }
 
-/// Revoke a key of the caller's account.
+/// 403 for a tenant key naming another account.
+fn other_account(account: &str, own: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "accountId: `{account}` is not this key's account (`{own}`); an admin key manages \
+             its own account's keys only, and keys of other accounts need the operator scope"
+        ),
+    )
+}
+
+/// Revoke a key of the caller's account (an operator: of any account).
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::wire::ErrorBody)),
+    responses((status = 200, body = Object),
+        (status = 404, description = "no such key in the caller's account (another account's key answers the same)", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require_any(&[Scope::Admin])?;
-    let key = state.store().keys.get(&id).await?;
-    match key {
-        Some(k) if k.account_id == caller.account_id() => {
-            let revoked = state.store().keys.revoke(&id).await?;
-            // Stop reusing its cached authentications now, not after the TTL.
-            state.auth_cache().forget(&id);
-            Ok(Json(json!({"success": true, "id": id, "revoked": revoked})))
-        }
-        _ => Err(ApiError::not_found(format!(
-            "key `{id}` not found for this account"
-        ))),
+    caller.require_any(&[Scope::Admin, Scope::Operator])?;
+    let not_found = || ApiError::not_found(format!("key `{id}` not found for this account"));
+    // Key ids are alphanumeric (`gmx_<id>_<secret>`): anything else names no key, and is
+    // not sent to the database (PostgreSQL refuses NUL in text).
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(not_found());
     }
+    let key = state.store().keys.get(&id).await?;
+    // Another account's key answers like a missing one: a tenant learns nothing about it.
+    let allowed = key
+        .as_ref()
+        .is_some_and(|k| k.account_id == caller.account_id() || caller.key.allows(Scope::Operator));
+    if !allowed {
+        return Err(not_found());
+    }
+    let revoked = state
+        .store()
+        .accounts
+        .revoke_key(&id, &Actor::key(&caller.key))
+        .await?;
+    // Stop reusing its cached authentications now, not after the TTL.
+    state.auth_cache().forget(&id);
+    Ok(Json(json!({"success": true, "id": id, "revoked": revoked})))
 }
 
 /// The account's secret for verifying outbound callbacks (Standard Webhooks).

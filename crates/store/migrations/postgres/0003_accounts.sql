@@ -11,10 +11,10 @@ ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_adjust_reason
     CHECK (kind <> 'adjust' OR reason IS NOT NULL);
 
 -- Every operator action on an account (creation, top-up, adjustment, a key created for
--- it), who did it and why. Append-only, like key_audit (K4); never holds a secret.
+-- it or revoked), who did it and why. Append-only, like key_audit (K4); never holds a secret.
 CREATE TABLE account_audit (
     id               BIGSERIAL PRIMARY KEY,
-    action           TEXT NOT NULL CHECK (action IN ('account_created', 'top_up', 'adjust', 'key_created')),
+    action           TEXT NOT NULL CHECK (action IN ('account_created', 'top_up', 'adjust', 'key_created', 'key_revoked')),
     account_id       TEXT NOT NULL,
     actor_key_id     TEXT,
     actor_account_id TEXT,

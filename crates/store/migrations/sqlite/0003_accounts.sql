@@ -24,10 +24,10 @@ CREATE UNIQUE INDEX ledger_entries_one_hold ON ledger_entries(task_id) WHERE kin
 CREATE UNIQUE INDEX ledger_entries_one_resolution ON ledger_entries(task_id) WHERE kind IN ('post', 'void');
 
 -- Every operator action on an account (creation, top-up, adjustment, a key created for
--- it), who did it and why. Append-only, like key_audit (K4); never holds a secret.
+-- it or revoked), who did it and why. Append-only, like key_audit (K4); never holds a secret.
 CREATE TABLE account_audit (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    action           TEXT NOT NULL CHECK (action IN ('account_created', 'top_up', 'adjust', 'key_created')),
+    action           TEXT NOT NULL CHECK (action IN ('account_created', 'top_up', 'adjust', 'key_created', 'key_revoked')),
     account_id       TEXT NOT NULL,
     actor_key_id     TEXT,
     actor_account_id TEXT,

@@ -3,7 +3,7 @@
 // transaction; a balance change runs `UPDATE accounts … RETURNING balance` first, as the
 // ledger does, so the account row is locked before its entry is written.
 
-use super::keys::insert_key;
+use super::keys::{insert_key, revoke_key};
 use super::{begin_write, Backend, Db};
 use crate::accounts::{
     check_account_id, check_adjust_points, quote_value, check_reason, check_top_up_points, Account,
@@ -138,11 +138,15 @@ impl Backend {
                         a.balance, a.held_points
                     ),
                 ),
-                Some(a) => Error::invalid(format!(
-                    "points: {points} more would take account `{account_id}` from {} past the \
-                     largest balance, {MAX_POINTS}; nothing was changed",
-                    a.balance
-                )),
+                // The request is well-formed; the account's state refuses it.
+                Some(a) => Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "points: {points} more would take account `{account_id}` from {} past \
+                         the largest balance, {MAX_POINTS}; nothing was changed",
+                        a.balance
+                    ),
+                ),
             });
         };
         let entry_sql = format!(
@@ -332,6 +336,32 @@ impl AccountStore for Backend {
         .await?;
         tx.commit().await.map_err(ctx("committing an API key"))?;
         self.created_key(&id, &secret).await
+    }
+
+    async fn revoke_key(&self, key_id: &str, actor: &Actor) -> Result<bool> {
+        let at = to_micros(now());
+        let mut tx = begin_write(self).await?;
+        let Some(account) = revoke_key(tx.conn(), key_id).await? else {
+            tx.rollback().await.map_err(ctx("rolling back"))?;
+            return self.not_revoked(key_id).await;
+        };
+        audit(
+            tx.conn(),
+            AccountAuditAction::KeyRevoked,
+            &account,
+            actor,
+            None,
+            None,
+            None,
+            None,
+            &format!("key={key_id}"),
+            at,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(ctx("committing a revocation"))?;
+        Ok(true)
     }
 
     async fn audit_log(&self, account_id: Option<&str>) -> Result<Vec<AccountAuditEvent>> {

@@ -95,7 +95,57 @@ pub(super) async fn insert_key(
     Ok((id, secret))
 }
 
+/// Revokes a key on `conn` (a write transaction the caller commits) with its `revoked`
+/// audit row and, on PostgreSQL, its announcement; the key's account, or `None` when
+/// nothing was revoked (unknown or already revoked: see [`Backend::not_revoked`]).
+pub(super) async fn revoke_key(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    key_id: &str,
+) -> Result<Option<String>> {
+    let account = sqlx::query_scalar::<Db, String>(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+         RETURNING account_id",
+    )
+    .bind(to_micros(now()))
+    .bind(key_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(ctx("revoking an API key"))?;
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    audit(
+        &mut *conn,
+        AuditAction::Revoked,
+        Some(key_id),
+        Some(&account),
+        "revoked",
+    )
+    .await?;
+    if let Some(notify) = super::NOTIFY_REVOKED {
+        // Delivered to every listener when (and only if) the revocation commits.
+        sqlx::query(notify)
+            .bind(key_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(ctx("announcing a revocation"))?;
+    }
+    Ok(Some(account))
+}
+
 impl Backend {
+    /// The answer of a revocation that revoked nothing: `false` if the key exists (it was
+    /// revoked already), `NotFound` if it does not.
+    pub(super) async fn not_revoked(&self, key_id: &str) -> Result<bool> {
+        match self.key_by_id(key_id).await? {
+            Some(_) => Ok(false),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("API key `{key_id}` does not exist"),
+            )),
+        }
+    }
+
     /// The result of a committed [`insert_key`].
     pub(super) async fn created_key(&self, id: &str, secret: &str) -> Result<CreatedKey> {
         let key = self.key_by_id(id).await?.ok_or_else(|| {
@@ -228,40 +278,9 @@ impl KeyStore for Backend {
 
     async fn revoke(&self, key_id: &str) -> Result<bool> {
         let mut tx = begin_write(self).await?;
-        let account = sqlx::query_scalar::<Db, String>(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             RETURNING account_id",
-        )
-        .bind(to_micros(now()))
-        .bind(key_id)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(ctx("revoking an API key"))?;
-        let Some(account) = account else {
+        if revoke_key(tx.conn(), key_id).await?.is_none() {
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return match self.key_by_id(key_id).await? {
-                Some(_) => Ok(false),
-                None => Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("API key `{key_id}` does not exist"),
-                )),
-            };
-        };
-        audit(
-            tx.conn(),
-            AuditAction::Revoked,
-            Some(key_id),
-            Some(&account),
-            "revoked",
-        )
-        .await?;
-        if let Some(notify) = super::NOTIFY_REVOKED {
-            // Delivered to every listener when (and only if) the revocation commits.
-            sqlx::query(notify)
-                .bind(key_id)
-                .execute(tx.conn())
-                .await
-                .map_err(ctx("announcing a revocation"))?;
+            return self.not_revoked(key_id).await;
         }
         tx.commit().await.map_err(ctx("committing a revocation"))?;
         Ok(true)

@@ -195,13 +195,13 @@ pub async fn top_up_adjust_hold_and_ledger_with_reasons(store: &Store) {
         );
         assert!(e.message().starts_with(&format!("{field}: ")), "{e}");
     }
-    // Past the largest balance: refused, unchanged.
+    // Past the largest balance: refused by the account's state, unchanged.
     let e = expect_kind(
         store
             .accounts
             .top_up(&a, 1_000_000_000_000_000, "max", &actor)
             .await,
-        ErrorKind::InvalidRequest,
+        ErrorKind::Conflict,
     );
     assert!(e.message().contains("largest balance"), "{e}");
     let ghost = uid("ghost");
@@ -334,7 +334,7 @@ pub async fn concurrent_adjustments_never_go_below_zero(store: &Store) {
     assert_eq!(adjusts, 10, "an audit row per applied adjustment only");
 }
 
-pub async fn create_key_writes_both_audit_logs(store: &Store) {
+pub async fn create_and_revoke_key_write_both_audit_logs(store: &Store) {
     let actor = operator();
     let a = uid("acct");
     store.accounts.create(&a, &actor).await.unwrap();
@@ -372,6 +372,39 @@ pub async fn create_key_writes_both_audit_logs(store: &Store) {
     assert!(
         !last.detail.contains(&created.plaintext),
         "no secret in the audit"
+    );
+
+    // Revoked through the account store: both audit logs, once.
+    assert!(store
+        .accounts
+        .revoke_key(&created.key.id, &actor)
+        .await
+        .unwrap());
+    assert!(!store
+        .accounts
+        .revoke_key(&created.key.id, &actor)
+        .await
+        .unwrap());
+    expect_kind(
+        store.keys.authenticate(&created.plaintext).await,
+        ErrorKind::Unauthenticated,
+    );
+    let last = store.accounts.audit_log(Some(&a)).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(last.action, AccountAuditAction::KeyRevoked);
+    assert_eq!(last.actor, actor);
+    assert_eq!(last.detail, format!("key={}", created.key.id));
+    let revoked = store.keys.audit_log(Some(&a)).await.unwrap();
+    assert_eq!(
+        revoked
+            .iter()
+            .filter(|r| r.action == AuditAction::Revoked)
+            .count(),
+        1
+    );
+    expect_kind(
+        store.accounts.revoke_key(&uid("nokey"), &actor).await,
+        ErrorKind::NotFound,
     );
 
     // A key for an account that does not exist: refused, nothing written anywhere.

@@ -63,7 +63,7 @@ macro_rules! conformance_tests {
             accounts::create_get_list_and_refuse_twins,
             accounts::top_up_adjust_hold_and_ledger_with_reasons,
             accounts::concurrent_adjustments_never_go_below_zero,
-            accounts::create_key_writes_both_audit_logs,
+            accounts::create_and_revoke_key_write_both_audit_logs,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {
