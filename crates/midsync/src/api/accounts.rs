@@ -57,13 +57,14 @@ pub struct CreateAccountBody {
 pub struct TopUpBody {
     /// Points to add: a whole number from 1 to 10^15.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
+    #[serde(deserialize_with = "whole_points")]
     pub points: i64,
     /// Why (stored on the ledger entry and the audit row): 1–500 characters, not blank,
     /// no control characters.
     #[schema(
         min_length = 1,
         max_length = 500,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub reason: String,
 }
@@ -75,14 +76,53 @@ pub struct AdjustBody {
     /// Points to add (positive) or take (negative): non-zero, at most 10^15 either way. A
     /// balance never goes below zero.
     #[schema(schema_with = adjust_points_schema)]
+    #[serde(deserialize_with = "whole_points")]
     pub points: i64,
     /// Why: 1–500 characters, not blank, no control characters.
     #[schema(
         min_length = 1,
         max_length = 500,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub reason: String,
+}
+
+/// Points as JSON writes a whole number: `5`, or `5.0` (JSON Schema's `integer` admits a
+/// zero fraction, so schema-valid clients send it). A fraction, or a number past what 64
+/// bits hold exactly, is refused; the error lands on `points` through the JSON path.
+fn whole_points<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number of points")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| {
+                E::custom(format!(
+                    "{v} is too large (allowed: at most {})",
+                    genmux_store::ledger::MAX_POINTS
+                ))
+            })
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Up to 2^53 every whole f64 is exact; the routes allow far less (10^15).
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if v.fract() == 0.0 && v.abs() <= EXACT {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!(
+                    "{v} is not a whole number of points (allowed: whole numbers up to {} \
+                     either way)",
+                    genmux_store::ledger::MAX_POINTS
+                )))
+            }
+        }
+    }
+    d.deserialize_any(Whole)
 }
 
 /// `AdjustBody::points`: −10^15…−1 or 1…10^15 (zero adjusts nothing and is refused), as
@@ -363,8 +403,9 @@ pub async fn show_account(
 #[utoipa::path(post, path = "/v1/accounts/{id}/top-up", tag = "accounts", request_body = TopUpBody,
     params(("id" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{0,62}$")),
     responses((status = 200, body = PointsResponse),
-        (status = 400, description = "points or reason out of range, or the balance would pass 10^15", body = crate::wire::ErrorBody),
-        (status = 403, body = crate::wire::ErrorBody), (status = 404, body = crate::wire::ErrorBody)),
+        (status = 400, description = "points or reason out of range", body = crate::wire::ErrorBody),
+        (status = 403, body = crate::wire::ErrorBody), (status = 404, body = crate::wire::ErrorBody),
+        (status = 409, description = "the balance would pass 10^15; nothing is written", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn top_up(
     State(state): State<AppState>,
@@ -389,7 +430,7 @@ pub async fn top_up(
     responses((status = 200, body = PointsResponse),
         (status = 400, description = "points zero or out of range, or a bad reason", body = crate::wire::ErrorBody),
         (status = 403, body = crate::wire::ErrorBody), (status = 404, body = crate::wire::ErrorBody),
-        (status = 409, description = "the adjustment would take the balance below zero; the message names the balance", body = crate::wire::ErrorBody)),
+        (status = 409, description = "the balance would go below zero (the message names it) or past 10^15; nothing is written", body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn adjust(
     State(state): State<AppState>,
@@ -468,4 +509,31 @@ pub async fn balance(
         balance: account.balance,
         held_points: account.held_points,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::json::parse_json;
+
+    #[test]
+    fn points_are_whole_numbers_named_on_error() {
+        let ok = |body: &str| parse_json::<AdjustBody>(body.as_bytes()).map(|b| b.points);
+        assert_eq!(ok(r#"{"points": -5, "reason": "r"}"#).unwrap(), -5);
+        assert_eq!(
+            ok(r#"{"points": 5030928.0, "reason": "r"}"#).unwrap(),
+            5_030_928
+        );
+        assert_eq!(ok(r#"{"points": -2e3, "reason": "r"}"#).unwrap(), -2000);
+        for bad in [
+            r#"{"points": 1.5, "reason": "r"}"#,
+            r#"{"points": 1e300, "reason": "r"}"#,
+            r#"{"points": 9223372036854775808, "reason": "r"}"#,
+            r#"{"points": "5", "reason": "r"}"#,
+        ] {
+            let e = ok(bad).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(e.message.starts_with("points: "), "{bad}: {}", e.message);
+        }
+    }
 }
