@@ -59,7 +59,7 @@ pub enum Command {
         #[command(subcommand)]
         view: UsageView,
     },
-    /// Manage API keys (needs an `admin` key).
+    /// Manage API keys (needs an `admin` key; another account's keys need an `operator` key).
     Keys {
         /// What to do with keys.
         #[command(subcommand)]
@@ -290,7 +290,7 @@ pub enum KeysAction {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
-        /// Scopes: api.read, api.generate, admin (repeat).
+        /// Scopes: api.read, api.generate, admin, operator (repeat; operator needs an operator key).
         #[arg(long = "scope", default_values_t = ["api.read".to_string(), "api.generate".to_string()])]
         scopes: Vec<String>,
         /// The account the key belongs to (default: the caller's).
