@@ -10,7 +10,7 @@ use genmux_core::settings::ResolvedProvider;
 use genmux_core::Catalog;
 use genmux_midsync::{AppState, Engine, GatewayConfig, KeyRate};
 use genmux_router::{Limits, ProviderLimit, Router, Telemetry};
-use genmux_store::{NewKey, Scope, Store};
+use genmux_store::{Actor, NewKey, Scope, Store};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -115,33 +115,52 @@ fn nonzero(key: &str, v: u32) -> Result<NonZeroU32, CliError> {
     NonZeroU32::new(v).ok_or_else(|| usage(key, "0 is not allowed (allowed: at least 1)"))
 }
 
-/// Creates the first account and admin key when the store has none.
+/// Creates the first account and admin key when the store has none. The key holds every
+/// scope, `operator` included: it is the operator's key, which creates the other accounts
+/// and their keys (issue 13 point 4). The account, its starter points and the key are
+/// written with account audit rows naming no key (the gateway did it).
 async fn bootstrap(store: &Store, starter_points: i64) -> Result<Option<String>, CliError> {
     let internal = |e: genmux_core::Error| CliError::Other(format!("bootstrap: {e}"));
     let existing = store.keys.list(DEFAULT_ACCOUNT).await.map_err(internal)?;
     if !existing.is_empty() {
         return Ok(None);
     }
-    store
-        .ledger
-        .create_account(DEFAULT_ACCOUNT)
-        .await
-        .map_err(internal)?;
     if starter_points > 0 {
+        // Checked before anything is written: a refused top-up after the account exists
+        // would leave it without its starter points on the next start.
+        genmux_store::accounts::check_top_up_points("starter_points", starter_points)
+            .map_err(|e| CliError::Usage(e.message().to_string()))?;
+    }
+    let system = Actor::system();
+    let created = match store.accounts.create(DEFAULT_ACCOUNT, &system).await {
+        Ok(_) => true,
+        // A start that stopped before creating the key: the account is there already.
+        Err(e) if e.kind() == genmux_core::ErrorKind::Conflict => false,
+        Err(e) => return Err(internal(e)),
+    };
+    if created && starter_points > 0 {
         store
-            .ledger
-            .top_up(DEFAULT_ACCOUNT, starter_points)
+            .accounts
+            .top_up(
+                DEFAULT_ACCOUNT,
+                starter_points,
+                "starter points (first start)",
+                &system,
+            )
             .await
             .map_err(internal)?;
     }
     let created = store
-        .keys
-        .create(NewKey {
-            account_id: DEFAULT_ACCOUNT.into(),
-            name: "admin (bootstrap)".into(),
-            scopes: Scope::ALL.to_vec(),
-            expires_at: None,
-        })
+        .accounts
+        .create_key(
+            NewKey {
+                account_id: DEFAULT_ACCOUNT.into(),
+                name: "admin (bootstrap)".into(),
+                scopes: Scope::ALL.to_vec(),
+                expires_at: None,
+            },
+            &system,
+        )
         .await
         .map_err(internal)?;
     Ok(Some(created.plaintext))

@@ -300,6 +300,11 @@ pub struct UsageSummaryResponse {
     pub total_output_tokens: u64,
     /// The same totals per model.
     pub by_model: BTreeMap<String, ModelUsage>,
+    /// The account's balance now: points it can still spend (held points already taken
+    /// out), whatever the range.
+    pub balance: i64,
+    /// Points held now for the account's running tasks.
+    pub held_points: i64,
 }
 
 /// RFC 3339 text of a time (empty if it cannot be formatted, which `time` only does for

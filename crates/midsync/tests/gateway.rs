@@ -369,6 +369,8 @@ async fn idempotency_keys(db: Db) {
         r.error()
     );
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold"]);
+    // Scoped per account (issue 13 point 10): another key of the same account replays the
+    // first answer; another account's namespace is tests/accounts.rs's.
     let second_key = new_key(&gw.store, &gw.account, &[Scope::ApiGenerate]).await;
     let r = gw
         .post(
@@ -378,8 +380,10 @@ async fn idempotency_keys(db: Db) {
             Some("t1-key"),
         )
         .await;
-    assert_eq!(r.status, 200, "another API key's namespace: {}", r.body);
-    assert_eq!(gw.tasks().await.len(), 2);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(Some(r.bytes), first_bytes, "the same account's replay");
+    assert_eq!(r.headers["idempotent-replayed"], "true");
+    assert_eq!(gw.tasks().await.len(), 1);
 
     // T3
     let mut invalid = body.clone();
@@ -393,7 +397,7 @@ async fn idempotency_keys(db: Db) {
         .post("/unified-video/generate", &gw.key, &body, Some("t3-key"))
         .await;
     assert_eq!(r.status, 200, "corrected request processed: {}", r.body);
-    assert_eq!(gw.tasks().await.len(), 3);
+    assert_eq!(gw.tasks().await.len(), 2);
     sim.shutdown().await;
 }
 

@@ -393,6 +393,22 @@ async fn a_provider_without_lookup_keeps_the_hold_until_the_deadline(db: Db) {
     );
     assert_eq!(gw.balance().await, BALANCE - q.points);
     assert_eq!(gw.state.unknown_voided_total(), 1);
+    let audit = gw
+        .store
+        .accounts
+        .audit_log(Some(&gw.account))
+        .await
+        .unwrap();
+    let voided: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == genmux_store::AccountAuditAction::UnknownVoided)
+        .collect();
+    assert_eq!(voided.len(), 1, "{audit:?}");
+    assert!(voided[0].detail.contains(&ids[1]), "{:?}", voided[0]);
+    assert_eq!(voided[0].points, Some(q.points));
+    // A second pass changes nothing.
+    poller::poll_due(&gw.state).await.unwrap();
+    assert_eq!(gw.state.unknown_voided_total(), 1);
 }
 
 async fn models_need_a_key_and_offer_only_what_is_served(db: Db) {

@@ -1,6 +1,10 @@
 //! `Idempotency-Key` records (`design/RELIABILITY.md` I4, T1–T3; Stripe's model): per
-//! (API key, route, key) the fingerprint of the first request, whether it is still running,
+//! (account, route, key) the fingerprint of the first request, whether it is still running,
 //! and its response, replayed byte for byte.
+//!
+//! Records are scoped per **account**, not per API key (issue 13 point 10, as Stripe does):
+//! a retry sent with another key of the same account replays the first answer instead of
+//! creating — and charging — a second task; other accounts stay independent.
 
 use async_trait::async_trait;
 use genmux_core::Result;
@@ -15,8 +19,9 @@ pub const MIN_RETENTION: std::time::Duration = std::time::Duration::from_secs(24
 /// The scope of one idempotency record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey {
-    /// The API key sending the request: keys are independent per API key (T2).
-    pub api_key_id: String,
+    /// The account sending the request: keys are independent per account (T2), shared by
+    /// all of its API keys.
+    pub account_id: String,
     /// The route, e.g. `POST /unified-video/generate`.
     pub route: String,
     /// The `Idempotency-Key` header value (1–255 chars).
@@ -24,9 +29,9 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// Builds a key, checking the header's length.
+    /// Builds a key for `account_id`, checking the header's length.
     pub fn new(
-        api_key_id: impl Into<String>,
+        account_id: impl Into<String>,
         route: impl Into<String>,
         key: impl Into<String>,
     ) -> Result<Self> {
@@ -38,7 +43,7 @@ impl IdempotencyKey {
             )));
         }
         Ok(IdempotencyKey {
-            api_key_id: api_key_id.into(),
+            account_id: account_id.into(),
             route: route.into(),
             key,
         })

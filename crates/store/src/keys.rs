@@ -16,20 +16,35 @@ pub const ID_CHARS: usize = 16;
 /// Characters in a key secret (alphanumeric: ~190 bits).
 pub const SECRET_CHARS: usize = 32;
 
-/// What a key may do (`spec/unified-api.md`: `api.read`, `api.generate`, `admin`).
+/// What a key may do (`spec/unified-api.md`: `api.read`, `api.generate`, `admin`; and
+/// `operator`, issue 13 point 4).
+///
+/// The order is the stored order (`scopes_to_db` sorts), so a new scope goes last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// Usage and status endpoints.
     ApiRead,
     /// Generation (quote, generate).
     ApiGenerate,
-    /// Key management and everything else.
+    /// Everything within the key's own account: its keys, usage, generation.
     Admin,
+    /// Every account: create, list, show, top up and adjust accounts, read their ledgers,
+    /// create keys for them. Only the gateway's own operators hold it (the key `genmux
+    /// serve` creates on first start); `admin` does not imply it.
+    Operator,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 3] = [Scope::ApiRead, Scope::ApiGenerate, Scope::Admin];
+    pub const ALL: [Scope; 4] = [
+        Scope::ApiRead,
+        Scope::ApiGenerate,
+        Scope::Admin,
+        Scope::Operator,
+    ];
+
+    /// Every scope a tenant's own admin may grant (all but `operator`).
+    pub const TENANT: [Scope; 3] = [Scope::ApiRead, Scope::ApiGenerate, Scope::Admin];
 
     /// The scope's name as written in the spec.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +52,7 @@ impl Scope {
             Scope::ApiRead => "api.read",
             Scope::ApiGenerate => "api.generate",
             Scope::Admin => "admin",
+            Scope::Operator => "operator",
         }
     }
 
@@ -47,7 +63,7 @@ impl Scope {
             .find(|sc| sc.as_str() == s)
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "scope `{s}` is unknown; allowed: api.read, api.generate, admin"
+                    "scope `{s}` is unknown; allowed: api.read, api.generate, admin, operator"
                 ))
             })
     }
@@ -90,9 +106,12 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    /// Whether the key grants `scope`. `admin` grants every scope.
+    /// Whether the key grants `scope`. `admin` grants every scope of its own account, but
+    /// not `operator`: a tenant's admin must not reach other accounts (issue 13, the
+    /// account takeover).
     pub fn allows(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+        self.scopes.contains(&scope)
+            || (scope != Scope::Operator && self.scopes.contains(&Scope::Admin))
     }
 
     /// How listings display the key: `gmx_<id>_…<last4>`.
@@ -293,6 +312,37 @@ mod tests {
         assert!(Scope::parse("api.write")
             .unwrap_err()
             .message()
-            .contains("allowed: api.read, api.generate, admin"));
+            .contains("allowed: api.read, api.generate, admin, operator"));
+    }
+
+    #[test]
+    fn admin_does_not_imply_operator() {
+        let key = |scopes: Vec<Scope>| ApiKey {
+            id: "k".into(),
+            account_id: "a".into(),
+            name: "n".into(),
+            scopes,
+            prefix: "gmx_k".into(),
+            last4: "abcd".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: None,
+            revoked_at: None,
+        };
+        let admin = key(vec![Scope::Admin]);
+        for s in Scope::TENANT {
+            assert!(admin.allows(s), "{s:?}");
+        }
+        assert!(!admin.allows(Scope::Operator));
+        let operator = key(vec![Scope::Operator]);
+        assert!(operator.allows(Scope::Operator));
+        assert!(
+            !operator.allows(Scope::Admin),
+            "operator alone manages accounts only"
+        );
+        assert_eq!(
+            scopes_to_db(&Scope::ALL),
+            "api.read api.generate admin operator",
+            "operator is stored last (the 0003 migration appends it)"
+        );
     }
 }

@@ -10,6 +10,10 @@ use async_trait::async_trait;
 use genmux_core::Result;
 use time::OffsetDateTime;
 
+/// Largest balance and largest single movement: 10^15 points keeps every sum of balances
+/// and refunds far from `i64` overflow.
+pub const MAX_POINTS: i64 = 1_000_000_000_000_000;
+
 /// Where a hold stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HoldState {
@@ -103,6 +107,9 @@ pub enum EntryKind {
     Post,
     /// A hold refunded (positive amount).
     Void,
+    /// An operator's correction, either way, with a reason (issue 13 point 4); never takes a
+    /// balance below zero.
+    Adjust,
 }
 
 impl EntryKind {
@@ -113,6 +120,7 @@ impl EntryKind {
             EntryKind::Hold => "hold",
             EntryKind::Post => "post",
             EntryKind::Void => "void",
+            EntryKind::Adjust => "adjust",
         }
     }
 
@@ -123,6 +131,7 @@ impl EntryKind {
             "hold" => EntryKind::Hold,
             "post" => EntryKind::Post,
             "void" => EntryKind::Void,
+            "adjust" => EntryKind::Adjust,
             _ => return None,
         })
     }
@@ -143,6 +152,9 @@ pub struct LedgerEntry {
     pub amount: i64,
     /// The balance right after this entry.
     pub balance_after: i64,
+    /// Why, as the operator wrote it (top-ups and adjustments made through
+    /// [`crate::AccountStore`]; `None` for holds, posts, voids and internal top-ups).
+    pub reason: Option<String>,
     /// When.
     pub created_at: OffsetDateTime,
 }
@@ -150,7 +162,9 @@ pub struct LedgerEntry {
 /// Account balances and two-phase charges.
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Creates an account with a zero balance; does nothing if it exists.
+    /// Creates an account with a zero balance; does nothing if it exists. The id must pass
+    /// [`crate::check_account_id`] (`InvalidRequest` otherwise). Writes no audit row: the
+    /// operator API uses [`crate::AccountStore::create`].
     async fn create_account(&self, account_id: &str) -> Result<()>;
 
     /// Adds `points` (> 0) to an existing account; returns the new balance. A missing

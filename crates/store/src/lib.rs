@@ -3,7 +3,7 @@
 //! default) or PostgreSQL (several gateways sharing one database).
 //!
 //! Every concern is a small trait ([`TaskStore`], [`Ledger`], [`IdempotencyStore`],
-//! [`KeyStore`], [`UsageStore`], [`Outbox`]); both backends implement all of them with the
+//! [`KeyStore`], [`UsageStore`], [`Outbox`], [`AccountStore`]); both backends implement all of them with the
 //! same SQL where the dialects agree, and [`Store::open`] picks the backend from the URL and
 //! runs the embedded migrations. The invariants they keep are those of
 //! `design/RELIABILITY.md` (I1–I4, K1, K4).
@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accounts;
 mod db_error;
 mod group_commit;
 pub mod idempotency;
@@ -40,6 +41,10 @@ pub mod usage;
 use genmux_core::{Error, Result};
 use std::sync::Arc;
 
+pub use accounts::{
+    check_account_id, Account, AccountAuditAction, AccountAuditEvent, AccountPage, AccountStore,
+    Actor, EntryPage,
+};
 pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
 pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Revocation, Scope};
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
@@ -72,6 +77,8 @@ pub struct Store {
     pub usage: Arc<dyn UsageStore>,
     /// Outbound callbacks.
     pub outbox: Arc<dyn Outbox>,
+    /// Accounts as an operator manages them, with their audit log.
+    pub accounts: Arc<dyn AccountStore>,
     backend: Backend,
 }
 
@@ -101,6 +108,7 @@ impl Store {
                 keys: b.clone(),
                 usage: b.clone(),
                 outbox: b.clone(),
+                accounts: b.clone(),
                 backend: Backend::Sqlite(b),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -112,6 +120,7 @@ impl Store {
                 keys: b.clone(),
                 usage: b.clone(),
                 outbox: b.clone(),
+                accounts: b.clone(),
                 backend: Backend::Postgres(b),
             })
         } else {

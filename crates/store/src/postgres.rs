@@ -203,3 +203,6 @@ mod usage {
 mod outbox {
     include!("sql/outbox.rs");
 }
+mod accounts {
+    include!("sql/accounts.rs");
+}

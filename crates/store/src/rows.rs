@@ -125,7 +125,7 @@ impl TryFrom<HoldRow> for Hold {
 
 /// The columns of `ledger_entries`, in [`EntryRow`] order.
 pub(crate) const ENTRY_COLUMNS: &str =
-    "id, account_id, task_id, kind, amount, balance_after, created_at";
+    "id, account_id, task_id, kind, amount, balance_after, reason, created_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct EntryRow {
@@ -135,6 +135,7 @@ pub(crate) struct EntryRow {
     kind: String,
     amount: i64,
     balance_after: i64,
+    reason: Option<String>,
     created_at: i64,
 }
 
@@ -149,6 +150,7 @@ impl TryFrom<EntryRow> for LedgerEntry {
             task_id: r.task_id,
             amount: r.amount,
             balance_after: r.balance_after,
+            reason: r.reason,
         })
     }
 }
@@ -314,6 +316,68 @@ impl TryFrom<DisabledEndpointRow> for DisabledEndpoint {
             url: r.url,
             reason: r.reason,
             webhook_id: r.webhook_id,
+        })
+    }
+}
+
+/// `accounts` with its held points (see `sql/accounts.rs`), in [`AccountRow`] order.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    balance: i64,
+    created_at: i64,
+    held_points: i64,
+}
+
+impl TryFrom<AccountRow> for crate::accounts::Account {
+    type Error = Error;
+    fn try_from(r: AccountRow) -> Result<Self> {
+        Ok(crate::accounts::Account {
+            created_at: from_micros("created_at", r.created_at)?,
+            id: r.id,
+            balance: r.balance,
+            held_points: r.held_points,
+        })
+    }
+}
+
+/// The columns of `account_audit`, in [`AccountAuditRow`] order.
+pub(crate) const ACCOUNT_AUDIT_COLUMNS: &str = "id, action, account_id, actor_key_id, \
+    actor_account_id, points, balance_after, ledger_entry_id, reason, detail, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountAuditRow {
+    id: i64,
+    action: String,
+    account_id: String,
+    actor_key_id: Option<String>,
+    actor_account_id: Option<String>,
+    points: Option<i64>,
+    balance_after: Option<i64>,
+    ledger_entry_id: Option<i64>,
+    reason: Option<String>,
+    detail: String,
+    created_at: i64,
+}
+
+impl TryFrom<AccountAuditRow> for crate::accounts::AccountAuditEvent {
+    type Error = Error;
+    fn try_from(r: AccountAuditRow) -> Result<Self> {
+        Ok(crate::accounts::AccountAuditEvent {
+            action: crate::accounts::AccountAuditAction::parse(&r.action)
+                .ok_or_else(|| bad("account_audit.action", &r.action))?,
+            created_at: from_micros("created_at", r.created_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            actor: crate::accounts::Actor {
+                key_id: r.actor_key_id,
+                account_id: r.actor_account_id,
+            },
+            points: r.points,
+            balance_after: r.balance_after,
+            ledger_entry_id: r.ledger_entry_id,
+            reason: r.reason,
+            detail: r.detail,
         })
     }
 }

@@ -188,3 +188,6 @@ mod usage {
 mod outbox {
     include!("sql/outbox.rs");
 }
+mod accounts {
+    include!("sql/accounts.rs");
+}

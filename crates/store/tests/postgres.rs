@@ -85,6 +85,31 @@ impl Drop for Scratch {
 
 conformance_tests!(scratch);
 
+/// Migration 0003 on a database written up to 0002 keeps its data, moves Idempotency-Key
+/// records to accounts and makes the first-start key an operator (conformance/upgrade.rs).
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_a_0002_database_keeps_it_and_scopes_idempotency_per_account() {
+    let (name, url) = scratch_url().await;
+    let dir = std::env::temp_dir().join(uid("genmux-store-upgrade"));
+    let before = conformance::upgrade::migrations_before_0003("postgres", &dir);
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(before)
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for stmt in conformance::upgrade::seed_statements(r"'\x00'::bytea") {
+        sqlx::query(&stmt).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let store = Store::open(&url).await.expect("0003 applies");
+    conformance::upgrade::check(&store).await;
+    store.close().await;
+    drop_database(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_gateway_sees_committed_data_and_migrations_run_once() {
     let s = scratch().await;

@@ -47,6 +47,37 @@ async fn scratch() -> Scratch {
 
 conformance_tests!(scratch);
 
+/// Migration 0003 on a file written up to 0002 keeps its data, moves Idempotency-Key
+/// records to accounts and makes the first-start key an operator (conformance/upgrade.rs).
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_a_0002_database_keeps_it_and_scopes_idempotency_per_account() {
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+    let dir = scratch_dir();
+    let url = Scratch::url(&dir);
+    let before = conformance::upgrade::migrations_before_0003("sqlite", &dir);
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(before)
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for stmt in conformance::upgrade::seed_statements("X'00'") {
+        sqlx::query(&stmt).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let store = Store::open(&url).await.expect("0003 applies");
+    conformance::upgrade::check(&store).await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn open_rejects_an_unknown_scheme() {
     let e = Store::open("mysql://localhost/x").await.unwrap_err();

@@ -21,6 +21,8 @@
 //             #usage-input-tokens, #usage-output-tokens (text formatted, data-value raw),
 //             #usage-chart svg .bar[data-label][data-value], #usage-logs tbody tr.log-row,
 //             #usage-model-filter, #usage-limit, #usage-prev, #usage-next, #usage-page
+//   Balance   #balance (text formatted; data-value = balance, data-held = held points),
+//             from GET /v1/balance after sign-in, after a generate and when a task finishes
 //   Page      body[data-ready="true"] once the models have loaded after sign-in.
 //   Sandbox   #sandbox-banner (visible when GET /healthz says "sandbox": true),
 //             body[data-sandbox="true"|"false"] once /healthz answered
@@ -30,6 +32,7 @@ import { el, renderModelForm } from "./form.js";
 import { TaskList } from "./tasks.js";
 import { UsageDashboard } from "./usage.js";
 import { showSandboxBanner } from "./sandbox.js";
+import { BalanceBadge } from "./balance.js";
 
 const $ = (id) => document.getElementById(id);
 const QUOTE_DEBOUNCE_MS = 300;
@@ -50,8 +53,12 @@ const state = {
 const api = new Api(storedKey, (message) => signOut(message));
 const tasks = new TaskList(api, $("task-list"), $("tasks-empty"));
 const usage = new UsageDashboard(api);
+const balance = new BalanceBadge(api, $("balance"));
+const FINAL = new Set(["succeeded", "failed"]);
 tasks.onUpdate = (t) => {
   if (t.taskId === $("task-id").textContent) $("task-status").textContent = t.status;
+  // A finished task's hold is charged or refunded: the header follows.
+  if (FINAL.has(String(t.status).toLowerCase())) balance.refresh();
 };
 
 function maskKey(key) {
@@ -72,6 +79,7 @@ function showSignIn(message = "") {
 function signOut(message = "") {
   storeKey("");
   tasks.clear();
+  balance.clear();
   clearTimeout(state.quoteTimer);
   state.models.clear();
   showSignIn(message);
@@ -101,6 +109,7 @@ async function signIn(key) {
   for (const f of FAMILIES) tasks.loadServerTasks(f.base).catch(() => {});
   usage.setModels([...state.models.keys()]);
   usage.refresh();
+  balance.refresh();
 }
 
 /** Loads every family's models into the picker and renders the first model's form. */
@@ -230,6 +239,7 @@ async function submit(event) {
     // The listing says whether the new task can be cancelled.
     tasks.loadServerTasks(m.base).catch(() => {});
     usage.refresh();
+    balance.refresh();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) $("submit-error").textContent = e.message;
   } finally {

@@ -98,6 +98,8 @@ async fn index_and_every_asset_it_loads_answer_with_their_content_types() {
         );
     }
     assert!(seen.contains("/assets/style.css"), "{seen:?}");
+    // The header's balance (issue 13 point 4).
+    assert!(seen.contains("/assets/balance.js"), "{seen:?}");
 }
 
 #[tokio::test]

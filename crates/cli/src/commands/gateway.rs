@@ -650,8 +650,10 @@ pub async fn keys(ctx: &Ctx, action: &KeysAction) -> Result<(), CliError> {
                 println!("(the key is shown once; store it now)");
             }
         }
-        KeysAction::List => {
-            let k = ctx.client.get("/v1/keys", &[]).await?;
+        KeysAction::List { account } => {
+            let query: Vec<(&str, String)> =
+                account.iter().map(|a| ("accountId", a.clone())).collect();
+            let k = ctx.client.get("/v1/keys", &query).await?;
             if ctx.json {
                 print_json(&k);
                 return Ok(());

@@ -173,7 +173,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     }
     if let Some(key) = &gw.bootstrap_key {
         println!(
-            "first start: created account `{}` and an admin key (shown once):",
+            "first start: created account `{}` and its operator key (scopes admin and operator; shown once):",
             gateway::DEFAULT_ACCOUNT
         );
         println!("  {key}");

@@ -1,5 +1,6 @@
 //! Command-line definitions and dispatch.
 
+mod accounts;
 mod gateway;
 mod local;
 
@@ -70,12 +71,20 @@ pub enum Command {
         #[command(subcommand)]
         view: UsageView,
     },
-    /// Manage API keys (needs an `admin` key).
+    /// Manage API keys (needs an `admin` key; another account's keys need an `operator` key).
     Keys {
         /// What to do with keys.
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Manage accounts and their points (needs an `operator` key).
+    Accounts {
+        /// What to do with accounts.
+        #[command(subcommand)]
+        action: AccountsAction,
+    },
+    /// Your account's balance and held points.
+    Balance,
 }
 
 /// `serve` flags; each overrides the config file and the environment.
@@ -328,7 +337,7 @@ pub enum KeysAction {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
-        /// Scopes: api.read, api.generate, admin (repeat).
+        /// Scopes: api.read, api.generate, admin, operator (repeat; operator needs an operator key).
         #[arg(long = "scope", default_values_t = ["api.read".to_string(), "api.generate".to_string()])]
         scopes: Vec<String>,
         /// The account the key belongs to (default: the caller's).
@@ -336,11 +345,73 @@ pub enum KeysAction {
         account: Option<String>,
     },
     /// List keys (prefix and last 4 characters only).
-    List,
+    List {
+        /// Another account's keys (needs an `operator` key).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Revoke a key by id.
     Revoke {
         /// The key id (the `<id>` of `gmx_<id>_<secret>`).
         id: String,
+    },
+}
+
+/// Account actions (scope `operator`). Account ids: 1–63 characters of lowercase a–z,
+/// 0–9, `_` and `-`, starting with a letter or digit.
+#[derive(Debug, Subcommand)]
+pub enum AccountsAction {
+    /// Create an account with a zero balance.
+    Create {
+        /// The new account's id.
+        id: String,
+    },
+    /// List every account with its balance and held points.
+    List {
+        /// Page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Accounts per page (1–1000).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show one account: balance, held points, creation time.
+    Show {
+        /// The account id.
+        id: String,
+    },
+    /// Add points to an account.
+    TopUp {
+        /// The account id.
+        id: String,
+        /// Points to add (1 to 10^15).
+        #[arg(long)]
+        points: i64,
+        /// Why (kept on the ledger entry and the audit row; 1–500 characters).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Add (positive) or take (negative) points; never below zero.
+    Adjust {
+        /// The account id.
+        id: String,
+        /// Points, e.g. `--points -250` (non-zero, at most 10^15 either way).
+        #[arg(long, allow_negative_numbers = true)]
+        points: i64,
+        /// Why (kept on the ledger entry and the audit row; 1–500 characters).
+        #[arg(long)]
+        reason: String,
+    },
+    /// An account's ledger entries, newest first.
+    Ledger {
+        /// The account id.
+        id: String,
+        /// Page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Entries per page (1–1000).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
     },
 }
 
@@ -369,6 +440,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Cancel { task_id } => gateway::cancel(&ctx, &task_id).await,
         Command::Usage { view } => gateway::usage(&ctx, &view).await,
         Command::Keys { action } => gateway::keys(&ctx, &action).await,
+        Command::Accounts { action } => accounts::accounts(&ctx, &action).await,
+        Command::Balance => accounts::balance(&ctx).await,
         Command::Serve(_) | Command::Providers(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),
     }
 }

@@ -128,7 +128,10 @@ async fn generate(
                 return ApiError::bad_request("Idempotency-Key header is not text").into_response();
             };
             let route = format!("POST {}/generate", prefix(kind));
-            match IdempotencyKey::new(caller.key.id.clone(), route, text) {
+            // Scoped per account, not per API key (issue 13 point 10; Stripe's rule): the
+            // same key and body from another key of the account replays the first answer
+            // instead of creating and charging a second task.
+            match IdempotencyKey::new(caller.account_id(), route, text) {
                 Ok(k) => Some(k),
                 Err(e) => return ApiError::from(e).into_response(),
             }

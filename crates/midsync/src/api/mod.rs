@@ -1,6 +1,7 @@
 //! The HTTP API of `spec/unified-api.md` as an axum app: [`app`] builds it from an
 //! [`AppState`]; routes are grouped by resource, each module with its `router()`.
 
+pub mod accounts;
 pub mod auth;
 pub mod callbacks;
 pub mod error;
@@ -105,6 +106,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(callbacks::router())
         .merge(keys::router())
         .merge(webhooks::router())
+        .merge(accounts::router())
         .merge(openapi::router())
         .merge(health::router())
         .fallback(not_found)

@@ -130,6 +130,13 @@ impl Modify for CommonErrors {
         super::webhooks::list_endpoints,
         super::webhooks::enable_endpoint,
         super::health::healthz,
+        super::accounts::create_account,
+        super::accounts::list_accounts,
+        super::accounts::show_account,
+        super::accounts::top_up,
+        super::accounts::adjust,
+        super::accounts::ledger,
+        super::accounts::balance,
     ),
     components(schemas(
         wire::ErrorBody,
@@ -149,6 +156,16 @@ impl Modify for CommonErrors {
         super::webhooks::DisabledEndpointsResponse,
         super::webhooks::EnableEndpointBody,
         super::webhooks::EnableEndpointResponse,
+        super::accounts::CreateAccountBody,
+        super::accounts::TopUpBody,
+        super::accounts::AdjustBody,
+        super::accounts::AccountView,
+        super::accounts::LedgerEntryView,
+        super::accounts::AccountResponse,
+        super::accounts::AccountsResponse,
+        super::accounts::PointsResponse,
+        super::accounts::LedgerResponse,
+        super::accounts::BalanceResponse,
     )),
     modifiers(&BearerAuth, &CommonErrors, &ModelFilterEnums),
     tags(
@@ -158,7 +175,8 @@ impl Modify for CommonErrors {
         (name = "usage"),
         (name = "callbacks"),
         (name = "keys"),
-        (name = "health")
+        (name = "health"),
+        (name = "accounts")
     )
 )]
 pub struct ApiDoc;

@@ -1,5 +1,6 @@
 //! `GET /v1/usage/logs` and `GET /v1/usage/summary` (scope `api.read`): the billed tasks of
-//! the caller's account (`spec/unified-api.md` "usage").
+//! the caller's account (`spec/unified-api.md` "usage"); the summary also carries the
+//! account's balance and held points (issue 13 point 4).
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/usage/summary", get(summary))
 }
 
+/// The query parameters of `raw`; one not in `allowed` is a 400 naming it.
 pub(crate) fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -33,6 +35,7 @@ pub(crate) fn params(raw: Option<&str>, allowed: &[&str]) -> ApiResult<BTreeMap<
     Ok(out)
 }
 
+/// Query parameter `name` as a whole number from 1 to `max` (`default` when absent).
 pub(crate) fn number(
     p: &BTreeMap<String, String>,
     name: &str,
@@ -182,6 +185,14 @@ pub async fn summary(
         .usage
         .summary(caller.account_id(), from, to)
         .await?;
+    let account = state
+        .store()
+        .accounts
+        .get(caller.account_id())
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("account `{}` does not exist", caller.account_id()))
+        })?;
     let conv = |m: &genmux_store::ModelUsage| ModelUsage {
         points_charged: m.points_charged,
         requests: u64::try_from(m.requests).unwrap_or(0),
@@ -199,6 +210,8 @@ pub async fn summary(
             .iter()
             .map(|(k, v)| (k.clone(), conv(v)))
             .collect(),
+        balance: account.balance,
+        held_points: account.held_points,
     }))
 }
 

@@ -182,11 +182,7 @@ async fn await_callback(state: &AppState, task: TaskRecord, age: Duration) -> Re
         reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
         return Ok(());
     }
-    state.count_unknown_voided();
-    tracing::warn!(task = %task.id, account = %task.account_id, provider = %task.provider,
-        points = task.points, deadline_secs = cfg.unknown_deadline.as_secs(),
-        "unknown submission unresolved at the operator deadline: hold voided (the provider may still bill this task)");
-    fail(
+    let outcome = fail(
         state,
         &task,
         &format!(
@@ -195,6 +191,27 @@ async fn await_callback(state: &AppState, task: TaskRecord, age: Duration) -> Re
         ),
     )
     .await?;
+    // Counted and audited once, by the settler that moved the task.
+    if matches!(outcome, genmux_store::TaskUpdateOutcome::Moved(_)) {
+        state.count_unknown_voided();
+        tracing::warn!(task = %task.id, account = %task.account_id, provider = %task.provider,
+            points = task.points, deadline_secs = cfg.unknown_deadline.as_secs(),
+            "unknown submission unresolved at the operator deadline: hold voided (the provider may still bill this task)");
+        state
+            .store()
+            .accounts
+            .record_unknown_voided(
+                &task.account_id,
+                &task.id,
+                task.points,
+                &format!(
+                    "submission to {} unconfirmed after {} s; hold voided",
+                    task.provider,
+                    cfg.unknown_deadline.as_secs()
+                ),
+            )
+            .await?;
+    }
     Ok(())
 }
 

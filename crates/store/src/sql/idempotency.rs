@@ -25,10 +25,10 @@ impl IdempotencyStore for Backend {
         // find the row (on PostgreSQL they wait for the claiming transaction first).
         let mut w = write_once(self).await?;
         let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (api_key_id, route, idem_key, fingerprint, state, created_at) \
+            "INSERT INTO idempotency_keys (account_id, route, idem_key, fingerprint, state, created_at) \
              VALUES ($1, $2, $3, $4, 'in_progress', $5) ON CONFLICT DO NOTHING",
         )
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .bind(fingerprint)
@@ -43,9 +43,9 @@ impl IdempotencyStore for Backend {
         }
         let row = sqlx::query_as::<Db, IdemRow>(
             "SELECT fingerprint, state, response_status, response_body FROM idempotency_keys \
-             WHERE api_key_id = $1 AND route = $2 AND idem_key = $3",
+             WHERE account_id = $1 AND route = $2 AND idem_key = $3",
         )
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .fetch_optional(&self.pool)
@@ -78,13 +78,13 @@ impl IdempotencyStore for Backend {
         let mut w = write_once(self).await?;
         let n = sqlx::query(
             "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2, \
-             completed_at = $3 WHERE api_key_id = $4 AND route = $5 AND idem_key = $6 \
+             completed_at = $3 WHERE account_id = $4 AND route = $5 AND idem_key = $6 \
              AND state = 'in_progress'",
         )
         .bind(i64::from(response.status))
         .bind(&response.body)
         .bind(to_micros(now()))
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .execute(w.conn())
@@ -98,10 +98,10 @@ impl IdempotencyStore for Backend {
     async fn abandon(&self, key: &IdempotencyKey) -> Result<bool> {
         let mut w = write_once(self).await?;
         let n = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND route = $2 AND idem_key = $3 \
+            "DELETE FROM idempotency_keys WHERE account_id = $1 AND route = $2 AND idem_key = $3 \
              AND state = 'in_progress'",
         )
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .execute(w.conn())
@@ -115,11 +115,11 @@ impl IdempotencyStore for Backend {
     async fn attach_task(&self, key: &IdempotencyKey, task_id: &str) -> Result<bool> {
         let mut w = write_once(self).await?;
         let n = sqlx::query(
-            "UPDATE idempotency_keys SET task_id = $1 WHERE api_key_id = $2 AND route = $3 \
+            "UPDATE idempotency_keys SET task_id = $1 WHERE account_id = $2 AND route = $3 \
              AND idem_key = $4 AND state = 'in_progress'",
         )
         .bind(task_id)
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .execute(w.conn())
@@ -147,12 +147,12 @@ impl IdempotencyStore for Backend {
         // the others no longer match.
         let mut w = write_once(self).await?;
         let row = sqlx::query_as::<Db, (Option<String>,)>(
-            "UPDATE idempotency_keys SET created_at = $1 WHERE api_key_id = $2 AND route = $3 \
+            "UPDATE idempotency_keys SET created_at = $1 WHERE account_id = $2 AND route = $3 \
              AND idem_key = $4 AND state = 'in_progress' AND fingerprint = $5 \
              AND created_at < $6 RETURNING task_id",
         )
         .bind(to_micros(at))
-        .bind(&key.api_key_id)
+        .bind(&key.account_id)
         .bind(&key.route)
         .bind(&key.key)
         .bind(fingerprint)

@@ -44,7 +44,119 @@ fn unauthenticated(why: &str) -> Error {
     Error::new(ErrorKind::Unauthenticated, format!("API key {why}"))
 }
 
+/// Inserts a new key for an existing account and its `created` audit row on `conn` (a
+/// write transaction the caller commits); returns `(id, secret)`.
+pub(super) async fn insert_key(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    new: &NewKey,
+) -> Result<(String, String)> {
+    if new.scopes.is_empty() {
+        return Err(Error::invalid(
+            "scopes is empty; give at least one of api.read, api.generate, admin, operator",
+        ));
+    }
+    let (id, secret) = generate();
+    let last4 = secret[secret.len() - 4..].to_string();
+    let created_at = now();
+    let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
+        .bind(&new.account_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(ctx("checking an account"))?;
+    if exists == 0 {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("account `{}` does not exist", new.account_id),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO api_keys (id, account_id, name, secret_hash, last4, scopes, created_at, \
+         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+    )
+    .bind(&id)
+    .bind(&new.account_id)
+    .bind(&new.name)
+    .bind(hash_secret(&secret))
+    .bind(&last4)
+    .bind(scopes_to_db(&new.scopes))
+    .bind(to_micros(created_at))
+    .bind(new.expires_at.map(to_micros))
+    .execute(&mut *conn)
+    .await
+    .map_err(ctx("storing an API key"))?;
+    audit(
+        &mut *conn,
+        AuditAction::Created,
+        Some(&id),
+        Some(&new.account_id),
+        &format!("name={:?} scopes={}", new.name, scopes_to_db(&new.scopes)),
+    )
+    .await?;
+    Ok((id, secret))
+}
+
+/// Revokes a key on `conn` (a write transaction the caller commits) with its `revoked`
+/// audit row and, on PostgreSQL, its announcement; the key's account, or `None` when
+/// nothing was revoked (unknown or already revoked: see [`Backend::not_revoked`]).
+pub(super) async fn revoke_key(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    key_id: &str,
+) -> Result<Option<String>> {
+    let account = sqlx::query_scalar::<Db, String>(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+         RETURNING account_id",
+    )
+    .bind(to_micros(now()))
+    .bind(key_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(ctx("revoking an API key"))?;
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    audit(
+        &mut *conn,
+        AuditAction::Revoked,
+        Some(key_id),
+        Some(&account),
+        "revoked",
+    )
+    .await?;
+    if let Some(notify) = super::NOTIFY_REVOKED {
+        // Delivered to every listener when (and only if) the revocation commits.
+        sqlx::query(notify)
+            .bind(key_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(ctx("announcing a revocation"))?;
+    }
+    Ok(Some(account))
+}
+
 impl Backend {
+    /// The answer of a revocation that revoked nothing: `false` if the key exists (it was
+    /// revoked already), `NotFound` if it does not.
+    pub(super) async fn not_revoked(&self, key_id: &str) -> Result<bool> {
+        match self.key_by_id(key_id).await? {
+            Some(_) => Ok(false),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("API key `{key_id}` does not exist"),
+            )),
+        }
+    }
+
+    /// The result of a committed [`insert_key`].
+    pub(super) async fn created_key(&self, id: &str, secret: &str) -> Result<CreatedKey> {
+        let key = self.key_by_id(id).await?.ok_or_else(|| {
+            Error::internal(format!("API key `{id}` not readable after creation"))
+        })?;
+        Ok(CreatedKey {
+            key,
+            plaintext: format!("{KEY_PREFIX}{id}_{secret}"),
+        })
+    }
+
     async fn key_by_id(&self, key_id: &str) -> Result<Option<ApiKey>> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
         sqlx::query_as::<Db, KeyRow>(&sql)
@@ -88,57 +200,10 @@ impl Backend {
 #[async_trait]
 impl KeyStore for Backend {
     async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        if new.scopes.is_empty() {
-            return Err(Error::invalid(
-                "scopes is empty; give at least one of api.read, api.generate, admin",
-            ));
-        }
-        let (id, secret) = generate();
-        let last4 = secret[secret.len() - 4..].to_string();
-        let created_at = now();
         let mut tx = begin_write(self).await?;
-        let exists = sqlx::query_scalar::<Db, i64>("SELECT COUNT(*) FROM accounts WHERE id = $1")
-            .bind(&new.account_id)
-            .fetch_one(tx.conn())
-            .await
-            .map_err(ctx("checking an account"))?;
-        if exists == 0 {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("account `{}` does not exist", new.account_id),
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO api_keys (id, account_id, name, secret_hash, last4, scopes, created_at, \
-             expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-        )
-        .bind(&id)
-        .bind(&new.account_id)
-        .bind(&new.name)
-        .bind(hash_secret(&secret))
-        .bind(&last4)
-        .bind(scopes_to_db(&new.scopes))
-        .bind(to_micros(created_at))
-        .bind(new.expires_at.map(to_micros))
-        .execute(tx.conn())
-        .await
-        .map_err(ctx("storing an API key"))?;
-        audit(
-            tx.conn(),
-            AuditAction::Created,
-            Some(&id),
-            Some(&new.account_id),
-            &format!("name={:?} scopes={}", new.name, scopes_to_db(&new.scopes)),
-        )
-        .await?;
+        let (id, secret) = insert_key(tx.conn(), &new).await?;
         tx.commit().await.map_err(ctx("committing an API key"))?;
-        let key = self.key_by_id(&id).await?.ok_or_else(|| {
-            Error::internal(format!("API key `{id}` not readable after creation"))
-        })?;
-        Ok(CreatedKey {
-            key,
-            plaintext: format!("{KEY_PREFIX}{id}_{secret}"),
-        })
+        self.created_key(&id, &secret).await
     }
 
     async fn authenticate(&self, plaintext: &str) -> Result<ApiKey> {
@@ -213,40 +278,9 @@ impl KeyStore for Backend {
 
     async fn revoke(&self, key_id: &str) -> Result<bool> {
         let mut tx = begin_write(self).await?;
-        let account = sqlx::query_scalar::<Db, String>(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             RETURNING account_id",
-        )
-        .bind(to_micros(now()))
-        .bind(key_id)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(ctx("revoking an API key"))?;
-        let Some(account) = account else {
+        if revoke_key(tx.conn(), key_id).await?.is_none() {
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return match self.key_by_id(key_id).await? {
-                Some(_) => Ok(false),
-                None => Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("API key `{key_id}` does not exist"),
-                )),
-            };
-        };
-        audit(
-            tx.conn(),
-            AuditAction::Revoked,
-            Some(key_id),
-            Some(&account),
-            "revoked",
-        )
-        .await?;
-        if let Some(notify) = super::NOTIFY_REVOKED {
-            // Delivered to every listener when (and only if) the revocation commits.
-            sqlx::query(notify)
-                .bind(key_id)
-                .execute(tx.conn())
-                .await
-                .map_err(ctx("announcing a revocation"))?;
+            return self.not_revoked(key_id).await;
         }
         tx.commit().await.map_err(ctx("committing a revocation"))?;
         Ok(true)

@@ -11,9 +11,7 @@ use crate::timestamp::{now, to_micros};
 use async_trait::async_trait;
 use genmux_core::{Error, ErrorKind, Result};
 
-/// Largest balance and largest single movement: 10^15 points keeps every sum of balances
-/// and refunds far from `i64` overflow.
-const MAX_POINTS: i64 = 1_000_000_000_000_000;
+use crate::ledger::MAX_POINTS;
 
 async fn hold_of(
     exec: impl sqlx::Executor<'_, Database = Db>,
@@ -227,9 +225,9 @@ impl Backend {
 #[async_trait]
 impl Ledger for Backend {
     async fn create_account(&self, account_id: &str) -> Result<()> {
-        if account_id.is_empty() {
-            return Err(Error::invalid("account_id is empty"));
-        }
+        // One documented form, so no two accounts differ only by case or whitespace
+        // (issue 13 point 10).
+        crate::accounts::check_account_id("account_id", account_id)?;
         let mut w = write_once(self).await?;
         sqlx::query(
             "INSERT INTO accounts (id, balance, created_at) VALUES ($1, 0, $2) \

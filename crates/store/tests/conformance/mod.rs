@@ -3,12 +3,14 @@
 //! keep the same promises. Each function uses fresh, unique ids, so it can share a
 //! database with the others.
 
+pub mod accounts;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;
 pub mod outbox;
 pub mod properties;
 pub mod tasks;
+pub mod upgrade;
 pub mod usage;
 
 use genmux_core::{Error, ErrorKind};
@@ -63,6 +65,10 @@ macro_rules! conformance_tests {
             outbox::two_deliverers_never_hold_the_same_callback,
             outbox::disabled_endpoints_are_per_account_and_url,
             tasks::upstream_error_is_kept_beside_the_caller_message,
+            accounts::create_get_list_and_refuse_twins,
+            accounts::top_up_adjust_hold_and_ledger_with_reasons,
+            accounts::concurrent_adjustments_never_go_below_zero,
+            accounts::create_and_revoke_key_write_both_audit_logs,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {
