@@ -45,6 +45,7 @@ impl VideoProvider for Mem {
             assets: Vec::new(),
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
 }

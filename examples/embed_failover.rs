@@ -88,6 +88,7 @@ impl VideoProvider for InMemory {
             }],
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
 }

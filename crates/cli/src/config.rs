@@ -49,6 +49,9 @@ pub struct FileConfig {
     /// Limits.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Routing.
+    #[serde(default)]
+    pub routing: RoutingSection,
     /// Telemetry.
     #[serde(default)]
     pub telemetry: TelemetrySection,
@@ -87,6 +90,16 @@ pub struct LimitsSection {
     /// A Redis where the per-key rate is counted, shared by every replica
     /// (`GENMUX_REDIS_URL`).
     pub redis_url: Option<String>,
+}
+
+/// `[routing]`
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSection {
+    /// Provider ids, first preferred, deciding between offerings of equal upstream cost
+    /// (before health); unlisted providers come after listed ones.
+    #[serde(default)]
+    pub provider_order: Vec<String>,
 }
 
 /// `[telemetry]`

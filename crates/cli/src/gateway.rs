@@ -278,6 +278,24 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
     for (registration, settings) in &to_build {
         builder = builder.provider(providers::build(registration, settings, &catalog)?);
     }
+    // Among offerings of equal upstream cost, the operator's order, then health, then the
+    // provider id — never registration order (issue 14 point 4).
+    let order = &cfg.routing.provider_order;
+    for (i, id) in order.iter().enumerate() {
+        if genmux_core::registrations().all(|r| r.id != id.as_str()) {
+            return Err(usage(
+                "routing.provider_order",
+                format!(
+                    "[{i}] = `{id}` is no provider of this binary (linked: {})",
+                    genmux_core::registrations()
+                        .map(|r| r.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    builder = builder.picker(genmux_router::PriceThenOrder::new(order.iter().cloned()));
     let router = builder
         .catalog(catalog)
         .limits(limits)

@@ -204,6 +204,7 @@ impl VideoProvider for Cancelling {
             assets: Vec::new(),
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
     async fn cancel(&self, task: &TaskRef) -> Result<()> {

@@ -230,6 +230,12 @@ pub struct TaskSnapshot {
     /// Metered usage reported upstream (tokens, units), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<serde_json::Value>,
+    /// What the upstream billed this account for the task, in micro-USD, from the
+    /// provider's own figures (Kling `final_unit_deduction` × the account's USD per unit);
+    /// `None` when the provider reports none. Recorded on the usage row with the margin
+    /// (issue 14 point 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billed_usd_micros: Option<i64>,
 }
 
 #[cfg(test)]

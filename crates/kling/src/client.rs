@@ -62,6 +62,10 @@ pub struct KlingConfig {
     pub webhook_secret: Option<String>,
     /// Timeouts.
     pub timeouts: KlingTimeouts,
+    /// What one Kling unit costs this account in USD (resource packs are sold at
+    /// different rates); the offerings' upstream cost is units × this (issue 14 point 4).
+    /// Default [`crate::offerings::USD_PER_UNIT`], the spec's indicative price.
+    pub usd_per_unit: f64,
 }
 
 impl KlingConfig {
@@ -73,6 +77,7 @@ impl KlingConfig {
             secret_key: secret_key.into(),
             webhook_secret: None,
             timeouts: KlingTimeouts::default(),
+            usd_per_unit: crate::offerings::USD_PER_UNIT,
         }
     }
 

@@ -311,14 +311,38 @@ fn restrict(mut cap: Capability, ops: &[Operation]) -> Capability {
     cap
 }
 
-/// The video and image offerings for every catalog entry served by `kling`. A provider
-/// model genmux has no capability for (an operator override naming a new Kling model) is
-/// skipped with a warning rather than offered with guessed limits.
+/// The video and image offerings for every catalog entry served by `kling`, priced at the
+/// spec's indicative [`USD_PER_UNIT`].
 pub fn offerings(catalog: &Catalog) -> (Vec<Offering>, Vec<Offering>) {
+    offerings_at(catalog, USD_PER_UNIT)
+}
+
+/// [`cost`] for an account paying `usd_per_unit` per Kling unit: the unit counts of the
+/// spec's price list are the same for everyone; what a unit costs depends on the packs the
+/// account bought (issue 14 point 4).
+pub fn cost_at(provider_model: &str, usd_per_unit: f64) -> Option<PriceRule> {
+    let mut rule = cost(provider_model)?;
+    let factor = usd_per_unit / USD_PER_UNIT;
+    for r in &mut rule.rates {
+        r.base *= factor;
+        r.per_unit *= factor;
+    }
+    if let Some(source) = &mut rule.source {
+        source.push_str(&format!(" × ${usd_per_unit} per unit"));
+    }
+    Some(rule)
+}
+
+/// The video and image offerings for every catalog entry served by `kling`, for an account
+/// paying `usd_per_unit`. A provider model genmux has no capability for (an operator
+/// override naming a new Kling model) is skipped with a warning rather than offered with
+/// guessed limits.
+pub fn offerings_at(catalog: &Catalog, usd_per_unit: f64) -> (Vec<Offering>, Vec<Offering>) {
     let (mut video, mut image) = (Vec::new(), Vec::new());
     for model in catalog.models() {
         for pm in model.providers.iter().filter(|p| p.provider == "kling") {
-            let (Some(cap), Some(cost)) = (capability(&pm.model), cost(&pm.model)) else {
+            let (Some(cap), Some(cost)) = (capability(&pm.model), cost_at(&pm.model, usd_per_unit))
+            else {
                 tracing::warn!(
                     model = %model.id,
                     provider_model = %pm.model,

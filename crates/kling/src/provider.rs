@@ -34,6 +34,9 @@ pub const SETTING_SECRET_KEY: &str = "KLING_SECRET_KEY";
 pub const SETTING_BASE_URL: &str = "KLING_BASE_URL";
 /// Setting (optional): the `whsec_…` secret Kling signs its callbacks with.
 pub const SETTING_WEBHOOK_SECRET: &str = "KLING_WEBHOOK_SECRET";
+/// Setting (optional): USD per Kling unit for this account (default 0.14, the spec's
+/// indicative price); prices the offerings for the router (issue 14 point 4).
+pub const SETTING_USD_PER_UNIT: &str = "KLING_USD_PER_UNIT";
 
 /// Everything the `kling` provider reads, as its registration declares it (issue 14
 /// point 2): both keys are secrets and required; the base URL defaults to the global
@@ -67,6 +70,13 @@ pub static SETTINGS: &[SettingSpec] = &[
     )
     .secret()
     .kind(SettingKind::WebhookSecret),
+    SettingSpec::new(
+        SETTING_USD_PER_UNIT,
+        "usd_per_unit",
+        "what one Kling unit costs this account in USD (resource pack price); ranks Kling against other providers",
+    )
+    .kind(SettingKind::NonNegativeNumber)
+    .default_value("0.14"),
 ];
 
 /// Kling as a genmux provider: offerings for every catalog entry with a `kling` provider
@@ -76,6 +86,7 @@ pub static SETTINGS: &[SettingSpec] = &[
 pub struct KlingProvider {
     client: KlingClient,
     webhook: Option<WebhookSecret>,
+    usd_per_unit: f64,
     video: Vec<Offering>,
     image: Vec<Offering>,
 }
@@ -90,11 +101,13 @@ impl KlingProvider {
             })?),
             None => None,
         };
+        let (video, image) = offerings::offerings_at(catalog, config.usd_per_unit);
+        let usd_per_unit = config.usd_per_unit;
         let client = KlingClient::new(config)?;
-        let (video, image) = offerings::offerings(catalog);
         Ok(KlingProvider {
             client,
             webhook,
+            usd_per_unit,
             video,
             image,
         })
@@ -130,6 +143,19 @@ impl KlingProvider {
         }
         if let Some(secret) = settings.get(SETTING_WEBHOOK_SECRET) {
             config.webhook_secret = Some(secret.to_string());
+        }
+        if let Some(rate) = settings.get(SETTING_USD_PER_UNIT) {
+            config.usd_per_unit = rate
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{SETTING_USD_PER_UNIT}: `{rate}` is not a price in USD (allowed: a number ≥ 0, e.g. 0.14)"
+                    ))
+                    .with_provider(PROVIDER)
+                })?;
         }
         KlingProvider::new(config, catalog).map(Some)
     }
@@ -173,11 +199,19 @@ impl KlingProvider {
         Ok(mapping::submission(&task, model))
     }
 
+    /// The unified snapshot of a Kling task, with what Kling billed this account in USD
+    /// (`final_unit_deduction` × the configured USD per unit).
+    fn snapshot(&self, task: &crate::wire::Task) -> Result<TaskSnapshot> {
+        let mut snap = mapping::snapshot(task)?;
+        snap.billed_usd_micros = mapping::billed_usd_micros(task, self.usd_per_unit);
+        Ok(snap)
+    }
+
     /// Queries a task at the endpoint of the operation that created it.
     pub async fn task_status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         let endpoint = mapping::endpoint_for(task.operation);
         let native = self.client.get(endpoint, &task.provider_task_id).await?;
-        mapping::snapshot(&native)
+        self.snapshot(&native)
     }
 
     /// Finds a task of unknown submission outcome by the `external_task_id` genmux sent:
@@ -188,7 +222,7 @@ impl KlingProvider {
         let endpoint = mapping::endpoint_for(task.operation);
         if endpoint.query_accepts_external_id() {
             return match self.client.get(endpoint, &task.external_id).await {
-                Ok(native) => mapping::snapshot(&native).map(Some),
+                Ok(native) => self.snapshot(&native).map(Some),
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
             };
@@ -211,7 +245,7 @@ impl KlingProvider {
                 .iter()
                 .find(|t| t.task_info.external_task_id.as_deref() == Some(&task.external_id))
             {
-                return mapping::snapshot(found).map(Some);
+                return self.snapshot(found).map(Some);
             }
             let exhausted = items.len() < LIST_SCAN_PAGE_SIZE as usize;
             let past_horizon = items.last().is_some_and(|t| t.created_at < horizon);
@@ -241,7 +275,7 @@ impl KlingProvider {
     ) -> Result<TaskSnapshot> {
         let now = crate::auth::unix_now();
         let task = callback::verify_and_parse(self.webhook.as_ref(), headers, body, now)?;
-        mapping::snapshot(&task)
+        self.snapshot(&task)
     }
 }
 

@@ -145,6 +145,13 @@ impl MidsyncClient {
 
     /// `GET /unified-{video,image}/{taskId}/status`.
     pub async fn status(&self, kind: MediaKind, task_id: &str) -> Result<TaskSnapshot> {
+        let bytes = self.status_body(kind, task_id).await?;
+        mapping::parse_status(&bytes, task_id, kind)
+    }
+
+    /// `GET /unified-{video,image}/{taskId}/status`: the 2xx body as sent, for callers that
+    /// read more of it than the snapshot (the upstream's `pointsCharged`).
+    pub async fn status_body(&self, kind: MediaKind, task_id: &str) -> Result<Vec<u8>> {
         let url = self.url(&[mapping::kind_prefix(kind), task_id, "status"])?;
         let resp = self
             .http
@@ -162,7 +169,7 @@ impl MidsyncClient {
         if !(200..300).contains(&status) {
             return Err(mapping::error_from_response(status, &bytes, after, false));
         }
-        mapping::parse_status(&bytes, task_id, kind)
+        Ok(bytes.to_vec())
     }
 
     /// `GET /unified-{video,image}/models`: the upstream's catalog document.

@@ -259,7 +259,22 @@ pub fn parse_status(body: &[u8], provider_task_id: &str, kind: MediaKind) -> Res
         assets,
         error: s.error.as_ref().map(error_text),
         usage: s.usage,
+        billed_usd_micros: None,
     })
+}
+
+/// What the upstream charged for a finished task, in micro-USD: the `pointsCharged` of its
+/// status (or callback) body × what one of its points costs this account. `None` while
+/// the task is unfinished, for a refunded task, or when the body has no such figure.
+pub fn billed_usd_micros(body: &[u8], usd_per_point: f64) -> Option<i64> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let status = parse_status_word(v.get("status")?.as_str()?)?;
+    if status != TaskStatus::Succeeded {
+        return None;
+    }
+    let points = v.get("pointsCharged")?.as_f64()?;
+    let micros = (points * usd_per_point * 1e6).round();
+    (micros.is_finite() && micros >= 0.0 && micros < i64::MAX as f64).then_some(micros as i64)
 }
 
 /// Content-policy refusals arrive as 400s; their words tell them apart.

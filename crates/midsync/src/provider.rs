@@ -24,6 +24,9 @@ pub const SETTING_API_KEY: &str = "MIDSYNC_API_KEY";
 pub const SETTING_WEBHOOK_SECRET: &str = "MIDSYNC_WEBHOOK_SECRET";
 /// Setting (optional): per-request timeout in seconds (default 30).
 pub const SETTING_TIMEOUT_SECS: &str = "MIDSYNC_TIMEOUT_SECS";
+/// Setting (optional): what one of the upstream's points costs this account in USD
+/// (default 1 / [`POINTS_PER_USD`] = 0.02); prices the offerings for the router.
+pub const SETTING_USD_PER_POINT: &str = "MIDSYNC_USD_PER_POINT";
 
 /// Everything the `midsync` provider reads, as its registration declares it (issue 14
 /// point 2; config section `[providers.midsync]`). The upstream has no well-known address,
@@ -57,6 +60,13 @@ pub static SETTINGS: &[SettingSpec] = &[
     )
     .kind(SettingKind::PositiveInteger)
     .default_value("30"),
+    SettingSpec::new(
+        SETTING_USD_PER_POINT,
+        "usd_per_point",
+        "what one upstream point costs this account in USD; ranks midsync against other providers",
+    )
+    .kind(SettingKind::NonNegativeNumber)
+    .default_value("0.02"),
 ];
 
 /// How to reach the upstream.
@@ -70,6 +80,8 @@ pub struct MidsyncConfig {
     pub webhook_secret: Option<String>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// What one of the upstream's points costs this account in USD.
+    pub usd_per_point: f64,
 }
 
 impl MidsyncConfig {
@@ -80,6 +92,7 @@ impl MidsyncConfig {
             api_key: api_key.into(),
             webhook_secret: None,
             timeout: Duration::from_secs(30),
+            usd_per_point: 1.0 / POINTS_PER_USD as f64,
         }
     }
 }
@@ -91,6 +104,7 @@ pub struct MidsyncProvider {
     video: Vec<Offering>,
     image: Vec<Offering>,
     webhook_secret: Option<WebhookSecret>,
+    usd_per_point: f64,
 }
 
 /// The capability of a catalog model as a unified upstream serves it: the upstream
@@ -158,10 +172,9 @@ fn capability_of(spec: &ModelSpec, ops: &[Operation]) -> Capability {
     cap
 }
 
-/// The upstream charges its own points for the same catalog: its cost in USD is the catalog
-/// price divided by [`POINTS_PER_USD`].
-fn cost_of(spec: &ModelSpec) -> PriceRule {
-    let per_usd = POINTS_PER_USD as f64;
+/// The upstream publishes its points for the same catalog (its `/quote`); its cost in USD
+/// is those points × what a point costs this account (issue 14 point 4).
+fn cost_of(spec: &ModelSpec, usd_per_point: f64) -> PriceRule {
     PriceRule {
         rates: spec
             .price
@@ -169,17 +182,26 @@ fn cost_of(spec: &ModelSpec) -> PriceRule {
             .iter()
             .map(|r| Rate {
                 when: r.when.clone(),
-                base: r.base / per_usd,
-                per_unit: r.per_unit / per_usd,
+                base: r.base * usd_per_point,
+                per_unit: r.per_unit * usd_per_point,
             })
             .collect(),
-        source: Some("upstream unified API points at the catalog price".into()),
+        source: Some(format!(
+            "upstream unified API: its published points × ${usd_per_point} per point"
+        )),
         ..spec.price.clone()
     }
 }
 
-/// The offerings of every catalog model of `kind` that names provider `midsync`.
+/// The offerings of every catalog model of `kind` that names provider `midsync`, at the
+/// default 1 / [`POINTS_PER_USD`] USD per upstream point.
 pub fn offerings_from_catalog(catalog: &Catalog, kind: MediaKind) -> Vec<Offering> {
+    offerings_at(catalog, kind, 1.0 / POINTS_PER_USD as f64)
+}
+
+/// The offerings of every catalog model of `kind` that names provider `midsync`, for an
+/// account paying `usd_per_point` per upstream point.
+pub fn offerings_at(catalog: &Catalog, kind: MediaKind, usd_per_point: f64) -> Vec<Offering> {
     let mut out = Vec::new();
     for spec in catalog.models().filter(|m| m.kind == kind) {
         for pm in spec.providers.iter().filter(|p| p.provider == PROVIDER_ID) {
@@ -192,7 +214,7 @@ pub fn offerings_from_catalog(catalog: &Catalog, kind: MediaKind) -> Vec<Offerin
                 model: spec.id.clone(),
                 provider_model: pm.model.clone(),
                 capability: capability_of(spec, &ops),
-                cost: cost_of(spec),
+                cost: cost_of(spec, usd_per_point),
             });
         }
     }
@@ -215,9 +237,10 @@ impl MidsyncProvider {
         };
         Ok(MidsyncProvider {
             client,
-            video: offerings_from_catalog(catalog, MediaKind::Video),
-            image: offerings_from_catalog(catalog, MediaKind::Image),
+            video: offerings_at(catalog, MediaKind::Video, config.usd_per_point),
+            image: offerings_at(catalog, MediaKind::Image, config.usd_per_point),
             webhook_secret,
+            usd_per_point: config.usd_per_point,
         })
     }
 
@@ -240,6 +263,18 @@ impl MidsyncProvider {
                 ))
             })?;
             config.timeout = Duration::from_secs(secs);
+        }
+        if let Some(rate) = settings.get(SETTING_USD_PER_POINT) {
+            config.usd_per_point = rate
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{SETTING_USD_PER_POINT}: `{rate}` is not a price in USD (allowed: a number ≥ 0, e.g. 0.02)"
+                    ))
+                })?;
         }
         Self::new(config, catalog).map(Some)
     }
@@ -271,6 +306,14 @@ impl MidsyncProvider {
                 req.external_id,
             )
             .await
+    }
+
+    /// A task's status with what the upstream billed for it.
+    async fn status_of(&self, kind: MediaKind, task_id: &str) -> Result<TaskSnapshot> {
+        let body = self.client.status_body(kind, task_id).await?;
+        let mut snap = mapping::parse_status(&body, task_id, kind)?;
+        snap.billed_usd_micros = mapping::billed_usd_micros(&body, self.usd_per_point);
+        Ok(snap)
     }
 
     /// The unified API cannot find a task by our id (no lookup, no list).
@@ -308,7 +351,9 @@ impl MidsyncProvider {
             .ok()
             .and_then(|v| v.get("taskId").and_then(|t| t.as_str()).map(str::to_string))
             .unwrap_or_default();
-        mapping::parse_status(body, &id, kind)
+        let mut snap = mapping::parse_status(body, &id, kind)?;
+        snap.billed_usd_micros = mapping::billed_usd_micros(body, self.usd_per_point);
+        Ok(snap)
     }
 }
 
@@ -324,8 +369,7 @@ impl VideoProvider for MidsyncProvider {
         self.submit_any(req).await
     }
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
-        self.client
-            .status(MediaKind::Video, &task.provider_task_id)
+        self.status_of(MediaKind::Video, &task.provider_task_id)
             .await
     }
     async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {
@@ -348,8 +392,7 @@ impl ImageProvider for MidsyncProvider {
         self.submit_any(req).await
     }
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
-        self.client
-            .status(MediaKind::Image, &task.provider_task_id)
+        self.status_of(MediaKind::Image, &task.provider_task_id)
             .await
     }
     async fn find_unknown(&self, task: &UnknownTask) -> Result<Option<TaskSnapshot>> {

@@ -33,6 +33,37 @@ pub struct QuoteResponse {
     /// Why the combination is invalid, when `success` is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For operator keys only: the providers the router would try, in order, with each
+    /// one's upstream cost and the margin left at this price (issue 14 point 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+}
+
+/// The routing preview of a quote (operator keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Routing {
+    /// The quoted points in USD (at the catalog's points per USD).
+    pub price_usd: f64,
+    /// Candidates in the order they would be tried.
+    pub candidates: Vec<RoutingCandidate>,
+}
+
+/// One provider of a routing preview.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingCandidate {
+    /// The provider id.
+    pub provider: String,
+    /// The upstream's model name.
+    pub provider_model: String,
+    /// What the upstream charges for this request, in USD; absent when its cost table has
+    /// no row for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_cost_usd: Option<f64>,
+    /// `priceUsd − upstreamCostUsd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_usd: Option<f64>,
 }
 
 /// `POST /unified-video/generate` answer.
@@ -243,6 +274,13 @@ pub struct UsageLog {
     /// The caller's own `externalTaskId` of that task, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
+    /// Operator keys only: what the upstream billed for the task, in USD, from the
+    /// provider's own figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_cost_usd: Option<f64>,
+    /// Operator keys only: the charged points in USD minus the upstream cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_usd: Option<f64>,
     /// The model id.
     pub model: String,
     /// Points charged (integer).

@@ -208,6 +208,7 @@ impl Cancelling {
             },
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
 
@@ -659,6 +660,7 @@ async fn cancel_voids_the_hold_once_and_calls_back(db: Db) {
             assets: Vec::new(),
             error: None,
             usage: None,
+            billed_usd_micros: None,
         },
     )
     .await
@@ -907,6 +909,7 @@ async fn a_cancel_racing_a_settlement_keeps_the_first(db: Db) {
         }],
         error: None,
         usage: None,
+        billed_usd_micros: None,
     };
     settle::settle(&gw.state, &row, snap).await.unwrap();
     proceed.send(()).unwrap();

@@ -57,6 +57,18 @@ impl Routed {
     }
 }
 
+/// One candidate of [`Router::route_preview`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutePreview {
+    /// The provider id.
+    pub provider: String,
+    /// The upstream's model name.
+    pub provider_model: String,
+    /// The upstream cost of the request there, in micro-USD (`i64::MAX` when its cost
+    /// table has no row for the request).
+    pub cost_micros: i64,
+}
+
 /// A task created by [`Router::generate`], for [`Router::wait`] and [`Router::status`].
 #[derive(Clone, Debug)]
 pub struct TaskHandle {
@@ -719,6 +731,43 @@ impl Router {
             candidates[i].provider,
             &candidates[i].offering.provider_model,
         ))
+    }
+
+    /// Every candidate for a quoted request, in the order the router would try them now
+    /// (the picker applied repeatedly, as on failover), with each one's upstream cost in
+    /// micro-USD — the routing preview operators see beside a quote (issue 14 point 4).
+    /// Candidates whose circuit is open or whose in-flight limit is reached are left out,
+    /// as a submission would leave them out.
+    pub fn route_preview(&self, quote: &Quote) -> Vec<RoutePreview> {
+        let mut outcomes = Outcomes::default();
+        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        self.candidates(
+            &quote.request,
+            quote.operation,
+            clock::now(),
+            &mut outcomes,
+            &mut candidates,
+            &mut slots,
+        );
+        let pick = PickRequest {
+            request: &quote.request,
+            operation: quote.operation,
+        };
+        let mut out = Vec::with_capacity(candidates.len());
+        while !candidates.is_empty() {
+            let i = self
+                .inner
+                .picker
+                .pick(&pick, &candidates)
+                .min(candidates.len() - 1);
+            let c = candidates.remove(i);
+            out.push(RoutePreview {
+                provider: c.provider.to_string(),
+                provider_model: c.offering.provider_model.clone(),
+                cost_micros: c.cost_micros,
+            });
+        }
+        out
     }
 
     async fn submit_in(

@@ -49,6 +49,7 @@ impl Router {
                     handle.task.provider, handle.external_id
                 )),
                 usage: None,
+                billed_usd_micros: None,
             });
         }
         let deadline = tokio::time::Instant::now() + options.timeout;

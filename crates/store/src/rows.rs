@@ -218,7 +218,8 @@ impl TryFrom<AuditRow> for AuditEvent {
 
 /// The columns of `usage_records`, in [`UsageRow`] order.
 pub(crate) const USAGE_COLUMNS: &str = "task_id, account_id, api_key_id, model, points, usage, \
-    input_tokens, output_tokens, created_at, caller_external_id";
+    input_tokens, output_tokens, created_at, caller_external_id, upstream_cost_micros, \
+    margin_micros";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UsageRow {
@@ -232,6 +233,8 @@ pub(crate) struct UsageRow {
     output_tokens: i64,
     created_at: i64,
     caller_external_id: Option<String>,
+    upstream_cost_micros: Option<i64>,
+    margin_micros: Option<i64>,
 }
 
 impl TryFrom<UsageRow> for UsageRecord {
@@ -248,6 +251,8 @@ impl TryFrom<UsageRow> for UsageRecord {
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
             caller_external_id: r.caller_external_id,
+            upstream_cost_micros: r.upstream_cost_micros,
+            margin_micros: r.margin_micros,
         })
     }
 }

@@ -29,6 +29,11 @@ pub struct UsageRecord {
     pub created_at: OffsetDateTime,
     /// The caller's own `externalTaskId` of the task, if it gave one.
     pub caller_external_id: Option<String>,
+    /// What the upstream billed for the task in micro-USD, from the provider's own figures
+    /// (`None` when it reports none). For operators only.
+    pub upstream_cost_micros: Option<i64>,
+    /// The charged points in micro-USD minus `upstream_cost_micros`. For operators only.
+    pub margin_micros: Option<i64>,
 }
 
 /// A `GET /v1/usage/logs` query. The range is half-open: `from <= created_at < to`.

@@ -138,6 +138,7 @@ impl VideoProvider for EchoProvider {
             }],
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
 }

@@ -10,7 +10,7 @@ pub mod task;
 pub use request::{
     camera_control, endpoint_for, lip_sync_request, pick_face, plan, NativeRequest, Plan,
 };
-pub use task::{snapshot, status, submission};
+pub use task::{billed_usd_micros, snapshot, status, submission};
 
 #[cfg(test)]
 mod tests;

@@ -88,7 +88,17 @@ pub fn snapshot(task: &Task) -> Result<TaskSnapshot> {
         },
         error,
         usage,
+        billed_usd_micros: None,
     })
+}
+
+/// What Kling billed for `task` in micro-USD: its `final_unit_deduction` (units; failed
+/// tasks are not charged) × `usd_per_unit`. `None` when the task carries no deduction or an
+/// unreadable one.
+pub fn billed_usd_micros(task: &Task, usd_per_unit: f64) -> Option<i64> {
+    let units: f64 = task.final_unit_deduction.as_ref()?.0.trim().parse().ok()?;
+    let micros = (units * usd_per_unit * 1e6).round();
+    (micros.is_finite() && micros >= 0.0 && micros < i64::MAX as f64).then_some(micros as i64)
 }
 
 #[cfg(test)]

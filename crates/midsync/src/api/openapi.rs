@@ -141,6 +141,8 @@ impl Modify for CommonErrors {
     components(schemas(
         wire::ErrorBody,
         wire::QuoteResponse,
+        wire::Routing,
+        wire::RoutingCandidate,
         wire::GenerateResponse,
         wire::StatusResponse,
         wire::TaskOutput,

@@ -5,7 +5,7 @@
 use super::auth::Caller;
 use super::json::RawJson;
 use super::request::{validate_generation, Refusal};
-use crate::wire::QuoteResponse;
+use crate::wire::{QuoteResponse, Routing, RoutingCandidate};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -27,14 +27,21 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
     }
     // The same validation as /generate, URLs included (issue 13 point 9).
     match validate_generation(&state, kind, body).await {
-        Ok(q) => Json(QuoteResponse {
-            success: true,
-            model: q.model,
-            points_charged: Some(q.points),
-            billed_units: Some(q.billed_units),
-            error: None,
-        })
-        .into_response(),
+        Ok(q) => {
+            let routing = caller
+                .key
+                .allows(Scope::Operator)
+                .then(|| routing_preview(&state, &q));
+            Json(QuoteResponse {
+                success: true,
+                model: q.model,
+                points_charged: Some(q.points),
+                billed_units: Some(q.billed_units),
+                error: None,
+                routing,
+            })
+            .into_response()
+        }
         // spec/unified-api.md: an invalid combination answers `success: false` and why.
         Err(Refusal {
             error,
@@ -47,10 +54,36 @@ async fn quote(state: AppState, caller: Caller, kind: MediaKind, body: &[u8]) ->
                 points_charged: None,
                 billed_units: None,
                 error: Some(error.message),
+                routing: None,
             }),
         )
             .into_response(),
         Err(r) => r.error.into_response(),
+    }
+}
+
+/// Issue 14 point 4: for operators, the candidates in the order the router would try them,
+/// each with its upstream cost and the margin the quoted points leave.
+fn routing_preview(state: &AppState, quote: &genmux_core::Quote) -> Routing {
+    let per_usd = genmux_core::pricing::POINTS_PER_USD as f64;
+    let price_usd = quote.points as f64 / per_usd;
+    let round = |usd: f64| (usd * 1e6).round() / 1e6;
+    Routing {
+        price_usd: round(price_usd),
+        candidates: state
+            .router()
+            .route_preview(quote)
+            .into_iter()
+            .map(|c| {
+                let cost = (c.cost_micros != i64::MAX).then(|| c.cost_micros as f64 / 1e6);
+                RoutingCandidate {
+                    provider: c.provider,
+                    provider_model: c.provider_model,
+                    upstream_cost_usd: cost.map(round),
+                    margin_usd: cost.map(|c| round(price_usd - c)),
+                }
+            })
+            .collect(),
     }
 }
 

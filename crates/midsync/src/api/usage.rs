@@ -123,6 +123,7 @@ pub async fn logs(
 ) -> ApiResult<Json<UsageLogsResponse>> {
     caller.require_any(&[Scope::ApiRead])?;
     let p = params(raw.as_deref(), &["page", "limit", "date_range", "model"])?;
+    let operator = caller.key.allows(Scope::Operator);
     // The documented range is OpenAPI's int32 (what `u32` is described as); schemathesis
     // found pages past it accepted.
     let page = number(&p, "page", 1, i32::MAX.unsigned_abs())?;
@@ -148,6 +149,15 @@ pub async fn logs(
             .map(|r| UsageLog {
                 task_id: r.task_id,
                 external_task_id: r.caller_external_id,
+                // What we paid and kept: the operator's business, never a tenant's.
+                upstream_cost_usd: operator
+                    .then_some(r.upstream_cost_micros)
+                    .flatten()
+                    .map(|m| m as f64 / 1e6),
+                margin_usd: operator
+                    .then_some(r.margin_micros)
+                    .flatten()
+                    .map(|m| m as f64 / 1e6),
                 model: r.model,
                 points_charged: r.points,
                 usage: r.usage,

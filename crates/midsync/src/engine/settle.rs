@@ -24,6 +24,15 @@ pub fn webhook_id(task_id: &str) -> String {
     format!("msg_{task_id}")
 }
 
+/// Upstream usage keys shown to callers in their usage rows (token counts).
+const CALLER_USAGE_KEYS: &[&str] = &[
+    "inputTokens",
+    "outputTokens",
+    "input_tokens",
+    "output_tokens",
+    "totalTokens",
+];
+
 fn usage_of(task: &TaskRecord, snap: &TaskSnapshot) -> (Value, i64, i64) {
     let mut usage = Map::new();
     usage.insert("operation".into(), json!(task.operation));
@@ -60,8 +69,13 @@ fn usage_of(task: &TaskRecord, snap: &TaskSnapshot) -> (Value, i64, i64) {
             get(["inputTokens", "input_tokens"]),
             get(["outputTokens", "output_tokens"]),
         );
+        // Only metered amounts a caller understands; a provider's internal figures (Kling
+        // `final_unit_deduction`, an upstream's points) are what we pay, recorded for
+        // operators as the upstream cost instead (issue 14 point 4, issue 20).
         for (k, v) in u {
-            usage.entry(k.clone()).or_insert(v.clone());
+            if CALLER_USAGE_KEYS.contains(&k.as_str()) {
+                usage.entry(k.clone()).or_insert(v.clone());
+            }
         }
     }
     (Value::Object(usage), tokens.0, tokens.1)
@@ -164,6 +178,12 @@ async fn settle_reported(
                 output_tokens,
                 created_at: state.clock().now(),
                 caller_external_id: task.caller_external_id.clone(),
+                upstream_cost_micros: snap.billed_usd_micros,
+                margin_micros: snap.billed_usd_micros.map(|cost| {
+                    task.points
+                        .saturating_mul(1_000_000 / genmux_core::pricing::POINTS_PER_USD)
+                        .saturating_sub(cost)
+                }),
             })
             .await?;
     }
@@ -247,6 +267,7 @@ pub async fn cancelled(state: &AppState, task: &TaskRecord) -> Result<TaskUpdate
             assets: Vec::new(),
             error: Some("cancelled at the caller's request".to_string()),
             usage: None,
+            billed_usd_micros: None,
         },
         // The gateway's own words, for the caller.
         Reporter::Gateway,
@@ -266,6 +287,7 @@ pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<T
             assets: Vec::new(),
             error: Some(reason.to_string()),
             usage: None,
+            billed_usd_micros: None,
         },
         Reporter::Gateway,
     )

@@ -207,6 +207,7 @@ impl VideoProvider for MemProvider {
                 assets: Vec::new(),
                 error: None,
                 usage: None,
+                billed_usd_micros: None,
             });
         }
         let status = self
@@ -232,6 +233,7 @@ impl VideoProvider for MemProvider {
             },
             error: None,
             usage: None,
+            billed_usd_micros: None,
         })
     }
 }

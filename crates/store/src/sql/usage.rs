@@ -44,8 +44,8 @@ impl UsageStore for Backend {
         let mut w = write_once(self).await?;
         let n = sqlx::query(
             "INSERT INTO usage_records (task_id, account_id, api_key_id, model, points, usage, \
-             input_tokens, output_tokens, created_at, caller_external_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             input_tokens, output_tokens, created_at, caller_external_id, upstream_cost_micros, \
+             margin_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (task_id) DO NOTHING",
         )
         .bind(&r.task_id)
@@ -58,6 +58,8 @@ impl UsageStore for Backend {
         .bind(r.output_tokens)
         .bind(to_micros(r.created_at))
         .bind(&r.caller_external_id)
+        .bind(r.upstream_cost_micros)
+        .bind(r.margin_micros)
         .execute(w.conn())
         .await
         .map_err(ctx("appending usage"))?

@@ -29,6 +29,8 @@ fn row(
         output_tokens: tokens.1,
         created_at: at,
         caller_external_id: Some(format!("order-{points}")),
+        upstream_cost_micros: Some(points * 15_000),
+        margin_micros: Some(points * 5_000),
     }
 }
 
