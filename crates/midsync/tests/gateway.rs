@@ -761,6 +761,13 @@ impl TaskStore for Twisted {
     async fn get(&self, task_id: &str) -> genmux_core::Result<Option<TaskRecord>> {
         self.inner.get(task_id).await
     }
+    async fn count_unfinished(
+        &self,
+        provider: &str,
+        except: Option<&str>,
+    ) -> genmux_core::Result<u64> {
+        self.inner.count_unfinished(provider, except).await
+    }
     async fn list_by_account(
         &self,
         account_id: &str,

@@ -38,9 +38,11 @@
 //! ```
 #![warn(missing_docs)]
 
+mod attempt;
 mod breaker;
 mod budget;
 mod clock;
+mod failover;
 mod health;
 mod limits;
 mod pick;
@@ -50,7 +52,9 @@ mod router;
 mod telemetry;
 mod wait;
 
+pub use attempt::InFlightSource;
 pub use breaker::{BreakerConfig, BreakerState};
+pub use failover::{recovery, Recovery};
 pub use health::HealthSnapshot;
 pub use limits::{CallerLimit, Limits, ProviderLimit};
 pub use pick::{Candidate, PickRequest, Picker, PriceFirst};

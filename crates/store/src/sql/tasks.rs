@@ -245,6 +245,22 @@ impl TaskStore for Backend {
         self.task_where("id = $1", task_id, None).await
     }
 
+    async fn count_unfinished(&self, provider: &str, except: Option<&str>) -> Result<u64> {
+        // The partial index `tasks_unfinished_provider` (migration 0008) has exactly this
+        // predicate: the count reads the few unfinished rows, never the task history.
+        let sql = format!(
+            "SELECT COUNT(*) FROM tasks WHERE provider = $1 AND status IN {UNFINISHED} \
+             AND id <> $2"
+        );
+        let n: i64 = sqlx::query_scalar::<Db, i64>(&sql)
+            .bind(provider)
+            .bind(except.unwrap_or(""))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting unfinished tasks"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>> {
         let (limit, offset) = page.limit_offset()?;
         let sql = format!(

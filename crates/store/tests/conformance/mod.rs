@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             outbox::two_deliverers_never_hold_the_same_callback,
             outbox::disabled_endpoints_are_per_account_and_url,
             tasks::upstream_error_is_kept_beside_the_caller_message,
+            tasks::count_unfinished_counts_what_a_provider_may_run,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {
