@@ -553,7 +553,12 @@ mod tests {
         use genmux_router::{recovery, Recovery, RetryConfig};
         let cap = RetryConfig::default().max_retry_after;
         let cases: &[(u16, &str, bool, Recovery)] = &[
-            (400, r#"{"error":"duration: 7 is not allowed"}"#, false, Recovery::NextProvider),
+            (
+                400,
+                r#"{"error":"duration: 7 is not allowed"}"#,
+                false,
+                Recovery::NextProvider,
+            ),
             (400, r#"{"error":"nsfw content"}"#, false, Recovery::Stop),
             (401, "", false, Recovery::NextProvider),
             (402, "", false, Recovery::NextProvider),

@@ -102,7 +102,10 @@ async fn kling_refusals_of_our_account_fail_over_to_midsync(db: Db) {
         (1103, "no access to the model"),
         (1304, "IP not in whitelist"),
         (1303, "concurrency over the pack limit"),
-        (1201, "Kling's own rejection of a request the catalog accepted"),
+        (
+            1201,
+            "Kling's own rejection of a request the catalog accepted",
+        ),
     ] {
         refuse_with(&broken, code);
         picks.lock().unwrap().clear();
@@ -110,11 +113,18 @@ async fn kling_refusals_of_our_account_fail_over_to_midsync(db: Db) {
         let created = gw
             .post("/unified-video/generate", &gw.key, &kling_body(), None)
             .await;
-        assert_eq!(created.status, 200, "Kling {code} ({class}): {}", created.body);
+        assert_eq!(
+            created.status, 200,
+            "Kling {code} ({class}): {}",
+            created.body
+        );
         assert_eq!(created.body["status"], "submitted", "Kling {code}");
         let task_id = created.body["taskId"].as_str().unwrap();
         let task = gw.store.tasks.get(task_id).await.unwrap().unwrap();
-        assert_eq!(task.provider, "midsync", "Kling {code} ({class}): failed over");
+        assert_eq!(
+            task.provider, "midsync",
+            "Kling {code} ({class}): failed over"
+        );
         // The gateway asks once for the provider its task row names first (`pick_first`),
         // then the router picks per attempt: Kling, then midsync.
         assert_eq!(
@@ -128,7 +138,11 @@ async fn kling_refusals_of_our_account_fail_over_to_midsync(db: Db) {
             "Kling {code}: midsync got the task"
         );
         charged += created.body["pointsCharged"].as_i64().unwrap();
-        assert_eq!(gw.balance().await, BALANCE - charged, "Kling {code}: held once");
+        assert_eq!(
+            gw.balance().await,
+            BALANCE - charged,
+            "Kling {code}: held once"
+        );
         // The upstream's Kling finishes its task: its account's concurrency stays free.
         healthy.advance(Duration::from_secs(120)).await;
     }
@@ -148,7 +162,11 @@ async fn kling_refusals_of_our_account_fail_over_to_midsync(db: Db) {
         refused.body
     );
     assert_eq!(upstream.tasks().await.len(), before, "midsync never asked");
-    assert_eq!(*picks.lock().unwrap(), ["kling", "kling"], "Kling alone tried");
+    assert_eq!(
+        *picks.lock().unwrap(),
+        ["kling", "kling"],
+        "Kling alone tried"
+    );
     assert_eq!(gw.balance().await, BALANCE - charged, "refunded");
     assert_eq!(gw.tasks().await.len(), 7, "no task row for the refusal");
     broken.shutdown().await;
@@ -212,7 +230,12 @@ async fn in_flight_slots_hold_across_gateways_and_restarts(db: Db) {
     // A restart: a fresh gateway (a fresh router) over the same database.
     let restarted = second_gateway_routed(&url, vec![kling_for(&sim)], |_| {}, one_at_a_time).await;
     let refused = restarted
-        .post("/unified-video/generate", &restarted.key, &kling_body(), None)
+        .post(
+            "/unified-video/generate",
+            &restarted.key,
+            &kling_body(),
+            None,
+        )
         .await;
     busy(&refused, "a restarted gateway");
     assert_eq!(sim.state().tasks().len(), 1, "Kling ran one task");

@@ -193,7 +193,8 @@ mod tests {
         let e = Error::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(31));
         assert_eq!(recovery(&e, CAP), Recovery::NextProvider);
         // A policy refusal stops whatever it says about waiting.
-        let e = Error::new(ErrorKind::ContentRejected, "x").with_retry_after(Duration::from_secs(1));
+        let e =
+            Error::new(ErrorKind::ContentRejected, "x").with_retry_after(Duration::from_secs(1));
         assert_eq!(recovery(&e, CAP), Recovery::Stop);
     }
 }

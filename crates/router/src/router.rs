@@ -18,8 +18,7 @@ use genmux_core::async_trait;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{
     Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
-    Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup,
-    UnknownTask,
+    Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
 };
 use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
@@ -892,9 +891,7 @@ impl Router {
                     retry_pool.push((candidate, track));
                 }
                 Recovery::NextProvider => {
-                    if let Some(wait) = e
-                        .retry_after()
-                        .filter(|w| *w > inner.retry.max_retry_after)
+                    if let Some(wait) = e.retry_after().filter(|w| *w > inner.retry.max_retry_after)
                     {
                         report.reject(entry, offering, Rejection::RetryAfterTooLong(wait));
                     }

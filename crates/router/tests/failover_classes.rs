@@ -21,7 +21,13 @@ use support::*;
 fn kling(code: i64) -> Error {
     let status = genmux_kling::error::code_row(code).unwrap().http_status;
     let retry_after = (code == 1302 || code == 1303).then_some(Duration::from_secs(2));
-    genmux_kling::error::api_error(status, Some(code), "kling says no", Some("req-1"), retry_after)
+    genmux_kling::error::api_error(
+        status,
+        Some(code),
+        "kling says no",
+        Some("req-1"),
+        retry_after,
+    )
 }
 
 /// An upstream HTTP answer as `genmux-midsync`'s table maps it.
@@ -97,7 +103,10 @@ async fn plays(name: &str, error: Error, want: Recovery) {
 async fn transient_errors_retry_the_same_provider_after_the_others() {
     for (name, e) in [
         ("HTTP 503", unavailable()),
-        ("HTTP 429, Retry-After 2 s", too_many(Duration::from_secs(2))),
+        (
+            "HTTP 429, Retry-After 2 s",
+            too_many(Duration::from_secs(2)),
+        ),
         ("Kling 1302 rate limit", kling(1302)),
         ("Kling 1303 concurrency over the pack limit", kling(1303)),
         ("Kling 5000 internal error", kling(5000)),
@@ -207,7 +216,11 @@ async fn when_every_provider_refuses_our_accounts_the_last_refusal_is_returned()
         .unwrap();
     let e = router.submit(&quote(), &no_callback).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InsufficientPoints);
-    assert!(e.message().starts_with("2 attempt(s) for kling-2.5-turbo failed"), "{e}");
+    assert!(
+        e.message()
+            .starts_with("2 attempt(s) for kling-2.5-turbo failed"),
+        "{e}"
+    );
     assert!(e.message().contains("Kling 1102"), "{e}");
     // Each provider was asked once: neither refusal is worth a retry.
     assert_eq!((cheap.submits(), dear.submits()), (1, 1));

@@ -50,7 +50,10 @@ mod tests {
         ));
         match layer.call(&f.attempt(), now).await {
             Outcome::PassedOver(Rejection::RateLimited(wait)) => {
-                assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}")
+                assert!(
+                    wait > Duration::ZERO && wait <= Duration::from_secs(1),
+                    "{wait:?}"
+                )
             }
             other => panic!("{other:?}"),
         }

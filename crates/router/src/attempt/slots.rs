@@ -131,10 +131,12 @@ mod tests {
         f.entry.limiter.release_slot();
 
         let failing = Script::failing(unavailable());
-        SlotLayer::new(None, &failing)
-            .call(&f.attempt(), now)
-            .await;
-        assert_eq!(f.entry.limiter.in_flight(), 0, "failed before acceptance: given back");
+        SlotLayer::new(None, &failing).call(&f.attempt(), now).await;
+        assert_eq!(
+            f.entry.limiter.in_flight(),
+            0,
+            "failed before acceptance: given back"
+        );
 
         let uncertain = Script::failing(timed_out_after_send());
         SlotLayer::new(None, &uncertain)
@@ -196,7 +198,11 @@ mod tests {
             layer.call(&f.attempt(), now).await,
             Outcome::Sent(_)
         ));
-        assert_eq!(f.entry.limiter.in_flight(), 0, "the durable record is the slot");
+        assert_eq!(
+            f.entry.limiter.in_flight(),
+            0,
+            "the durable record is the slot"
+        );
         assert_eq!(
             *free.asked.lock().unwrap(),
             [(f.entry.id.to_string(), "ext-1".to_string())],

@@ -61,7 +61,10 @@ impl VideoProvider for Mem {
         })
     }
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
-        Err(Error::new(ErrorKind::NotFound, task.provider_task_id.clone()))
+        Err(Error::new(
+            ErrorKind::NotFound,
+            task.provider_task_id.clone(),
+        ))
     }
 }
 

@@ -681,13 +681,13 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
         2,
         "the submission being routed leaves itself out"
     );
-    assert_eq!(
-        store.tasks.count_unfinished(&other, None).await.unwrap(),
-        1
-    );
+    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 1);
 
     // Settling stops a task counting, whoever settles it.
-    for (t, status) in running.iter().zip([TaskStatus::Succeeded, TaskStatus::Failed]) {
+    for (t, status) in running
+        .iter()
+        .zip([TaskStatus::Succeeded, TaskStatus::Failed])
+    {
         let o = store
             .tasks
             .update(&t.id, TaskUpdate::status(status))
@@ -703,14 +703,8 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
         .await
         .unwrap());
     assert_eq!(count(None).await, 0);
-    assert_eq!(
-        store.tasks.count_unfinished(&other, None).await.unwrap(),
-        2
-    );
+    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 2);
     // Refused everywhere: discarded, it counts nowhere.
     assert!(store.tasks.discard_unsubmitted(&intent.id).await.unwrap());
-    assert_eq!(
-        store.tasks.count_unfinished(&other, None).await.unwrap(),
-        1
-    );
+    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 1);
 }
