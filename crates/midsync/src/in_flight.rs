@@ -29,10 +29,11 @@ impl std::fmt::Debug for StoreInFlight {
 
 #[async_trait]
 impl InFlightSource for StoreInFlight {
-    async fn in_flight(&self, provider: &str, routing: &str) -> Result<u32> {
+    async fn in_flight(&self, provider: &str, routing: &str, enough: u32) -> Result<u32> {
         // The gateway's external ids are its task ids (`generate`'s observer sends the task
         // id upstream), so the row of the submission being routed is task `routing`.
-        let n = self.tasks.count_unfinished(provider, Some(routing)).await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        self.tasks
+            .count_unfinished(provider, Some(routing), enough)
+            .await
     }
 }

@@ -765,8 +765,9 @@ impl TaskStore for Twisted {
         &self,
         provider: &str,
         except: Option<&str>,
-    ) -> genmux_core::Result<u64> {
-        self.inner.count_unfinished(provider, except).await
+        at_most: u32,
+    ) -> genmux_core::Result<u32> {
+        self.inner.count_unfinished(provider, except, at_most).await
     }
     async fn list_by_account(
         &self,

@@ -33,8 +33,10 @@ use std::time::Instant;
 pub trait InFlightSource: Send + Sync + 'static {
     /// How many tasks of `provider` are in flight (accepted or of unknown outcome, not
     /// final), leaving out the submission being routed, whose external id is `routing`:
-    /// its own record must not count against it.
-    async fn in_flight(&self, provider: &str, routing: &str) -> Result<u32>;
+    /// its own record must not count against it. The router only asks whether the count
+    /// reached the provider's limit `enough`, so the source may stop counting there (and
+    /// answer `enough`).
+    async fn in_flight(&self, provider: &str, routing: &str, enough: u32) -> Result<u32>;
 }
 
 /// See the module docs.
@@ -86,7 +88,7 @@ impl<S: Call> Call for SlotLayer<'_, S> {
         let Some(max) = limiter.max_in_flight() else {
             return self.inner.call(a, now).await;
         };
-        match source.in_flight(&a.entry.id, a.external_id).await {
+        match source.in_flight(&a.entry.id, a.external_id, max).await {
             Ok(n) if n >= max => Outcome::PassedOver(Rejection::Busy { max }),
             Ok(_) => {
                 // The count read the database: the gates further in read the clock anew.
@@ -170,16 +172,16 @@ mod tests {
     /// A source answering a fixed count, recording what it was asked.
     struct Counted {
         answer: Result<u32>,
-        asked: Mutex<Vec<(String, String)>>,
+        asked: Mutex<Vec<(String, String, u32)>>,
     }
 
     #[async_trait]
     impl InFlightSource for Counted {
-        async fn in_flight(&self, provider: &str, routing: &str) -> Result<u32> {
+        async fn in_flight(&self, provider: &str, routing: &str, enough: u32) -> Result<u32> {
             self.asked
                 .lock()
                 .unwrap()
-                .push((provider.to_string(), routing.to_string()));
+                .push((provider.to_string(), routing.to_string(), enough));
             self.answer.clone()
         }
     }
@@ -205,8 +207,8 @@ mod tests {
         );
         assert_eq!(
             *free.asked.lock().unwrap(),
-            [(f.entry.id.to_string(), "ext-1".to_string())],
-            "asked for this provider, leaving out this submission"
+            [(f.entry.id.to_string(), "ext-1".to_string(), 1)],
+            "asked for this provider, leaving out this submission, up to its limit"
         );
 
         let full = Counted {

@@ -637,7 +637,8 @@ pub async fn upstream_error_is_kept_beside_the_caller_message(store: &Store) {
 /// Issue 14 point 6: a provider's in-flight count is its unfinished tasks (submitted,
 /// processing, unknown — accepted or maybe accepted), across every writer of the database:
 /// a task stops counting when it settles, an intent row moves with a failover, a discarded
-/// one is gone, and the submission being routed leaves itself out.
+/// one is gone, the submission being routed leaves itself out, and counting stops at the
+/// limit asked about.
 pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
     let account = uid("acct");
     let provider = uid("prov");
@@ -647,7 +648,7 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
         async move {
             store
                 .tasks
-                .count_unfinished(&provider, except.as_deref())
+                .count_unfinished(&provider, except.as_deref(), 100)
                 .await
                 .unwrap()
         }
@@ -677,11 +678,27 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
 
     assert_eq!(count(None).await, 3);
     assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&provider, None, 2)
+            .await
+            .unwrap(),
+        2,
+        "counting stops at `at_most`"
+    );
+    assert_eq!(
         count(Some(intent.id.clone())).await,
         2,
         "the submission being routed leaves itself out"
     );
-    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        1
+    );
 
     // Settling stops a task counting, whoever settles it.
     for (t, status) in running
@@ -703,8 +720,22 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
         .await
         .unwrap());
     assert_eq!(count(None).await, 0);
-    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        2
+    );
     // Refused everywhere: discarded, it counts nowhere.
     assert!(store.tasks.discard_unsubmitted(&intent.id).await.unwrap());
-    assert_eq!(store.tasks.count_unfinished(&other, None).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        1
+    );
 }
