@@ -25,10 +25,10 @@ use std::time::Instant;
 /// `unknown`) in its store. Its record of the submission being routed is written before
 /// the first attempt, naming the provider picked first: so two replicas routing at once to
 /// the last slot of a provider each see the other's record, and at most one of them takes
-/// it (at worst both pass the provider over). An attempt after a failover names its new
-/// provider only just before the send, which leaves a window in which two replicas can
-/// both take that provider's last slot; the upstream's own concurrency refusal (Kling
-/// 1303, retried) bounds the damage.
+/// it (at worst both pass the provider over). An attempt at another provider (after a
+/// failover) names it only just before the send, which leaves a window in which two
+/// replicas can both take that provider's last slot; the upstream's own concurrency
+/// refusal (Kling 1303, retried) bounds the damage.
 #[async_trait]
 pub trait InFlightSource: Send + Sync + 'static {
     /// How many tasks of `provider` are in flight (accepted or of unknown outcome, not
