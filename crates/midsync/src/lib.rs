@@ -25,6 +25,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod in_flight;
 pub mod key_rate;
 pub mod mapping;
 pub mod provider;

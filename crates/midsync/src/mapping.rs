@@ -565,4 +565,42 @@ mod tests {
         let gw = error_from_response(504, b"", None, true);
         assert!(gw.maybe_accepted() && !gw.is_retryable());
     }
+
+    /// What the router does after each answer of this table (issue 14 point 3): our
+    /// account refused or out of points, or the upstream rejecting a request the catalog
+    /// accepted → the next provider; 429 and 5xx → this provider again later; a policy
+    /// refusal or a conflict → stop; a 504 after the body left → never resent.
+    #[test]
+    fn each_answer_has_its_failover_class() {
+        use genmux_router::{recovery, Recovery, RetryConfig};
+        let cap = RetryConfig::default().max_retry_after;
+        let cases: &[(u16, &str, bool, Recovery)] = &[
+            (
+                400,
+                r#"{"error":"duration: 7 is not allowed"}"#,
+                false,
+                Recovery::NextProvider,
+            ),
+            (400, r#"{"error":"nsfw content"}"#, false, Recovery::Stop),
+            (401, "", false, Recovery::NextProvider),
+            (402, "", false, Recovery::NextProvider),
+            (403, "", false, Recovery::NextProvider),
+            (404, "", false, Recovery::NextProvider),
+            (409, "", false, Recovery::Stop),
+            (413, "", false, Recovery::NextProvider),
+            (422, "", false, Recovery::NextProvider),
+            (429, "", false, Recovery::RetrySame),
+            (500, "", false, Recovery::RetrySame),
+            (503, "", false, Recovery::RetrySame),
+            (504, "", false, Recovery::RetrySame),
+            (504, "", true, Recovery::Stop),
+            (302, "", false, Recovery::NextProvider),
+        ];
+        for (status, body, submit, want) in cases {
+            let e = error_from_response(*status, body.as_bytes(), None, *submit);
+            assert_eq!(recovery(&e, cap), *want, "{status} {body} submit={submit}");
+        }
+        let patient = error_from_response(429, b"", Some(Duration::from_secs(3600)), true);
+        assert_eq!(recovery(&patient, cap), Recovery::NextProvider);
+    }
 }

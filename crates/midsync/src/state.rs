@@ -3,6 +3,7 @@
 use crate::api::auth::AuthCache;
 use crate::clock::{Clock, SystemClock};
 use crate::config::GatewayConfig;
+use crate::in_flight::StoreInFlight;
 use crate::key_rate::KeyRateLimiter;
 use crate::ssrf::{Resolve, UrlGuard};
 use genmux_core::webhook::WebhookSecret;
@@ -45,6 +46,11 @@ impl AppState {
             .key_rate
             .map(|rate| Arc::new(KeyRateLimiter::new(rate, config.key_rate_redis.as_ref())));
         let auth_cache = Arc::new(AuthCache::new(config.auth_cache_ttl));
+        // In-flight limits count unfinished tasks in the store, shared by every replica and
+        // kept across restarts (issue 14 point 6), not in this process.
+        if !router.use_in_flight_source(Arc::new(StoreInFlight::new(store.tasks.clone()))) {
+            tracing::debug!("the router already counts tasks in flight from a source of its own");
+        }
         AppState {
             config: Arc::new(config),
             store,

@@ -765,6 +765,14 @@ impl TaskStore for Twisted {
     async fn get(&self, task_id: &str) -> genmux_core::Result<Option<TaskRecord>> {
         self.inner.get(task_id).await
     }
+    async fn count_unfinished(
+        &self,
+        provider: &str,
+        except: Option<&str>,
+        at_most: u32,
+    ) -> genmux_core::Result<u32> {
+        self.inner.count_unfinished(provider, except, at_most).await
+    }
     async fn list_by_account(
         &self,
         account_id: &str,

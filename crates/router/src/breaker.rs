@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 /// Defaults: a window of the last 20 submissions, evaluated once 10 have been made; opens
 /// at a 50 % failure rate; stays open 30 s; then lets 3 trial calls through.
 ///
-/// A *failure* is an error the provider is responsible for: `provider_unavailable`,
-/// `timeout`, `internal`, `unauthenticated`, `permission_denied`, or any error after which
-/// the upstream may have accepted the task. Errors that are the request's doing
-/// (`invalid_request`, `content_rejected`, …) and upstream `rate_limited` answers show a
-/// working upstream and count as successes.
+/// A *failure* is an error the provider is responsible for, or one that refuses our
+/// account there for every request alike: `provider_unavailable`, `timeout`, `internal`,
+/// `unauthenticated`, `permission_denied`, `insufficient_points` (the upstream account is
+/// out of funds), or any error after which the upstream may have accepted the task.
+/// Errors about one request (`invalid_request`, `content_rejected`, …) and upstream
+/// `rate_limited` answers show a working upstream and count as successes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BreakerConfig {
     /// When false, circuits never open.

@@ -1,13 +1,16 @@
 //! Retry settings and the backoff schedule.
 //!
-//! What is retried (in the manner of `object_store`'s `RetryConfig` docs): a submission that
-//! failed with a retryable error (`rate_limited`, `provider_unavailable`, `timeout`, or any
-//! error a provider marked retryable) **before** the upstream could have accepted it. The
-//! next attempt goes to the next candidate (failover); when every candidate has been tried,
-//! the router goes round again after a backoff. What is never retried: an error after which
-//! the upstream may have accepted the task ([`genmux_core::Error::maybe_accepted`]) — the
-//! task is returned as `unknown` — and non-retryable errors (invalid request, content
-//! rejected, …), which are returned as they are.
+//! What is retried (in the manner of `object_store`'s `RetryConfig` docs) is decided by one
+//! table, [`recovery`](crate::recovery): after a **transient** error before the upstream
+//! could have accepted the task (`rate_limited`, `provider_unavailable`, `timeout`, or any
+//! error a provider marked retryable, with a `Retry-After` of at most
+//! [`RetryConfig::max_retry_after`]), the provider stays a candidate and is tried again
+//! after a backoff, once the candidates not yet tried had their turn. After a refusal of
+//! our account there (credentials, permission, funds, quota) or the provider's own
+//! rejection of the request, the next provider is tried and this one is not again. What is
+//! never retried: an error after which the upstream may have accepted the task
+//! ([`genmux_core::Error::maybe_accepted`]) — the task is returned as `unknown` — and
+//! content-policy refusals and conflicts, which are returned as they are.
 //!
 //! Every attempt after the first of a request withdraws from a retry budget shared by all
 //! requests (tower's `retry::budget`): retries stay under `budget_percent` of requests plus
@@ -29,7 +32,8 @@ pub struct RetryConfig {
     pub initial_backoff: Duration,
     /// Longest backoff.
     pub max_backoff: Duration,
-    /// Longest `Retry-After` the router waits for; longer hints skip that provider.
+    /// Longest `Retry-After` the router waits for; a provider asking for longer is not
+    /// tried again for that submission (the next one is).
     pub max_retry_after: Duration,
     /// Deadline for one upstream submission, inside the retry loop (`STYLE.md`: the timeout
     /// sits inside the retry). `None` leaves timeouts to the provider.

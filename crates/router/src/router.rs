@@ -1,25 +1,29 @@
 //! The router: candidates → pick → submit with failover; status with task affinity.
 
-use crate::breaker::{Admission, Breaker, BreakerConfig, BreakerState};
+use crate::attempt::{
+    Attempt, BreakerLayer, Call, InFlightSource, ObserveLayer, Outcome, RateLayer, Rejection,
+    RetryLayer, RetryOf, SlotLayer, TelemetryLayer, TimeoutLayer, Upstream,
+};
+use crate::breaker::{Breaker, BreakerConfig, BreakerState};
 use crate::budget::RetryBudget;
 use crate::clock;
+use crate::failover::{recovery, Recovery};
 use crate::health::{Health, HealthSnapshot};
 use crate::limits::{CallerLimiter, Limits, ProviderLimiter};
 use crate::pick::{Candidate, PickRequest, Picker, PriceFirst};
 use crate::registry::Registry;
-use crate::retry::{backoff, RetryConfig};
+use crate::retry::RetryConfig;
 use crate::telemetry::{self, Telemetry};
 use genmux_core::async_trait;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{
     Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
-    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup,
-    UnknownTask,
+    Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
 };
 use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The outcome of [`Router::submit`].
@@ -131,6 +135,8 @@ pub(crate) struct Inner {
     budget: RetryBudget,
     callers: Option<CallerLimiter>,
     pub(crate) telemetry: Telemetry,
+    /// Where in-flight tasks are counted when not in process (issue 14 point 6).
+    in_flight_source: OnceLock<Arc<dyn InFlightSource>>,
 }
 
 /// Routes generation requests over providers. Cheap to clone (shared state).
@@ -183,6 +189,7 @@ pub struct RouterBuilder {
     retry: RetryConfig,
     limits: Limits,
     telemetry: Option<Telemetry>,
+    in_flight_source: Option<Arc<dyn InFlightSource>>,
 }
 
 impl std::fmt::Debug for RouterBuilder {
@@ -256,6 +263,14 @@ impl RouterBuilder {
         self
     }
 
+    /// Counts each provider's tasks in flight from `source` — durable state every replica
+    /// shares — instead of in process (see [`InFlightSource`]; the gateway installs one
+    /// over its store with [`Router::use_in_flight_source`]).
+    pub fn in_flight_source(mut self, source: Arc<dyn InFlightSource>) -> Self {
+        self.in_flight_source = Some(source);
+        self
+    }
+
     /// Builds the router. Fails on a duplicate provider id, on a provider builder error
     /// during discovery, or on out-of-range settings.
     pub fn build(self) -> Result<Router> {
@@ -302,6 +317,10 @@ impl RouterBuilder {
                 health: Health::default(),
             });
         }
+        let in_flight_source = OnceLock::new();
+        if let Some(source) = self.in_flight_source {
+            let _ = in_flight_source.set(source);
+        }
         Ok(Router {
             inner: Arc::new(Inner {
                 catalog,
@@ -313,28 +332,21 @@ impl RouterBuilder {
                 retry: self.retry,
                 callers: self.limits.caller.map(CallerLimiter::new),
                 telemetry: self.telemetry.unwrap_or_default(),
+                in_flight_source,
             }),
         })
     }
 }
 
-/// Why an offering was not tried.
-enum Rejection {
-    Capability(String),
-    Open(Duration),
-    Busy { max: u32 },
-    RateLimited(Duration),
-    RetryAfterTooLong(Duration),
-}
-
-/// What an attempt loop collects for the final error.
+/// What a submission collects for its final error: the offerings passed over and why,
+/// and the errors of the attempts sent.
 #[derive(Default)]
-struct Outcomes {
+struct Report {
     rejected: Vec<(Arc<str>, String, Rejection)>,
     failures: Vec<Error>,
 }
 
-impl Outcomes {
+impl Report {
     fn reject(&mut self, entry: &Entry, offering: &Offering, why: Rejection) {
         self.rejected
             .push((entry.id.clone(), offering.provider_model.clone(), why));
@@ -358,6 +370,9 @@ impl Outcomes {
                     }
                     Rejection::RetryAfterTooLong(d) => {
                         format!("asked to retry after {} s", d.as_secs())
+                    }
+                    Rejection::InFlightUnknown(e) => {
+                        format!("its tasks in flight cannot be counted ({e})")
                     }
                 };
                 format!("{p}/{m}: {why}")
@@ -396,6 +411,9 @@ impl Outcomes {
                 Rejection::RateLimited(d) | Rejection::RetryAfterTooLong(d) => {
                     (ErrorKind::RateLimited, *d)
                 }
+                Rejection::InFlightUnknown(_) => {
+                    (ErrorKind::ProviderUnavailable, Duration::from_secs(1))
+                }
             };
             transient = Some(match transient {
                 Some((k, d)) if d <= this.1 => (k, d),
@@ -416,47 +434,6 @@ impl Outcomes {
                 ErrorKind::Unsupported,
                 format!("no provider offering supports this request for {model}: {detail}"),
             ),
-        }
-    }
-}
-
-/// Whether an error says the provider is unhealthy (see [`BreakerConfig`]).
-fn is_provider_failure(e: &Error) -> bool {
-    e.maybe_accepted()
-        || matches!(
-            e.kind(),
-            ErrorKind::ProviderUnavailable
-                | ErrorKind::Timeout
-                | ErrorKind::Internal
-                | ErrorKind::Unauthenticated
-                | ErrorKind::PermissionDenied
-        )
-}
-
-/// An admitted attempt's breaker permit and in-flight slot. Dropped without
-/// [`complete`](Reservation::complete) — a gate refused the attempt, or the caller's future
-/// was cancelled mid-attempt — it gives both back, so that a cancelled trial call cannot
-/// wedge a half-open circuit and a cancelled submission cannot leak a slot.
-struct Reservation<'a> {
-    entry: &'a Entry,
-    admission: Admission,
-    armed: bool,
-}
-
-impl Reservation<'_> {
-    /// Records the attempt's outcome on the breaker; the slot stays taken (the caller
-    /// releases it on a failure that was certainly not accepted).
-    fn complete(mut self, failed: bool, now: Instant) -> Option<BreakerState> {
-        self.armed = false;
-        self.entry.breaker.record(self.admission, failed, now)
-    }
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.entry.breaker.cancel(self.admission);
-            self.entry.limiter.release_slot();
         }
     }
 }
@@ -492,13 +469,15 @@ impl SubmitObserver for CallbackOnly<'_> {
     }
 }
 
-/// A candidate's bookkeeping beside the public [`Candidate`].
+/// A candidate's place in the router and what its attempts left, beside the public
+/// [`Candidate`].
 #[derive(Clone, Copy)]
-struct Slot {
+struct Track {
     entry: usize,
     offering: usize,
     /// The provider's `Retry-After` from a failed attempt, when it is to be retried.
     hint: Option<Duration>,
+    /// Whether it failed transiently in this submission (a retry waits a backoff).
     tried: bool,
 }
 
@@ -516,6 +495,7 @@ impl Router {
             retry: RetryConfig::default(),
             limits: Limits::default(),
             telemetry: None,
+            in_flight_source: None,
         }
     }
 
@@ -560,13 +540,30 @@ impl Router {
         self.entry(provider).map(|e| e.health.snapshot())
     }
 
-    /// Tasks this provider holds in flight (accepted or unknown, not yet finished).
+    /// Tasks this provider holds in flight (accepted or unknown, not yet finished), as
+    /// counted in this process. With an [`InFlightSource`] the limit is enforced on the
+    /// source's count and nothing is counted here (this stays 0).
     pub fn in_flight(&self, provider: &str) -> Option<u32> {
         self.entry(provider).map(|e| e.limiter.in_flight())
     }
 
+    /// Counts tasks in flight from `source` from now on, instead of in process: durable
+    /// state that every replica shares and that outlives a restart (issue 14 point 6). The
+    /// gateway installs one over its store when it starts. Returns false, changing
+    /// nothing, when a source was already installed.
+    pub fn use_in_flight_source(&self, source: Arc<dyn InFlightSource>) -> bool {
+        self.inner.in_flight_source.set(source).is_ok()
+    }
+
+    /// Whether tasks in flight are counted from an [`InFlightSource`].
+    pub fn counts_in_flight_durably(&self) -> bool {
+        self.inner.in_flight_source.get().is_some()
+    }
+
     /// Gives back the in-flight slot of a task of `provider` that reached a final status
     /// (or was reconciled as never accepted). Returns false for an unknown provider.
+    /// With an [`InFlightSource`] there is nothing to give back: the task's final record
+    /// stops counting by itself, wherever it settled.
     ///
     /// The gateway calls this once per finished task; [`Router::wait`] does it for
     /// embedded use.
@@ -656,15 +653,15 @@ impl Router {
         request: &GenerationRequest,
         operation: genmux_core::Operation,
         now: Instant,
-        outcomes: &mut Outcomes,
+        report: &mut Report,
         candidates: &mut Vec<Candidate<'a>>,
-        slots: &mut Vec<Slot>,
+        tracks: &mut Vec<Track>,
     ) {
         let Some(pairs) = self.inner.by_model.get(&request.model) else {
             return;
         };
         candidates.reserve(pairs.len());
-        slots.reserve(pairs.len());
+        tracks.reserve(pairs.len());
         // Every breaker of a router shares one epoch: convert `now` once.
         let Some(&(first, _)) = pairs.first() else {
             return;
@@ -675,16 +672,16 @@ impl Router {
             let entry = &self.inner.entries[entry_index];
             let offering = &entry.offerings[offering_index];
             if let Err(why) = offering.capability.supports(request, operation) {
-                outcomes.reject(entry, offering, Rejection::Capability(why));
+                report.reject(entry, offering, Rejection::Capability(why));
                 continue;
             }
             if let Some(wait) = entry.breaker.open_remaining_at(now_nanos) {
-                outcomes.reject(entry, offering, Rejection::Open(wait));
+                report.reject(entry, offering, Rejection::Open(wait));
                 continue;
             }
             if !entry.limiter.has_slot() {
                 let max = entry.limiter.max_in_flight().unwrap_or(0);
-                outcomes.reject(entry, offering, Rejection::Busy { max });
+                report.reject(entry, offering, Rejection::Busy { max });
                 continue;
             }
             candidates.push(Candidate {
@@ -693,7 +690,7 @@ impl Router {
                 cost_micros: offering.cost_micros(&inputs),
                 health: entry.health.snapshot(),
             });
-            slots.push(Slot {
+            tracks.push(Track {
                 entry: entry_index,
                 offering: offering_index,
                 hint: None,
@@ -705,15 +702,15 @@ impl Router {
     /// The pick step alone, for benchmarks and diagnostics: the candidate the router would
     /// try first for a quoted request, as `(provider, provider_model)`.
     pub fn pick_first(&self, quote: &Quote) -> Option<(&str, &str)> {
-        let mut outcomes = Outcomes::default();
-        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        let mut report = Report::default();
+        let (mut candidates, mut tracks) = (Vec::new(), Vec::new());
         self.candidates(
             &quote.request,
             quote.operation,
             clock::now(),
-            &mut outcomes,
+            &mut report,
             &mut candidates,
-            &mut slots,
+            &mut tracks,
         );
         if candidates.is_empty() {
             return None;
@@ -739,15 +736,15 @@ impl Router {
     /// Candidates whose circuit is open or whose in-flight limit is reached are left out,
     /// as a submission would leave them out.
     pub fn route_preview(&self, quote: &Quote) -> Vec<RoutePreview> {
-        let mut outcomes = Outcomes::default();
-        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        let mut report = Report::default();
+        let (mut candidates, mut tracks) = (Vec::new(), Vec::new());
         self.candidates(
             &quote.request,
             quote.operation,
             clock::now(),
-            &mut outcomes,
+            &mut report,
             &mut candidates,
-            &mut slots,
+            &mut tracks,
         );
         let pick = PickRequest {
             request: &quote.request,
@@ -770,6 +767,30 @@ impl Router {
         out
     }
 
+    /// The attempt path: each upstream attempt goes through these layers around the
+    /// provider (see the `attempt` module).
+    fn attempt_path(&self) -> impl Call + '_ {
+        let inner = &*self.inner;
+        let source = inner.in_flight_source.get().map(|s| &**s);
+        BreakerLayer::new(
+            &inner.telemetry,
+            SlotLayer::new(
+                source,
+                RateLayer::new(RetryLayer::new(
+                    &inner.budget,
+                    &inner.retry,
+                    ObserveLayer::new(TelemetryLayer::new(
+                        &inner.telemetry,
+                        TimeoutLayer::new(inner.retry.attempt_timeout, Upstream),
+                    )),
+                )),
+            ),
+        )
+    }
+
+    /// Candidates → pick → the layered attempt per candidate → [`recovery`] after a
+    /// failure, until an upstream accepts, the table says stop, or attempts, candidates or
+    /// the retry budget run out.
     async fn submit_in(
         &self,
         parent: &Context,
@@ -802,18 +823,19 @@ impl Router {
         let mut now = clock::now();
         inner.budget.deposit(now);
 
-        let mut outcomes = Outcomes::default();
-        let (mut candidates, mut slots) = (Vec::new(), Vec::new());
+        let mut report = Report::default();
+        let (mut candidates, mut tracks) = (Vec::new(), Vec::new());
         self.candidates(
             request,
             operation,
             now,
-            &mut outcomes,
+            &mut report,
             &mut candidates,
-            &mut slots,
+            &mut tracks,
         );
         let pick_request = PickRequest { request, operation };
-        let mut retry_pool: Vec<(Candidate<'_>, Slot)> = Vec::new();
+        let path = self.attempt_path();
+        let mut retry_pool: Vec<(Candidate<'_>, Track)> = Vec::new();
         let mut attempts = 0u32;
         let mut failovers = 0u32;
         let mut retries_of_tried = 0u32;
@@ -823,13 +845,13 @@ impl Router {
         while attempts < inner.retry.max_attempts {
             if candidates.is_empty() {
                 // Every candidate has been tried once: go round again with those that
-                // failed retryably.
+                // failed transiently.
                 if retry_pool.is_empty() {
                     break;
                 }
                 for (c, s) in retry_pool.drain(..) {
                     candidates.push(c);
-                    slots.push(s);
+                    tracks.push(s);
                 }
             }
             let i = inner
@@ -837,130 +859,47 @@ impl Router {
                 .pick(&pick_request, &candidates)
                 .min(candidates.len() - 1);
             let candidate = candidates.remove(i);
-            let mut slot = slots.remove(i);
-            let entry = &inner.entries[slot.entry];
-            let offering = &entry.offerings[slot.offering];
-
-            if let Some(hint) = slot.hint {
-                if hint > inner.retry.max_retry_after {
-                    outcomes.reject(entry, offering, Rejection::RetryAfterTooLong(hint));
-                    continue;
-                }
-            }
-            // Gates: circuit, in-flight slot, request rate. None costs an upstream call.
+            let mut track = tracks.remove(i);
+            let entry = &inner.entries[track.entry];
+            let offering = &entry.offerings[track.offering];
             if attempts > 0 {
                 now = clock::now();
             }
-            let (admission, transition) = entry.breaker.admit(now);
-            if let Some(state) = transition {
-                t.breaker(&entry.id, state);
-            }
-            if let Admission::Rejected { retry_after } = admission {
-                outcomes.reject(entry, offering, Rejection::Open(retry_after));
-                continue;
-            }
-            if !entry.limiter.take_slot() {
-                entry.breaker.cancel(admission);
-                let max = entry.limiter.max_in_flight().unwrap_or(0);
-                outcomes.reject(entry, offering, Rejection::Busy { max });
-                continue;
-            }
-            let reservation = Reservation {
+            let failover = previous.is_some_and(|p| p != track.entry);
+            let attempt = Attempt {
                 entry,
-                admission,
-                armed: true,
-            };
-            if let Err(wait) = entry.limiter.check_rate() {
-                drop(reservation);
-                outcomes.reject(entry, offering, Rejection::RateLimited(wait));
-                continue;
-            }
-            if attempts > 0 && !inner.budget.withdraw(now) {
-                drop(reservation);
-                budget_exhausted = true;
-                break;
-            }
-            if slot.tried {
-                // Same provider again: back off, and wait at least what it asked for.
-                let wait = backoff(
-                    inner.retry.initial_backoff,
-                    inner.retry.max_backoff,
-                    retries_of_tried,
-                )
-                .max(slot.hint.unwrap_or_default());
-                retries_of_tried += 1;
-                tokio::time::sleep(wait).await;
-                now = clock::now();
-            }
-            // Last step before the send: an observer's refusal costs no upstream call.
-            if let Err(e) = observer.before_send(&entry.id).await {
-                drop(reservation);
-                return Err(e);
-            }
-            if previous.is_some_and(|p| p != slot.entry) {
-                failovers += 1;
-                t.failover(&quote.model);
-            }
-            previous = Some(slot.entry);
-            attempts += 1;
-
-            let cx = t.start("genmux.submit.attempt", parent);
-            telemetry::annotate(&cx, || {
-                vec![
-                    KeyValue::new("genmux.provider", entry.id.to_string()),
-                    KeyValue::new("genmux.model", quote.model.clone()),
-                    KeyValue::new("genmux.provider_model", offering.provider_model.clone()),
-                    KeyValue::new("genmux.operation", operation.as_str()),
-                    KeyValue::new("genmux.price_points", quote.points),
-                    KeyValue::new("genmux.cost_micros", candidate.cost_micros),
-                    KeyValue::new("genmux.attempt", i64::from(attempts)),
-                    KeyValue::new("genmux.failovers", i64::from(failovers)),
-                ]
-            });
-            let callback = observer.callback_url(&entry.id);
-            let submit = entry.provider.submit(SubmitRequest {
-                request,
-                operation,
                 offering,
-                callback_url: callback.as_deref(),
+                quote,
+                cost_micros: candidate.cost_micros,
                 external_id: &external_id,
-            });
-            let started = now;
-            let result = match inner.retry.attempt_timeout {
-                Some(limit) => {
-                    match tokio::time::timeout_at((started + limit).into(), submit).await {
-                        Ok(r) => r,
-                        // The request may have left: the upstream may have accepted it.
-                        Err(_) => Err(Error::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "no answer to the submission within {} s",
-                                limit.as_secs_f64()
-                            ),
-                        )
-                        .with_maybe_accepted()),
-                    }
-                }
-                None => submit.await,
+                observer,
+                parent,
+                made: attempts,
+                retry: track.tried.then_some(RetryOf {
+                    hint: track.hint,
+                    round: retries_of_tried,
+                }),
+                failover,
+                failovers: failovers + u32::from(failover),
             };
-            let done = clock::now();
-            let took = done.saturating_duration_since(started);
-            let result = result.map_err(|e| match e.provider() {
-                Some(_) => e,
-                None => e.with_provider(entry.id.to_string()),
-            });
-            let failed = result.as_ref().err().is_some_and(is_provider_failure);
-            entry.health.record(failed, took);
-            if let Some(state) = reservation.complete(failed, done) {
-                t.breaker(&entry.id, state);
-            }
-            match result {
+            let sent = match path.call(&attempt, now).await {
+                Outcome::Sent(sent) => sent,
+                Outcome::PassedOver(why) => {
+                    report.reject(entry, offering, why);
+                    continue;
+                }
+                Outcome::BudgetSpent => {
+                    budget_exhausted = true;
+                    break;
+                }
+                Outcome::Refused(e) => return Err(e),
+            };
+            attempts += 1;
+            failovers += u32::from(failover);
+            retries_of_tried += u32::from(track.tried);
+            previous = Some(track.entry);
+            let e = match sent.result {
                 Ok(submission) => {
-                    t.attempt(&entry.id, "accepted", took);
-                    telemetry::annotate(&cx, || {
-                        vec![KeyValue::new("genmux.status", submission.status.as_str())]
-                    });
-                    telemetry::end(&cx);
                     return Ok(self.routed(
                         parent,
                         entry,
@@ -969,14 +908,14 @@ impl Router {
                         attempts,
                         failovers,
                         &external_id,
-                    ));
+                    ))
                 }
-                Err(e) if e.maybe_accepted() => {
-                    // R1: never resubmit. The slot stays taken: the task may be running.
-                    t.attempt(&entry.id, "unknown", took);
-                    t.error(&entry.id, e.kind().as_str());
-                    telemetry::fail(&cx, &e);
-                    telemetry::end(&cx);
+                Err(e) => e,
+            };
+            match recovery(&e, inner.retry.max_retry_after) {
+                Recovery::Stop if e.maybe_accepted() => {
+                    // R1: never resubmit, here or elsewhere. The task may be running: the
+                    // slot layer kept its in-flight slot.
                     let submission = Submission {
                         provider_task_id: String::new(),
                         provider_model: offering.provider_model.clone(),
@@ -993,19 +932,19 @@ impl Router {
                         &external_id,
                     ));
                 }
-                Err(e) => {
-                    entry.limiter.release_slot();
-                    t.attempt(&entry.id, "failed", took);
-                    t.error(&entry.id, e.kind().as_str());
-                    telemetry::fail(&cx, &e);
-                    telemetry::end(&cx);
-                    if !e.is_retryable() {
-                        return Err(e);
+                Recovery::Stop => return Err(e),
+                Recovery::RetrySame => {
+                    track.tried = true;
+                    track.hint = e.retry_after();
+                    report.failures.push(e);
+                    retry_pool.push((candidate, track));
+                }
+                Recovery::NextProvider => {
+                    if let Some(wait) = e.retry_after().filter(|w| *w > inner.retry.max_retry_after)
+                    {
+                        report.reject(entry, offering, Rejection::RetryAfterTooLong(wait));
                     }
-                    slot.tried = true;
-                    slot.hint = e.retry_after();
-                    outcomes.failures.push(e);
-                    retry_pool.push((candidate, slot));
+                    report.failures.push(e);
                 }
             }
         }
@@ -1015,7 +954,7 @@ impl Router {
                 KeyValue::new("genmux.failovers", i64::from(failovers)),
             ]
         });
-        Err(outcomes.into_error(&quote.model, attempts, budget_exhausted))
+        Err(report.into_error(&quote.model, attempts, budget_exhausted))
     }
 
     #[allow(clippy::too_many_arguments)]

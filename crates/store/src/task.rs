@@ -290,6 +290,21 @@ pub trait TaskStore: Send + Sync {
     /// The task with this id, if any.
     async fn get(&self, task_id: &str) -> Result<Option<TaskRecord>>;
 
+    /// How many of `provider`'s tasks are unfinished (`submitted`, `processing` or
+    /// `unknown`: what that provider may be running for us), leaving out task `except`, and
+    /// counting no further than `at_most` (the answer is the smaller of the two, so a
+    /// check against a limit reads at most that many rows however many tasks run).
+    /// The router's in-flight limit counts these across every gateway sharing the
+    /// database and across restarts (issue 14 point 6): a task stops counting the moment it
+    /// settles, wherever it settles. `except` leaves out the submission being routed,
+    /// whose own row (written before its first attempt) must not count against it.
+    async fn count_unfinished(
+        &self,
+        provider: &str,
+        except: Option<&str>,
+        at_most: u32,
+    ) -> Result<u32>;
+
     /// An account's tasks, newest first.
     async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>>;
 

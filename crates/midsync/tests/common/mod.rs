@@ -6,7 +6,7 @@
 use genmux_core::{Catalog, Provider};
 use genmux_kling::{KlingConfig, KlingProvider};
 use genmux_midsync::{app, AppState, GatewayConfig};
-use genmux_router::{RetryConfig, Router};
+use genmux_router::{RetryConfig, Router, RouterBuilder};
 use genmux_sim::kling::{KlingSim, KlingSimConfig};
 use genmux_store::{NewKey, Scope, Store};
 use serde_json::{json, Value};
@@ -158,7 +158,28 @@ pub async fn gateway_over(
     wrap: impl FnOnce(Store) -> Store,
 ) -> Gateway {
     let url = db.url();
-    start_gateway(&url, Some(db), providers, tweak, wrap).await
+    start_gateway(&url, Some(db), providers, tweak, wrap, |b| b).await
+}
+
+/// [`gateway`] whose router is adjusted by `route` (limits, a picker) before it is built.
+pub async fn gateway_routed(
+    db: Db,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    route: impl FnOnce(RouterBuilder) -> RouterBuilder,
+) -> Gateway {
+    let url = db.url();
+    start_gateway(&url, Some(db), providers, tweak, |store| store, route).await
+}
+
+/// [`second_gateway`] whose router is adjusted by `route` before it is built.
+pub async fn second_gateway_routed(
+    url: &str,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    route: impl FnOnce(RouterBuilder) -> RouterBuilder,
+) -> Gateway {
+    start_gateway(url, None, providers, tweak, |store| store, route).await
 }
 
 /// Another gateway process on the database of a running one (`url`), with its own
@@ -168,7 +189,7 @@ pub async fn second_gateway(
     providers: Vec<Provider>,
     tweak: impl FnOnce(&mut GatewayConfig),
 ) -> Gateway {
-    start_gateway(url, None, providers, tweak, |store| store).await
+    start_gateway(url, None, providers, tweak, |store| store, |b| b).await
 }
 
 async fn start_gateway(
@@ -177,6 +198,7 @@ async fn start_gateway(
     providers: Vec<Provider>,
     tweak: impl FnOnce(&mut GatewayConfig),
     wrap: impl FnOnce(Store) -> Store,
+    route: impl FnOnce(RouterBuilder) -> RouterBuilder,
 ) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -196,7 +218,7 @@ async fn start_gateway(
     for p in providers {
         builder = builder.provider(p);
     }
-    let router = Arc::new(builder.build().expect("router"));
+    let router = Arc::new(route(builder).build().expect("router"));
     let state = AppState::new(config, wrap(store.clone()), router);
     let server = {
         let app = app(state.clone());

@@ -273,6 +273,29 @@ impl TaskStore for Backend {
         self.task_where("id = $1", task_id, None).await
     }
 
+    async fn count_unfinished(
+        &self,
+        provider: &str,
+        except: Option<&str>,
+        at_most: u32,
+    ) -> Result<u32> {
+        // The partial index `tasks_unfinished_provider` (migration 0008) has exactly this
+        // predicate, so the count reads unfinished rows only, never the task history; the
+        // inner LIMIT stops it at `at_most` rows.
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE provider = $1 \
+             AND status IN {UNFINISHED} AND id <> $2 LIMIT $3) AS unfinished"
+        );
+        let n: i64 = sqlx::query_scalar::<Db, i64>(&sql)
+            .bind(provider)
+            .bind(except.unwrap_or(""))
+            .bind(i64::from(at_most))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting unfinished tasks"))?;
+        Ok(u32::try_from(n).unwrap_or(at_most))
+    }
+
     async fn list_by_account(&self, account_id: &str, page: Page) -> Result<Vec<TaskRecord>> {
         let (limit, offset) = page.limit_offset()?;
         let sql = format!(

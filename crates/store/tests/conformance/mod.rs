@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             accounts::top_up_adjust_hold_and_ledger_with_reasons,
             accounts::concurrent_adjustments_never_go_below_zero,
             accounts::create_and_revoke_key_write_both_audit_logs,
+            tasks::count_unfinished_counts_what_a_provider_may_run,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {

@@ -810,3 +810,109 @@ pub async fn upstream_error_is_kept_beside_the_caller_message(store: &Store) {
         .unwrap();
     assert_eq!(listed[0].upstream_error, again.upstream_error);
 }
+
+/// Issue 14 point 6: a provider's in-flight count is its unfinished tasks (submitted,
+/// processing, unknown — accepted or maybe accepted), across every writer of the database:
+/// a task stops counting when it settles, an intent row moves with a failover, a discarded
+/// one is gone, the submission being routed leaves itself out, and counting stops at the
+/// limit asked about.
+pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
+    let account = uid("acct");
+    let provider = uid("prov");
+    let other = uid("prov");
+    let count = |except: Option<String>| {
+        let provider = provider.clone();
+        async move {
+            store
+                .tasks
+                .count_unfinished(&provider, except.as_deref(), 100)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(None).await, 0);
+
+    let mut running = Vec::new();
+    for status in [TaskStatus::Submitted, TaskStatus::Processing] {
+        let mut t = new_task(&account, Some(now()));
+        t.provider = provider.clone();
+        t.status = status;
+        store.tasks.insert(t.clone()).await.unwrap();
+        running.push(t);
+    }
+    // An intent row (written before its first attempt), another provider's task.
+    let intent = NewTask {
+        provider: provider.clone(),
+        provider_task_id: None,
+        provider_model: None,
+        status: TaskStatus::Unknown,
+        ..new_task(&account, Some(now()))
+    };
+    store.tasks.insert(intent.clone()).await.unwrap();
+    let mut elsewhere = new_task(&account, Some(now()));
+    elsewhere.provider = other.clone();
+    store.tasks.insert(elsewhere).await.unwrap();
+
+    assert_eq!(count(None).await, 3);
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&provider, None, 2)
+            .await
+            .unwrap(),
+        2,
+        "counting stops at `at_most`"
+    );
+    assert_eq!(
+        count(Some(intent.id.clone())).await,
+        2,
+        "the submission being routed leaves itself out"
+    );
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Settling stops a task counting, whoever settles it.
+    for (t, status) in running
+        .iter()
+        .zip([TaskStatus::Succeeded, TaskStatus::Failed])
+    {
+        let o = store
+            .tasks
+            .update(&t.id, TaskUpdate::status(status))
+            .await
+            .unwrap();
+        assert!(moved(&o));
+    }
+    assert_eq!(count(None).await, 1);
+    // A failover moves the intent's slot to the next provider.
+    assert!(store
+        .tasks
+        .retarget_unsubmitted(&intent.id, &other)
+        .await
+        .unwrap());
+    assert_eq!(count(None).await, 0);
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        2
+    );
+    // Refused everywhere: discarded, it counts nowhere.
+    assert!(store.tasks.discard_unsubmitted(&intent.id).await.unwrap());
+    assert_eq!(
+        store
+            .tasks
+            .count_unfinished(&other, None, 100)
+            .await
+            .unwrap(),
+        1
+    );
+}
