@@ -611,8 +611,8 @@ impl ModelRules {
                 std_sound,
                 pro_sound,
             } => {
-                let pro_mode = inputs.mode == Some("pro")
-                    || (inputs.audio && self.sound == Sound::ProOnly);
+                let pro_mode =
+                    inputs.mode == Some("pro") || (inputs.audio && self.sound == Sound::ProOnly);
                 let per_second = match (pro_mode, inputs.audio) {
                     (false, false) => Some(std),
                     (true, false) => Some(pro),
@@ -751,7 +751,10 @@ mod tests {
         };
         // v2.5-turbo 5 s std 1.5 u, pro 2.5; 10 s doubles.
         assert!(close(at("kling-v2-5-turbo", secs(5, None, false)), 1.5));
-        assert!(close(at("kling-v2-5-turbo", secs(10, Some("pro"), false)), 5.0));
+        assert!(close(
+            at("kling-v2-5-turbo", secs(10, Some("pro"), false)),
+            5.0
+        ));
         // v2.6 pro + audio 5 u per 5 s, also when no mode was chosen (sent as pro).
         assert!(close(at("kling-v2-6", secs(5, None, true)), 5.0));
         // v3 per second.
@@ -851,7 +854,10 @@ mod tests {
                 .amount_micros(inputs)
                 .unwrap();
             let want = (units * crate::offerings::USD_PER_UNIT * 1e6).round() as i64;
-            assert!((cost - want).abs() <= 1, "{pm}: cost {cost} µUSD, table {want}");
+            assert!(
+                (cost - want).abs() <= 1,
+                "{pm}: cost {cost} µUSD, table {want}"
+            );
         }
     }
 }

@@ -139,22 +139,58 @@ async fn multi_shot_rules_are_enforced() {
     let cases: Vec<(&str, Value, &str)> = vec![
         (
             "older model",
-            base(json!({"model_name": "kling-v2-6", "multi_prompt": shots(&["5", "5"]), "duration": "10"})),
+            base(
+                json!({"model_name": "kling-v2-6", "multi_prompt": shots(&["5", "5"]), "duration": "10"}),
+            ),
             "only supported by kling-v3",
         ),
-        ("multi_shot false", base(json!({"multi_shot": false})), "multi_shot true"),
-        ("multi_shot as a string", base(json!({"multi_shot": "true"})), "multi_shot must be a boolean"),
-        ("no shot_type", base(json!({"shot_type": null})), "shot_type is required"),
-        ("unknown shot_type", base(json!({"shot_type": "auto"})), "shot_type"),
-        ("no shots", base(json!({"multi_prompt": null})), "multi_prompt is required"),
+        (
+            "multi_shot false",
+            base(json!({"multi_shot": false})),
+            "multi_shot true",
+        ),
+        (
+            "multi_shot as a string",
+            base(json!({"multi_shot": "true"})),
+            "multi_shot must be a boolean",
+        ),
+        (
+            "no shot_type",
+            base(json!({"shot_type": null})),
+            "shot_type is required",
+        ),
+        (
+            "unknown shot_type",
+            base(json!({"shot_type": "auto"})),
+            "shot_type",
+        ),
+        (
+            "no shots",
+            base(json!({"multi_prompt": null})),
+            "multi_prompt is required",
+        ),
         ("empty shots", base(json!({"multi_prompt": []})), "1 to 6"),
-        ("seven shots", base(json!({"multi_prompt": shots(&["1"; 7]), "duration": "7"})), "1 to 6"),
-        ("sum differs", base(json!({"duration": "8"})), "add up to 7 s but duration is 8 s"),
-        ("no duration", base(json!({"duration": null})), "add up to 7 s but duration is 5 s"),
+        (
+            "seven shots",
+            base(json!({"multi_prompt": shots(&["1"; 7]), "duration": "7"})),
+            "1 to 6",
+        ),
+        (
+            "sum differs",
+            base(json!({"duration": "8"})),
+            "add up to 7 s but duration is 8 s",
+        ),
+        (
+            "no duration",
+            base(json!({"duration": null})),
+            "add up to 7 s but duration is 5 s",
+        ),
         (
             "numeric shot duration",
-            base(json!({"multi_prompt": [{"index": 1, "prompt": "a", "duration": 3},
-                                          {"index": 2, "prompt": "b", "duration": "4"}]})),
+            base(
+                json!({"multi_prompt": [{"index": 1, "prompt": "a", "duration": 3},
+                                          {"index": 2, "prompt": "b", "duration": "4"}]}),
+            ),
             "multi_prompt[0].duration must be a string",
         ),
         (
@@ -164,13 +200,17 @@ async fn multi_shot_rules_are_enforced() {
         ),
         (
             "out of order",
-            base(json!({"multi_prompt": [{"index": 2, "prompt": "a", "duration": "3"},
-                                          {"index": 1, "prompt": "b", "duration": "4"}]})),
+            base(
+                json!({"multi_prompt": [{"index": 2, "prompt": "a", "duration": "3"},
+                                          {"index": 1, "prompt": "b", "duration": "4"}]}),
+            ),
             "multi_prompt[0].index",
         ),
         (
             "unknown shot field",
-            base(json!({"multi_prompt": [{"index": 1, "prompt": "a", "duration": "7", "camera": "x"}]})),
+            base(
+                json!({"multi_prompt": [{"index": 1, "prompt": "a", "duration": "7", "camera": "x"}]}),
+            ),
             "multi_prompt[0].camera",
         ),
         (

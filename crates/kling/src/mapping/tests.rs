@@ -300,7 +300,8 @@ fn kling_3_text_image_audio_and_multi_shot() {
     req.duration = Some(8);
     let e = plan(&req, Operation::TextToVideo, "kling-v3", None, None).unwrap_err();
     assert!(
-        e.message().starts_with("multiPrompt: the shots add up to 7 s"),
+        e.message()
+            .starts_with("multiPrompt: the shots add up to 7 s"),
         "{}",
         e.message()
     );

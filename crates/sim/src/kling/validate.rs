@@ -190,14 +190,12 @@ fn multi_shot(
             present.join(", ")
         )));
     }
-    let shot_type = b
-        .enum_str("shot_type", &SHOT_TYPES, None)?
-        .ok_or_else(|| {
-            KlingError::invalid_param(format!(
-                "shot_type is required with multi_shot true; allowed values: {}",
-                SHOT_TYPES.join(", ")
-            ))
-        })?;
+    let shot_type = b.enum_str("shot_type", &SHOT_TYPES, None)?.ok_or_else(|| {
+        KlingError::invalid_param(format!(
+            "shot_type is required with multi_shot true; allowed values: {}",
+            SHOT_TYPES.join(", ")
+        ))
+    })?;
     let shots = b.opt_array("multi_prompt")?;
     if shot_type == "intelligence" {
         if shots.is_some() {
