@@ -147,9 +147,12 @@ pub struct ModelRules {
     pub sound: Sound,
     /// `cfg_scale`.
     pub cfg_scale: CfgScale,
-    /// `camera_control` (spec §2, §3: any text2video / image2video model).
+    /// `camera_control` offered through Kling for this model. Spec §2, §3 list the field
+    /// for any text2video / image2video model; genmux offers it where it was verified
+    /// (kling-v2-6), and camera requests for the other models go to another provider.
     pub camera_control: bool,
-    /// `static_mask` / `dynamic_masks` (spec §3, image2video).
+    /// `static_mask` / `dynamic_masks` offered through Kling (spec §3, image2video); not
+    /// offered yet for the same reason.
     pub masks: bool,
     /// `negative_prompt`.
     pub negative_prompt: bool,
@@ -185,8 +188,8 @@ pub static MODELS: &[ModelRules] = &[
         max_n: 0,
         sound: Sound::No,
         cfg_scale: CfgScale::Dropped,
-        camera_control: true,
-        masks: true,
+        camera_control: false,
+        masks: false,
         negative_prompt: true,
         multi_shot: None,
         elements: false,
@@ -215,6 +218,7 @@ pub static MODELS: &[ModelRules] = &[
         // "Kling 3.0": sound on kling-v2-6 requires mode pro.
         sound: Sound::ProOnly,
         cfg_scale: CfgScale::Dropped,
+        // §2: camera_control (simple + config, or a preset type).
         camera_control: true,
         masks: false,
         negative_prompt: true,
@@ -244,8 +248,8 @@ pub static MODELS: &[ModelRules] = &[
         max_n: 0,
         sound: Sound::AnyMode,
         cfg_scale: CfgScale::Sent,
-        camera_control: true,
-        masks: true,
+        camera_control: false,
+        masks: false,
         negative_prompt: true,
         multi_shot: Some(MultiShot {
             max_shots: 6,

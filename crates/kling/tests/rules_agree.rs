@@ -337,59 +337,57 @@ fn cases(base: &GenerationRequest, op: Operation, r: &ModelRules) -> Vec<Case> {
             out.push(case(dim, value, req, wire(&w)));
         }
     }
-    if r.multi_shot.is_some() || has("multiShots") {
-        if op == Operation::TextToVideo {
-            let shot_sets: &[&[u32]] = &[
-                &[3, 4],
-                &[5, 5, 5],
-                &[1, 1],
-                &[12, 4],
-                &[12, 3],
-                &[13, 2],
-                &[0, 5],
-                &[1, 1, 1, 1, 1, 1],
-                &[1, 1, 1, 1, 1, 1, 1],
-            ];
-            for shots in shot_sets {
-                let total: u32 = shots.iter().sum();
-                let req = GenerationRequest {
-                    prompt: None,
-                    multi_shots: Some(true),
-                    multi_prompt: shots
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| ShotPrompt {
-                            prompt: format!("shot {}", i + 1),
-                            duration: *d,
-                        })
-                        .collect(),
-                    duration: Some(total),
-                    ..base.clone()
-                };
-                let multi_prompt: Vec<Value> = shots
+    if (r.multi_shot.is_some() || has("multiShots")) && op == Operation::TextToVideo {
+        let shot_sets: &[&[u32]] = &[
+            &[3, 4],
+            &[5, 5, 5],
+            &[1, 1],
+            &[12, 4],
+            &[12, 3],
+            &[13, 2],
+            &[0, 5],
+            &[1, 1, 1, 1, 1, 1],
+            &[1, 1, 1, 1, 1, 1, 1],
+        ];
+        for shots in shot_sets {
+            let total: u32 = shots.iter().sum();
+            let req = GenerationRequest {
+                prompt: None,
+                multi_shots: Some(true),
+                multi_prompt: shots
                     .iter()
                     .enumerate()
-                    .map(|(i, d)| {
-                        json!({"index": i + 1, "prompt": format!("shot {}", i + 1), "duration": d.to_string()})
+                    .map(|(i, d)| ShotPrompt {
+                        prompt: format!("shot {}", i + 1),
+                        duration: *d,
                     })
-                    .collect();
-                let value = shots
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join("+");
-                out.push(case(
-                    "multiPrompt",
-                    value,
-                    req,
-                    wire(&[
-                        ("multi_shot", json!(true)),
-                        ("shot_type", json!("customize")),
-                        ("multi_prompt", Value::Array(multi_prompt)),
-                        ("duration", json!(total.to_string())),
-                    ]),
-                ));
-            }
+                    .collect(),
+                duration: Some(total),
+                ..base.clone()
+            };
+            let multi_prompt: Vec<Value> = shots
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    json!({"index": i + 1, "prompt": format!("shot {}", i + 1), "duration": d.to_string()})
+                })
+                .collect();
+            let value = shots
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join("+");
+            out.push(case(
+                "multiPrompt",
+                value,
+                req,
+                wire(&[
+                    ("multi_shot", json!(true)),
+                    ("shot_type", json!("customize")),
+                    ("multi_prompt", Value::Array(multi_prompt)),
+                    ("duration", json!(total.to_string())),
+                ]),
+            ));
         }
     }
     out

@@ -393,6 +393,12 @@ fn common_video(req: &GenerationRequest, r: &ModelRules) -> Result<Common> {
             "klingElements: Kling's /v1 API takes subject-library element ids, not image groups; this request needs another provider",
         ));
     }
+    if req.camera_control.is_some() && !r.camera_control {
+        return Err(unsupported(format!(
+            "cameraControl: not offered through Kling for {}",
+            r.provider_model
+        )));
+    }
     let multi = req.multi_shots == Some(true);
     let shots = match (multi, r.multi_shot) {
         (false, _) => None,
@@ -501,7 +507,7 @@ fn image2video(
     let c = common_video(req, r)?;
     if (req.static_mask.is_some() || !req.dynamic_masks.is_empty()) && !r.masks {
         return Err(unsupported(format!(
-            "staticMask: brush masks are not taken by {}",
+            "staticMask: brush masks are not offered through Kling for {}",
             r.provider_model
         )));
     }

@@ -574,6 +574,26 @@ fn models_and_operations_outside_the_rules_table_are_not_guessed() {
         "{}",
         e.message()
     );
+    // Features the rules table does not offer for the model are refused, not dropped.
+    let camera = GenerationRequest {
+        camera_control: Some(genmux_core::CameraControl {
+            camera_motion: Some("pan".into()),
+            camera_speed: Some(1.0),
+            ..Default::default()
+        }),
+        ..req.clone()
+    };
+    let e = plan(
+        &camera,
+        Operation::TextToVideo,
+        "kling-v2-5-turbo",
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("cameraControl"), "{}", e.message());
+    assert!(plan(&camera, Operation::TextToVideo, "kling-v2-6", None, None).is_ok());
     // V2.x: cfg_scale is accepted and not sent (§2); no sound field.
     let Plan::Create(n) =
         plan(&req, Operation::TextToVideo, "kling-v2-5-turbo", None, None).unwrap()

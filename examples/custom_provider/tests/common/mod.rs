@@ -171,7 +171,7 @@ fn error(status: u16, kind: &str, message: impl Into<String>) -> Response {
 }
 
 /// Faults before processing, then auth.
-fn before(sim: &Sim, route: Route, headers: &HeaderMap) -> Result<Option<SimFault>, Response> {
+fn before(sim: &Sim, route: Route, headers: &HeaderMap) -> Result<Option<SimFault>, Box<Response>> {
     let fault = sim.faults.lock().unwrap().get(&route).cloned();
     if let Some(SimFault::Error {
         status,
@@ -186,14 +186,14 @@ fn before(sim: &Sim, route: Route, headers: &HeaderMap) -> Result<Option<SimFaul
                 HeaderValue::from_str(&s.to_string()).unwrap(),
             );
         }
-        return Err(r);
+        return Err(Box::new(r));
     }
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if auth != format!("Bearer {TOKEN}") {
-        return Err(error(401, "auth", "missing or wrong token"));
+        return Err(Box::new(error(401, "auth", "missing or wrong token")));
     }
     Ok(fault)
 }
@@ -240,7 +240,7 @@ async fn create(
 ) -> Response {
     let fault = match before(&sim, Route::Create, &headers) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let body: CreateBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -324,7 +324,7 @@ async fn get_task(
 ) -> Response {
     let fault = match before(&sim, Route::Read, &headers) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let response = {
         let tasks = sim.tasks.lock().unwrap();
@@ -344,7 +344,7 @@ async fn find(
 ) -> Response {
     let fault = match before(&sim, Route::Read, &headers) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(client_ref) = q.get("client_ref") else {
         return error(400, "invalid_request", "client_ref is required");
