@@ -524,6 +524,16 @@ async fn client_catalog_and_simulator_agree_on_every_kling_models_rules() {
 async fn every_catalog_example_of_a_kling_model_runs_on_the_simulator() {
     let env = Env::start().await;
     let catalog = Catalog::builtin();
+    let kling = std::sync::Arc::new(
+        KlingProvider::new(
+            KlingConfig::new(env.sim.access_key(), env.sim.secret_key())
+                .with_base_url(env.sim.base_url()),
+            catalog,
+        )
+        .unwrap(),
+    );
+    // Through the router's view of a provider: both halves, one client.
+    let provider = genmux_core::Provider::both(kling.clone(), kling).unwrap();
     let mut ran = 0;
     for offering in env.offerings() {
         let spec = catalog.model(&offering.model).unwrap();
@@ -547,33 +557,15 @@ async fn every_catalog_example_of_a_kling_model_runs_on_the_simulator() {
             if req.video_url.is_some() {
                 req.video_url = Some(MediaInput::Url(env.video_url.clone()));
             }
-            let sub = genmux_core::Provider::both(
-                std::sync::Arc::new(
-                    KlingProvider::new(
-                        KlingConfig::new(env.sim.access_key(), env.sim.secret_key())
-                            .with_base_url(env.sim.base_url()),
-                        catalog,
-                    )
-                    .unwrap(),
-                ),
-                std::sync::Arc::new(
-                    KlingProvider::new(
-                        KlingConfig::new(env.sim.access_key(), env.sim.secret_key())
-                            .with_base_url(env.sim.base_url()),
-                        catalog,
-                    )
-                    .unwrap(),
-                ),
-            )
-            .unwrap()
-            .submit(genmux_core::SubmitRequest {
-                request: &req,
-                operation: q.operation,
-                offering: &offering,
-                callback_url: None,
-                external_id: &format!("example-{ran}"),
-            })
-            .await;
+            let sub = provider
+                .submit(genmux_core::SubmitRequest {
+                    request: &req,
+                    operation: q.operation,
+                    offering: &offering,
+                    callback_url: None,
+                    external_id: &format!("example-{ran}"),
+                })
+                .await;
             assert!(
                 sub.is_ok(),
                 "{} example {ex:?}: {}",
