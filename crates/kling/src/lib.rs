@@ -7,6 +7,8 @@
 //! - [`error`]: the one table from (HTTP status, Kling code) to [`genmux_core::ErrorKind`].
 //! - [`callback`]: inbound callbacks, Standard Webhooks signatures.
 //! - [`mapping`]: pure functions unified ↔ native.
+//! - [`rules`]: what each Kling model accepts (durations, modes, enums, limits, units),
+//!   stated once and read by offerings and mapping.
 //! - [`offerings`]: capabilities and upstream costs per Kling model.
 //! - [`provider`]: [`KlingProvider`], registered with `inventory` as `kling`.
 //!
@@ -21,6 +23,7 @@ pub mod error;
 pub mod mapping;
 pub mod offerings;
 pub mod provider;
+pub mod rules;
 pub mod wire;
 
 pub use client::{KlingClient, KlingConfig, KlingTimeouts, CHINA_BASE_URL, GLOBAL_BASE_URL};

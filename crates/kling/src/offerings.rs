@@ -1,151 +1,46 @@
-//! What each Kling model can do ([`Capability`] literals citing `spec/kling-api.md` beside
-//! each limit) and what it costs upstream in USD (spec "Indicative prices": 1 unit ≈
-//! $0.14). [`offerings`] pairs them with the catalog's `provider = "kling"` entries.
+//! What each Kling model can do (its [`Capability`], read from the one table of
+//! [`crate::rules`], which cites `spec/kling-api.md` beside each limit) and what it costs
+//! upstream in USD (spec "Indicative prices": 1 unit ≈ $0.14). [`offerings`] pairs them
+//! with the catalog's `provider = "kling"` entries.
 
+use crate::rules::{self, CfgScale, Sound};
 use genmux_core::pricing::{PriceUnit, Rate, RateCondition};
-use genmux_core::{
-    Capability, Catalog, MediaKind, Offering, Operation, PriceRule, SecondsSet, UnknownLookup,
-};
+use genmux_core::{Capability, Catalog, MediaKind, Offering, Operation, PriceRule};
 
 /// US dollars per Kling unit (spec "Indicative prices").
 pub const USD_PER_UNIT: f64 = 0.14;
 
-/// spec "Common rules": prompts ≤ 2500 characters.
-const MAX_PROMPT: Option<u32> = Some(2500);
-
-/// The capability of a Kling provider model, or `None` for a name genmux does not know.
+/// The capability of a Kling provider model, or `None` for a name genmux does not know:
+/// read from its row of [`crate::rules`], where each limit cites `spec/kling-api.md`.
 ///
 /// `cancel` stays `false` for every model: Kling `/v1` has no endpoint that cancels a task
 /// (spec/kling-api.md lists create, query and list endpoints only).
 pub fn capability(provider_model: &str) -> Option<Capability> {
-    Some(match provider_model {
-        "kling-v2-5-turbo" => Capability {
-            // §2 text2video, §3 image2video with image / image_tail.
-            text_to_video: true,
-            image_to_video: true,
-            start_end_frame: true,
-            negative_prompt: true,
-            // §2: cfg_scale is "not supported by V2.x models"; accepted and not forwarded,
-            // as the catalog's kling-2.5-turbo entry documents.
-            cfg_scale: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            // §3: image + image_tail.
-            max_images: Some(2),
-            // §2: duration "5" or "10".
-            durations: Some(SecondsSet::of(&[5, 10])),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "kling-v2-6" => Capability {
-            text_to_video: true,
-            // §2: sound on/off, V2.6 and later (sent in pro mode).
-            audio: true,
-            // §2: camera_control (simple + config, or a preset type).
-            camera_control: true,
-            negative_prompt: true,
-            // §2: not supported by V2.x; accepted and not forwarded (catalog kling-2.6-t2v).
-            cfg_scale: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            durations: Some(SecondsSet::of(&[5, 10])),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "kling-v3" => Capability {
-            text_to_video: true,
-            image_to_video: true,
-            start_end_frame: true,
-            // §2: sound on V2.6 and later.
-            audio: true,
-            // Kling public docs for kling-v3: multi_shot + multi_prompt (not in the spec).
-            multi_shot: true,
-            // klingElements are image groups; /v1 only takes subject-library ids (§8), so
-            // element requests go to another provider.
-            elements: false,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            max_images: Some(2),
-            // catalog kling-3.0: 3–15 s.
-            durations: Some(SecondsSet::range(3, 15)),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "kling-v1-6" => Capability {
-            // §4: multi-image2video is "only kling-v1-6".
-            multi_image_to_video: true,
-            negative_prompt: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            // §4: 1–4 images.
-            max_images: Some(4),
-            durations: Some(SecondsSet::of(&[5, 10])),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "motion-control" => Capability {
-            motion_control: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            // §5: one character image.
-            max_images: Some(1),
-            // §5: motion video ≥ 3 s; ≤ 10 s (orientation image) or ≤ 30 s (video).
-            durations: Some(SecondsSet::range(3, 30)),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "video-extend" => Capability {
-            video_extend: true,
-            negative_prompt: true,
-            // §6 lists cfg_scale [0, 1] and forwards it.
-            cfg_scale: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            max_images: Some(0),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "advanced-lip-sync" => Capability {
-            lip_sync: true,
-            // spec "Reconciliation": the query takes task_id only; found in the list.
-            unknown_lookup: UnknownLookup::ListScan,
-            max_images: Some(0),
-            ..Default::default()
-        },
-        "kling-v2-1" => Capability {
-            // §7 images/generations without a reference image.
-            text_to_image: true,
-            negative_prompt: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            max_images: Some(0),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "kling-v1-5" => Capability {
-            // §7: image_reference is required for kling-v1-5 with an image.
-            image_to_image: true,
-            // §7: negative_prompt is not allowed with a reference image.
-            negative_prompt: false,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            max_images: Some(1),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        "kling-image-o1" => Capability {
-            // §8 omni-image: only kling-image-o1.
-            omni_image: true,
-            // §8 element_list.
-            elements: true,
-            // spec "Reconciliation": queried by the external id genmux sends.
-            unknown_lookup: UnknownLookup::ExternalIdQuery,
-            // §8: elements + images ≤ 10.
-            max_images: Some(10),
-            max_prompt_chars: MAX_PROMPT,
-            ..Default::default()
-        },
-        _ => return None,
+    let r = rules::rules(provider_model)?;
+    Some(Capability {
+        text_to_video: r.serves(Operation::TextToVideo),
+        image_to_video: r.serves(Operation::ImageToVideo),
+        start_end_frame: r.serves(Operation::StartEndFrame),
+        multi_image_to_video: r.serves(Operation::MultiImageToVideo),
+        motion_control: r.serves(Operation::MotionControl),
+        video_extend: r.serves(Operation::VideoExtend),
+        lip_sync: r.serves(Operation::LipSync),
+        text_to_image: r.serves(Operation::TextToImage),
+        image_to_image: r.serves(Operation::ImageToImage),
+        omni_image: r.serves(Operation::OmniImage),
+        audio: r.sound != Sound::No,
+        camera_control: r.camera_control,
+        negative_prompt: r.negative_prompt,
+        // A V2.x model takes the catalog's cfgScale and does not forward it (§2).
+        cfg_scale: r.cfg_scale != CfgScale::No,
+        multi_shot: r.multi_shot.is_some(),
+        elements: r.elements,
+        masks: r.masks,
+        unknown_lookup: r.unknown_lookup(),
+        cancel: false,
+        max_images: Some(r.max_images),
+        durations: r.durations,
+        max_prompt_chars: r.max_prompt_chars,
     })
 }
 

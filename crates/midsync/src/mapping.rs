@@ -74,7 +74,16 @@ struct UpstreamStatus {
     output: Option<Value>,
     error: Option<Value>,
     usage: Option<Value>,
+    /// What the upstream charged its account for the task (`spec/unified-api.md`
+    /// status: `pointsCharged`; 0 once failed). Kept only when it is a number: an odd
+    /// value must not make the whole status unreadable.
+    points_charged: Option<Value>,
 }
+
+/// The key of [`TaskSnapshot::usage`] carrying the upstream's own charge for the task:
+/// the billed cost read from the provider's figures (issue 14 point 1), kept apart from
+/// the points this gateway charges its caller.
+pub const USAGE_UPSTREAM_POINTS: &str = "upstreamPointsCharged";
 
 fn error_text(v: &Value) -> String {
     match v {
@@ -258,7 +267,19 @@ pub fn parse_status(body: &[u8], provider_task_id: &str, kind: MediaKind) -> Res
         status,
         assets,
         error: s.error.as_ref().map(error_text),
-        usage: s.usage,
+        usage: match (s.usage, s.points_charged.filter(Value::is_number)) {
+            (usage, None) => usage,
+            (Some(Value::Object(mut u)), Some(points)) => {
+                u.insert(USAGE_UPSTREAM_POINTS.into(), points);
+                Some(Value::Object(u))
+            }
+            (Some(other), Some(_)) => Some(other),
+            (None, Some(points)) => {
+                let mut u = Map::new();
+                u.insert(USAGE_UPSTREAM_POINTS.into(), points);
+                Some(Value::Object(u))
+            }
+        },
         billed_usd_micros: None,
     })
 }
@@ -509,6 +530,24 @@ mod tests {
             let c = parse_status(body.as_bytes(), "t6", MediaKind::Video).unwrap();
             assert_eq!(c.status, TaskStatus::Cancelled, "{word}");
         }
+        // The upstream's own charge is kept in usage, apart from what we charge.
+        let charged = parse_status(
+            br#"{"success":true,"taskId":"t6","status":"succeeded","pointsCharged":17,"output":{"videoUrls":["https://cdn/z.mp4"]}}"#,
+            "t6",
+            MediaKind::Video,
+        )
+        .unwrap();
+        assert_eq!(
+            charged.usage,
+            Some(serde_json::json!({ USAGE_UPSTREAM_POINTS: 17 }))
+        );
+        let odd = parse_status(
+            br#"{"success":true,"status":"processing","pointsCharged":"a lot","usage":{"seconds":5}}"#,
+            "t7",
+            MediaKind::Video,
+        )
+        .unwrap();
+        assert_eq!(odd.usage, Some(serde_json::json!({"seconds": 5})));
         let bad = parse_status(br#"{"status":"sleeping"}"#, "t4", MediaKind::Video).unwrap_err();
         assert!(bad.message().contains("sleeping"));
         let empty = parse_status(br#"{"status":"succeeded"}"#, "t5", MediaKind::Video).unwrap_err();

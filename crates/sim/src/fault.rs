@@ -38,6 +38,10 @@ pub struct FaultPlan {
     pub malformed_json: f64,
     /// Real time added before answering each request.
     pub latency: Duration,
+    /// Real time waited **after** a request was processed, before its answer is written:
+    /// a client that gives up first may have created a task without hearing of it (the
+    /// "timeout after the body was sent" of `design/RELIABILITY.md` R1, issue 14).
+    pub stall: Duration,
     /// Share of callbacks (of tasks created at this endpoint) that are never sent.
     pub lost_callback: f64,
 }
@@ -53,6 +57,7 @@ impl Default for FaultPlan {
             drop_connection: 0.0,
             malformed_json: 0.0,
             latency: Duration::ZERO,
+            stall: Duration::ZERO,
             lost_callback: 0.0,
         }
     }
@@ -142,6 +147,8 @@ pub enum FaultAction {
 pub struct FaultDecision {
     /// Added latency.
     pub latency: Duration,
+    /// Wait after processing, before answering.
+    pub stall: Duration,
     /// The fault, if any.
     pub action: FaultAction,
 }
@@ -298,6 +305,7 @@ impl<E: FaultKey> FaultInjector<E> {
         };
         FaultDecision {
             latency: plan.latency,
+            stall: plan.stall,
             action,
         }
     }

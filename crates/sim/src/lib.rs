@@ -10,6 +10,9 @@
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
+//! - [`server`]: the accept loop that can drop a connection after its request was
+//!   processed (the "maybe accepted" case), for any simulator — also a new provider's own
+//!   (`examples/custom_provider`).
 //! - [`sandbox`]: every simulator at once, each described as the stand-in for a provider
 //!   (the settings that point the provider at it), for `genmux serve`'s sandbox and
 //!   `genmux sim`.
@@ -35,7 +38,7 @@ pub mod kling;
 pub mod media;
 mod running;
 pub mod sandbox;
-mod server;
+pub mod server;
 pub mod unified;
 
 pub use clock::SimClock;

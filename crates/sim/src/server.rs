@@ -17,22 +17,20 @@ use tokio::sync::{watch, Notify};
 use tower::ServiceExt;
 
 /// Request extension: triggering it closes the request's connection without a response.
+/// A handler takes it from the request's extensions (`req.extensions().get::<ConnectionKill>()`),
+/// does its work, triggers it and never answers.
 #[derive(Clone)]
-pub(crate) struct ConnectionKill(Arc<Notify>);
+pub struct ConnectionKill(Arc<Notify>);
 
 impl ConnectionKill {
     /// Closes the connection; the caller should then never finish its response.
-    pub(crate) fn trigger(&self) {
+    pub fn trigger(&self) {
         self.0.notify_one();
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    router: Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,

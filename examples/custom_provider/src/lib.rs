@@ -1,19 +1,39 @@
-//! A minimal genmux provider crate: "a new provider is a new crate and nothing else
-//! changes" (`ARCHITECTURE.md` "Extending").
+//! A complete small genmux provider crate, for the made-up **Echo Video API** below: "a new
+//! provider is a new crate and nothing else changes" (`ARCHITECTURE.md` "Extending";
+//! `docs/adding-a-provider.md` walks through it file by file).
 //!
-//! The provider ("echo") serves the catalog model `kling-2.5-turbo` from memory: every task
-//! succeeds at once with a placeholder asset. A real provider crate has the same shape plus
-//! a `mapping.rs` (pure unified ↔ wire functions) and a `client.rs` (HTTP).
+//! - [`wire`]: the API's bodies exactly as on the wire;
+//! - [`client`]: [`EchoClient`], all I/O, and the **one** error table;
+//! - [`provider`]: [`EchoProvider`]: its offering (a `Capability` literal citing the API
+//!   doc beside each limit), the mapping, the unknown-outcome lookup;
+//! - this file: the declared settings ([`SETTINGS`]), the `inventory` registration and
+//!   [`link`].
 //!
-//! Three things make it a provider:
-//! 1. it implements [`VideoProvider`] and declares its [`Offering`]s with a
-//!    [`Capability`] struct literal and an upstream cost;
-//! 2. it registers a [`ProviderRegistration`] with `inventory::submit!`, declaring its
-//!    settings ([`SETTINGS`]: environment name, config key under `[providers.echo]`,
-//!    secret or not, required or not, default, check), and a `build` that returns
-//!    `Ok(None)` when its settings hold no credentials;
-//! 3. it exports [`link`], which an application calls so the linker keeps the crate (a crate
-//!    nothing references is dropped, and its registration with it).
+//! Its tests run the provider conformance suite (`genmux-conformance`) against a
+//! simulator of the API (`tests/common/mod.rs`).
+//!
+//! # The Echo Video API
+//!
+//! A stand-in for your upstream's documentation; the provider cites it as "Echo API §…".
+//!
+//! - **Auth**: `Authorization: Bearer <token>`.
+//! - **§Create** `POST /v1/videos` with `{"model": "echo-video-1", "prompt": "…",
+//!   "seconds": 5, "aspect_ratio": "16:9" | "9:16", "client_ref": "…"}` → `201` and the
+//!   task. `prompt`: 1–2500 characters. `seconds`: 5 (the only length). `aspect_ratio`:
+//!   optional, default `16:9`. `client_ref`: optional, the caller's unique id for the task
+//!   (≤ 64 characters; a second task with the same one is refused).
+//! - **§Task** `GET /v1/videos/{id}` → `{"id", "status", "client_ref", "seconds",
+//!   "video_url", "credits_charged", "error"}`; `status` moves `queued` → `running` →
+//!   `done` | `failed`. `video_url` (an MP4) and `credits_charged` (what the account was
+//!   billed) come with `done`; `error` with `failed`, which is not billed.
+//! - **§Find** `GET /v1/videos?client_ref=<id>` → `{"data": [task]}`: the task created with
+//!   that `client_ref`, or an empty list when there is none.
+//! - **§Errors**: the HTTP status and `{"error": {"type", "message"}}`: 401 `auth`, 402
+//!   `insufficient_credit`, 429 `rate_limit` (with `Retry-After` in seconds), 400
+//!   `invalid_request`, 400 `content_policy`, 404 `not_found`, 500/503 `server_error`,
+//!   504 `timeout`.
+//! - **§Prices**: 2 credits per second of video; a credit is $0.005.
+//! - No callbacks: tasks are polled.
 //!
 //! ```
 //! genmux_example_custom_provider::link();
@@ -22,136 +42,79 @@
 //! ```
 #![warn(missing_docs)]
 
-use genmux_core::pricing::{PriceUnit, Rate};
-use genmux_core::settings::SettingSpec;
-use genmux_core::{
-    async_trait, inventory, Asset, Capability, Catalog, Error, ErrorKind, MediaKind, Offering,
-    PriceRule, Provider, ProviderRegistration, ProviderSettings, Result, SecondsSet, Submission,
-    SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, VideoProvider,
-};
-use std::sync::atomic::{AtomicU64, Ordering};
+pub mod client;
+pub mod provider;
+pub mod wire;
+
+pub use client::EchoClient;
+pub use provider::EchoProvider;
+
+use genmux_core::settings::{SettingKind, SettingSpec};
+use genmux_core::{inventory, Catalog, Provider, ProviderRegistration, ProviderSettings, Result};
 use std::sync::Arc;
 
-/// The provider id.
+/// The provider id; also its config section `[providers.echo]`.
 pub const ID: &str = "echo";
 
-/// The setting that enables the provider (a real provider reads its API key here).
+/// Setting: the API token (sent as Bearer).
 pub const TOKEN_SETTING: &str = "ECHO_TOKEN";
+/// Setting: the API's base URL.
+pub const BASE_URL_SETTING: &str = "ECHO_BASE_URL";
+/// Setting: how long one call may take, in seconds.
+pub const TIMEOUT_SETTING: &str = "ECHO_TIMEOUT_SECS";
 
-/// The settings the provider declares. `genmux serve` reads them from `ECHO_TOKEN` (or
-/// `ECHO_TOKEN_FILE`, a file holding it) or `token` / `token_file` in `[providers.echo]`
-/// of its config file; being a secret, the token is never printed nor taken from a flag.
-pub static SETTINGS: &[SettingSpec] = &[SettingSpec::new(
-    TOKEN_SETTING,
-    "token",
-    "any non-empty token enables the echo provider",
-)
-.secret()
-.required()];
+/// The API's public address.
+pub const DEFAULT_BASE_URL: &str = "https://api.echo.example";
 
-/// An in-memory provider whose tasks succeed immediately.
-#[derive(Debug)]
-pub struct EchoProvider {
-    offerings: Vec<Offering>,
-    next: AtomicU64,
-}
+/// Everything the provider reads. `genmux serve` resolves them from the environment
+/// (`ECHO_TOKEN`, or `ECHO_TOKEN_FILE` naming a file that holds it), from `[providers.echo]`
+/// of its config file (`token`, `base_url`, `timeout_secs`) and, for non-secrets, from
+/// `--provider-setting echo.base_url=…`; defaults are filled in before [`build`] sees them.
+/// Being a secret, the token is never printed and never taken from a flag.
+pub static SETTINGS: &[SettingSpec] = &[
+    SettingSpec::new(TOKEN_SETTING, "token", "API token of the Echo account")
+        .secret()
+        .required(),
+    SettingSpec::new(BASE_URL_SETTING, "base_url", "Echo API base URL")
+        .kind(SettingKind::Url)
+        .default_value(DEFAULT_BASE_URL),
+    SettingSpec::new(
+        TIMEOUT_SETTING,
+        "timeout_secs",
+        "how long one call to the API may take, in seconds",
+    )
+    .kind(SettingKind::PositiveInteger)
+    .default_value("30"),
+];
 
-impl Default for EchoProvider {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl EchoProvider {
-    /// The provider with its one offering.
-    pub fn new() -> Self {
-        EchoProvider {
-            offerings: vec![Offering {
-                model: "kling-2.5-turbo".into(),
-                provider_model: "echo-video-1".into(),
-                capability: Capability {
-                    text_to_video: true,
-                    // An example limit: only 5 s clips.
-                    durations: Some(SecondsSet::of(&[5])),
-                    max_prompt_chars: Some(2500),
-                    ..Default::default()
-                },
-                // Upstream cost in USD: 0.01 per second.
-                cost: PriceRule {
-                    unit: PriceUnit::Second,
-                    offset: 0,
-                    billing_increment: 1,
-                    audio_percent: 100,
-                    rates: vec![Rate {
-                        per_unit: 0.01,
-                        ..Default::default()
-                    }],
-                    source: Some("example figure".into()),
-                },
-            }],
-            next: AtomicU64::new(1),
-        }
-    }
-}
-
-#[async_trait]
-impl VideoProvider for EchoProvider {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn offerings(&self) -> &[Offering] {
-        &self.offerings
-    }
-
-    async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        Ok(Submission {
-            provider_task_id: format!("echo-{n}"),
-            provider_model: req.offering.provider_model.clone(),
-            status: TaskStatus::Submitted,
-            estimated_time_sec: Some(0),
-        })
-    }
-
-    async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
-        if !task.provider_task_id.starts_with("echo-") {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "task {} was not created by the echo provider",
-                    task.provider_task_id
-                ),
-            )
-            .with_provider(ID));
-        }
-        Ok(TaskSnapshot {
-            provider_task_id: task.provider_task_id.clone(),
-            status: TaskStatus::Succeeded,
-            assets: vec![Asset {
-                kind: MediaKind::Video,
-                url: format!("memory://echo/{}.mp4", task.provider_task_id),
-                id: None,
-                duration_secs: Some(5.0),
-                index: 0,
-                size_bytes: None,
-            }],
-            error: None,
-            usage: None,
-            billed_usd_micros: None,
-        })
-    }
-}
-
-fn build(settings: &ProviderSettings, _catalog: &Catalog) -> Result<Option<Provider>> {
-    Ok(settings
-        .get(TOKEN_SETTING)
-        .map(|_| Provider::video(Arc::new(EchoProvider::new()))))
+/// Builds the provider from its settings; `Ok(None)` when no token is set (the provider is
+/// then simply not configured).
+pub fn build(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Provider>> {
+    let Some(token) = settings.get(TOKEN_SETTING) else {
+        return Ok(None);
+    };
+    let base_url = settings.get(BASE_URL_SETTING).unwrap_or(DEFAULT_BASE_URL);
+    let timeout = match settings.get(TIMEOUT_SETTING) {
+        Some(t) => t
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                genmux_core::Error::invalid(format!(
+                    "{TIMEOUT_SETTING}: `{t}` is not a positive number of seconds"
+                ))
+            })?,
+        None => 30,
+    };
+    let client = EchoClient::new(base_url, token, std::time::Duration::from_secs(timeout))?;
+    let provider = EchoProvider::new(client, catalog);
+    Ok(Some(Provider::video(Arc::new(provider))))
 }
 
 inventory::submit!(ProviderRegistration {
     id: ID,
-    description: "Echo: an in-memory example provider (examples/custom_provider)",
+    description: "Echo: the made-up Echo Video API (examples/custom_provider)",
     settings: SETTINGS,
     build,
 });

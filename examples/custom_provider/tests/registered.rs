@@ -1,4 +1,7 @@
-//! The provider is found through inventory and routes a request end to end.
+//! The provider is found through inventory and routes a request end to end, against the
+//! Echo simulator (`tests/common`).
+
+mod common;
 
 use genmux_core::{GenerationRequest, ProviderSettings, TaskStatus};
 use genmux_router::{Router, WaitOptions};
@@ -6,8 +9,16 @@ use genmux_router::{Router, WaitOptions};
 #[tokio::test]
 async fn found_by_discovery_and_serves_a_request() {
     genmux_example_custom_provider::link();
+    let sim = common::EchoSim::start().await;
     let router = Router::builder()
-        .discover(ProviderSettings::new().set(genmux_example_custom_provider::TOKEN_SETTING, "t"))
+        .discover(
+            ProviderSettings::new()
+                .set(genmux_example_custom_provider::TOKEN_SETTING, common::TOKEN)
+                .set(
+                    genmux_example_custom_provider::BASE_URL_SETTING,
+                    sim.base_url(),
+                ),
+        )
         .build()
         .unwrap();
     assert!(router.provider("echo").is_some());
@@ -22,6 +33,8 @@ async fn found_by_discovery_and_serves_a_request() {
         .unwrap();
     assert_eq!(handle.task.provider, "echo");
     assert_eq!(handle.task.provider_model, "echo-video-1");
+    // The simulated render takes 11 s of its clock.
+    sim.advance(std::time::Duration::from_secs(12));
     let options = WaitOptions {
         initial_interval: std::time::Duration::from_millis(1),
         max_interval: std::time::Duration::from_millis(2),
@@ -29,7 +42,14 @@ async fn found_by_discovery_and_serves_a_request() {
     };
     let done = router.wait(&handle, options).await.unwrap();
     assert_eq!(done.status, TaskStatus::Succeeded);
-    assert!(done.assets[0].url.starts_with("memory://echo/"));
+    assert!(
+        done.assets[0]
+            .url
+            .starts_with(&format!("{}/media/", sim.base_url())),
+        "{:?}",
+        done.assets
+    );
+    assert_eq!(done.usage, Some(serde_json::json!({"credits_charged": 10})));
 }
 
 #[tokio::test]

@@ -1,9 +1,10 @@
 //! Unified request → native Kling body, one function per endpoint, all pure.
 //!
-//! Rules applied here (each cites the spec):
-//! - `cfg_scale` is never sent to V2.x models (§2: "not supported by V2.x models");
-//! - `sound` only exists on V2.6 and later (§2); kling-v2-6 with audio is sent in `pro`
-//!   mode (§3: "V2.6+ (pro mode)");
+//! The model rules (durations, modes, `sound`, `cfg_scale`, multi-shot, enums) are read
+//! from the model's row of [`crate::rules`], never restated here:
+//! - `cfg_scale` is not sent where the row says [`CfgScale::Dropped`] (V2.x, §2);
+//! - `sound` only where the row has it; a pro-only model with audio is sent in `pro`
+//!   ([`ModelRules::wire_mode`]);
 //! - unified `cameraMotion` + `cameraSpeed` → `{type: simple, config: {<motion>:
 //!   round(speed × 5)}}`, clamped to [−10, 10] and never 0 (§2: exactly one non-zero);
 //! - `images[0]` → `image`, `images[1]` or `endImage` → `image_tail` (§3).
@@ -13,6 +14,7 @@
 //! through unexamined (issue 13, `design/RELIABILITY.md` X1).
 
 use crate::error::PROVIDER;
+use crate::rules::{self, CfgScale, ModelRules, Refusal, Sound};
 use crate::wire::{
     self, AdvancedLipSyncRequest, CameraConfig, CameraType, CharacterOrientation, ElementItem,
     Endpoint, FaceChoose, FaceData, IdentifyFaceRequest, IdentifyFaceResponse, Image2VideoRequest,
@@ -72,10 +74,13 @@ pub fn plan(
     let cb = callback_url.map(str::to_string);
     let endpoint = endpoint_for(op);
     let ext = external_id.map(str::to_string);
+    let r = model_rules(provider_model, op)?;
+    refused(r.check_duration(req.duration))?;
+    refused(r.check_aspect_ratio(op, req.aspect_ratio.as_deref()))?;
     let native = match op {
-        Operation::TextToVideo => finish(endpoint, &text2video(req, provider_model, ext, cb)?)?,
+        Operation::TextToVideo => finish(endpoint, &text2video(req, r, ext, cb)?)?,
         Operation::ImageToVideo | Operation::StartEndFrame => {
-            finish(endpoint, &image2video(req, provider_model, ext, cb)?)?
+            finish(endpoint, &image2video(req, r, ext, cb)?)?
         }
         Operation::MultiImageToVideo => finish(
             endpoint,
@@ -84,14 +89,14 @@ pub fn plan(
                 image_list: req.images.iter().map(image_item).collect(),
                 prompt: required(&req.prompt, "prompt")?,
                 negative_prompt: req.negative_prompt.clone(),
-                mode: mode(req)?,
+                mode: refused(r.wire_mode(req.mode.as_deref(), false))?,
                 duration: req.duration.map(Seconds),
                 aspect_ratio: req.aspect_ratio.clone(),
                 external_task_id: ext,
                 callback_url: cb,
             },
         )?,
-        Operation::MotionControl => finish(endpoint, &motion_control(req, ext, cb)?)?,
+        Operation::MotionControl => finish(endpoint, &motion_control(req, r, ext, cb)?)?,
         Operation::VideoExtend => finish(
             endpoint,
             &VideoExtendRequest {
@@ -99,7 +104,7 @@ pub fn plan(
                 prompt: req.prompt.clone(),
                 negative_prompt: req.negative_prompt.clone(),
                 // §6 lists cfg_scale; the model is inherited from the source video.
-                cfg_scale: req.cfg_scale,
+                cfg_scale: cfg_scale(req, r)?,
                 external_task_id: ext,
                 callback_url: cb,
             },
@@ -147,9 +152,9 @@ pub fn plan(
                     .transpose()?,
                 image_fidelity: req.image_fidelity,
                 human_fidelity: req.human_fidelity,
-                resolution: resolution(req)?,
+                resolution: resolution(req, r)?,
                 aspect_ratio: req.aspect_ratio.clone(),
-                n: req.n,
+                n: image_count(req, r)?,
                 external_task_id: ext,
                 callback_url: cb,
             },
@@ -167,9 +172,9 @@ pub fn plan(
                         element_id: id.clone(),
                     })
                     .collect(),
-                resolution: resolution(req)?,
+                resolution: resolution(req, r)?,
                 aspect_ratio: req.aspect_ratio.clone(),
-                n: req.n,
+                n: image_count(req, r)?,
                 external_task_id: ext,
                 callback_url: cb,
             },
@@ -320,28 +325,49 @@ pub fn camera_control(cc: &genmux_core::CameraControl) -> Result<wire::CameraCon
     Ok(wire::CameraControl { kind, config })
 }
 
-/// `(major, minor)` of a `kling-vX[-Y]…` model name (`kling-v2-5-turbo` → (2, 5),
-/// `kling-v2-master` → (2, 0), `kling-v3` → (3, 0)); `None` for other names.
-fn version(model: &str) -> Option<(u32, u32)> {
-    let mut parts = model.strip_prefix("kling-v")?.split('-');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    Some((major, minor))
+/// The row of [`crate::rules`] for `provider_model`, if it serves `op`; a model or
+/// operation outside the table is not guessed at.
+fn model_rules(provider_model: &str, op: Operation) -> Result<&'static ModelRules> {
+    match rules::rules(provider_model) {
+        Some(r) if r.serves(op) => Ok(r),
+        Some(r) => Err(unsupported(format!(
+            "operation {op} is not served by Kling model {provider_model} (it serves: {})",
+            r.operations
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        None => Err(unsupported(format!(
+            "model {provider_model}: genmux has no rules for this Kling model (known: {})",
+            rules::MODELS
+                .iter()
+                .map(|m| m.provider_model)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
-/// spec §2: `cfg_scale` is not supported by V2.x models.
-fn takes_cfg_scale(model: &str) -> bool {
-    version(model).is_none_or(|(major, _)| major != 2)
+/// A table refusal as a Kling-provider error of the matching kind.
+fn refused<T>(r: std::result::Result<T, Refusal>) -> Result<T> {
+    r.map_err(|e| match e {
+        Refusal::Invalid(m) => invalid(m),
+        Refusal::Unsupported(m) => unsupported(m),
+    })
 }
 
-/// spec §2: `sound` only on models V2.6 and later.
-fn takes_sound(model: &str) -> bool {
-    version(model).is_some_and(|v| v >= (2, 6))
-}
-
-/// kling-v3 shots (public docs; not in the spec).
-fn takes_multi_shot(model: &str) -> bool {
-    version(model).is_some_and(|(major, _)| major >= 3)
+/// `cfg_scale` as the row says: sent, dropped (V2.x, §2), or not a field.
+fn cfg_scale(req: &GenerationRequest, r: &ModelRules) -> Result<Option<f64>> {
+    match (req.cfg_scale, r.cfg_scale) {
+        (None, _) => Ok(None),
+        (Some(v), CfgScale::Sent) => Ok(Some(v)),
+        (Some(_), CfgScale::Dropped) => Ok(None),
+        (Some(_), CfgScale::No) => Err(unsupported(format!(
+            "cfgScale: not taken by Kling's {} endpoint",
+            r.provider_model
+        ))),
+    }
 }
 
 struct Common {
@@ -353,23 +379,13 @@ struct Common {
     multi_prompt: Vec<MultiShotPrompt>,
 }
 
-/// The fields text2video and image2video share, with the model rules applied.
-fn common_video(req: &GenerationRequest, model: &str) -> Result<Common> {
-    let mut mode = mode(req)?;
+/// The fields text2video and image2video share, with the model's rules applied.
+fn common_video(req: &GenerationRequest, r: &ModelRules) -> Result<Common> {
+    let audio = req.generate_audio == Some(true);
+    let mode = refused(r.wire_mode(req.mode.as_deref(), audio))?;
     let sound = match req.generate_audio {
-        Some(true) if !takes_sound(model) => {
-            return Err(unsupported(format!(
-            "generateAudio: {model} cannot generate sound (spec/kling-api.md §2: V2.6 and later)"
-        )))
-        }
-        Some(true) => {
-            if version(model) == Some((2, 6)) {
-                // spec §3: V2.6 sound is a pro-mode feature.
-                mode = Some(Mode::Pro);
-            }
-            Some(OnOff::On)
-        }
-        Some(false) if takes_sound(model) => Some(OnOff::Off),
+        Some(true) => Some(OnOff::On),
+        Some(false) if r.sound != Sound::No => Some(OnOff::Off),
         _ => None,
     };
     if !req.kling_elements.is_empty() {
@@ -377,17 +393,64 @@ fn common_video(req: &GenerationRequest, model: &str) -> Result<Common> {
             "klingElements: Kling's /v1 API takes subject-library element ids, not image groups; this request needs another provider",
         ));
     }
+    if req.camera_control.is_some() && !r.camera_control {
+        return Err(unsupported(format!(
+            "cameraControl: not offered through Kling for {}",
+            r.provider_model
+        )));
+    }
     let multi = req.multi_shots == Some(true);
-    if multi && !takes_multi_shot(model) {
-        return Err(unsupported(format!("multiShots: not supported by {model}")));
+    let shots = match (multi, r.multi_shot) {
+        (false, _) => None,
+        (true, Some(shots)) => Some(shots),
+        (true, None) => {
+            return Err(unsupported(format!(
+                "multiShots: not supported by {}",
+                r.provider_model
+            )))
+        }
+    };
+    if let Some(rule) = shots {
+        if req.multi_prompt.is_empty() || req.multi_prompt.len() > rule.max_shots {
+            return Err(invalid(format!(
+                "multiPrompt: {} shots given; {} takes 1 to {}",
+                req.multi_prompt.len(),
+                r.provider_model,
+                rule.max_shots
+            )));
+        }
+        if let Some((i, s)) = req
+            .multi_prompt
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.duration < rule.min_shot_seconds)
+        {
+            return Err(invalid(format!(
+                "multiPrompt[{i}].duration: {} s is shorter than {} s",
+                s.duration, rule.min_shot_seconds
+            )));
+        }
+        // The shots make the whole video: spec "Kling 3.0", their durations add up to it.
+        let total = req.multi_shot_seconds().unwrap_or(0);
+        if !r.allows_duration(total) || req.duration.is_some_and(|d| d != total) {
+            return Err(invalid(format!(
+                "multiPrompt: the shots add up to {total} s; {} takes {} s in all{}",
+                r.provider_model,
+                r.durations_text(),
+                req.duration
+                    .filter(|d| *d != total)
+                    .map(|d| format!(" and duration says {d} s"))
+                    .unwrap_or_default()
+            )));
+        }
     }
     Ok(Common {
         sound,
         mode,
-        cfg_scale: req.cfg_scale.filter(|_| takes_cfg_scale(model)),
-        multi_shot: multi.then_some(true),
-        shot_type: multi.then(|| "customize".to_string()),
-        multi_prompt: if multi {
+        cfg_scale: cfg_scale(req, r)?,
+        multi_shot: shots.map(|_| true),
+        shot_type: shots.map(|s| s.shot_type.to_string()),
+        multi_prompt: if shots.is_some() {
             req.multi_prompt
                 .iter()
                 .enumerate()
@@ -405,16 +468,16 @@ fn common_video(req: &GenerationRequest, model: &str) -> Result<Common> {
 
 fn text2video(
     req: &GenerationRequest,
-    model: &str,
+    r: &ModelRules,
     ext: Option<String>,
     cb: Option<String>,
 ) -> Result<Text2VideoRequest> {
-    let c = common_video(req, model)?;
+    let c = common_video(req, r)?;
     if c.multi_shot.is_none() && req.prompt.is_none() {
         return Err(invalid("prompt: required for text to video"));
     }
     Ok(Text2VideoRequest {
-        model_name: Some(model.to_string()),
+        model_name: Some(r.provider_model.to_string()),
         prompt: req.prompt.clone(),
         negative_prompt: req.negative_prompt.clone(),
         sound: c.sound,
@@ -437,21 +500,16 @@ fn text2video(
 
 fn image2video(
     req: &GenerationRequest,
-    model: &str,
+    r: &ModelRules,
     ext: Option<String>,
     cb: Option<String>,
 ) -> Result<Image2VideoRequest> {
-    let mut c = common_video(req, model)?;
-    if c.sound == Some(OnOff::On) {
-        // spec §3: image-to-video `sound` is V2.6+ in pro mode only.
-        match c.mode {
-            Some(Mode::Std) => {
-                return Err(invalid(format!(
-                    "mode: std does not allow generateAudio for image to video on {model} (spec/kling-api.md §3: sound needs mode pro)"
-                )))
-            }
-            _ => c.mode = Some(Mode::Pro),
-        }
+    let c = common_video(req, r)?;
+    if (req.static_mask.is_some() || !req.dynamic_masks.is_empty()) && !r.masks {
+        return Err(unsupported(format!(
+            "staticMask: brush masks are not offered through Kling for {}",
+            r.provider_model
+        )));
     }
     let image = req.start_frame().map(media);
     let image_tail = req.end_frame().map(media);
@@ -461,7 +519,7 @@ fn image2video(
         ));
     }
     Ok(Image2VideoRequest {
-        model_name: Some(model.to_string()),
+        model_name: Some(r.provider_model.to_string()),
         image,
         image_tail,
         prompt: req.prompt.clone(),
@@ -498,6 +556,7 @@ fn image2video(
 
 fn motion_control(
     req: &GenerationRequest,
+    r: &ModelRules,
     ext: Option<String>,
     cb: Option<String>,
 ) -> Result<MotionControlRequest> {
@@ -522,8 +581,12 @@ fn motion_control(
             ))
         }
     };
-    let mode = mode(req)?
-        .ok_or_else(|| invalid("mode: required for motion control (allowed: std, pro)"))?;
+    let mode = refused(r.wire_mode(req.mode.as_deref(), false))?.ok_or_else(|| {
+        invalid(format!(
+            "mode: required for motion control (allowed: {})",
+            r.modes.join(", ")
+        ))
+    })?;
     Ok(MotionControlRequest {
         image_url,
         video_url,
@@ -546,27 +609,27 @@ fn image_item(m: &MediaInput) -> ImageItem {
     ImageItem { image: media(m) }
 }
 
-fn mode(req: &GenerationRequest) -> Result<Option<Mode>> {
-    req.mode
+/// `resolution` (images), checked against the row's enum.
+fn resolution(req: &GenerationRequest, r: &ModelRules) -> Result<Option<Resolution>> {
+    refused(r.check_resolution(req.resolution.as_deref()))?;
+    req.resolution
         .as_deref()
-        .map(|m| {
-            Mode::parse(m)
-                .ok_or_else(|| invalid(format!("mode: `{m}` is not allowed (allowed: std, pro)")))
+        .map(|v| {
+            Resolution::parse(v).ok_or_else(|| {
+                Error::internal(format!(
+                    "resolution `{v}` is in the rules of {} but not a wire value",
+                    r.provider_model
+                ))
+                .with_provider(PROVIDER)
+            })
         })
         .transpose()
 }
 
-fn resolution(req: &GenerationRequest) -> Result<Option<Resolution>> {
-    req.resolution
-        .as_deref()
-        .map(|r| {
-            Resolution::parse(r).ok_or_else(|| {
-                invalid(format!(
-                    "resolution: `{r}` is not allowed (allowed: 1k, 2k)"
-                ))
-            })
-        })
-        .transpose()
+/// `n` (images), checked against the row's limit.
+fn image_count(req: &GenerationRequest, r: &ModelRules) -> Result<Option<u32>> {
+    refused(r.check_n(req.n))?;
+    Ok(req.n)
 }
 
 fn required(v: &Option<String>, field: &str) -> Result<String> {

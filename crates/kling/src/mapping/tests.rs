@@ -279,16 +279,38 @@ fn kling_3_text_image_audio_and_multi_shot() {
         (&n.body["sound"], &n.body["mode"]),
         (&json!("on"), &json!("pro"))
     );
-    let (req, op) = quoted(
+    // spec "Kling 3.0": only kling-v2-6 needs pro for sound; v3 sells std with audio
+    // (0.9 u/s), as the catalog prices it.
+    let n = create(
         "kling-3.0",
+        "kling-v3",
         json!({"prompt": "Walk forward", "images": ["https://x.test/a.png"], "generateAudio": true}),
     );
-    let e = plan(&req, op, "kling-v3", None, None).unwrap_err();
+    assert_eq!(
+        (&n.body["sound"], &n.body["mode"]),
+        (&json!("on"), &json!("std"))
+    );
+    // Shots that do not add up to an allowed length are refused naming multiPrompt.
+    let mut req = quoted(
+        "kling-3.0",
+        json!({"multiShots": true, "multiPrompt": [
+            {"prompt": "A door opens", "duration": 3}, {"prompt": "A cat walks in", "duration": 4}]}),
+    )
+    .0;
+    req.duration = Some(8);
+    let e = plan(&req, Operation::TextToVideo, "kling-v3", None, None).unwrap_err();
     assert!(
         e.message()
-            .starts_with("mode: std does not allow generateAudio"),
+            .starts_with("multiPrompt: the shots add up to 7 s"),
         "{}",
         e.message()
+    );
+    let (mut req, op) = quoted("kling-3.0", json!({"prompt": "A city"}));
+    req.duration = Some(16);
+    let e = plan(&req, op, "kling-v3", None, None).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "duration: 16 is not allowed for kling-v3 (allowed: 3 to 15 s)"
     );
 }
 
@@ -531,8 +553,9 @@ fn extra_is_refused_and_the_callers_external_id_never_goes_upstream() {
 }
 
 #[test]
-fn v1_models_keep_cfg_scale_and_have_no_sound() {
-    // A provider model outside the catalog (operator override): the spec's rules by version.
+fn models_and_operations_outside_the_rules_table_are_not_guessed() {
+    // A provider model outside the table (an operator override naming a newer model), or
+    // an operation its row does not list: refused, never mapped with guessed rules.
     let req = GenerationRequest {
         model: "custom".into(),
         prompt: Some("A city".into()),
@@ -540,11 +563,44 @@ fn v1_models_keep_cfg_scale_and_have_no_sound() {
         generate_audio: Some(false),
         ..Default::default()
     };
-    let Plan::Create(n) = plan(&req, Operation::TextToVideo, "kling-v1-6", None, None).unwrap()
+    let e = plan(&req, Operation::TextToVideo, "kling-v9", None, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("model kling-v9"), "{}", e.message());
+    let e = plan(&req, Operation::TextToVideo, "kling-v1-6", None, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(
+        e.message()
+            .starts_with("operation text_to_video is not served by Kling model kling-v1-6"),
+        "{}",
+        e.message()
+    );
+    // Features the rules table does not offer for the model are refused, not dropped.
+    let camera = GenerationRequest {
+        camera_control: Some(genmux_core::CameraControl {
+            camera_motion: Some("pan".into()),
+            camera_speed: Some(1.0),
+            ..Default::default()
+        }),
+        ..req.clone()
+    };
+    let e = plan(
+        &camera,
+        Operation::TextToVideo,
+        "kling-v2-5-turbo",
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().starts_with("cameraControl"), "{}", e.message());
+    assert!(plan(&camera, Operation::TextToVideo, "kling-v2-6", None, None).is_ok());
+    // V2.x: cfg_scale is accepted and not sent (§2); no sound field.
+    let Plan::Create(n) =
+        plan(&req, Operation::TextToVideo, "kling-v2-5-turbo", None, None).unwrap()
     else {
         panic!("text to video is one create call");
     };
-    assert_eq!(n.body["cfg_scale"], 0.8);
+    assert!(!n.body.contains_key("cfg_scale"));
     assert!(!n.body.contains_key("sound"));
     let audio = GenerationRequest {
         generate_audio: Some(true),
@@ -566,7 +622,7 @@ fn v1_models_keep_cfg_scale_and_have_no_sound() {
 fn missing_inputs_are_named() {
     let cases: [(Operation, &str, &str); 5] = [
         (Operation::TextToVideo, "kling-v2-6", "prompt"),
-        (Operation::ImageToVideo, "kling-v2-6", "images"),
+        (Operation::ImageToVideo, "kling-v2-5-turbo", "images"),
         (Operation::MotionControl, "motion-control", "images"),
         (Operation::VideoExtend, "video-extend", "videoId"),
         (Operation::LipSync, "advanced-lip-sync", "videoId"),

@@ -182,6 +182,15 @@ impl<'a> Body<'a> {
             .ok_or_else(|| KlingError::invalid_param(format!("{} is required", self.name(field))))
     }
 
+    /// A JSON boolean (a string `"true"` is refused, as the real API's typed fields do).
+    pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, KlingError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.wrong_type(field, "a boolean", v)),
+        }
+    }
+
     pub fn opt_array(&self, field: &str) -> Result<Option<&'a Vec<Value>>, KlingError> {
         match self.get(field) {
             None => Ok(None),

@@ -103,6 +103,10 @@ where
         Ok(data) => ok(data),
         Err(e) => e.into_response(),
     };
+    if !decision.stall.is_zero() {
+        // The work is done (a task may exist now); the answer comes late.
+        tokio::time::sleep(decision.stall).await;
+    }
     match decision.action {
         FaultAction::Drop => match kill {
             Some(kill) => {

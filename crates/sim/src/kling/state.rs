@@ -76,6 +76,9 @@ pub struct TaskSummary {
     pub account: usize,
     /// The `external_task_id` the creator sent, if any.
     pub external_task_id: Option<String>,
+    /// The units this task is charged once it succeeds (its `final_unit_deduction`; a
+    /// failed task is charged nothing).
+    pub units: f64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -172,6 +175,7 @@ impl KlingState {
                 task_status: t.status.as_str().to_string(),
                 account: t.account,
                 external_task_id: t.plan.external_task_id.clone(),
+                units: t.plan.units,
             })
             .collect()
     }

@@ -33,8 +33,19 @@ pub(crate) const IMAGE_MODELS: [&str; 6] = [
 ];
 /// spec §2: `sound` only on models V2.6 and later.
 const SOUND_MODELS: [&str; 2] = ["kling-v2-6", "kling-v3"];
+/// spec "Kling 3.0": `sound` on `kling-v2-6` requires `mode: pro` (v3 prices sound in
+/// both modes: "with audio 0.9 / 1.2 u").
+const SOUND_NEEDS_PRO: [&str; 1] = ["kling-v2-6"];
 const MODES: [&str; 2] = ["std", "pro"];
+/// spec §2–§4: `duration` `"5"` or `"10"`.
 const DURATIONS: [&str; 2] = ["5", "10"];
+/// spec "Kling 3.0": `kling-v3` takes 3–15 s (the spec's decision, stated once for client,
+/// catalog and simulator).
+const V3_SECONDS: std::ops::RangeInclusive<u64> = 3..=15;
+/// Multi-shot (`kling-v3` only, spec "Kling 3.0"): `shot_type` values…
+const SHOT_TYPES: [&str; 2] = ["customize", "intelligence"];
+/// …and at most this many shots in `multi_prompt` (the catalog's kling-3.0 limit).
+const MAX_SHOTS: usize = 6;
 const VIDEO_ASPECTS: [&str; 3] = ["16:9", "9:16", "1:1"];
 /// spec §7: the eight image aspect ratios.
 const IMAGE_ASPECTS: [&str; 8] = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"];
@@ -126,11 +137,115 @@ fn common_tail(body: &Body<'_>) -> Result<(Option<String>, Option<String>), Klin
     Ok((ext, cb))
 }
 
-fn duration_ms(body: &Body<'_>) -> Result<u64, KlingError> {
-    let d = body
-        .enum_str("duration", &DURATIONS, Some("5"))?
-        .unwrap_or_else(|| "5".into());
-    Ok(if d == "10" { 10_000 } else { 5_000 })
+/// `duration` of a new video: `"5"` (default) or `"10"`, or any whole second of 3–15 on
+/// `kling-v3`. Always a string (spec "Common rules": durations are strings).
+fn duration_ms(body: &Body<'_>, model: &str) -> Result<u64, KlingError> {
+    if model != "kling-v3" {
+        let d = body
+            .enum_str("duration", &DURATIONS, Some("5"))?
+            .unwrap_or_else(|| "5".into());
+        return Ok(if d == "10" { 10_000 } else { 5_000 });
+    }
+    let Some(d) = body.opt_str("duration")? else {
+        return Ok(5_000);
+    };
+    match d.parse::<u64>() {
+        Ok(secs) if V3_SECONDS.contains(&secs) && d == secs.to_string() => Ok(secs * 1000),
+        _ => Err(KlingError::invalid_param(format!(
+            "duration {d:?} is not allowed for kling-v3; allowed values: \"{}\" to \"{}\" (whole seconds)",
+            V3_SECONDS.start(),
+            V3_SECONDS.end()
+        ))),
+    }
+}
+
+/// The multi-shot fields of text2video / image2video (spec "Kling 3.0"): `multi_shot`
+/// (boolean), `shot_type` (`customize` | `intelligence`) and, for `customize`,
+/// `multi_prompt: [{index, prompt, duration: "4"}]` whose shots (1-based, in order, at least
+/// 1 s each) add up to the video's `duration`. Only `kling-v3` takes them. Returns whether
+/// the request is a customized multi-shot one (its prompt lives in `multi_prompt`) and the
+/// shot prompts.
+fn multi_shot(
+    b: &Body<'_>,
+    model: &str,
+    duration_ms: u64,
+    strict: bool,
+) -> Result<(bool, Vec<String>), KlingError> {
+    let present: Vec<&str> = ["multi_shot", "shot_type", "multi_prompt"]
+        .into_iter()
+        .filter(|f| b.has(f))
+        .collect();
+    if present.is_empty() {
+        return Ok((false, Vec::new()));
+    }
+    if model != "kling-v3" {
+        return Err(KlingError::invalid_param(format!(
+            "{} is only supported by kling-v3, got model_name {model:?}",
+            present.join(", ")
+        )));
+    }
+    if b.opt_bool("multi_shot")? != Some(true) {
+        return Err(KlingError::invalid_param(format!(
+            "{} needs multi_shot true",
+            present.join(", ")
+        )));
+    }
+    let shot_type = b.enum_str("shot_type", &SHOT_TYPES, None)?.ok_or_else(|| {
+        KlingError::invalid_param(format!(
+            "shot_type is required with multi_shot true; allowed values: {}",
+            SHOT_TYPES.join(", ")
+        ))
+    })?;
+    let shots = b.opt_array("multi_prompt")?;
+    if shot_type == "intelligence" {
+        if shots.is_some() {
+            return Err(KlingError::invalid_param(
+                "multi_prompt is not allowed with shot_type \"intelligence\" (the model divides the shots); use shot_type \"customize\"",
+            ));
+        }
+        return Ok((false, Vec::new()));
+    }
+    let shots = shots.ok_or_else(|| {
+        KlingError::invalid_param("multi_prompt is required with shot_type \"customize\"")
+    })?;
+    if shots.is_empty() || shots.len() > MAX_SHOTS {
+        return Err(KlingError::invalid_param(format!(
+            "multi_prompt holds {} shots; 1 to {MAX_SHOTS} are allowed",
+            shots.len()
+        )));
+    }
+    let mut total_ms = 0u64;
+    let mut prompts = Vec::new();
+    for (i, shot) in shots.iter().enumerate() {
+        let path = format!("multi_prompt[{i}]");
+        let sb = Body::nested(shot, &path)?;
+        sb.only(&["index", "prompt", "duration"], strict, &path)?;
+        let index = sb.req_i64("index")?;
+        if index != i as i64 + 1 {
+            return Err(KlingError::invalid_param(format!(
+                "{path}.index is {index}; shots are numbered from 1 in order, so {} is expected",
+                i + 1
+            )));
+        }
+        prompts.push(sb.prompt("prompt", true)?.unwrap_or_default().to_string());
+        let d = sb.req_str("duration")?;
+        match d.parse::<u64>() {
+            Ok(secs) if secs >= 1 && d == secs.to_string() => total_ms += secs * 1000,
+            _ => {
+                return Err(KlingError::invalid_param(format!(
+                    "{path}.duration {d:?} must be a whole number of seconds ≥ 1, as a string"
+                )))
+            }
+        }
+    }
+    if total_ms != duration_ms {
+        return Err(KlingError::invalid_param(format!(
+            "multi_prompt durations add up to {} s but duration is {} s; they must be equal",
+            total_ms / 1000,
+            duration_ms / 1000
+        )));
+    }
+    Ok((true, prompts))
 }
 
 fn texts(items: &[Option<&str>]) -> Vec<String> {
@@ -191,7 +306,7 @@ fn cfg_scale(body: &Body<'_>, model: &str) -> Result<(), KlingError> {
     Ok(())
 }
 
-fn sound(body: &Body<'_>, model: &str, mode: &str, needs_pro: bool) -> Result<bool, KlingError> {
+fn sound(body: &Body<'_>, model: &str, mode: &str) -> Result<bool, KlingError> {
     let on = body
         .enum_str("sound", &["on", "off"], Some("off"))?
         .as_deref()
@@ -202,10 +317,10 @@ fn sound(body: &Body<'_>, model: &str, mode: &str, needs_pro: bool) -> Result<bo
             SOUND_MODELS.join(", ")
         )));
     }
-    if on && needs_pro && mode != "pro" {
-        return Err(KlingError::invalid_param(
-            "sound \"on\" for image to video needs mode \"pro\"",
-        ));
+    if on && SOUND_NEEDS_PRO.contains(&model) && mode != "pro" {
+        return Err(KlingError::invalid_param(format!(
+            "sound \"on\" on {model} needs mode \"pro\", got mode {mode:?}"
+        )));
     }
     Ok(on)
 }
@@ -234,6 +349,10 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
             "aspect_ratio",
             "duration",
             "camera_control",
+            // spec "Kling 3.0": kling-v3 multi-shot.
+            "multi_shot",
+            "shot_type",
+            "multi_prompt",
             "external_task_id",
             "callback_url",
         ],
@@ -241,18 +360,22 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
         ep,
     )?;
     let model = model(&b, &VIDEO_MODELS, "kling-v1", ep)?;
-    let prompt = b.prompt("prompt", true)?;
+    let duration_ms = duration_ms(&b, &model)?;
+    let (customized, shots) = multi_shot(&b, &model, duration_ms, ctx.strict)?;
+    // A customized multi-shot request carries its prompts in multi_prompt.
+    let prompt = b.prompt("prompt", !customized)?;
     let negative = b.prompt("negative_prompt", false)?;
     let mode = b.enum_str("mode", &MODES, Some("std"))?.unwrap_or_default();
-    let sound = sound(&b, &model, &mode, false)?;
+    let sound = sound(&b, &model, &mode)?;
     cfg_scale(&b, &model)?;
     let aspect = b
         .enum_str("aspect_ratio", &VIDEO_ASPECTS, Some("16:9"))?
         .unwrap_or_default();
-    let duration_ms = duration_ms(&b)?;
     if let Some(cc) = b.get("camera_control") {
         check_camera_control(cc, ctx.strict)?;
     }
+    let mut all_texts = texts(&[prompt, negative]);
+    all_texts.extend(shots);
     Ok(new_video_plan(
         model,
         mode,
@@ -260,7 +383,7 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
         aspect,
         sound,
         common_tail(&b)?,
-        texts(&[prompt, negative]),
+        all_texts,
     ))
 }
 
@@ -282,6 +405,10 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
             "camera_control",
             "duration",
             "sound",
+            // spec "Kling 3.0": kling-v3 multi-shot.
+            "multi_shot",
+            "shot_type",
+            "multi_prompt",
             "external_task_id",
             "callback_url",
         ],
@@ -348,13 +475,16 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
     let prompt = b.prompt("prompt", false)?;
     let negative = b.prompt("negative_prompt", false)?;
     let mode = b.enum_str("mode", &MODES, Some("std"))?.unwrap_or_default();
-    let sound = sound(&b, &model, &mode, true)?;
+    let sound = sound(&b, &model, &mode)?;
     cfg_scale(&b, &model)?;
     if let Some(cc) = b.get("camera_control") {
         check_camera_control(cc, ctx.strict)?;
     }
-    let duration_ms = duration_ms(&b)?;
+    let duration_ms = duration_ms(&b, &model)?;
+    let (_, shots) = multi_shot(&b, &model, duration_ms, ctx.strict)?;
     let dims = image.as_ref().or(tail.as_ref()).and_then(|m| m.dims);
+    let mut all_texts = texts(&[prompt, negative]);
+    all_texts.extend(shots);
     Ok(new_video_plan(
         model,
         mode,
@@ -362,7 +492,7 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
         aspect_of(dims),
         sound,
         common_tail(&b)?,
-        texts(&[prompt, negative]),
+        all_texts,
     ))
 }
 
@@ -422,7 +552,7 @@ pub(crate) fn multi_image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
     let prompt = b.prompt("prompt", true)?;
     let negative = b.prompt("negative_prompt", false)?;
     let mode = b.enum_str("mode", &MODES, Some("std"))?.unwrap_or_default();
-    let duration_ms = duration_ms(&b)?;
+    let duration_ms = duration_ms(&b, &model)?;
     let aspect = b
         .enum_str("aspect_ratio", &VIDEO_ASPECTS, Some("16:9"))?
         .unwrap_or_default();
@@ -757,9 +887,14 @@ fn n_images(b: &Body<'_>) -> Result<u32, KlingError> {
     }
 }
 
-/// Assumed image price (catalog): 0.25 u per 1k image, 0.5 per 2k.
+/// Assumed image prices (the catalog's: spec/kling-api.md gives none): images/generations
+/// 0.25 u per 1k image and 0.5 per 2k; omni-image twice that.
 fn image_units(resolution: &str, n: u32) -> f64 {
     (if resolution == "2k" { 0.5 } else { 0.25 }) * n as f64
+}
+
+fn omni_image_units(resolution: &str, n: u32) -> f64 {
+    2.0 * image_units(resolution, n)
 }
 
 /// spec §7.
@@ -916,7 +1051,7 @@ pub(crate) fn omni_image(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
     let n = n_images(&b)?;
     let (external_task_id, callback_url) = common_tail(&b)?;
     Ok(Plan {
-        units: image_units(&resolution, n),
+        units: omni_image_units(&resolution, n),
         model,
         mode: resolution,
         external_task_id,
@@ -952,5 +1087,6 @@ mod tests {
         assert_eq!(video_units("kling-v2-6", "pro", 5_000, true), 5.0);
         assert!((video_units("kling-v3", "pro", 5_000, true) - 6.0).abs() < 1e-9);
         assert_eq!(image_units("2k", 3), 1.5);
+        assert_eq!(omni_image_units("1k", 2), 1.0);
     }
 }

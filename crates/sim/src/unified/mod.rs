@@ -115,6 +115,16 @@ impl UnifiedSim {
         self.state.balance(key)
     }
 
+    /// Sets the points left for `key` (`None` = unlimited); `false` for an unknown key.
+    pub fn set_balance(&self, key: &str, balance: Option<i64>) -> bool {
+        self.state.set_balance(key, balance)
+    }
+
+    /// The points a task is charged (0 once it failed); `None` for an unknown task.
+    pub fn points_charged(&self, task_id: &str) -> Option<i64> {
+        self.state.points_charged(task_id)
+    }
+
     /// Stops serving and ticking.
     pub async fn shutdown(self) {
         self.running.shutdown().await;

@@ -81,7 +81,14 @@ pub(crate) fn router(state: UnifiedState) -> Router {
         .with_state(state)
 }
 
-fn fault_message(status: u16) -> &'static str {
+/// The `error` text of an injected fault. The plan's code picks the class where the status
+/// alone does not tell it: 1300/1301 are content-policy refusals, which the unified API
+/// words as such (a 400 that says "content policy"), so a client can tell them from an
+/// invalid request.
+fn fault_message(status: u16, code: u32) -> &'static str {
+    if matches!(code, 1300 | 1301) {
+        return "content policy: the request was refused by the safety system (injected fault)";
+    }
     match status {
         429 => "rate limited: retry after the Retry-After delay",
         503 => "service unavailable",
@@ -107,11 +114,11 @@ where
     }
     if let FaultAction::Error {
         status,
+        code,
         retry_after,
-        ..
     } = decision.action
     {
-        let mut r = Rejection::new(status, fault_message(status));
+        let mut r = Rejection::new(status, fault_message(status, code));
         r.retry_after = retry_after;
         return r.into_response();
     }
@@ -129,6 +136,10 @@ where
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         Err(e) => e.into_response(),
     };
+    if !decision.stall.is_zero() {
+        // The work is done (a task may exist now); the answer comes late.
+        tokio::time::sleep(decision.stall).await;
+    }
     match decision.action {
         FaultAction::Drop => match kill {
             Some(kill) => {
@@ -230,8 +241,8 @@ async fn media(State(state): State<UnifiedState>, req: Request) -> Response {
         tokio::time::sleep(decision.latency).await;
     }
     match decision.action {
-        FaultAction::Error { status, .. } => {
-            return Rejection::new(status, fault_message(status)).into_response()
+        FaultAction::Error { status, code, .. } => {
+            return Rejection::new(status, fault_message(status, code)).into_response()
         }
         FaultAction::Drop => {
             if let Some(kill) = req.extensions().get::<ConnectionKill>() {

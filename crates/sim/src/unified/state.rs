@@ -245,6 +245,30 @@ impl UnifiedState {
         lock(&self.inner.store).balances[idx]
     }
 
+    /// Sets the points left for `key` (`None` = unlimited); `false` when the key is
+    /// unknown. A key whose balance cannot cover a generation is answered 402, as an
+    /// upstream account out of credit is.
+    pub fn set_balance(&self, key: &str, balance: Option<i64>) -> bool {
+        let Some(idx) = self.inner.config.keys.iter().position(|k| k.key == key) else {
+            return false;
+        };
+        lock(&self.inner.store).balances[idx] = balance;
+        true
+    }
+
+    /// The points a task is charged (its `pointsCharged`: 0 once it failed), or `None` for
+    /// an unknown task id.
+    pub fn points_charged(&self, task_id: &str) -> Option<i64> {
+        let mut store = self.store();
+        self.advance_tasks(&mut store);
+        let t = &store.tasks[*store.by_id.get(task_id)?];
+        Some(if t.status == TaskStatus::Failed {
+            0
+        } else {
+            t.points
+        })
+    }
+
     /// The key index of a `Bearer` header.
     pub(crate) fn authenticate(
         &self,
