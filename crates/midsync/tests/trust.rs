@@ -281,31 +281,8 @@ async fn unknown_submissions_never_received_are_refunded_once(db: Db) {
         let req = serde_json::from_value(body).unwrap();
         let q = catalog.quote(&req).unwrap();
         let before = gw.balance().await;
-        let id = format!("task_never_sent_{}", uuid::Uuid::new_v4().simple());
-        gw.store
-            .tasks
-            .insert_with_hold(NewTask {
-                id: id.clone(),
-                account_id: gw.account.clone(),
-                api_key_id: None,
-                model: q.model.clone(),
-                operation: q.operation,
-                provider: "kling".into(),
-                provider_task_id: None,
-                provider_model: None,
-                status: TaskStatus::Unknown,
-                points: q.points,
-                request: serde_json::to_value(&q.request).unwrap(),
-                callback_url: None,
-                callback_token: Some(uuid::Uuid::new_v4().simple().to_string()),
-                project_id: None,
-                external_task_id: Some(id.clone()),
-                caller_external_id: None,
-                created_at: gw.state.clock().now(),
-                next_poll_at: Some(gw.state.clock().now()),
-            })
-            .await
-            .unwrap();
+        let now = gw.state.clock().now();
+        let id = unsent_task(&gw, "kling", &q, now, now).await;
         assert_eq!(gw.balance().await, before - q.points);
         poller::poll_due(&gw.state).await.unwrap();
         let task = gw.store.tasks.get(&id).await.unwrap().unwrap();
@@ -324,6 +301,43 @@ async fn unknown_submissions_never_received_are_refunded_once(db: Db) {
         );
     }
     sim.shutdown().await;
+}
+
+/// A task row of `provider`, `unknown`, written with its hold as generate writes it before
+/// the submission leaves — as if the process died before sending it (R4).
+async fn unsent_task(
+    gw: &Gateway,
+    provider: &str,
+    q: &genmux_core::Quote,
+    created_at: time::OffsetDateTime,
+    due: time::OffsetDateTime,
+) -> String {
+    let id = format!("task_unsent_{}", uuid::Uuid::new_v4().simple());
+    gw.store
+        .tasks
+        .insert_with_hold(NewTask {
+            id: id.clone(),
+            account_id: gw.account.clone(),
+            api_key_id: None,
+            model: q.model.clone(),
+            operation: q.operation,
+            provider: provider.into(),
+            provider_task_id: None,
+            provider_model: None,
+            status: TaskStatus::Unknown,
+            points: q.points,
+            request: serde_json::to_value(&q.request).unwrap(),
+            callback_url: None,
+            callback_token: Some(uuid::Uuid::new_v4().simple().to_string()),
+            project_id: None,
+            external_task_id: Some(id.clone()),
+            caller_external_id: None,
+            created_at,
+            next_poll_at: Some(due),
+        })
+        .await
+        .unwrap();
+    id
 }
 
 /// X4: the unified API cannot find a task by our id. A submission of unknown outcome keeps
@@ -351,31 +365,7 @@ async fn a_provider_without_lookup_keeps_the_hold_until_the_deadline(db: Db) {
     let now = gw.state.clock().now();
     let mut ids = Vec::new();
     for age in [Duration::from_secs(1800), Duration::from_secs(7200)] {
-        let id = format!("task_unified_{}", uuid::Uuid::new_v4().simple());
-        gw.store
-            .tasks
-            .insert_with_hold(NewTask {
-                id: id.clone(),
-                account_id: gw.account.clone(),
-                api_key_id: None,
-                model: q.model.clone(),
-                operation: q.operation,
-                provider: "midsync".into(),
-                provider_task_id: None,
-                provider_model: None,
-                status: TaskStatus::Unknown,
-                points: q.points,
-                request: serde_json::to_value(&q.request).unwrap(),
-                callback_url: None,
-                callback_token: Some(uuid::Uuid::new_v4().simple().to_string()),
-                project_id: None,
-                external_task_id: Some(id.clone()),
-                caller_external_id: None,
-                created_at: now - age,
-                next_poll_at: Some(now),
-            })
-            .await
-            .unwrap();
+        let id = unsent_task(&gw, "midsync", &q, now - age, now).await;
         ids.push(id);
     }
     assert_eq!(gw.balance().await, BALANCE - 2 * q.points);

@@ -61,6 +61,23 @@ impl Routed {
     }
 }
 
+/// Counts one query (status, lookup, cancel) against `entry`'s request rate;
+/// `RateLimited` with the wait as `Retry-After` when over it.
+fn query_rate(entry: &Entry) -> Result<()> {
+    entry.limiter.check_rate().map_err(|wait| {
+        Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "provider {} request rate reached; retry in {} ms",
+                entry.id,
+                wait.as_millis().max(1)
+            ),
+        )
+        .with_provider(entry.id.to_string())
+        .with_retry_after(wait)
+    })
+}
+
 /// One candidate of [`Router::route_preview`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoutePreview {
@@ -1079,18 +1096,7 @@ impl Router {
             )
             .with_provider(entry.id.to_string()));
         }
-        if let Err(wait) = entry.limiter.check_rate() {
-            return Err(Error::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "provider {} request rate reached; retry in {} ms",
-                    entry.id,
-                    wait.as_millis().max(1)
-                ),
-            )
-            .with_provider(entry.id.to_string())
-            .with_retry_after(wait));
-        }
+        query_rate(entry)?;
         entry
             .provider
             .find_unknown(task)
@@ -1197,18 +1203,7 @@ impl Router {
         F: std::future::Future<Output = Result<T>>,
     {
         let entry = self.require_entry(&task.provider)?;
-        if let Err(wait) = entry.limiter.check_rate() {
-            return Err(Error::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "provider {} request rate reached; retry in {} ms",
-                    entry.id,
-                    wait.as_millis().max(1)
-                ),
-            )
-            .with_provider(entry.id.to_string())
-            .with_retry_after(wait));
-        }
+        query_rate(entry)?;
         let query = call(&entry.provider);
         let answer = match self.inner.retry.attempt_timeout {
             Some(limit) => tokio::time::timeout(limit, query)
