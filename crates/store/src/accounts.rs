@@ -28,7 +28,7 @@ pub const REASON_MAX_CHARS: usize = 500;
 const QUOTED_CHARS: usize = 40;
 
 /// `value` quoted for an error message: escaped (control characters, quotes and non-ASCII
-/// visible as escapes) and cut to [`QUOTED_CHARS`] characters, with its length when cut.
+/// visible as escapes) and cut to `QUOTED_CHARS` (40) characters, with its length when cut.
 pub fn quote_value(value: &str) -> String {
     let n = value.chars().count();
     if n <= QUOTED_CHARS {
