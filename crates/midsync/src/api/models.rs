@@ -140,6 +140,7 @@ fn document(
 #[utoipa::path(get, path = "/unified-video/models", tag = "models",
     params(("all" = Option<bool>, Query, description = "admin keys: also list `unserved` models and fields with the reason")),
     responses((status = 200, description = "`models`, `modelParams`, `pricingHints`", body = Object),
+        (status = 400, description = "a query parameter other than `all`, or `all` not true/false", body = crate::wire::ErrorBody),
         (status = 401, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn video_models(
@@ -154,6 +155,7 @@ pub async fn video_models(
 #[utoipa::path(get, path = "/unified-image/models", tag = "models",
     params(("all" = Option<bool>, Query, description = "admin keys: also list `unserved` models and fields with the reason")),
     responses((status = 200, description = "`models`, `modelParams`, `pricingHints`", body = Object),
+        (status = 400, description = "a query parameter other than `all`, or `all` not true/false", body = crate::wire::ErrorBody),
         (status = 401, body = crate::wire::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn image_models(

@@ -70,7 +70,10 @@ pub struct DisabledEndpointsResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnableEndpointBody {
     /// The disabled callback URL, as listed (any spelling of the same URL matches).
-    #[schema(min_length = 1)]
+    #[schema(
+        min_length = 1,
+        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+    )]
     pub url: String,
     /// The account (default: the caller's). Another account's endpoints need the operator
     /// scope.
