@@ -19,6 +19,22 @@ pub use genmux_kling as kling;
 #[cfg(feature = "midsync")]
 pub use genmux_midsync as midsync;
 
+/// Seedance on BytePlus ModelArk / Volcengine Ark (feature `seedance`).
+#[cfg(feature = "seedance")]
+pub use genmux_seedance as seedance;
+
+/// MiniMax Hailuo video (feature `minimax`).
+#[cfg(feature = "minimax")]
+pub use genmux_minimax as minimax;
+
+/// Runway (feature `runway`).
+#[cfg(feature = "runway")]
+pub use genmux_runway as runway;
+
+/// xAI Grok Imagine video (feature `xai`).
+#[cfg(feature = "xai")]
+pub use genmux_xai as xai;
+
 /// Keeps every provider crate enabled by a feature linked, so that its `inventory`
 /// registration is found by [`router::Registry::from_inventory`] (a crate nothing
 /// references is dropped by the linker, and its registration with it). Call it once at
@@ -28,4 +44,12 @@ pub fn link_providers() {
     genmux_kling::link();
     #[cfg(feature = "midsync")]
     genmux_midsync::link();
+    #[cfg(feature = "seedance")]
+    genmux_seedance::link();
+    #[cfg(feature = "minimax")]
+    genmux_minimax::link();
+    #[cfg(feature = "runway")]
+    genmux_runway::link();
+    #[cfg(feature = "xai")]
+    genmux_xai::link();
 }
