@@ -27,7 +27,7 @@ mod settings;
 mod tasks;
 
 pub use callbacks::{CallbackRecord, Outgoing};
-pub use guard::{bearer, guarded, json_ok, read_json, BodyError, WireError};
+pub use guard::{bearer, guarded, json_ok, read_json, BodyError, InjectedFault, WireError};
 pub use media::{Lookup, MediaShelf, MediaSpec};
 pub use settings::{AccountStanding, SimAccount, SimSettings};
 pub use tasks::{
