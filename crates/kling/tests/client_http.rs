@@ -311,12 +311,10 @@ fn config_errors_name_the_field() {
         .unwrap();
     assert_eq!(c.base_url(), "http://127.0.0.1:1");
     assert_eq!(Endpoint::OmniImage.path(), "/v1/images/omni-image");
-    let dbg = format!(
-        "{:?}",
-        KlingConfig::new("ak", "very-secret").with_webhook_secret("whsec_x")
-    );
-    assert!(
-        !dbg.contains("very-secret") && !dbg.contains("whsec_x"),
-        "{dbg}"
-    );
+    let dbg = format!("{:?}", KlingConfig::new("ak", "very-secret"));
+    assert!(!dbg.contains("very-secret"), "{dbg}");
+    let dbg = format!("{:?}", KlingConfig::with_api_key("static-secret-key"));
+    assert!(!dbg.contains("static-secret-key"), "{dbg}");
+    let e = KlingClient::new(KlingConfig::with_api_key("")).unwrap_err();
+    assert!(e.message().starts_with("api_key"), "{}", e.message());
 }

@@ -89,7 +89,6 @@ pub struct StartError {
 /// Every simulator, running.
 pub struct Simulators {
     kling: KlingSim,
-    kling_webhook: WebhookSecret,
     unified: UnifiedSim,
     unified_webhook: WebhookSecret,
 }
@@ -142,7 +141,6 @@ impl Simulators {
                 .copied()
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
         };
-        let kling_webhook = fresh_secret();
         let mut kling = KlingSimConfig {
             addr: addr("kling"),
             seed: options.seed,
@@ -155,8 +153,7 @@ impl Simulators {
                 per_endpoint: Default::default(),
             },
             ..KlingSimConfig::default()
-        }
-        .with_webhook_secret(kling_webhook.clone());
+        };
         if let Some(n) = options.concurrency {
             for account in &mut kling.accounts {
                 account.video_concurrency = n;
@@ -187,7 +184,6 @@ impl Simulators {
         };
         Ok(Simulators {
             kling,
-            kling_webhook,
             unified,
             unified_webhook,
         })
@@ -200,14 +196,12 @@ impl Simulators {
     /// gateway refuses a name its provider does not declare, so a rename shows at once.
     pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
         let k = &self.kling;
-        let kling_secret = self.kling_webhook.to_whsec();
         let u = &self.unified;
         let unified_secret = self.unified_webhook.to_whsec();
         let kling_settings = vec![
             ("KLING_ACCESS_KEY", k.access_key().to_string()),
             ("KLING_SECRET_KEY", k.secret_key().to_string()),
             ("KLING_BASE_URL", k.base_url().to_string()),
-            ("KLING_WEBHOOK_SECRET", kling_secret.clone()),
         ];
         let unified_settings = vec![
             ("MIDSYNC_API_KEY", u.api_key().to_string()),
@@ -231,7 +225,6 @@ impl Simulators {
                     "baseUrl": k.base_url(),
                     "accessKey": k.access_key(),
                     "secretKey": k.secret_key(),
-                    "webhookSecret": kling_secret,
                     "settings": settings_json(&kling_settings),
                 }),
                 settings: kling_settings,
@@ -274,14 +267,17 @@ mod tests {
         for up in &ups {
             assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
             assert!(!up.base_url.ends_with(":0"), "{up:?}");
-            // Each simulator signs its callbacks with the secret it hands the provider.
+            // A simulator that signs its callbacks hands the provider its secret; Kling
+            // signs none (spec/kling-api.md "Errors, limits, callbacks"), so it has none.
             let secret = up
                 .settings
                 .iter()
                 .find(|(k, _)| k.ends_with("_WEBHOOK_SECRET"))
-                .map(|(_, v)| v.clone())
-                .unwrap();
-            assert!(WebhookSecret::parse(&secret).is_ok());
+                .map(|(_, v)| v.clone());
+            match up.provider {
+                "kling" => assert_eq!(secret, None, "{up:?}"),
+                _ => assert!(WebhookSecret::parse(&secret.unwrap()).is_ok()),
+            }
             assert_eq!(
                 up.info["settings"].as_object().unwrap().len(),
                 up.settings.len()

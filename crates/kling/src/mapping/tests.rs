@@ -355,10 +355,12 @@ fn motion_control_fields() {
                "keepOriginalSound": false, "prompt": "Dance"}),
     );
     // The duration declares the motion video's length for billing; it is not a wire field.
+    // model_name is the row's (spec "Field types": default kling-v2-6, sent explicitly).
     assert_body(
         &n,
         Endpoint::MotionControl,
-        json!({"image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
+        json!({"model_name": "kling-v2-6",
+               "image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
                "character_orientation": "image", "mode": "std", "prompt": "Dance",
                "keep_original_sound": "no", "callback_url": CB}),
     );
@@ -417,6 +419,7 @@ fn faces() -> IdentifyFaceResponse {
                 end_time: 4000,
             },
         ],
+        final_unit_deduction: None,
     }
 }
 
@@ -475,6 +478,7 @@ fn lip_sync_face_choice_errors_name_the_field() {
     let none = IdentifyFaceResponse {
         session_id: "s".into(),
         face_data: vec![],
+        final_unit_deduction: None,
     };
     let e = pick_face(&none, None).unwrap_err();
     assert!(e.message().contains("no face"), "{}", e.message());
@@ -516,7 +520,7 @@ fn omni_image_lists() {
         "kling-image-o1",
         json!({"prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
                "images": ["https://x.test/a.png", "https://x.test/b.png"],
-               "elementIds": ["el-1"], "n": 2, "externalTaskId": "ext-o"}),
+               "elementIds": ["829"], "n": 2, "externalTaskId": "ext-o"}),
     );
     assert_body(
         &n,
@@ -524,8 +528,20 @@ fn omni_image_lists() {
         json!({"model_name": "kling-image-o1",
                "prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
                "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
-               "element_list": [{"element_id": "el-1"}],
+               "element_list": [{"element_id": 829}],
                "resolution": "1k", "aspect_ratio": "auto", "n": 2, "callback_url": CB}),
+    );
+    // spec "Field types": element_id is an integer on the wire; an id that is not a whole
+    // number is refused here, naming it, rather than sent as a string Kling refuses.
+    let (req, op) = quoted(
+        "kling-omni-image",
+        json!({"prompt": "Put the subject on a beach", "elementIds": ["el-1"]}),
+    );
+    let e = plan(&req, op, "kling-image-o1", Some(CB), None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(
+        e.message(),
+        "elementIds[0]: `el-1` is not a Kling subject id (allowed: a whole number from the subject library, e.g. 829)"
     );
 }
 
@@ -726,7 +742,9 @@ fn every_upstream_field_is_gateway_or_catalog_controlled() {
                     };
                     if sources.is_empty() {
                         let want = match field.as_str() {
-                            "model_name" => json!(pm.model),
+                            "model_name" => {
+                                json!(crate::rules::rules(&pm.model).and_then(|r| r.model_name))
+                            }
                             "callback_url" => json!(CB),
                             "external_task_id" => json!(EXT),
                             "session_id" => json!("sess-1"),
