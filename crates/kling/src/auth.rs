@@ -184,6 +184,12 @@ impl TokenSource {
         self.token_at(unix_now())
     }
 
+    /// Whether a rejected token can be replaced by a fresh one (a signed JWT can; a
+    /// static API key is what it is).
+    pub fn renewable(&self) -> bool {
+        matches!(self.source, Source::Jwt { .. })
+    }
+
     /// Drops the cached token (after Kling rejected it with 1000–1004). A static key has
     /// nothing to renew.
     pub fn invalidate(&self) {

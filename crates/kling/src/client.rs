@@ -3,7 +3,8 @@
 //! What the client promises about failures (the router decides about retries):
 //! - a Kling error answer becomes the [`crate::error`] table's kind, with Kling's message,
 //!   its `request_id` and any `Retry-After`;
-//! - 1000–1004 (token rejected) make the client sign a fresh token and send once more;
+//! - 1000–1004 (token rejected) make the client sign a fresh token and send once more (a
+//!   static API key is not sent again);
 //! - a submission that fails after its body may have reached Kling (a timeout, a connection
 //!   dropped mid-response, a success status with an unreadable body) is returned with
 //!   [`Error::with_maybe_accepted`] and must not be resubmitted;
@@ -400,7 +401,7 @@ impl KlingClient {
                 }
             };
             if envelope.code != 0 || !status.is_success() {
-                if is_auth_failure(envelope.code) && !refreshed {
+                if is_auth_failure(envelope.code) && !refreshed && self.inner.tokens.renewable() {
                     // spec: token failures are not retryable as is; refresh once.
                     tracing::debug!(
                         code = envelope.code,
