@@ -293,6 +293,11 @@ impl ResolvedProvider {
             .collect()
     }
 
+    /// [`ResolvedProvider::missing`] in words: `A + B`, alternatives as `A + B, or C`.
+    pub fn missing_text(&self) -> String {
+        alternatives_text(self.missing())
+    }
+
     /// The settings set by something other than a default.
     pub fn explicitly_set(&self) -> impl Iterator<Item = &ResolvedSetting> {
         self.settings.iter().filter(|s| s.is_set())
@@ -406,6 +411,23 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// Required settings in words, grouped by [`SettingSpec::alternative`] in declaration
+/// order: `KLING_ACCESS_KEY + KLING_SECRET_KEY, or KLING_API_KEY`.
+pub fn alternatives_text<'a>(specs: impl IntoIterator<Item = &'a SettingSpec>) -> String {
+    let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for s in specs {
+        match groups.iter_mut().find(|(set, _)| *set == s.alternative) {
+            Some((_, names)) => names.push(s.env),
+            None => groups.push((s.alternative, vec![s.env])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(_, names)| names.join(" + "))
+        .collect::<Vec<_>>()
+        .join(", or ")
 }
 
 /// Checks a registration's declarations: environment names upper-case and unique, keys
@@ -1059,6 +1081,13 @@ mod tests {
         assert_eq!(
             state(&[("DUO_ACCESS_KEY", "a")]),
             (ProviderState::Incomplete, "DUO_SECRET_KEY".into())
+        );
+        let none = SettingSources::default()
+            .resolve(&PAIR_OR_KEY, &env_of(&[]))
+            .unwrap();
+        assert_eq!(
+            none.missing_text(),
+            "DUO_ACCESS_KEY + DUO_SECRET_KEY, or DUO_API_KEY"
         );
     }
 

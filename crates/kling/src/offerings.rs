@@ -213,10 +213,15 @@ pub fn offerings_at(catalog: &Catalog, usd_per_unit: f64) -> (Vec<Offering>, Vec
                 .copied()
                 .filter(|op| pm.operations.is_empty() || pm.operations.contains(op))
                 .collect();
+            let mut capability = restrict(cap, &ops);
+            // Kling takes subject-library ids (`elementIds`), never the unified image groups
+            // (`klingElements`): a catalog model whose elements are groups (kling-3.0) is
+            // not an element offering of Kling's, so such requests go to another provider.
+            capability.elements &= model.field("elementIds").is_some();
             let offering = Offering {
                 model: model.id.clone(),
                 provider_model: pm.model.clone(),
-                capability: restrict(cap, &ops),
+                capability,
                 cost,
             };
             match model.kind {
@@ -276,6 +281,25 @@ mod tests {
             .find(|o| o.provider_model == "kling-v1-5")
             .unwrap();
         assert!(ii.capability.image_to_image && !ii.capability.text_to_image);
+    }
+
+    /// Kling's element offerings are the models whose catalog elements are subject ids:
+    /// kling-3.0's are image groups (another provider's), kling-3.0-motion-control's and
+    /// omni-image's are ids.
+    #[test]
+    fn elements_are_offered_only_as_subject_ids() {
+        let (video, image) = offerings(Catalog::builtin());
+        let elements = |model: &str| {
+            video
+                .iter()
+                .chain(&image)
+                .find(|o| o.model == model)
+                .map(|o| o.capability.elements)
+        };
+        assert_eq!(elements("kling-3.0"), Some(false));
+        assert_eq!(elements("kling-3.0-motion-control"), Some(true));
+        assert_eq!(elements("kling-omni-image"), Some(true));
+        assert_eq!(elements("kling-motion-control"), Some(false));
     }
 
     #[test]
