@@ -166,8 +166,6 @@ pub struct ModelRules {
     /// Most subject-library `element_list` items (spec §8; "Field types": ≤ 3 on kling-v3
     /// image2video, ≤ 1 on v3 motion control); 0 = not a field.
     pub max_elements: u8,
-    /// `voice_list` (spec "Field types": v2.6 and later).
-    pub voices: bool,
     /// Most input images (start + end frame, `image_list`, references).
     pub max_images: u8,
     /// Longest prompt, characters; `None` where there is no prompt (lip sync).
@@ -202,7 +200,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: true,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         // §3: image + image_tail.
         max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -237,8 +234,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: true,
         multi_shot: None,
         max_elements: 0,
-        // "Field types": voice_list on v2.6 and later.
-        voices: true,
         // §3: image + image_tail.
         max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -277,8 +272,6 @@ pub static MODELS: &[ModelRules] = &[
         // text2video lists none). The catalog's klingElements are image groups, which /v1
         // does not take: those requests go to another provider.
         max_elements: 3,
-        // "Field types": voice_list on v2.6 and later.
-        voices: true,
         max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // "v3 per second: std 0.6 u, pro 0.8 u, with audio 0.9 / 1.2 u".
@@ -310,7 +303,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: true,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         // §4: 1–4 images.
         max_images: 4,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -346,7 +338,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: false,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         // §5: one character image.
         max_images: 1,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -380,7 +371,6 @@ pub static MODELS: &[ModelRules] = &[
         multi_shot: None,
         // "Field types": v3 motion control takes element_list with at most 1 item.
         max_elements: 1,
-        voices: false,
         max_images: 1,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // The spec prices motion control once ("std 0.9 u, pro 1.2 u", the v2.6 default)
@@ -415,7 +405,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: true,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         max_images: 0,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // Assumed one 5 s std generation: the spec gives no extend price.
@@ -440,7 +429,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: false,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         max_images: 0,
         max_prompt_chars: None,
         // "Lip sync 0.5 u per 5 s".
@@ -469,7 +457,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: true,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         max_images: 0,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // Assumed: the spec gives no image price.
@@ -496,7 +483,6 @@ pub static MODELS: &[ModelRules] = &[
         negative_prompt: false,
         multi_shot: None,
         max_elements: 0,
-        voices: false,
         max_images: 1,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         price: UnitPrice::PerImage { k1: 0.25, k2: 0.5 },
@@ -522,7 +508,6 @@ pub static MODELS: &[ModelRules] = &[
         multi_shot: None,
         // §8 element_list (elements + images ≤ 10).
         max_elements: 10,
-        voices: false,
         // §8: elements + images ≤ 10.
         max_images: 10,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
