@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use genmux_sim::kling::{Endpoint, Feature};
+use genmux_sim::FaultPlan;
 use serde_json::json;
 use std::time::Duration;
 
@@ -76,6 +78,71 @@ async fn a_forged_success_callback_does_not_settle_a_running_task() {
     let url = done.body["assets"][0]["url"].as_str().unwrap();
     assert!(!url.contains("attacker.example"), "{url}");
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
+    sim.shutdown().await;
+}
+
+/// A submission of unknown outcome (its answer was lost) cannot be attached to another
+/// upstream task by a callback: the gateway confirms it by the external id it sent, so a
+/// body naming someone else's finished task settles nothing and binds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callback_cannot_attach_another_task_to_an_unknown_submission() {
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway(Db::sqlite(), vec![kling], |c| {
+        c.poll.first_delay = Duration::from_secs(3600)
+    })
+    .await;
+    // Task A finishes normally.
+    let a = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a_upstream = a.body["providerTaskId"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(120)).await;
+    let a_task = sim
+        .state()
+        .tasks()
+        .into_iter()
+        .find(|t| t.task_id == a_upstream)
+        .unwrap();
+    assert_eq!(a_task.task_status, "succeed");
+    // Task B's answer is lost (Kling ran it), and so are its callbacks.
+    sim.set_faults(
+        Endpoint::Create(Feature::Text2Video),
+        FaultPlan {
+            drop_connection: 1.0,
+            lost_callback: 1.0,
+            ..FaultPlan::default()
+        },
+    )
+    .unwrap();
+    let b = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(b.body["status"], "unknown", "{}", b.body);
+    let b_id = b.body["taskId"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(2)).await;
+    let b_record = sim
+        .callbacks()
+        .into_iter()
+        .find(|c| c.task_id != a_upstream)
+        .expect("B's (lost) processing callback");
+    // The forger knows B's URL and sends A's finished task object.
+    let a_object = sim
+        .callbacks()
+        .into_iter()
+        .rfind(|c| c.task_id == a_upstream && c.task_status == "succeed")
+        .unwrap()
+        .body;
+    let answer = gw.send(gw.http.post(&b_record.url).json(&a_object)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["status"], "processing", "{}", answer.body);
+    let b_row = gw.store.tasks.get(&b_id).await.unwrap().unwrap();
+    assert_eq!(
+        b_row.provider_task_id.as_deref(),
+        Some(b_record.task_id.as_str()),
+        "B learnt its own upstream id, found by the external id we sent"
+    );
+    assert_ne!(b_row.status, genmux_core::TaskStatus::Succeeded);
     sim.shutdown().await;
 }
 
