@@ -20,8 +20,6 @@ use crate::fault::{FaultPlan, Faults};
 use crate::framework::{Sim, SimConfig, Wire};
 use crate::kling::{KlingSim, KlingSimConfig};
 use crate::unified::Unified;
-use genmux_core::webhook::WebhookSecret;
-use rand::RngCore;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -161,7 +159,6 @@ pub struct StartError {
 /// Every simulator, running.
 pub struct Simulators {
     kling: KlingSim,
-    kling_webhook: WebhookSecret,
     others: Vec<Box<dyn StandIn>>,
 }
 
@@ -179,14 +176,6 @@ impl std::fmt::Debug for Simulators {
             )
             .finish()
     }
-}
-
-/// A fresh callback signing secret: each simulator signs its callbacks and the provider is
-/// handed the secret, so the sandbox verifies callbacks as production does.
-fn fresh_secret() -> WebhookSecret {
-    let mut key = [0u8; 24];
-    rand::rng().fill_bytes(&mut key);
-    WebhookSecret::from_bytes(&key)
 }
 
 impl Simulators {
@@ -220,7 +209,6 @@ impl Simulators {
                 .copied()
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
         };
-        let kling_webhook = fresh_secret();
         let mut kling = KlingSimConfig {
             addr: addr("kling"),
             seed: options.seed,
@@ -233,8 +221,7 @@ impl Simulators {
                 per_endpoint: Default::default(),
             },
             ..KlingSimConfig::default()
-        }
-        .with_webhook_secret(kling_webhook.clone());
+        };
         if let Some(n) = options.concurrency {
             for account in &mut kling.accounts {
                 account.video_concurrency = n;
@@ -263,7 +250,6 @@ impl Simulators {
         }
         Ok(Simulators {
             kling,
-            kling_webhook,
             others,
         })
     }
@@ -276,12 +262,10 @@ impl Simulators {
     /// name its provider does not declare, so a rename shows at once.
     pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
         let k = &self.kling;
-        let kling_secret = self.kling_webhook.to_whsec();
         let kling_settings = vec![
             ("KLING_ACCESS_KEY", k.access_key().to_string()),
             ("KLING_SECRET_KEY", k.secret_key().to_string()),
             ("KLING_BASE_URL", k.base_url().to_string()),
-            ("KLING_WEBHOOK_SECRET", kling_secret.clone()),
         ];
         let settings_json = |s: &[(&str, String)]| {
             Value::Object(
@@ -299,7 +283,6 @@ impl Simulators {
                 "baseUrl": k.base_url(),
                 "accessKey": k.access_key(),
                 "secretKey": k.secret_key(),
-                "webhookSecret": kling_secret,
                 "settings": settings_json(&kling_settings),
             }),
             settings: kling_settings,
@@ -320,6 +303,7 @@ impl Simulators {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genmux_core::webhook::WebhookSecret;
 
     #[tokio::test]
     async fn every_simulator_starts_and_describes_its_provider_settings() {
@@ -332,7 +316,14 @@ mod tests {
         for up in &ups {
             assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
             assert!(!up.base_url.ends_with(":0"), "{up:?}");
-            // A simulator that signs its callbacks hands the provider a valid secret.
+            // A simulator that signs its callbacks hands the provider a valid secret; Kling
+            // signs none (spec/kling-api.md "Errors, limits, callbacks"), so it has none.
+            if up.provider == "kling" {
+                assert!(
+                    !up.settings.iter().any(|(k, _)| k.ends_with("_WEBHOOK_SECRET")),
+                    "{up:?}"
+                );
+            }
             for (_, secret) in up
                 .settings
                 .iter()
