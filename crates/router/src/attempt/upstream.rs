@@ -11,7 +11,12 @@ pub(crate) struct Upstream;
 
 impl Call for Upstream {
     async fn call(&self, a: &Attempt<'_>, now: Instant) -> Outcome {
-        let callback = a.observer.callback_url(&a.entry.id);
+        // A poll-only upstream (spec/upstreams.md: Runway, xAI) is given no callback URL.
+        let callback = if a.offering.capability.polling.poll_only {
+            None
+        } else {
+            a.observer.callback_url(&a.entry.id)
+        };
         let result = a
             .entry
             .provider
