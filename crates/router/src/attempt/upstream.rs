@@ -70,4 +70,18 @@ mod tests {
             ]
         );
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_only_offering_gets_no_callback_url() {
+        let mut f = fixture_with(Default::default(), Default::default());
+        f.entry.offerings[0].capability.polling.poll_only = true;
+        let Outcome::Sent(sent) = Upstream.call(&f.attempt(), crate::clock::now()).await else {
+            panic!("sent")
+        };
+        assert!(sent.result.is_ok());
+        assert_eq!(
+            *f.mem.sent.lock().unwrap(),
+            vec![(None, "ext-1".to_string())]
+        );
+    }
 }
