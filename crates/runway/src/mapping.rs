@@ -232,11 +232,11 @@ pub fn create_request(req: &GenerationRequest, op: Operation) -> Result<Create> 
 }
 
 /// What a create answer means to the router: Runway answers `{id}` only; the task starts
-/// `PENDING` (submitted).
-pub fn submission(created: &wire::CreatedTask, model: &str) -> Submission {
+/// `PENDING` (submitted). `provider_model` is the offering's.
+pub fn submission(created: &wire::CreatedTask, provider_model: &str) -> Submission {
     Submission {
         provider_task_id: created.id.clone(),
-        provider_model: model.to_string(),
+        provider_model: provider_model.to_string(),
         status: TaskStatus::Submitted,
         estimated_time_sec: None,
     }

@@ -158,11 +158,14 @@ impl VideoProvider for RunwayProvider {
         &self.video
     }
 
-    /// Maps and creates the task. Runway takes neither our id nor a callback URL.
+    /// Maps and creates the task. Runway takes neither our id nor a callback URL. The
+    /// submission names the offering's model (`gen4`, the family); the Runway model it
+    /// ran on follows from the stored request ([`crate::rules::UpstreamModel::for_request`]).
     async fn submit(&self, req: SubmitRequest<'_>) -> Result<Submission> {
         let create = mapping::create_request(req.request, req.operation)?;
         let created = self.client.create(&create).await?;
-        Ok(mapping::submission(&created, create.model()))
+        tracing::debug!(task = %created.id, runway_model = create.model(), "runway task created");
+        Ok(mapping::submission(&created, &req.offering.provider_model))
     }
 
     async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
