@@ -377,19 +377,25 @@ mod tests {
         for up in &ups {
             assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
             assert!(!up.base_url.ends_with(":0"), "{up:?}");
-            // Each simulator signs its callbacks with the secret it hands the provider.
+            // Each simulator that calls back signs its callbacks with the secret it hands
+            // the provider; a poll-only one (Runway) hands none.
             let secret = up
                 .settings
                 .iter()
                 .find(|(k, _)| k.ends_with("_WEBHOOK_SECRET"))
-                .map(|(_, v)| v.clone())
-                .unwrap();
-            assert!(WebhookSecret::parse(&secret).is_ok());
+                .map(|(_, v)| v.clone());
+            match up.provider {
+                "runway" => assert_eq!(secret, None, "{up:?}"),
+                _ => assert!(WebhookSecret::parse(&secret.unwrap()).is_ok()),
+            }
             assert_eq!(
                 up.info["settings"].as_object().unwrap().len(),
                 up.settings.len()
             );
         }
+        let runway = ups.iter().find(|u| u.name == "runway").unwrap();
+        let keys: Vec<_> = runway.settings.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["RUNWAY_BASE_URL", "RUNWAYML_API_SECRET"]);
         sims.shutdown().await;
     }
 
@@ -397,11 +403,11 @@ mod tests {
     async fn an_unknown_simulator_or_a_bad_speed_is_named() {
         let mut o = SimulatorOptions::sandbox(1.0);
         o.listen
-            .insert("runway".into(), "127.0.0.1:0".parse().unwrap());
+            .insert("nosuch".into(), "127.0.0.1:0".parse().unwrap());
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
             e.to_string()
-                .contains("no simulator is called `runway` (allowed: kling, unified)"),
+                .contains("no simulator is called `nosuch` (allowed: kling, unified, runway)"),
             "{e}"
         );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))
