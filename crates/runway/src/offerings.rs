@@ -142,6 +142,18 @@ mod tests {
         assert_eq!(c.unknown_lookup, UnknownLookup::NotFindable);
         assert!(c.durations.unwrap().contains(5) && c.durations.unwrap().contains(10));
         assert!(!c.durations.unwrap().contains(6));
+        // The router's candidate check sends Runway only the lengths it takes.
+        let req = |d| genmux_core::GenerationRequest {
+            model: "runway".into(),
+            prompt: Some("a fox".into()),
+            duration: Some(d),
+            ..Default::default()
+        };
+        assert_eq!(c.supports(&req(10), Operation::TextToVideo), Ok(()));
+        assert!(c
+            .supports(&req(8), Operation::TextToVideo)
+            .unwrap_err()
+            .starts_with("duration: 8"));
     }
 
     #[test]

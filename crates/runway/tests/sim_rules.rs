@@ -386,6 +386,22 @@ async fn tasks_walk_their_statuses_throttle_and_serve_expiring_mp4s() {
 }
 
 #[tokio::test]
+async fn by_default_two_tasks_run_and_the_third_is_throttled() {
+    let sim = RunwaySim::start(SimConfig::default()).await.unwrap();
+    let h = Http::new(&sim);
+    let ids = [h.t2v("one").await, h.t2v("two").await, h.t2v("three").await];
+    sim.advance(Duration::from_secs(3)).await;
+    let mut statuses = Vec::new();
+    for id in &ids {
+        statuses.push(h.get(id).await.1["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(statuses, ["RUNNING", "RUNNING", "THROTTLED"]);
+    sim.advance(Duration::from_secs(60)).await;
+    assert_eq!(h.get(&ids[2]).await.1["status"], "SUCCEEDED");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn failures_carry_their_failure_code() {
     let sim = RunwaySim::start(SimConfig::default().with_settings(|s| s.with_failure_rate(1.0)))
         .await
@@ -401,7 +417,8 @@ async fn failures_carry_their_failure_code() {
         .await;
     assert_eq!(s, 200, "{b}");
     let asset = b["id"].as_str().unwrap().to_string();
-    sim.advance(Duration::from_secs(60)).await;
+    // Two run at once (the simulator's default concurrency); the third waits its turn.
+    sim.advance(Duration::from_secs(100)).await;
     for (id, code) in [
         (internal, "INTERNAL.BAD_OUTPUT.CODE01"),
         (safety, "SAFETY.INPUT.TEXT"),

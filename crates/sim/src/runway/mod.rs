@@ -16,6 +16,8 @@
 //!   never be fetched) fails `ASSET.INVALID`; the seeded failure share fails
 //!   `INTERNAL.BAD_OUTPUT.CODE01`. Faults are seeded ([`crate::fault`]); an injected error
 //!   answers in Runway's shape (429 with `Retry-After`).
+//! - Concurrency: two unfinished-and-started tasks per account by default
+//!   ([`Wire::DEFAULT_CONCURRENCY`]); more wait `THROTTLED`.
 //! - Accounts: a disabled key answers 401; an account out of credit answers 429 (the
 //!   daily cap) with a `Retry-After` until the next UTC midnight; a balance (credits,
 //!   gen4_turbo 5/s, gen4.5 12/s) that cannot cover a task answers 400.
@@ -381,6 +383,10 @@ impl Wire for RunwayWire {
     const PROVIDER: &'static str = "runway";
     // spec: THROTTLED (over concurrency, waits).
     const OVER_CONCURRENCY: OverConcurrency = OverConcurrency::Throttle;
+    /// Two tasks run at once per account by default (an assumption: the spec names the
+    /// limit, not its value), so `THROTTLED` shows in `genmux sim`; `--concurrency`
+    /// changes it.
+    const DEFAULT_CONCURRENCY: Option<u32> = Some(2);
     const MEDIA_ENDPOINT: Endpoint = Endpoint::Media;
     type Endpoint = Endpoint;
     type Data = RunwayTask;
