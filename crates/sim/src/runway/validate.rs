@@ -21,6 +21,9 @@ pub const IMAGE_RATIOS: [&str; 6] = [
 /// spec: text-to-video ratios.
 pub const TEXT_RATIOS: [&str; 2] = ["1280:720", "720:1280"];
 
+/// SDK: a data-URI image is "up to 5MB".
+pub const DATA_URI_MAX_BYTES: usize = 5 * 1024 * 1024;
+
 /// Which create endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Create {
@@ -124,6 +127,12 @@ fn check_uri(field: &str, v: &Value) -> Result<String, String> {
         ));
     };
     if let Some(rest) = s.strip_prefix("data:") {
+        if s.len() > DATA_URI_MAX_BYTES {
+            return Err(format!(
+                "{field}: a data URI of {} bytes (allowed: up to {DATA_URI_MAX_BYTES})",
+                s.len()
+            ));
+        }
         let ok = rest
             .split_once(";base64,")
             .filter(|(mime, _)| mime.starts_with("image/"))
@@ -469,6 +478,10 @@ mod tests {
             (
                 json!({"promptImage": "data:image/png;base64,!!!", "ratio": "1280:720"}),
                 "promptImage: `",
+            ),
+            (
+                json!({"promptImage": format!("data:image/png;base64,{}", "A".repeat(DATA_URI_MAX_BYTES)), "ratio": "1280:720"}),
+                "promptImage: a data URI of",
             ),
             (
                 json!({"promptImage": "https://x.test/a.png", "ratio": "1280:720", "promptText": ""}),
