@@ -8,7 +8,7 @@
 //!   `{"error":"…"}` naming the field.
 //! - Tasks walk `PENDING` → `THROTTLED` (when the account is over its concurrency, waiting)
 //!   → `RUNNING` (`progress` 0–1) → `SUCCEEDED` (`output[]`: real MP4s behind links that
-//!   expire, [`framework::SimSettings::media_ttl`], 24 h by default) / `FAILED` (`failure`,
+//!   expire, [`crate::framework::SimSettings::media_ttl`], 24 h by default) / `FAILED` (`failure`,
 //!   `failureCode`) on the simulated clock; `DELETE` cancels an unfinished task
 //!   (`CANCELLED`) and deletes a finished one (404 afterwards).
 //! - Failures: a prompt with a [`RunwaySimConfig::blocked_words`] word fails
