@@ -350,6 +350,12 @@ async fn refusals_of_runway_fail_over_to_midsync_content_and_lost_answers_do_not
         .get(&format!("/unified-video/{task}/status"), &rig.gw.key)
         .await;
     assert_eq!(failed.body["status"], "failed", "{}", failed.body);
+    // The caller is told what to do; operators see Runway's class and code.
+    let upstream_error = rig.row(&task).await.upstream_error.unwrap_or_default();
+    assert!(
+        upstream_error.contains("content_rejected") && upstream_error.contains("SAFETY.INPUT.TEXT"),
+        "{upstream_error}"
+    );
     assert_eq!(failed.body["pointsCharged"], 0);
     assert_eq!(rig.gw.balance().await, BALANCE - charged, "refunded");
     assert_eq!(rig.upstream_points_spent(), spent, "midsync never asked");
