@@ -38,6 +38,9 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
         masks: r.masks,
         unknown_lookup: r.unknown_lookup(),
         cancel: false,
+        // Kling calls back (spec/kling-api.md "Errors, limits, callbacks") and asks for no
+        // minimum poll interval.
+        polling: Default::default(),
         max_images: Some(r.max_images),
         durations: r.durations,
         max_prompt_chars: r.max_prompt_chars,

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -38,7 +38,10 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 
 /// The simulators built on [`crate::framework`], by name: adding one is one line here and
 /// its name in [`NAMES`].
-const FRAMEWORK: &[(&str, Starter)] = &[("unified", start_framework::<Unified>)];
+const FRAMEWORK: &[(&str, Starter)] = &[
+    ("unified", start_framework::<Unified>),
+    ("runway", start_framework::<crate::runway::RunwayWire>),
+];
 
 /// A running framework simulator, as the sandbox sees it.
 pub trait StandIn: Send + Sync {
@@ -336,6 +339,10 @@ mod tests {
                 up.settings.len()
             );
         }
+        // Runway is poll only: its provider is handed its key and URL, no webhook secret.
+        let runway = ups.iter().find(|u| u.name == "runway").unwrap();
+        let keys: Vec<_> = runway.settings.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["RUNWAY_BASE_URL", "RUNWAYML_API_SECRET"]);
         sims.shutdown().await;
     }
 
@@ -343,11 +350,11 @@ mod tests {
     async fn an_unknown_simulator_or_a_bad_speed_is_named() {
         let mut o = SimulatorOptions::sandbox(1.0);
         o.listen
-            .insert("runway".into(), "127.0.0.1:0".parse().unwrap());
+            .insert("nosuch".into(), "127.0.0.1:0".parse().unwrap());
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
             e.to_string()
-                .contains("no simulator is called `runway` (allowed: kling, unified)"),
+                .contains("no simulator is called `nosuch` (allowed: kling, unified, runway)"),
             "{e}"
         );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))

@@ -30,7 +30,10 @@ fn age(task: &TaskRecord, now: OffsetDateTime) -> Duration {
     Duration::from_millis(u64::try_from(secs).unwrap_or(u64::MAX))
 }
 
+/// The next poll of `task`, `after` from now but never sooner than its offering's least
+/// interval between polls (spec/upstreams.md, Runway: "no more than every 5 s").
 async fn reschedule(state: &AppState, task: &TaskRecord, after: Duration) -> Result<()> {
+    let after = after.max(min_poll_interval(state, task));
     let at = state.clock().now() + after;
     state
         .store()
@@ -62,6 +65,14 @@ pub(crate) fn unknown_task(task: &TaskRecord, external_id: &str) -> UnknownTask 
         operation: task.operation,
         sent_at_unix_ms: (task.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
     }
+}
+
+/// The least interval between two polls of `task` its offering declares (zero for most).
+pub fn min_poll_interval(state: &AppState, task: &TaskRecord) -> Duration {
+    state
+        .router()
+        .polling(&task.provider, &task.model)
+        .min_interval()
 }
 
 /// Polls one leased task and settles or reschedules it.
