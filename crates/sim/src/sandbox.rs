@@ -251,10 +251,7 @@ impl Simulators {
                 }
             }
         }
-        Ok(Simulators {
-            kling,
-            others,
-        })
+        Ok(Simulators { kling, others })
     }
 
     /// Each simulator with the provider it plays and that provider's settings.
@@ -323,7 +320,9 @@ mod tests {
             // signs none (spec/kling-api.md "Errors, limits, callbacks"), so it has none.
             if up.provider == "kling" {
                 assert!(
-                    !up.settings.iter().any(|(k, _)| k.ends_with("_WEBHOOK_SECRET")),
+                    !up.settings
+                        .iter()
+                        .any(|(k, _)| k.ends_with("_WEBHOOK_SECRET")),
                     "{up:?}"
                 );
             }
