@@ -79,13 +79,15 @@ pub fn create_request(
                 url: image_url(first)?,
             })
         }
-        other => return Err(Error::new(
-            genmux_core::ErrorKind::Unsupported,
-            format!(
+        other => {
+            return Err(Error::new(
+                genmux_core::ErrorKind::Unsupported,
+                format!(
                 "operation {other}: xAI video generation takes a prompt and at most a start frame"
             ),
-        )
-        .with_provider(PROVIDER)),
+            )
+            .with_provider(PROVIDER))
+        }
     };
     let prompt = req
         .prompt
