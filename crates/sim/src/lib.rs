@@ -40,6 +40,7 @@ mod running;
 pub mod sandbox;
 pub mod server;
 pub mod unified;
+pub mod xai;
 
 pub use clock::SimClock;
 pub use error::{Error, Result};
