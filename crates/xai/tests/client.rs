@@ -15,10 +15,13 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A canned answer: status, headers, body.
+type CannedAnswer = (u16, Vec<(String, String)>, String);
+
 /// What the server answers next, and what it saw.
 #[derive(Default)]
 struct Canned {
-    answer: Option<(u16, Vec<(String, String)>, String)>,
+    answer: Option<CannedAnswer>,
     stall: Option<Duration>,
     seen: Vec<(String, Option<String>, Value)>,
 }
