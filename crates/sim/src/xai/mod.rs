@@ -170,8 +170,8 @@ impl Wire for XaiWire {
 
     fn provider_settings(sim: &Sim<Self>) -> Vec<(&'static str, String)> {
         vec![
-            ("XAI_API_KEY", sim.api_key().to_string()),
             ("XAI_BASE_URL", sim.base_url().to_string()),
+            ("XAI_API_KEY", sim.api_key().to_string()),
         ]
     }
 }
