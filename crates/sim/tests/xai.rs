@@ -228,6 +228,18 @@ async fn accounts_are_bearer_keys_and_see_only_their_tasks() {
     assert_eq!(other.status, 404, "{}", other.body);
     assert!(other.body["error"].is_string());
     assert_eq!(query(&sim, "key-a", "no-such-request").await.status, 404);
+    // Other paths and methods answer in xAI's shape.
+    let elsewhere = send(
+        reqwest::Client::new()
+            .delete(format!("{}/v1/videos/{id}", sim.base_url()))
+            .bearer_auth("key-a"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 405, "{}", elsewhere.body);
+    assert!(elsewhere.body["error"].is_string());
+    let nowhere = send(reqwest::Client::new().get(format!("{}/v1/videos", sim.base_url()))).await;
+    assert_eq!(nowhere.status, 404);
+    assert!(nowhere.body["error"].is_string());
     sim.shutdown().await;
 }
 

@@ -19,6 +19,9 @@ pub(super) fn router() -> axum::Router<SimHandle<XaiWire>> {
     axum::Router::new()
         .route("/v1/videos/generations", post(create))
         .route("/v1/videos/{request_id}", get(query))
+        // Everything else answers in xAI's shape too.
+        .fallback(|| async { XaiError::new(404, "no such endpoint") })
+        .method_not_allowed_fallback(|| async { XaiError::new(405, "method not allowed") })
 }
 
 fn account(sim: &SimHandle<XaiWire>, req: &Request) -> Result<usize, XaiError> {

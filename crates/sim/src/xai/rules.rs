@@ -83,7 +83,8 @@ fn type_name(v: &Value) -> &'static str {
 
 fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
     match body.get(name) {
-        None => Ok(None),
+        // An optional field sent as null is absent (as serde reads an `Option`).
+        None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(format!(
             "{name}: expected a string, got {} ({other})",
@@ -311,6 +312,8 @@ mod tests {
                 with("callback_url", json!("https://x.test/hook")),
                 "callback_url: unknown field",
             ),
+            (with("model", Value::Null), "model: required"),
+            (with("prompt", Value::Null), "prompt: required"),
         ];
         for (body, want) in cases {
             let e = check(body.clone()).unwrap_err();
@@ -326,5 +329,10 @@ mod tests {
         ))
         .is_ok());
         assert!(check(with("image", json!({"url": "data:text/plain;base64,aGk="}))).is_err());
+        // Optional fields sent as null are absent.
+        let nulls = check(json!({"model": "grok-imagine-video", "prompt": "a cat",
+            "image": null, "duration": null, "aspect_ratio": null, "resolution": null}))
+        .unwrap();
+        assert_eq!(nulls, check(base.clone()).unwrap());
     }
 }
