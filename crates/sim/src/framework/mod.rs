@@ -27,7 +27,9 @@ mod settings;
 mod tasks;
 
 pub use callbacks::{CallbackRecord, Outgoing};
-pub use guard::{bearer, guarded, json_ok, read_json, BodyError, InjectedFault, WireError};
+pub use guard::{
+    bearer, guard_with, guarded, json_ok, read_json, BodyError, InjectedFault, WireError,
+};
 pub use media::{Lookup, MediaShelf, MediaSpec};
 pub use settings::{AccountStanding, SimAccount, SimSettings};
 pub use tasks::{
@@ -98,6 +100,10 @@ pub trait Wire: Sized + Send + Sync + 'static {
 
     /// The provider settings, by environment name, that point the provider at `sim`.
     fn provider_settings(sim: &Sim<Self>) -> Vec<(&'static str, String)>;
+
+    /// Adjusts the configuration the sandbox (`genmux serve` with nothing configured,
+    /// `genmux sim`) starts it with, e.g. a fresh callback signing secret.
+    fn for_sandbox(_config: &mut SimConfig<Self>) {}
 }
 
 /// A UUID-formatted id from 128 random bits.
