@@ -56,9 +56,12 @@ impl Upstreams {
     /// $0.05 (so grok-video 10 s 720p costs 25 points × $0.05 = $1.25 there against
     /// xAI's 10 s × $0.07 = $0.70: the router tries xAI first on price alone).
     async fn start() -> Upstreams {
-        let xai_sim = XaiSim::start(XaiSimConfig::default())
-            .await
-            .expect("the xAI simulator starts");
+        Upstreams::start_with(XaiSimConfig::default()).await
+    }
+
+    /// [`Upstreams::start`] with the xAI simulator configured by `xai`.
+    async fn start_with(xai: XaiSimConfig) -> Upstreams {
+        let xai_sim = XaiSim::start(xai).await.expect("the xAI simulator starts");
         let unified = UnifiedSim::start(UnifiedSimConfig::default())
             .await
             .expect("the unified simulator starts");
@@ -200,6 +203,45 @@ async fn grok_video_is_generated_by_xai_and_settled_by_polling_alone(db: Db) {
     // A second pass changes nothing: posted once.
     poller::poll_due(&gw.state).await.unwrap();
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
+    up.shutdown().await;
+}
+
+/// A task xAI reports `failed` is found failed by the poller, its hold voided once, with
+/// xAI's code kept as the upstream's reason (operators see it, callers get the gateway's
+/// words); nothing is billed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_xai_fails_is_refunded_by_polling() {
+    let up =
+        Upstreams::start_with(XaiSimConfig::default().with_settings(|s| s.with_failure_rate(1.0)))
+            .await;
+    let gw = gateway(Db::sqlite(), up.providers(), |_| {}).await;
+    let created = gw
+        .post("/unified-video/generate", &gw.key, &grok(6), None)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let task_id = created.body["taskId"].as_str().unwrap().to_string();
+    assert_eq!(gw.balance().await, BALANCE - 17, "held");
+    up.xai_sim.advance(Duration::from_secs(120)).await;
+    poller::poll_due(&gw.state).await.unwrap();
+    let row = gw.store.tasks.get(&task_id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.provider.as_str(), row.status),
+        ("xai", TaskStatus::Failed)
+    );
+    assert!(
+        row.upstream_error
+            .as_deref()
+            .is_some_and(|e| e.contains("xAI internal_error")),
+        "{row:?}"
+    );
+    assert_eq!(gw.balance().await, BALANCE, "refunded");
+    assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "void"]);
+    poller::poll_due(&gw.state).await.unwrap();
+    assert_eq!(
+        gw.entry_kinds().await,
+        vec!["top_up", "hold", "void"],
+        "once"
+    );
     up.shutdown().await;
 }
 
