@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
-/// then every framework simulator of [`FRAMEWORK`] in its order.
+/// then every framework simulator of `FRAMEWORK` in its order.
 pub const NAMES: &[&str] = &["kling", "unified", "xai"];
 
 /// A framework simulator starting.
