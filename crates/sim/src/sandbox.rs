@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "runway"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -41,6 +41,7 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 const FRAMEWORK: &[(&str, Starter)] = &[
     ("unified", start_framework::<Unified>),
     ("runway", start_framework::<crate::runway::RunwayWire>),
+    ("xai", start_framework::<crate::xai::XaiWire>),
 ];
 
 /// A running framework simulator, as the sandbox sees it.
@@ -333,6 +334,13 @@ mod tests {
             {
                 assert!(WebhookSecret::parse(secret).is_ok(), "{up:?}");
             }
+            // And points the provider at itself.
+            assert!(
+                up.settings
+                    .iter()
+                    .any(|(k, v)| k.ends_with("_BASE_URL") && *v == up.base_url),
+                "{up:?}"
+            );
             assert_eq!(
                 up.info["settings"].as_object().unwrap().len(),
                 up.settings.len()
@@ -353,7 +361,7 @@ mod tests {
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
             e.to_string()
-                .contains("no simulator is called `nosuch` (allowed: kling, unified, runway)"),
+                .contains("no simulator is called `nosuch` (allowed: kling, unified, runway, xai)"),
             "{e}"
         );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))
