@@ -510,8 +510,7 @@ async fn scenario(c: &Client, base: &str, fake: &Shared) -> Result<(), Box<dyn s
         // The tasks view lists 50; the id-field picker asks for finished results.
         assert!(
             f.listings.iter().any(|q| q == "limit=50")
-                && f
-                    .listings
+                && f.listings
                     .iter()
                     .all(|q| q == "limit=50" || q == "status=succeeded&limit=100"),
             "{:?}",
