@@ -31,6 +31,10 @@ pub fn new_task(account: &str, due: Option<OffsetDateTime>) -> NewTask {
         caller_external_id: None,
         created_at: now(),
         next_poll_at: due,
+        trace_context: Some(format!(
+            "00-{}-00f067aa0ba902b7-01",
+            uuid::Uuid::new_v4().simple()
+        )),
     }
 }
 
@@ -139,6 +143,11 @@ pub async fn insert_and_get_round_trip(store: &Store) {
     assert_eq!(got.next_poll_at, t.next_poll_at);
     assert!(got.assets.is_empty() && got.error.is_none());
     assert_eq!((got.poll_attempts, got.lease_owner.clone()), (0, None));
+    assert!(t.trace_context.is_some());
+    assert_eq!(
+        got.trace_context, t.trace_context,
+        "the creating request's traceparent is kept"
+    );
 
     let mut dup = new_task(&t.account_id, None);
     dup.id = t.id.clone();
