@@ -42,6 +42,12 @@ const SCOPE: &str = "genmux-gateway";
 /// them too).
 pub const GAUGE_EVERY: Duration = Duration::from_secs(15);
 
+/// Histogram buckets for durations in seconds (OpenTelemetry's HTTP semantic
+/// conventions' advice; the SDK's default buckets are meant for milliseconds).
+pub const SECONDS_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
 /// The label of requests that matched no route (so unknown paths cannot grow the number
 /// of series).
 const UNMATCHED: &str = "unmatched";
@@ -110,6 +116,7 @@ impl GatewayMetrics {
                     .f64_histogram("http.server.request.duration")
                     .with_unit("s")
                     .with_description("Duration of HTTP requests, by route and status")
+                    .with_boundaries(SECONDS_BUCKETS.to_vec())
                     .build(),
                 points: meter
                     .u64_counter("genmux.points")

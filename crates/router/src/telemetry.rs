@@ -91,6 +91,10 @@ impl Telemetry {
                     .f64_histogram("genmux.router.attempt.duration")
                     .with_unit("s")
                     .with_description("Duration of one upstream submission attempt")
+                    // Seconds: the SDK's default buckets are meant for milliseconds.
+                    .with_boundaries(vec![
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                    ])
                     .build(),
                 failovers: meter
                     .u64_counter("genmux.router.failovers")
