@@ -91,7 +91,7 @@ pub fn init(
         ))
     };
 
-    let (prometheus, reader) = Prometheus::new().map_err(|e| CliError::Usage(e))?;
+    let (prometheus, reader) = Prometheus::new().map_err(CliError::Usage)?;
     let mut meter = SdkMeterProvider::builder().with_reader(reader);
     let mut tracer = None;
     if let Some(base) = &base {

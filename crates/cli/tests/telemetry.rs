@@ -90,7 +90,7 @@ async fn one_generate_is_one_trace_from_the_caller_to_the_upstream_and_its_settl
     let (otlp, received) = receiver().await;
     let gw = tokio::task::spawn_blocking(move || {
         Gateway::start_env(
-            &["--sandbox"],
+            &["--sandbox", "--log-format", "json"],
             &[
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
                 ("OTEL_BSP_SCHEDULE_DELAY", "100"),
@@ -221,6 +221,35 @@ async fn one_generate_is_one_trace_from_the_caller_to_the_upstream_and_its_settl
         "linked to the request that created the task"
     );
     assert_ne!(hex(&settle.trace_id), CALLER_TRACE, "a trace of its own");
+
+    // `--log-format json`: one object per line; the request's lines name its trace and task.
+    let logs = gw.logs();
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object: {l:?}: {e}"))
+        })
+        .collect();
+    assert!(lines.iter().all(Value::is_object));
+    let submitted = lines
+        .iter()
+        .find(|l| l["message"] == "task submitted" && l["task"] == task_id.as_str())
+        .unwrap_or_else(|| panic!("no `task submitted` line for {task_id}:\n{logs}"));
+    let request = submitted["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "http.request"))
+        .unwrap_or_else(|| panic!("{submitted}"));
+    assert_eq!(request["trace_id"], CALLER_TRACE, "{submitted}");
+    assert_eq!(request["genmux.task"], task_id.as_str(), "{submitted}");
+    assert_eq!(request["genmux.account"], "default", "{submitted}");
+    let settled = lines
+        .iter()
+        .find(|l| l["message"] == "task settled" && l["task"] == task_id.as_str())
+        .unwrap_or_else(|| panic!("no `task settled` line for {task_id}:\n{logs}"));
+    let settle_span = &settled["span"];
+    assert_eq!(settle_span["name"], "genmux.settle", "{settled}");
+    assert_eq!(settle_span["trace_id"], hex(&settle.trace_id), "{settled}");
 }
 
 /// The value of the first sample of `name` whose labels include every one of `labels`.

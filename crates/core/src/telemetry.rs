@@ -54,7 +54,11 @@ pub fn current_traceparent() -> Option<String> {
 /// an absent or malformed value, or when no propagator is installed.
 pub fn span_context_of(traceparent: Option<&str>) -> Option<SpanContext> {
     let value = traceparent?;
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&One(value)));
+    // Against an empty context: `extract` starts from the current one, so a malformed
+    // value would otherwise name whatever span is current.
+    let cx = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract_with_context(&opentelemetry::Context::new(), &One(value))
+    });
     let span = cx.span().span_context().clone();
     span.is_valid().then_some(span)
 }
@@ -73,7 +77,9 @@ pub fn remote_context(headers: &http::HeaderMap) -> opentelemetry::Context {
     if !headers.contains_key(TRACEPARENT) {
         return opentelemetry::Context::new();
     }
-    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
+    })
 }
 
 fn current_context() -> opentelemetry::Context {
@@ -119,5 +125,66 @@ impl Extractor for One<'_> {
 
     fn keys(&self) -> Vec<&str> {
         vec![TRACEPARENT]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn without_a_tracing_layer_nothing_is_sent_or_stored() {
+        let _s = tracing::subscriber::set_default(tracing_subscriber::registry());
+        let span = tracing::info_span!("request");
+        let _in = span.enter();
+        assert!(trace_headers().is_empty());
+        assert_eq!(current_traceparent(), None);
+        assert_eq!(span_context_of(None), None);
+    }
+
+    #[test]
+    fn the_current_span_goes_upstream_as_traceparent_and_a_stored_one_reads_back() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let _s = tracing::subscriber::set_default(
+            tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test"))),
+        );
+        // A caller's context continues: our span is its child, in its trace.
+        let mut caller = http::HeaderMap::new();
+        caller.insert(
+            TRACEPARENT,
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        let span = tracing::info_span!("genmux.upstream");
+        span.set_parent(remote_context(&caller)).unwrap();
+        let _in = span.enter();
+        let ours = span.context().span().span_context().clone();
+        assert_eq!(
+            ours.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+
+        let headers = trace_headers();
+        let sent = headers[TRACEPARENT].to_str().unwrap();
+        assert_eq!(
+            sent,
+            format!("00-{}-{}-01", ours.trace_id(), ours.span_id()),
+            "the upstream sees our span as its parent"
+        );
+        let stored = current_traceparent().expect("a traceparent to store");
+        assert_eq!(stored, sent);
+        let back = span_context_of(Some(&stored)).expect("a stored traceparent reads back");
+        assert_eq!(
+            (back.trace_id(), back.span_id()),
+            (ours.trace_id(), ours.span_id())
+        );
+        assert_eq!(span_context_of(Some("00-garbage")), None);
     }
 }

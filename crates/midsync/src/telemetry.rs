@@ -258,13 +258,7 @@ pub(crate) async fn observe_request(
         if opentelemetry::trace::TraceContextExt::has_active_span(&parent) {
             let _ = span.set_parent(parent);
         }
-        let cx = span.context();
-        let trace = opentelemetry::trace::TraceContextExt::span(&cx)
-            .span_context()
-            .trace_id();
-        if trace != opentelemetry::trace::TraceId::INVALID {
-            span.record("trace_id", tracing::field::display(trace));
-        }
+        record_trace_id(&span);
     }
     let resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
@@ -353,10 +347,12 @@ macro_rules! task_work_span {
         let span = tracing::info_span!(
             $name,
             genmux.task = $task_id,
+            trace_id = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
         );
         $crate::telemetry::link(&span, $traceparent);
+        $crate::telemetry::record_trace_id(&span);
         span
     }};
 }
@@ -369,6 +365,21 @@ pub(crate) fn link(span: &tracing::Span, traceparent: Option<&str>) {
     }
     if let Some(origin) = genmux_core::telemetry::span_context_of(traceparent) {
         span.add_link(origin);
+    }
+}
+
+/// Records the trace id of `span` in its `trace_id` field, so every log line inside it
+/// names the trace (when spans are exported).
+pub(crate) fn record_trace_id(span: &tracing::Span) {
+    if span.is_disabled() {
+        return;
+    }
+    let cx = span.context();
+    let trace = opentelemetry::trace::TraceContextExt::span(&cx)
+        .span_context()
+        .trace_id();
+    if trace != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace));
     }
 }
 

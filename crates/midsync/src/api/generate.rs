@@ -425,6 +425,9 @@ async fn create_task(
     if status == TaskStatus::Unknown {
         tracing::warn!(task = %task_id, provider = %routed.provider,
             "submission outcome unknown; the poller will reconcile it");
+    } else {
+        tracing::info!(task = %task_id, provider = %routed.provider, points = quote.points,
+            attempts = routed.attempts, "task submitted");
     }
     let resp = GenerateResponse {
         success: true,
