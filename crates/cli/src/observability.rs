@@ -6,8 +6,9 @@
 //! - Traces: with `telemetry.otlp_endpoint` set, a `tracing-opentelemetry` layer turns the
 //!   spans into OpenTelemetry spans, batched to `<endpoint>/v1/traces` over OTLP/HTTP. The
 //!   W3C Trace Context propagator is installed, so callers' `traceparent` is continued and
-//!   upstream requests carry ours. Without an endpoint there is no such layer: a span costs
-//!   what the log formatter does with it, nothing more.
+//!   upstream requests carry ours. Without an endpoint there is no such layer: the inner
+//!   spans of a request are DEBUG, disabled at the log formatter's default level, and the
+//!   request's and the engine's INFO spans cost what the formatter does with them.
 //! - Metrics: always a meter provider with the Prometheus reader behind `GET /metrics`;
 //!   with an endpoint also a periodic OTLP/HTTP reader to `<endpoint>/v1/metrics`.
 
@@ -132,7 +133,7 @@ pub fn init(
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("genmux"))
-            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_filter(tracing_subscriber::filter::filter_fn(exported))
     });
     let _ = tracing_subscriber::registry()
         .with(fmt.with_filter(env_filter(default_level)))
@@ -143,6 +144,19 @@ pub fn init(
         meter,
         prometheus,
     })
+}
+
+/// What the trace pipeline takes: genmux's spans down to DEBUG — the inner steps of a
+/// request (auth, quote, store writes, attempts, upstream calls) are DEBUG spans, so the
+/// log formatter at its default INFO neither formats nor even creates them when no
+/// exporter is configured — and everything else (events become span events) from INFO.
+fn exported(meta: &tracing::Metadata<'_>) -> bool {
+    let level = if meta.is_span() && meta.target().starts_with("genmux") {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
+    *meta.level() <= level
 }
 
 fn resource() -> opentelemetry_sdk::Resource {

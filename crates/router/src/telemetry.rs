@@ -180,7 +180,7 @@ pub(crate) fn fail(span: &Span, error: &genmux_core::Error) {
 /// recorded as the routing learns them.
 macro_rules! submission_span {
     ($name:literal) => {
-        tracing::info_span!(
+        tracing::debug_span!(
             $name,
             genmux.model = tracing::field::Empty,
             genmux.operation = tracing::field::Empty,
@@ -202,7 +202,7 @@ pub(crate) use submission_span;
 /// A span around a call about an existing task (`genmux.status`, `genmux.cancel`).
 macro_rules! task_span {
     ($name:literal, $task:expr) => {
-        tracing::info_span!(
+        tracing::debug_span!(
             $name,
             genmux.provider = $task.provider.as_str(),
             genmux.model = $task.model.as_str(),
@@ -219,7 +219,7 @@ pub(crate) use task_span;
 /// The span of one call to a provider (span kind client): its context is what the
 /// provider's HTTP client sends upstream as `traceparent`.
 pub(crate) fn upstream_span(provider: &str, call: &'static str) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "genmux.upstream",
         otel.kind = "client",
         genmux.provider = provider,

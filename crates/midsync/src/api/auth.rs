@@ -203,7 +203,7 @@ impl FromRequestParts<AppState> for Caller {
         // Issue 19: authentication is a span of its own; the request's span gets the
         // account (never the key; the key's public id only on this one).
         let request = tracing::Span::current();
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "genmux.auth",
             genmux.account = tracing::field::Empty,
             genmux.key_id = tracing::field::Empty,

@@ -119,7 +119,7 @@ async fn generate(
 ) -> Response {
     // T3: a request that fails validation stores nothing, so validation comes before the
     // idempotency record.
-    let quote_span = tracing::info_span!(
+    let quote_span = tracing::debug_span!(
         "genmux.quote",
         genmux.model = tracing::field::Empty,
         genmux.price_points = tracing::field::Empty,

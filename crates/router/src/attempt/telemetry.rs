@@ -27,7 +27,7 @@ impl<S: Call> Call for TelemetryLayer<'_, S> {
         if a.failover {
             t.failover(&a.quote.model);
         }
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             parent: a.parent,
             "genmux.submit.attempt",
             genmux.provider = &**provider,

@@ -166,7 +166,7 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
 
 #[async_trait]
 impl TaskStore for Backend {
-    #[tracing::instrument(name = "genmux.store.insert_task", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
+    #[tracing::instrument(name = "genmux.store.insert_task", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
     async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
         check_task_points(&t)?;
         let mut w = write_once(self).await?;
@@ -176,7 +176,7 @@ impl TaskStore for Backend {
     }
 
     // Issue 19: the "hold" step of a generate's trace (the hold and the task row commit together).
-    #[tracing::instrument(name = "genmux.store.hold", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
+    #[tracing::instrument(name = "genmux.store.hold", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
     async fn insert_with_hold(&self, t: NewTask) -> Result<TaskRecord> {
         check_task_points(&t)?;
         super::ledger::check_hold_points(t.points)?;
@@ -209,7 +209,7 @@ impl TaskStore for Backend {
         Ok(record)
     }
 
-    #[tracing::instrument(name = "genmux.store.record_submission", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
+    #[tracing::instrument(name = "genmux.store.record_submission", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn record_submission(
         &self,
         task_id: &str,
@@ -358,7 +358,7 @@ impl TaskStore for Backend {
         })
     }
 
-    #[tracing::instrument(name = "genmux.store.update_task", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
+    #[tracing::instrument(name = "genmux.store.update_task", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn update(&self, task_id: &str, update: TaskUpdate) -> Result<TaskUpdateOutcome> {
         let assets = if update.assets.is_empty() {
             None
