@@ -353,6 +353,7 @@ impl KlingClient {
                 .inner
                 .http
                 .request(method.clone(), url.clone())
+                .headers(genmux_core::telemetry::trace_headers())
                 .bearer_auth(token);
             if let Some(b) = body {
                 rb = rb.json(b);

@@ -125,6 +125,7 @@ impl MidsyncClient {
         let resp = self
             .http
             .post(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .header("Idempotency-Key", idempotency_id)
             .json(body)
@@ -156,6 +157,7 @@ impl MidsyncClient {
         let resp = self
             .http
             .get(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .send()
             .await
@@ -178,6 +180,7 @@ impl MidsyncClient {
         let resp = self
             .http
             .get(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .send()
             .await
