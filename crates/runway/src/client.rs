@@ -284,7 +284,8 @@ impl RunwayClient {
             .http
             .request(method, url.clone())
             .bearer_auth(&self.inner.secret)
-            .header(VERSION_HEADER, API_VERSION);
+            .header(VERSION_HEADER, API_VERSION)
+            .headers(genmux_core::telemetry::trace_headers());
         if let Some(b) = body {
             rb = rb.json(b);
         }

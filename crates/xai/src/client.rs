@@ -219,6 +219,7 @@ impl XaiClient {
             .http
             .post(url)
             .bearer_auth(&self.api_key)
+            .headers(genmux_core::telemetry::trace_headers())
             .json(body)
             .send()
             .await
@@ -258,6 +259,7 @@ impl XaiClient {
             .http
             .get(url)
             .bearer_auth(&self.api_key)
+            .headers(genmux_core::telemetry::trace_headers())
             .send()
             .await
             .map_err(|e| transport_error(e, Call::Query))?;
