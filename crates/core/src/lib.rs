@@ -20,6 +20,7 @@ pub mod request;
 pub mod settings;
 pub mod task;
 pub mod telemetry;
+pub mod transport;
 pub mod webhook;
 
 pub use capability::{Capability, Polling, SecondsSet, UnknownLookup};
