@@ -90,6 +90,30 @@ pub trait VideoProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
+    /// Reads an inbound callback as what it asks of the gateway: a report to settle, a hint
+    /// to confirm by a status query first, or a handshake to answer at once. The default:
+    /// [`Self::parse_callback`]'s snapshot as a report.
+    fn read_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<InboundCallback> {
+        self.parse_callback(headers, body)
+            .map(InboundCallback::Report)
+    }
+}
+
+/// What an inbound callback asks of the gateway ([`VideoProvider::read_callback`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum InboundCallback {
+    /// A report the provider vouches for (verified where it signs): settle it as is.
+    Report(TaskSnapshot),
+    /// An unsigned report naming the upstream task: anyone who learnt the URL could have
+    /// sent it, and it may lack what a status query gives (MiniMax's result URL comes only
+    /// from `files/retrieve`). The gateway settles what a status query of the named task
+    /// then answers, never the hint itself (`spec/upstreams.md`: "Unsigned: confirm by
+    /// querying").
+    Hint(TaskSnapshot),
+    /// A handshake about no task's state, answered at once with this JSON body (MiniMax's
+    /// first POST, `{"challenge":"…"}`, must be echoed within 3 s or no status callback
+    /// follows).
+    Handshake(serde_json::Value),
 }
 
 /// The default [`VideoProvider::find_unknown`]: a status query by external id, where
@@ -129,6 +153,11 @@ pub trait ImageProvider: Send + Sync + 'static {
             Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
                 .with_provider(self.id()),
         )
+    }
+    /// Reads an inbound callback (see [`VideoProvider::read_callback`]).
+    fn read_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<InboundCallback> {
+        self.parse_callback(headers, body)
+            .map(InboundCallback::Report)
     }
 }
 
@@ -322,6 +351,26 @@ impl Provider {
             },
             MediaKind::Image => match &self.image {
                 Some(p) => p.parse_callback(headers, body),
+                None => Err(self.unsupported(MediaKind::Image)),
+            },
+        }
+    }
+
+    /// Reads an inbound callback for a task of `operation` (see
+    /// [`VideoProvider::read_callback`]).
+    pub fn read_callback(
+        &self,
+        operation: Operation,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<InboundCallback> {
+        match operation.output() {
+            MediaKind::Video => match &self.video {
+                Some(p) => p.read_callback(headers, body),
+                None => Err(self.unsupported(MediaKind::Video)),
+            },
+            MediaKind::Image => match &self.image {
+                Some(p) => p.read_callback(headers, body),
                 None => Err(self.unsupported(MediaKind::Image)),
             },
         }
