@@ -1,8 +1,12 @@
-//! A loopback HTTP server that records every callback it receives, by path.
+//! A loopback HTTP server that records every callback it receives, by path, and answers
+//! handshakes as the gateway would (MiniMax's `{"challenge":…}` must be echoed, or no
+//! status callback follows).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use genmux_core::{InboundCallback, Provider};
 use std::sync::{Arc, Mutex};
 
 /// One callback as it arrived.
@@ -18,7 +22,15 @@ pub struct Received {
 
 type Log = Arc<Mutex<Vec<Received>>>;
 
-/// Receives callbacks at `http://127.0.0.1:<port>/cb/<name>`, answers 200, keeps them.
+#[derive(Clone)]
+struct Receiving {
+    log: Log,
+    /// Reads each callback to answer the handshakes among them.
+    provider: Option<Provider>,
+}
+
+/// Receives callbacks at `http://127.0.0.1:<port>/cb/<name>`, keeps them and answers 200
+/// (with the provider's answer for a handshake, when started with [`Self::answering`]).
 #[derive(Debug)]
 pub struct CallbackReceiver {
     base: String,
@@ -27,12 +39,26 @@ pub struct CallbackReceiver {
 }
 
 impl CallbackReceiver {
-    /// Binds a free loopback port and starts serving.
+    /// Binds a free loopback port and starts serving; every callback is answered with an
+    /// empty 200.
     pub async fn start() -> CallbackReceiver {
+        Self::serve(None).await
+    }
+
+    /// [`Self::start`], answering each callback `provider` reads as a
+    /// [`InboundCallback::Handshake`] with the provider's body, as the gateway does.
+    pub async fn answering(provider: Provider) -> CallbackReceiver {
+        Self::serve(Some(provider)).await
+    }
+
+    async fn serve(provider: Option<Provider>) -> CallbackReceiver {
         let log: Log = Arc::default();
         let app = axum::Router::new()
             .route("/cb/{name}", axum::routing::post(record))
-            .with_state(log.clone());
+            .with_state(Receiving {
+                log: log.clone(),
+                provider,
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("the callback receiver binds a loopback port");
@@ -72,17 +98,33 @@ impl Drop for CallbackReceiver {
 }
 
 async fn record(
-    State(log): State<Log>,
+    State(receiving): State<Receiving>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
-    log.lock()
+) -> Response {
+    let answer = receiving.provider.as_ref().and_then(|p| {
+        let reading = match (p.video_half(), p.image_half()) {
+            (Some(v), _) => v.read_callback(&headers, &body),
+            (None, Some(i)) => i.read_callback(&headers, &body),
+            (None, None) => return None,
+        };
+        match reading {
+            Ok(InboundCallback::Handshake(answer)) => Some(answer),
+            _ => None,
+        }
+    });
+    receiving
+        .log
+        .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push(Received {
             name,
             headers,
             body,
         });
-    StatusCode::OK
+    match answer {
+        Some(answer) => axum::Json(answer).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
 }

@@ -146,10 +146,12 @@ impl MiniMaxClient {
         }
         let base = match url::Url::parse(config.base_url.trim_end_matches('/')) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-            _ => return invalid(format!(
+            _ => {
+                return invalid(format!(
                 "base_url: `{}` is not an http(s) URL (e.g. {GLOBAL_BASE_URL} or {CHINA_BASE_URL})",
                 config.base_url
-            )),
+            ))
+            }
         };
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
