@@ -130,11 +130,15 @@ impl std::fmt::Debug for MiniMaxClient {
     }
 }
 
-/// Whether a call creates something upstream (so a failure after sending is ambiguous).
+/// Whether a call creates something upstream (so a failure after sending is ambiguous),
+/// and whether its answer describes a task.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Call {
     Submit,
     Query,
+    /// The task query: a `Fail` task may carry its reason in `base_resp` (1027 sensitive
+    /// output, *unverified* where exactly), which is the task's state, not a failed query.
+    TaskQuery,
 }
 
 impl MiniMaxClient {
@@ -210,7 +214,7 @@ impl MiniMaxClient {
             return Err(Error::invalid("task_id: empty").with_provider(PROVIDER));
         }
         let url = self.url(QUERY_PATH, Some(("task_id", task_id)))?;
-        self.send(reqwest::Method::GET, url, None, Call::Query)
+        self.send(reqwest::Method::GET, url, None, Call::TaskQuery)
             .await
     }
 
@@ -287,7 +291,16 @@ impl MiniMaxClient {
             .as_ref()
             .and_then(|v| v.get("base_resp"))
             .and_then(|b| serde_json::from_value::<BaseResp>(b.clone()).ok());
-        if let Some(br) = base_resp.as_ref().filter(|b| b.status_code != 0) {
+        let failed_task = call == Call::TaskQuery
+            && parsed
+                .as_ref()
+                .and_then(|v| v.get("status"))
+                .and_then(Value::as_str)
+                == Some("Fail");
+        if let Some(br) = base_resp
+            .as_ref()
+            .filter(|b| b.status_code != 0 && !failed_task)
+        {
             // MiniMax's own refusal, whatever the HTTP status: nothing was created.
             return Err(api_error(br.status_code, &br.status_msg, retry_after));
         }
@@ -352,7 +365,7 @@ fn unreadable_success(call: Call, url: &str, bytes: &[u8], why: &dyn std::fmt::D
     match call {
         // MiniMax answered "success" to a create: the task may exist.
         Call::Submit => err.with_maybe_accepted(),
-        Call::Query => err,
+        Call::Query | Call::TaskQuery => err,
     }
 }
 
@@ -383,7 +396,7 @@ fn transport_error(e: reqwest::Error, call: Call, url: &str) -> Error {
         .with_source(e);
     match call {
         Call::Submit => err.with_maybe_accepted(),
-        Call::Query => err,
+        Call::Query | Call::TaskQuery => err,
     }
 }
 

@@ -11,6 +11,9 @@
 //!   per-account concurrency, faults, configuration, media with expiring links, callback
 //!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
 //!   error shape.
+//! - [`minimax::MiniMaxSim`]: the MiniMax Hailuo video API of `spec/upstreams.md` on the
+//!   framework (create, query, files/retrieve with expiring download URLs, MiniMax's
+//!   HTTP-200 error codes, challenge-first callbacks).
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -41,6 +44,7 @@ pub mod fault;
 pub mod framework;
 pub mod kling;
 pub mod media;
+pub mod minimax;
 mod running;
 pub mod sandbox;
 pub mod server;

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of [`FRAMEWORK`] in its order.
-pub const NAMES: &[&str] = &["kling", "unified"];
+pub const NAMES: &[&str] = &["kling", "unified", "minimax"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -40,7 +40,8 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 
 /// The simulators built on [`crate::framework`], by name: adding one is one line here and
 /// its name in [`NAMES`].
-const FRAMEWORK: &[(&str, Starter)] = &[];
+const FRAMEWORK: &[(&str, Starter)] =
+    &[("minimax", start_framework::<crate::minimax::MiniMaxWire>)];
 
 /// A running framework simulator, as the sandbox sees it.
 pub trait StandIn: Send + Sync {
@@ -77,7 +78,6 @@ impl<W: Wire> StandIn for Sim<W> {
 }
 
 /// Starts framework simulator `W` with the sandbox's options on `addr` (a [`Starter`]).
-#[allow(dead_code)] // used by the entries of `FRAMEWORK`
 fn start_framework<W: Wire>(options: &SimulatorOptions, addr: SocketAddr) -> Starting<'_> {
     Box::pin(async move {
         let mut config = SimConfig::<W>::default();
