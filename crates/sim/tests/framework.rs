@@ -101,7 +101,7 @@ impl Wire for Probe {
                             .ok_or_else(|| ProbeError(400, "prompt must be a string".into()))?;
                         let cb = body["callback"].as_str().map(str::to_string);
                         let t = s
-                            .create(account, Ep::Create, cb, prompt.to_string())
+                            .create(account, Ep::Create, cb, prompt.to_string(), 0)
                             .map_err(|e| ProbeError(429, format!("{e:?}")))?;
                         Ok(json_ok(json!({"id": t.id})))
                     })

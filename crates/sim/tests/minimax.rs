@@ -167,6 +167,7 @@ async fn keys_balance_concurrency_and_sensitive_input_have_their_codes() {
                 SimAccount::new("sk-main").with_concurrency(1),
                 SimAccount::new("sk-broke").with_standing(AccountStanding::OutOfCredit),
                 SimAccount::new("sk-off").with_standing(AccountStanding::Disabled),
+                SimAccount::new("sk-poor").with_balance(60),
             ])
         })
         .with_wire(MiniMaxSimConfig {
@@ -183,6 +184,18 @@ async fn keys_balance_concurrency_and_sensitive_input_have_their_codes() {
     assert_eq!(code(&a), 1004, "{a}");
     let (_, a) = post(&sim, Some("sk-broke"), &valid()).await;
     assert_eq!(code(&a), 1008, "{a}");
+    // A balance in US cents: a 10 s 768P video costs 56, so 60 pays for one.
+    let (_, a) = post(&sim, Some("sk-poor"), &valid()).await;
+    assert_eq!(code(&a), 0, "{a}");
+    let (_, a) = post(&sim, Some("sk-poor"), &valid()).await;
+    assert_eq!(code(&a), 1008, "{a}");
+    assert!(
+        a["base_resp"]["status_msg"]
+            .as_str()
+            .unwrap()
+            .contains("4 left"),
+        "{a}"
+    );
     let mut bad = valid();
     bad["prompt"] = json!("something FORBIDDEN here");
     let (_, a) = post(&sim, Some("sk-main"), &bad).await;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::{SimHandle, Wire};
-use crate::fault::FaultAction;
+use crate::fault::{FaultAction, FaultInjector, FaultKey};
 use crate::server::ConnectionKill;
 
 /// An error a fault plan injects, for the provider to answer in its own shape.
@@ -52,7 +52,23 @@ where
     W: Wire,
     F: AsyncFnOnce(Request) -> Result<Response, W::Error>,
 {
-    let decision = sim.faults().decide(endpoint);
+    guard_with::<_, W::Error, _>(sim.faults(), endpoint, req, work).await
+}
+
+/// [`guarded`] for any simulator with a [`FaultInjector`] and an error shape (also the
+/// older Kling simulator, which is not a [`Wire`]).
+pub async fn guard_with<E, Er, F>(
+    faults: &FaultInjector<E>,
+    endpoint: E,
+    req: Request,
+    work: F,
+) -> Response
+where
+    E: FaultKey,
+    Er: WireError,
+    F: AsyncFnOnce(Request) -> Result<Response, Er>,
+{
+    let decision = faults.decide(endpoint);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
@@ -62,7 +78,7 @@ where
         retry_after,
     } = decision.action
     {
-        return W::Error::from_fault(InjectedFault {
+        return Er::from_fault(InjectedFault {
             status,
             code,
             retry_after,

@@ -12,7 +12,8 @@
 //!   echo with a 2xx (else nothing more is sent for the task), then
 //!   `{task_id, status, file_id?, base_resp}` when the task starts processing and ends.
 //! - Per-account concurrency is refused at create with 1002 (MiniMax has no queue beyond
-//!   its own); an account out of credit gets 1008; faults come from the framework's seeded
+//!   its own); an account out of credit (or whose balance, in US cents, cannot cover the
+//!   video: [`price_cents`]) gets 1008; faults come from the framework's seeded
 //!   plans, in MiniMax's shape ([`wire::MiniMaxError`]).
 //!
 //! ```no_run
@@ -41,7 +42,7 @@ use serde_json::{json, Value};
 use crate::fault::FaultKey;
 use crate::framework::{
     guarded, json_ok, read_json, AccountStanding, AuthFailure, BodyError, MediaSpec, Outgoing,
-    OverConcurrency, Phase, Record, Sim, SimConfig, SimHandle, Wire,
+    OverConcurrency, Phase, Record, Refusal, Sim, SimConfig, SimHandle, Wire,
 };
 use rules::VideoRequest;
 use wire::{
@@ -161,6 +162,16 @@ fn challenge_of(task_id: &str) -> String {
     format!("{:016x}", content_seed(task_id) ^ 0x6368_616c_6c65_6e67)
 }
 
+/// What a video costs an account with a balance, in US cents: spec "about $0.28 per 6 s
+/// and $0.56 per 10 s at 768P" (*unverified*); 1080P (6 s only) assumed $0.49.
+pub fn price_cents(request: &VideoRequest) -> i64 {
+    match (request.resolution.as_str(), request.duration) {
+        ("1080P", _) => 49,
+        (_, 10) => 56,
+        _ => 28,
+    }
+}
+
 /// The output size MiniMax names for a resolution (the served file is a small preview).
 fn dimensions(resolution: &str) -> (u32, u32) {
     if resolution == "1080P" {
@@ -233,6 +244,7 @@ async fn create(State(sim): State<Handle>, req: Request) -> Response {
                 .any(|w| !w.is_empty() && lower.contains(&w.to_lowercase()))
         });
         let callback_url = request.callback_url.clone();
+        let charge = price_cents(&request);
         let task = s
             .create(
                 account,
@@ -242,15 +254,20 @@ async fn create(State(sim): State<Handle>, req: Request) -> Response {
                     request,
                     sensitive_output,
                 },
+                charge,
             )
-            .map_err(|over| {
-                MiniMaxError::code(
+            .map_err(|refusal| match refusal {
+                Refusal::OverLimit(over) => MiniMaxError::code(
                     CODE_RATE_LIMIT,
                     format!(
                         "rate limit: {} tasks in progress, the account's concurrency limit is {}",
                         over.used, over.limit
                     ),
-                )
+                ),
+                Refusal::Insufficient { balance, needed } => MiniMaxError::code(
+                    CODE_INSUFFICIENT_BALANCE,
+                    format!("insufficient balance: {balance} left, this video costs {needed}"),
+                ),
             })?;
         Ok(json_ok(json!({"task_id": task.id, "base_resp": success()})))
     })
