@@ -5,8 +5,8 @@ use crate::media::{is_image, is_video};
 use crate::receiver::CallbackReceiver;
 use crate::{Billed, Call, Callbacks, ErrorClass, Fault, Harness, RETRY_AFTER};
 use genmux_core::{
-    Error, ErrorKind, GenerationRequest, InboundCallback, MediaKind, Offering, Operation, Result,
-    Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
+    Error, ErrorKind, GenerationRequest, MediaKind, Offering, Operation, Result, Submission,
+    SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -344,13 +344,13 @@ pub async fn every_offered_operation_succeeds_with_real_assets<H: Harness + ?Siz
     }
 }
 
-/// Where the upstream calls back: every callback of a task reads as a report or a hint
-/// about that task, or as a handshake (answered by the receiver as the gateway would:
-/// [`CallbackReceiver::answering`]); the last status callback agrees with the status query
-/// on the final status, and a report also on the assets (a hint is settled only through a
-/// status query, so it need not carry them). Signed callbacks are refused as
+/// Where the upstream calls back: every callback of a task that is not a handshake
+/// (answered by the receiver as the gateway would: [`CallbackReceiver::answering`]) parses
+/// to a snapshot of that task, the last agrees with the status query on the final status —
+/// and on the assets, unless the provider's callbacks are hints the gateway confirms by a
+/// query (`callbacks_need_confirmation`); signed callbacks are refused as
 /// `Unauthenticated` when the body was changed or the signature is missing, and a body
-/// that is not a callback is an error, not a panic. Poll-only providers skip this case.
+/// that is not a task is an error, not a panic. Poll-only providers skip this case.
 pub async fn callbacks_parse_and_verify<H: Harness + ?Sized>(h: &H) {
     let style = h.callbacks();
     if style == Callbacks::None {
@@ -368,41 +368,38 @@ pub async fn callbacks_parse_and_verify<H: Harness + ?Sized>(h: &H) {
         h.advance(h.step()).await;
         let got = receiver.received(&name);
         assert!(!got.is_empty(), "{label}: no callback arrived");
-        let mut statuses = Vec::new();
-        let mut handshakes = 0;
+        let mut parsed = Vec::new();
         for r in &got {
-            let reading = h
+            if h.provider()
+                .callback_handshake(t.op, &r.headers, &r.body)
+                .is_some()
+            {
+                continue;
+            }
+            let snap = h
                 .provider()
-                .read_callback(t.op, &r.headers, &r.body)
+                .parse_callback(t.op, &r.headers, &r.body)
                 .unwrap_or_else(|e| {
                     panic!(
                         "{label}: callback {} refused: {e}",
                         String::from_utf8_lossy(&r.body)
                     )
                 });
-            let (snap, is_hint) = match reading {
-                InboundCallback::Handshake(_) => {
-                    handshakes += 1;
-                    continue;
-                }
-                InboundCallback::Report(s) => (s, false),
-                InboundCallback::Hint(s) => (s, true),
-            };
             assert_eq!(
                 snap.provider_task_id, sub.provider_task_id,
                 "{label}: a callback names another task"
             );
-            statuses.push((snap, is_hint));
+            parsed.push(snap);
         }
-        let (last, last_is_hint) = statuses.last().unwrap_or_else(|| {
-            panic!("{label}: no status callback arrived (only {handshakes} handshake(s))")
-        });
+        let last = parsed
+            .last()
+            .unwrap_or_else(|| panic!("{label}: no status callback arrived, only handshakes"));
         assert_eq!(
             last.status, polled.status,
             "{label}: the last callback says {}, the status query {}",
             last.status, polled.status
         );
-        if !last_is_hint {
+        if !h.provider().callbacks_need_confirmation(t.op) {
             let urls =
                 |s: &TaskSnapshot| s.assets.iter().map(|a| a.url.clone()).collect::<Vec<_>>();
             assert_eq!(
@@ -414,7 +411,7 @@ pub async fn callbacks_parse_and_verify<H: Harness + ?Sized>(h: &H) {
         let final_cb = got.last().expect("at least one callback");
         let garbage = h
             .provider()
-            .read_callback(t.op, &final_cb.headers, b"not a task");
+            .parse_callback(t.op, &final_cb.headers, b"not a task");
         assert!(
             garbage.is_err(),
             "{label}: a callback body that is not a task was accepted"
@@ -424,12 +421,12 @@ pub async fn callbacks_parse_and_verify<H: Harness + ?Sized>(h: &H) {
             tampered.push(b' ');
             let e = h
                 .provider()
-                .read_callback(t.op, &final_cb.headers, &tampered)
+                .parse_callback(t.op, &final_cb.headers, &tampered)
                 .expect_err("a signed callback whose body changed must be refused");
             assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{label}: {e}");
             let e = h
                 .provider()
-                .read_callback(t.op, &http::HeaderMap::new(), &final_cb.body)
+                .parse_callback(t.op, &http::HeaderMap::new(), &final_cb.body)
                 .expect_err("a callback without its signature must be refused");
             assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{label}: {e}");
         }
@@ -586,12 +583,7 @@ pub async fn unknown_outcomes_are_found_as_declared<H: Harness + ?Sized>(h: &H) 
                 let finals: Vec<TaskSnapshot> = receiver
                     .received(&ext)
                     .iter()
-                    .filter_map(
-                        |r| match h.provider().read_callback(t.op, &r.headers, &r.body) {
-                            Ok(InboundCallback::Report(s) | InboundCallback::Hint(s)) => Some(s),
-                            _ => None,
-                        },
-                    )
+                    .filter_map(|r| h.provider().parse_callback(t.op, &r.headers, &r.body).ok())
                     .filter(|s| s.status.is_final())
                     .collect();
                 if let Some(s) = finals.into_iter().last() {

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use genmux_core::{InboundCallback, Provider};
+use genmux_core::Provider;
 use std::sync::{Arc, Mutex};
 
 /// One callback as it arrived.
@@ -25,12 +25,12 @@ type Log = Arc<Mutex<Vec<Received>>>;
 #[derive(Clone)]
 struct Receiving {
     log: Log,
-    /// Reads each callback to answer the handshakes among them.
+    /// Answers the handshakes among the callbacks.
     provider: Option<Provider>,
 }
 
 /// Receives callbacks at `http://127.0.0.1:<port>/cb/<name>`, keeps them and answers 200
-/// (with the provider's answer for a handshake, when started with [`Self::answering`]).
+/// (with the provider's answer to a handshake, when started with [`Self::answering`]).
 #[derive(Debug)]
 pub struct CallbackReceiver {
     base: String,
@@ -45,8 +45,9 @@ impl CallbackReceiver {
         Self::serve(None).await
     }
 
-    /// [`Self::start`], answering each callback `provider` reads as a
-    /// [`InboundCallback::Handshake`] with the provider's body, as the gateway does.
+    /// [`Self::start`], answering each callback that is a handshake for `provider`
+    /// ([`genmux_core::VideoProvider::callback_handshake`]) with the provider's body, as
+    /// the gateway does.
     pub async fn answering(provider: Provider) -> CallbackReceiver {
         Self::serve(Some(provider)).await
     }
@@ -103,17 +104,14 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let answer = receiving.provider.as_ref().and_then(|p| {
-        let reading = match (p.video_half(), p.image_half()) {
-            (Some(v), _) => v.read_callback(&headers, &body),
-            (None, Some(i)) => i.read_callback(&headers, &body),
-            (None, None) => return None,
-        };
-        match reading {
-            Ok(InboundCallback::Handshake(answer)) => Some(answer),
-            _ => None,
-        }
-    });
+    let answer = receiving
+        .provider
+        .as_ref()
+        .and_then(|p| match (p.video_half(), p.image_half()) {
+            (Some(v), _) => v.callback_handshake(&headers, &body),
+            (None, Some(i)) => i.callback_handshake(&headers, &body),
+            (None, None) => None,
+        });
     receiving
         .log
         .lock()

@@ -27,7 +27,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaError, MediaInput};
 pub use pricing::{PriceInputs, PriceRule};
 pub use provider::{
-    registrations, ImageProvider, InboundCallback, Layer, Offering, Provider, ProviderRegistration,
+    registrations, ImageProvider, Layer, Offering, Provider, ProviderRegistration,
     ProviderSettings, SubmitRequest, VideoProvider,
 };
 pub use request::{

@@ -90,30 +90,27 @@ pub trait VideoProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
-    /// Reads an inbound callback as what it asks of the gateway: a report to settle, a hint
-    /// to confirm by a status query first, or a handshake to answer at once. The default:
-    /// [`Self::parse_callback`]'s snapshot as a report.
-    fn read_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<InboundCallback> {
-        self.parse_callback(headers, body)
-            .map(InboundCallback::Report)
+    /// Whether a callback [`Self::parse_callback`] accepted is only a hint: the upstream
+    /// does not sign its callbacks, so whoever learns the URL could forge one. The gateway
+    /// then settles the task from a status query of the task the callback names, never
+    /// from the body alone (Ark, `spec/upstreams.md` Seedance "Callback"). The default
+    /// `false`: the callback is trusted as parsed (a signed one was verified there).
+    fn callbacks_need_confirmation(&self) -> bool {
+        false
     }
-}
-
-/// What an inbound callback asks of the gateway ([`VideoProvider::read_callback`]).
-#[derive(Clone, Debug, PartialEq)]
-pub enum InboundCallback {
-    /// A report the provider vouches for (verified where it signs): settle it as is.
-    Report(TaskSnapshot),
-    /// An unsigned report naming the upstream task: anyone who learnt the URL could have
-    /// sent it, and it may lack what a status query gives (MiniMax's result URL comes only
-    /// from `files/retrieve`). The gateway settles what a status query of the named task
-    /// then answers, never the hint itself (`spec/upstreams.md`: "Unsigned: confirm by
-    /// querying").
-    Hint(TaskSnapshot),
-    /// A handshake about no task's state, answered at once with this JSON body (MiniMax's
-    /// first POST, `{"challenge":"…"}`, must be echoed within 3 s or no status callback
-    /// follows).
-    Handshake(serde_json::Value),
+    /// The answer to a callback that is a handshake rather than a status report, sent back
+    /// at once with nothing settled: MiniMax's first POST, `{"challenge":"…"}`, must be
+    /// echoed within 3 s or no status callback follows (`spec/upstreams.md` MiniMax
+    /// "Callback"). The default `None`: every callback is a report for
+    /// [`Self::parse_callback`].
+    fn callback_handshake(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        let _ = (headers, body);
+        None
+    }
 }
 
 /// The default [`VideoProvider::find_unknown`]: a status query by external id, where
@@ -154,10 +151,18 @@ pub trait ImageProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
-    /// Reads an inbound callback (see [`VideoProvider::read_callback`]).
-    fn read_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<InboundCallback> {
-        self.parse_callback(headers, body)
-            .map(InboundCallback::Report)
+    /// Whether its callbacks are only hints (see [`VideoProvider::callbacks_need_confirmation`]).
+    fn callbacks_need_confirmation(&self) -> bool {
+        false
+    }
+    /// The answer to a handshake callback (see [`VideoProvider::callback_handshake`]).
+    fn callback_handshake(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        let _ = (headers, body);
+        None
     }
 }
 
@@ -356,23 +361,32 @@ impl Provider {
         }
     }
 
-    /// Reads an inbound callback for a task of `operation` (see
-    /// [`VideoProvider::read_callback`]).
-    pub fn read_callback(
+    /// Whether callbacks about a task of `operation` must be confirmed by a status query
+    /// before they settle anything ([`VideoProvider::callbacks_need_confirmation`]).
+    pub fn callbacks_need_confirmation(&self, operation: Operation) -> bool {
+        match operation.output() {
+            MediaKind::Video => self
+                .video
+                .as_ref()
+                .is_some_and(|p| p.callbacks_need_confirmation()),
+            MediaKind::Image => self
+                .image
+                .as_ref()
+                .is_some_and(|p| p.callbacks_need_confirmation()),
+        }
+    }
+
+    /// The answer to a handshake callback about a task of `operation`, if the body is one
+    /// ([`VideoProvider::callback_handshake`]).
+    pub fn callback_handshake(
         &self,
         operation: Operation,
         headers: &http::HeaderMap,
         body: &[u8],
-    ) -> Result<InboundCallback> {
+    ) -> Option<serde_json::Value> {
         match operation.output() {
-            MediaKind::Video => match &self.video {
-                Some(p) => p.read_callback(headers, body),
-                None => Err(self.unsupported(MediaKind::Video)),
-            },
-            MediaKind::Image => match &self.image {
-                Some(p) => p.read_callback(headers, body),
-                None => Err(self.unsupported(MediaKind::Image)),
-            },
+            MediaKind::Video => self.video.as_ref()?.callback_handshake(headers, body),
+            MediaKind::Image => self.image.as_ref()?.callback_handshake(headers, body),
         }
     }
 

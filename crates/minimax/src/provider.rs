@@ -8,8 +8,8 @@ use crate::offerings;
 use crate::wire::Callback;
 use genmux_core::settings::{SettingKind, SettingSpec};
 use genmux_core::{
-    async_trait, Catalog, Error, ErrorKind, InboundCallback, Offering, Provider, ProviderSettings,
-    Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, UnknownTask, VideoProvider,
+    async_trait, Catalog, Error, ErrorKind, Offering, Provider, ProviderSettings, Result,
+    Submission, SubmitRequest, TaskRef, TaskSnapshot, UnknownTask, VideoProvider,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -54,7 +54,8 @@ pub static SETTINGS: &[SettingSpec] = &[
 
 /// MiniMax as a genmux provider: offerings for every catalog entry with a `minimax`
 /// provider model, submissions mapped to `POST /v1/video_generation`, status by query and
-/// (once done) `files/retrieve`, callbacks read as a challenge or a hint.
+/// (once done) `files/retrieve`, callbacks read as a challenge (echoed) or a hint (confirmed
+/// by a query).
 #[derive(Debug)]
 pub struct MiniMaxProvider {
     client: MiniMaxClient,
@@ -124,15 +125,10 @@ impl MiniMaxProvider {
         }
     }
 
-    /// Reads a callback: the challenge is answered with itself; a status change is an
-    /// unsigned hint (spec: "Unsigned: confirm by querying").
-    pub fn read_task_callback(&self, body: &[u8]) -> Result<InboundCallback> {
-        match Callback::parse(body)
-            .map_err(|e| Error::invalid(format!("callback body: {e}")).with_provider(PROVIDER))?
-        {
-            Callback::Challenge(c) => Ok(InboundCallback::Handshake(json!({ "challenge": c }))),
-            Callback::Status(s) => Ok(InboundCallback::Hint(mapping::callback_hint(&s))),
-        }
+    /// Reads a callback body: the challenge, or a status change.
+    fn callback(body: &[u8]) -> Result<Callback> {
+        Callback::parse(body)
+            .map_err(|e| Error::invalid(format!("callback body: {e}")).with_provider(PROVIDER))
     }
 }
 
@@ -162,19 +158,32 @@ impl VideoProvider for MiniMaxProvider {
         )
         .with_provider(PROVIDER))
     }
-    /// The hint a status callback carries (no assets: see [`Self::read_callback`]); a
-    /// challenge is no status.
+    /// A status callback as a hint: the task and its status, without assets (the
+    /// download URL comes only from `files/retrieve`); the gateway confirms it by a query.
+    /// A challenge carries no status.
     fn parse_callback(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
-        match self.read_task_callback(body)? {
-            InboundCallback::Hint(s) | InboundCallback::Report(s) => Ok(s),
-            InboundCallback::Handshake(_) => Err(Error::invalid(
+        match Self::callback(body)? {
+            Callback::Status(s) => Ok(mapping::callback_hint(&s)),
+            Callback::Challenge(_) => Err(Error::invalid(
                 "callback body: a challenge, which carries no task status",
             )
             .with_provider(PROVIDER)),
         }
     }
-    fn read_callback(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<InboundCallback> {
-        self.read_task_callback(body)
+    /// spec: "Unsigned: confirm by querying".
+    fn callbacks_need_confirmation(&self) -> bool {
+        true
+    }
+    /// spec: the first POST, `{"challenge":"…"}`, is answered with the same JSON.
+    fn callback_handshake(
+        &self,
+        _headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        match Self::callback(body) {
+            Ok(Callback::Challenge(c)) => Some(json!({ "challenge": c })),
+            _ => None,
+        }
     }
 }
 
@@ -235,27 +244,24 @@ mod tests {
     fn callbacks_are_a_handshake_or_a_hint() {
         let p = MiniMaxProvider::new(MiniMaxConfig::new("k"), Catalog::builtin()).unwrap();
         let h = http::HeaderMap::new();
+        let challenge = br#"{"challenge":"abc"}"#;
         assert_eq!(
-            p.read_callback(&h, br#"{"challenge":"abc"}"#).unwrap(),
-            InboundCallback::Handshake(json!({"challenge": "abc"}))
+            p.callback_handshake(&h, challenge),
+            Some(json!({"challenge": "abc"}))
         );
-        let InboundCallback::Hint(s) = p
-            .read_callback(
-                &h,
-                br#"{"task_id":"t9","status":"Success","file_id":"f9","base_resp":{"status_code":0,"status_msg":"success"}}"#,
-            )
-            .unwrap()
-        else {
-            panic!("a status change is a hint")
-        };
+        let e = p.parse_callback(&h, challenge).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        let status = br#"{"task_id":"t9","status":"Success","file_id":"f9","base_resp":{"status_code":0,"status_msg":"success"}}"#;
+        assert_eq!(p.callback_handshake(&h, status), None);
+        let s = p.parse_callback(&h, status).unwrap();
         assert_eq!(
             (s.provider_task_id.as_str(), s.status),
             ("t9", genmux_core::TaskStatus::Succeeded)
         );
-        assert!(s.assets.is_empty());
-        let e = p.parse_callback(&h, br#"{"challenge":"abc"}"#).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-        let e = p.read_callback(&h, b"garbage").unwrap_err();
+        assert!(s.assets.is_empty(), "a hint: the assets come from a query");
+        assert!(p.callbacks_need_confirmation());
+        let e = p.parse_callback(&h, b"garbage").unwrap_err();
         assert!(e.message().starts_with("callback body"), "{e}");
+        assert_eq!(p.callback_handshake(&h, b"garbage"), None);
     }
 }

@@ -1,9 +1,8 @@
 //! `POST /callbacks/{provider}/{token}`: a provider reports a task's status. The token (a
-//! per-task secret in the URL we gave the upstream) finds the task; the provider's own
-//! `read_callback` verifies its signature where it signs and says what the body asks:
-//! a report is settled as is; an unsigned hint is settled only as a status query of the
-//! task it names confirms it; a handshake (MiniMax's `{"challenge":…}`) is answered with
-//! the provider's body and changes nothing. Settlement is idempotent, so duplicated,
+//! per-task secret in the URL we gave the upstream) finds the task; a handshake (MiniMax's
+//! `{"challenge":…}`) is answered at once with the provider's body; the provider's own
+//! `parse_callback` verifies its signature where it signs, and an unsigned callback is
+//! settled only as a status query confirms it; settlement is idempotent, so duplicated,
 //! concurrent or late callbacks change nothing twice (W3, W4).
 
 use super::error::{ApiError, ApiResult};
@@ -14,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use genmux_core::{ErrorKind, InboundCallback, TaskRef, TaskSnapshot, TaskStatus};
+use genmux_core::{ErrorKind, TaskRef, TaskSnapshot};
 use genmux_store::TaskRecord;
 use serde_json::{json, Value};
 
@@ -45,8 +44,12 @@ pub async fn inbound(
         .filter(|t| t.provider == provider)
         .ok_or_else(unknown)?;
     let p = state.router().provider(&provider).ok_or_else(unknown)?;
-    let reading = p
-        .read_callback(task.operation, &headers, &body)
+    if let Some(answer) = p.callback_handshake(task.operation, &headers, &body) {
+        // Answered at once (MiniMax waits 3 s at most); it carries no task state.
+        return Ok(Json(answer));
+    }
+    let snap = p
+        .parse_callback(task.operation, &headers, &body)
         .map_err(|e| match e.kind() {
             ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -55,17 +58,18 @@ pub async fn inbound(
             ErrorKind::Internal => ApiError::from(e),
             _ => ApiError::bad_request(format!("callback body: {}", e.message())),
         })?;
-    let snap = match reading {
-        // Answered at once (MiniMax waits 3 s at most); no task state in it.
-        InboundCallback::Handshake(answer) => return Ok(Json(answer)),
-        InboundCallback::Report(snap) => {
-            same_task(&task, &snap)?;
-            snap
+    if let Some(known) = &task.provider_task_id {
+        if !snap.provider_task_id.is_empty() && &snap.provider_task_id != known {
+            return Err(ApiError::bad_request(format!(
+                "callback is about upstream task `{}`, but this URL belongs to `{known}`",
+                snap.provider_task_id
+            )));
         }
-        InboundCallback::Hint(hint) => {
-            same_task(&task, &hint)?;
-            confirmed(&state, &task, hint).await?
-        }
+    }
+    let snap = if p.callbacks_need_confirmation(task.operation) {
+        confirmed(&state, &task, &snap).await?
+    } else {
+        snap
     };
     let outcome = settle(&state, &task, snap).await?;
     Ok(Json(json!({
@@ -75,57 +79,35 @@ pub async fn inbound(
     })))
 }
 
-/// A callback about another upstream task than the one this URL was given for is refused.
-fn same_task(task: &TaskRecord, snap: &TaskSnapshot) -> Result<(), ApiError> {
-    match &task.provider_task_id {
-        Some(known) if !snap.provider_task_id.is_empty() && &snap.provider_task_id != known => {
-            Err(ApiError::bad_request(format!(
-                "callback is about upstream task `{}`, but this URL belongs to `{known}`",
-                snap.provider_task_id
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// What a status query of the task a hint names says. When the query fails, only the
-/// upstream id is taken from the hint (a submission of unknown outcome learns its id this
-/// way, and the poller confirms its status from then on); its status is never settled
-/// unconfirmed.
+/// An unsigned callback is a hint (`VideoProvider::callbacks_need_confirmation`): the task
+/// is settled from the provider's answer to a status query of the task — the one this URL
+/// belongs to, or, for a submission of unknown outcome, the one the callback names — never
+/// from the body. A failed query answers an error, so the provider calls back again (Ark
+/// retries a callback not answered 2xx).
 async fn confirmed(
     state: &AppState,
     task: &TaskRecord,
-    hint: TaskSnapshot,
-) -> Result<TaskSnapshot, ApiError> {
+    hint: &TaskSnapshot,
+) -> ApiResult<TaskSnapshot> {
     let upstream_id = task
         .provider_task_id
         .clone()
         .unwrap_or_else(|| hint.provider_task_id.clone());
     if upstream_id.trim().is_empty() {
         return Err(ApiError::bad_request(
-            "callback body: names no upstream task, and this URL's task has none yet",
+            "callback body: it names no upstream task".to_string(),
         ));
     }
     let tref = TaskRef {
         provider: task.provider.clone(),
-        provider_task_id: upstream_id.clone(),
+        provider_task_id: upstream_id,
         model: task.model.clone(),
         provider_model: task.provider_model.clone().unwrap_or_default(),
         operation: task.operation,
     };
-    match state.router().status(&tref).await {
-        Ok(snap) => Ok(snap),
-        Err(e) => {
-            tracing::warn!(task = %task.id, provider = %task.provider, upstream = %upstream_id, error = %e,
-                hinted = %hint.status, "could not confirm a callback hint by a status query; the poller will");
-            Ok(TaskSnapshot {
-                provider_task_id: upstream_id,
-                status: TaskStatus::Submitted,
-                assets: Vec::new(),
-                error: None,
-                usage: None,
-                billed_usd_micros: None,
-            })
-        }
-    }
+    state.router().status(&tref).await.map_err(|e| {
+        tracing::warn!(task = %task.id, provider = %task.provider, error = %e,
+            "confirming a callback by a status query failed; the provider will call again");
+        ApiError::from(e)
+    })
 }
