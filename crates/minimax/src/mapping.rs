@@ -4,8 +4,9 @@
 
 use crate::error::PROVIDER;
 use crate::rules::{self, ModelRules};
-use crate::wire::VideoGenerationRequest;
-use crate::wire::{BaseResp, CallbackStatus, FileObject, QueryResponse, QueryStatus};
+use crate::wire::{
+    BaseResp, CallbackStatus, FileObject, QueryResponse, QueryStatus, VideoGenerationRequest,
+};
 use genmux_core::{
     Asset, Error, ErrorKind, GenerationRequest, MediaInput, MediaKind, Operation, Result,
     Submission, TaskSnapshot, TaskStatus,
