@@ -159,8 +159,8 @@ impl VideoProvider for MiniMaxProvider {
         .with_provider(PROVIDER))
     }
     /// A status callback as a hint: the task and its status, without assets (the
-    /// download URL comes only from `files/retrieve`); the gateway confirms it by a query.
-    /// A challenge carries no status.
+    /// download URL comes only from `files/retrieve`); the gateway confirms every callback
+    /// by a query (spec: "Unsigned: confirm by querying"). A challenge carries no status.
     fn parse_callback(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         match Self::callback(body)? {
             Callback::Status(s) => Ok(mapping::callback_hint(&s)),
@@ -169,10 +169,6 @@ impl VideoProvider for MiniMaxProvider {
             )
             .with_provider(PROVIDER)),
         }
-    }
-    /// spec: "Unsigned: confirm by querying".
-    fn callbacks_need_confirmation(&self) -> bool {
-        true
     }
     /// spec: the first POST, `{"challenge":"…"}`, is answered with the same JSON.
     fn callback_handshake(
@@ -259,7 +255,6 @@ mod tests {
             ("t9", genmux_core::TaskStatus::Succeeded)
         );
         assert!(s.assets.is_empty(), "a hint: the assets come from a query");
-        assert!(p.callbacks_need_confirmation());
         let e = p.parse_callback(&h, b"garbage").unwrap_err();
         assert!(e.message().starts_with("callback body"), "{e}");
         assert_eq!(p.callback_handshake(&h, b"garbage"), None);
