@@ -13,6 +13,9 @@
 //!   per-account concurrency, faults, configuration, media with expiring links, callback
 //!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
 //!   error shape.
+//! - [`xai::XaiSim`]: the xAI Grok Imagine video API of `spec/upstreams.md` on the shared
+//!   [`framework`]: strict create rules with xAI's `400 {"error":"…"}`, `pending` →
+//!   `done`/`failed` on the clock, billed `usage.cost_in_usd_ticks`, expiring MP4 links.
 //! - [`minimax::MiniMaxSim`]: the MiniMax Hailuo video API of `spec/upstreams.md` on the
 //!   framework (create, query, files/retrieve with expiring download URLs, MiniMax's
 //!   HTTP-200 error codes, challenge-first callbacks).
@@ -52,6 +55,7 @@ pub mod runway;
 pub mod sandbox;
 pub mod server;
 pub mod unified;
+pub mod xai;
 
 pub use clock::SimClock;
 pub use error::{Error, Result};

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "runway", "minimax"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "minimax"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -41,6 +41,7 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 const FRAMEWORK: &[(&str, Starter)] = &[
     ("unified", start_framework::<Unified>),
     ("runway", start_framework::<crate::runway::RunwayWire>),
+    ("xai", start_framework::<crate::xai::XaiWire>),
     ("minimax", start_framework::<crate::minimax::MiniMaxWire>),
 ];
 
@@ -334,8 +335,11 @@ mod tests {
             {
                 assert!(WebhookSecret::parse(secret).is_ok(), "{up:?}");
             }
+            // And points the provider at itself.
             assert!(
-                up.settings.iter().any(|(k, _)| k.ends_with("_BASE_URL")),
+                up.settings
+                    .iter()
+                    .any(|(k, v)| k.ends_with("_BASE_URL") && *v == up.base_url),
                 "{up:?}"
             );
             assert_eq!(
