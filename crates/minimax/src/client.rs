@@ -11,16 +11,17 @@
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::error::{api_error, http_error, parse_retry_after, PROVIDER};
+use crate::error::{api_error, http_error, PROVIDER};
 use crate::wire::{
     BaseResp, FileObject, QueryResponse, RetrieveResponse, VideoGenerationRequest,
     VideoGenerationResponse, CREATE_PATH, QUERY_PATH, RETRIEVE_PATH,
 };
+use genmux_core::transport::transport_error;
 use genmux_core::{Error, ErrorKind, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// MiniMax's international endpoint (the default).
 pub const GLOBAL_BASE_URL: &str = "https://api.minimax.io";
@@ -275,17 +276,13 @@ impl MiniMaxClient {
         let resp = req
             .send()
             .await
-            .map_err(|e| transport_error(e, call, url.as_str()))?;
+            .map_err(|e| transport_error(PROVIDER, e, call == Call::Submit))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, unix_now()));
+        let retry_after = genmux_core::transport::retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| transport_error(e, call, url.as_str()))?;
+            .map_err(|e| transport_error(PROVIDER, e, call == Call::Submit))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         let base_resp = parsed
             .as_ref()
@@ -330,25 +327,6 @@ impl MiniMaxClient {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// The error and its causes in one line (reqwest's own message omits the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}
-
 fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut s: String = text.chars().take(200).collect();
@@ -364,37 +342,6 @@ fn unreadable_success(call: Call, url: &str, bytes: &[u8], why: &dyn std::fmt::D
     let err = Error::new(ErrorKind::ProviderUnavailable, msg).with_provider(PROVIDER);
     match call {
         // MiniMax answered "success" to a create: the task may exist.
-        Call::Submit => err.with_maybe_accepted(),
-        Call::Query | Call::TaskQuery => err,
-    }
-}
-
-/// A reqwest failure: before sending (retryable, not accepted) or after (maybe accepted
-/// for submissions).
-fn transport_error(e: reqwest::Error, call: Call, url: &str) -> Error {
-    let detail = chain(&e);
-    if e.is_builder() {
-        return Error::internal(format!("request to {url} could not be built: {detail}"))
-            .with_provider(PROVIDER);
-    }
-    if e.is_connect() {
-        // Nothing reached MiniMax.
-        return Error::new(
-            ErrorKind::ProviderUnavailable,
-            format!("connecting to {url} failed: {detail}"),
-        )
-        .with_provider(PROVIDER)
-        .with_source(e);
-    }
-    let (kind, what) = if e.is_timeout() {
-        (ErrorKind::Timeout, "timed out")
-    } else {
-        (ErrorKind::ProviderUnavailable, "failed")
-    };
-    let err = Error::new(kind, format!("request to {url} {what}: {detail}"))
-        .with_provider(PROVIDER)
-        .with_source(e);
-    match call {
         Call::Submit => err.with_maybe_accepted(),
         Call::Query | Call::TaskQuery => err,
     }
