@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use genmux_core::ErrorKind;
+use genmux_core::{ErrorKind, TaskRef, TaskSnapshot};
+use genmux_store::TaskRecord;
 use serde_json::{json, Value};
 
 /// The routes of this resource.
@@ -59,10 +60,48 @@ pub async fn inbound(
             )));
         }
     }
+    let snap = if p.callbacks_need_confirmation(task.operation) {
+        confirmed(&state, &task, &snap).await?
+    } else {
+        snap
+    };
     let outcome = settle(&state, &task, snap).await?;
     Ok(Json(json!({
         "success": true,
         "taskId": task.id,
         "status": outcome.record().status,
     })))
+}
+
+/// An unsigned callback is a hint (`VideoProvider::callbacks_need_confirmation`): the task
+/// is settled from the provider's answer to a status query of the task — the one this URL
+/// belongs to, or, for a submission of unknown outcome, the one the callback names — never
+/// from the body. A failed query answers an error, so the provider calls back again (Ark
+/// retries a callback not answered 2xx).
+async fn confirmed(
+    state: &AppState,
+    task: &TaskRecord,
+    hint: &TaskSnapshot,
+) -> ApiResult<TaskSnapshot> {
+    let upstream_id = task
+        .provider_task_id
+        .clone()
+        .unwrap_or_else(|| hint.provider_task_id.clone());
+    if upstream_id.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "callback body: it names no upstream task".to_string(),
+        ));
+    }
+    let tref = TaskRef {
+        provider: task.provider.clone(),
+        provider_task_id: upstream_id,
+        model: task.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        operation: task.operation,
+    };
+    state.router().status(&tref).await.map_err(|e| {
+        tracing::warn!(task = %task.id, provider = %task.provider, error = %e,
+            "confirming a callback by a status query failed; the provider will call again");
+        ApiError::from(e)
+    })
 }
