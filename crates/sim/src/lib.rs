@@ -7,6 +7,10 @@
 //! - [`unified::UnifiedSim`]: the unified video API of `spec/unified-api.md`
 //!   (`/unified-video` and `/unified-image`: models, quote, generate, status) with Bearer
 //!   keys, catalog validation and prices, balances, the same clock, faults and media.
+//! - [`framework`]: what every newer simulator shares — clock, task lifecycle with
+//!   per-account concurrency, faults, configuration, media with expiring links, callback
+//!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
+//!   error shape.
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -34,6 +38,7 @@
 pub mod clock;
 pub mod error;
 pub mod fault;
+pub mod framework;
 pub mod kling;
 pub mod media;
 mod running;

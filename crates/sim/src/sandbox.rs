@@ -17,6 +17,7 @@
 
 use crate::clock::ClockMode;
 use crate::fault::{FaultPlan, Faults};
+use crate::framework::{Sim, SimConfig, Wire};
 use crate::kling::{KlingSim, KlingSimConfig};
 use crate::unified::{UnifiedSim, UnifiedSimConfig};
 use genmux_core::webhook::WebhookSecret;
@@ -25,8 +26,79 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-/// The simulators, by the name `genmux sim --listen NAME=ADDR` takes.
+/// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
+/// then every framework simulator of [`FRAMEWORK`] in its order.
 pub const NAMES: &[&str] = &["kling", "unified"];
+
+/// A framework simulator starting.
+type Starting<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = crate::Result<Box<dyn StandIn>>> + Send + 'a>,
+>;
+
+/// Starts one framework simulator as a stand-in.
+type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
+
+/// The simulators built on [`crate::framework`], by name: adding one is one line here and
+/// its name in [`NAMES`].
+const FRAMEWORK: &[(&str, Starter)] = &[];
+
+/// A running framework simulator, as the sandbox sees it.
+pub trait StandIn: Send + Sync {
+    /// It as the stand-in for its provider.
+    fn upstream(&self) -> SimulatedUpstream;
+    /// Stops it.
+    fn stop(self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+}
+
+impl<W: Wire> StandIn for Sim<W> {
+    fn upstream(&self) -> SimulatedUpstream {
+        let settings = W::provider_settings(self);
+        let settings_json: serde_json::Map<String, Value> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+            .collect();
+        SimulatedUpstream {
+            name: W::NAME,
+            provider: W::PROVIDER,
+            base_url: self.base_url().to_string(),
+            info: json!({
+                "provider": W::PROVIDER,
+                "baseUrl": self.base_url(),
+                "apiKey": self.api_key(),
+                "settings": settings_json,
+            }),
+            settings,
+        }
+    }
+
+    fn stop(self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.shutdown())
+    }
+}
+
+/// Starts framework simulator `W` with the sandbox's options on `addr` (a [`Starter`]).
+#[allow(dead_code)] // used by the entries of `FRAMEWORK`
+fn start_framework<W: Wire>(options: &SimulatorOptions, addr: SocketAddr) -> Starting<'_> {
+    Box::pin(async move {
+        let mut config = SimConfig::<W>::default();
+        let s = &mut config.settings;
+        s.addr = addr;
+        s.seed = options.seed;
+        s.clock = ClockMode::RealTime {
+            speed: options.speed,
+        };
+        s.failure_rate = options.failure_rate;
+        s.faults = Faults {
+            default: options.faults.clone(),
+            per_endpoint: Default::default(),
+        };
+        if let Some(n) = options.concurrency {
+            s.concurrency = Some(n);
+        }
+        let sim = Sim::<W>::start(config).await?;
+        Ok(Box::new(sim) as Box<dyn StandIn>)
+    })
+}
 
 /// How to start the simulators.
 #[derive(Clone, Debug)]
@@ -92,6 +164,7 @@ pub struct Simulators {
     kling_webhook: WebhookSecret,
     unified: UnifiedSim,
     unified_webhook: WebhookSecret,
+    others: Vec<Box<dyn StandIn>>,
 }
 
 impl std::fmt::Debug for Simulators {
@@ -99,6 +172,14 @@ impl std::fmt::Debug for Simulators {
         f.debug_struct("Simulators")
             .field("kling", &self.kling.base_url())
             .field("unified", &self.unified.base_url())
+            .field(
+                "others",
+                &self
+                    .others
+                    .iter()
+                    .map(|o| o.upstream().base_url)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -172,7 +253,7 @@ impl Simulators {
             .with_seed(options.seed)
             .with_speed(options.speed)
             .with_failure_rate(options.failure_rate)
-            .with_faults(options.faults)
+            .with_faults(options.faults.clone())
             .with_webhook_secret(unified_webhook.clone());
         unified.addr = addr("unified");
         let unified = match UnifiedSim::start(unified).await {
@@ -185,11 +266,29 @@ impl Simulators {
                 });
             }
         };
+        let mut others: Vec<Box<dyn StandIn>> = Vec::new();
+        for (name, start) in FRAMEWORK {
+            match start(&options, addr(name)).await {
+                Ok(sim) => others.push(sim),
+                Err(error) => {
+                    kling.shutdown().await;
+                    unified.shutdown().await;
+                    for o in others {
+                        o.stop().await;
+                    }
+                    return Err(StartError {
+                        simulator: name.to_string(),
+                        error,
+                    });
+                }
+            }
+        }
         Ok(Simulators {
             kling,
             kling_webhook,
             unified,
             unified_webhook,
+            others,
         })
     }
 
@@ -221,7 +320,7 @@ impl Simulators {
                     .collect(),
             )
         };
-        vec![
+        let mut all = vec![
             SimulatedUpstream {
                 name: "kling",
                 provider: "kling",
@@ -249,13 +348,18 @@ impl Simulators {
                 }),
                 settings: unified_settings,
             },
-        ]
+        ];
+        all.extend(self.others.iter().map(|o| o.upstream()));
+        all
     }
 
     /// Stops every simulator.
     pub async fn shutdown(self) {
         self.kling.shutdown().await;
         self.unified.shutdown().await;
+        for o in self.others {
+            o.stop().await;
+        }
     }
 }
 
