@@ -11,6 +11,9 @@
 //!   per-account concurrency, faults, configuration, media with expiring links, callback
 //!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
 //!   error shape.
+//! - [`seedance::SeedanceSim`]: Seedance on BytePlus ModelArk (`spec/upstreams.md`), on the
+//!   framework: create and query with Bearer keys, Ark's error codes, token usage, expiring
+//!   video URLs and unsigned callbacks.
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -43,6 +46,7 @@ pub mod kling;
 pub mod media;
 mod running;
 pub mod sandbox;
+pub mod seedance;
 pub mod server;
 pub mod unified;
 
