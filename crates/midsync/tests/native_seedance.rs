@@ -312,8 +312,9 @@ async fn lost_callbacks_are_made_up_by_polling(db: Db) {
 }
 
 /// Ark (the cheaper) refuses: our account is out of quota, our key is refused, the model
-/// is not activated, Ark fails with a 500, the account runs its concurrency limit — each
-/// time the task goes to midsync, charged once. A sensitive prompt is refused by Ark and
+/// is not activated, Ark fails with a 500 or is overloaded, the account runs its
+/// concurrency limit, the request has a ratio Ark lacks — each time the task goes to
+/// midsync, charged once. A sensitive prompt is refused by Ark and
 /// nobody else is asked.
 async fn refusals_of_our_ark_account_5xx_and_concurrency_fail_over_to_midsync(db: Db) {
     let (ark, native) = seedance(vec![SimAccount::new("ark-key").with_concurrency(1)], 1.2).await;
@@ -335,9 +336,14 @@ async fn refusals_of_our_ark_account_5xx_and_concurrency_fail_over_to_midsync(db
         ("internal error", Some(ArkCode::InternalServiceError)),
         ("overloaded", Some(ArkCode::ServerOverloaded)),
         ("over the account's concurrency", None),
+        ("a ratio the catalog allows and Ark lacks", None),
     ] {
+        let mut body = seedance_body();
         match code {
             Some(code) => ark.inject(SeedanceEndpoint::Create, code),
+            // The catalog sells 2:3 (midsync serves it); Ark has no 2:3: the mapping
+            // refuses before any call, and midsync takes it.
+            None if case.starts_with("a ratio") => body["aspectRatio"] = json!("2:3"),
             None => {
                 // The account's one slot is taken by a task of its own.
                 ark.clear_injected();
@@ -358,7 +364,7 @@ async fn refusals_of_our_ark_account_5xx_and_concurrency_fail_over_to_midsync(db
         }
         picks.lock().unwrap().clear();
         let created = gw
-            .post("/unified-video/generate", &gw.key, &seedance_body(), None)
+            .post("/unified-video/generate", &gw.key, &body, None)
             .await;
         assert_eq!(created.status, 200, "{case}: {}", created.body);
         let row = gw
