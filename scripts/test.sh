@@ -14,3 +14,13 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo doc --workspace --no-deps --all-features --quiet
 cargo test --workspace --all-features
+
+# Getting it (issue 20 point 4): the install line of README.md works and the installed
+# binary runs. `--debug` with the same target directory reuses the test build.
+install_root="$(mktemp -d)"
+trap 'rm -rf "$install_root"' EXIT
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" \
+  cargo install --path crates/cli --locked --debug --root "$install_root" --quiet
+"$install_root/bin/genmux" --version
+"$install_root/bin/genmux" completions bash > /dev/null
+"$install_root/bin/genmux" man > /dev/null

@@ -47,13 +47,32 @@ impl GatewayClient {
             CliError::Unavailable(format!("cannot reach the gateway at {}: {e}", self.base))
         })?;
         let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .to_string();
         let text = resp
             .text()
             .await
             .map_err(|e| CliError::Unavailable(format!("reading the answer: {e}")))?;
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+        // A genmux gateway answers JSON on every API path, errors included; anything else
+        // (a web server's HTML page, a proxy's text) means GENMUX_URL points elsewhere.
+        let Ok(body) = serde_json::from_str::<Value>(&text) else {
+            return Err(CliError::Unavailable(format!(
+                "{} does not look like a genmux gateway: it answered HTTP {} with {content_type} instead of JSON; check GENMUX_URL / --url",
+                self.base,
+                status.as_u16()
+            )));
+        };
         if status.is_success() {
             return Ok(body);
+        }
+        if status.as_u16() == 401 && self.key.is_none() {
+            return Err(CliError::Auth(
+                "no API key: set GENMUX_API_KEY (or pass --api-key) to a key the gateway issued (gmx_<id>_<secret>)".into(),
+            ));
         }
         let message = body
             .get("error")

@@ -24,6 +24,9 @@ pub enum CliError {
     /// The generation task finished as failed (exit 8).
     #[error("{0}")]
     TaskFailed(String),
+    /// `--wait` gave up before the task finished; the task goes on (exit 9).
+    #[error("{0}")]
+    GaveUp(String),
     /// Anything else (exit 1).
     #[error("{0}")]
     Other(String),
@@ -41,7 +44,35 @@ impl CliError {
             CliError::RateLimited(_) => 6,
             CliError::Unavailable(_) => 7,
             CliError::TaskFailed(_) => 8,
+            CliError::GaveUp(_) => 9,
         }
+    }
+
+    /// A short name of the class, for `--json` errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CliError::Other(_) => "other",
+            CliError::Usage(_) => "usage",
+            CliError::Rejected(_) => "rejected",
+            CliError::Auth(_) => "auth",
+            CliError::InsufficientPoints(_) => "insufficient_points",
+            CliError::RateLimited(_) => "rate_limited",
+            CliError::Unavailable(_) => "unavailable",
+            CliError::TaskFailed(_) => "task_failed",
+            CliError::GaveUp(_) => "gave_up_waiting",
+        }
+    }
+
+    /// The error as `--json` prints it: `{"success": false, "error": {…}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "success": false,
+            "error": {
+                "kind": self.kind(),
+                "exitCode": self.exit_code(),
+                "message": self.to_string(),
+            }
+        })
     }
 
     /// Classifies an HTTP error answer from the gateway.
@@ -58,4 +89,5 @@ impl CliError {
 
 /// Exit-code table for `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 other error, 2 usage/config error, 3 request rejected (4xx), \
-4 authentication/permission, 5 insufficient points, 6 rate limited, 7 gateway or upstream unavailable, 8 task failed";
+4 authentication/permission, 5 insufficient points, 6 rate limited, 7 gateway or upstream unavailable, 8 task failed, \
+9 gave up waiting (the task goes on; see `genmux status`)";

@@ -17,10 +17,16 @@ async fn main() {
     // Keeps every provider crate (and its inventory registration) in the binary.
     genmux::link_providers();
     let cli = commands::Cli::parse();
+    let json = cli.json;
     let code = match commands::run(cli).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Under --json, scripts read stdout: the error is one JSON object there too.
+            if json {
+                println!("{}", e.to_json());
+            } else {
+                eprintln!("error: {e}");
+            }
             e.exit_code()
         }
     };

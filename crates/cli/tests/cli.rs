@@ -358,26 +358,6 @@ fn generate_status_and_usage_agree() {
     let _ = c_id;
 }
 
-#[test]
-fn download_without_wait_is_a_usage_error() {
-    let gw = shared();
-    let dir = gw.scratch("no-wait");
-    let r = gw
-        .run(&[
-            "generate",
-            "-m",
-            "kling-2.5-turbo",
-            "-p",
-            PROMPT,
-            "--download",
-            dir.to_str().unwrap(),
-        ])
-        .exits(2);
-    assert!(r.stderr.contains("--wait"), "{}", r.stderr);
-    // Refused before anything was submitted: no task line.
-    assert!(r.stdout.is_empty(), "{r:?}");
-}
-
 #[cfg(unix)]
 #[test]
 fn serve_writes_its_secrets_owner_only() {

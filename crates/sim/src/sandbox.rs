@@ -19,7 +19,7 @@ use crate::clock::ClockMode;
 use crate::fault::{FaultPlan, Faults};
 use crate::framework::{Sim, SimConfig, Wire};
 use crate::kling::{KlingSim, KlingSimConfig};
-use crate::unified::{UnifiedSim, UnifiedSimConfig};
+use crate::unified::Unified;
 use genmux_core::webhook::WebhookSecret;
 use rand::RngCore;
 use serde_json::{json, Value};
@@ -40,10 +40,13 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 
 /// The simulators built on [`crate::framework`], by name: adding one is one line here and
 /// its name in [`NAMES`].
-const FRAMEWORK: &[(&str, Starter)] = &[(
-    crate::seedance::SeedanceWire::NAME,
-    start_framework::<crate::seedance::SeedanceWire>,
-)];
+const FRAMEWORK: &[(&str, Starter)] = &[
+    ("unified", start_framework::<Unified>),
+    (
+        crate::seedance::SeedanceWire::NAME,
+        start_framework::<crate::seedance::SeedanceWire>,
+    ),
+];
 
 /// A running framework simulator, as the sandbox sees it.
 pub trait StandIn: Send + Sync {
@@ -97,6 +100,7 @@ fn start_framework<W: Wire>(options: &SimulatorOptions, addr: SocketAddr) -> Sta
         if let Some(n) = options.concurrency {
             s.concurrency = Some(n);
         }
+        W::for_sandbox(&mut config);
         let sim = Sim::<W>::start(config).await?;
         Ok(Box::new(sim) as Box<dyn StandIn>)
     })
@@ -164,8 +168,6 @@ pub struct StartError {
 pub struct Simulators {
     kling: KlingSim,
     kling_webhook: WebhookSecret,
-    unified: UnifiedSim,
-    unified_webhook: WebhookSecret,
     others: Vec<Box<dyn StandIn>>,
 }
 
@@ -173,7 +175,6 @@ impl std::fmt::Debug for Simulators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulators")
             .field("kling", &self.kling.base_url())
-            .field("unified", &self.unified.base_url())
             .field(
                 "others",
                 &self
@@ -250,31 +251,12 @@ impl Simulators {
             simulator: "kling".into(),
             error,
         })?;
-        let unified_webhook = fresh_secret();
-        let mut unified = UnifiedSimConfig::default()
-            .with_seed(options.seed)
-            .with_speed(options.speed)
-            .with_failure_rate(options.failure_rate)
-            .with_faults(options.faults.clone())
-            .with_webhook_secret(unified_webhook.clone());
-        unified.addr = addr("unified");
-        let unified = match UnifiedSim::start(unified).await {
-            Ok(u) => u,
-            Err(error) => {
-                kling.shutdown().await;
-                return Err(StartError {
-                    simulator: "unified".into(),
-                    error,
-                });
-            }
-        };
         let mut others: Vec<Box<dyn StandIn>> = Vec::new();
         for (name, start) in FRAMEWORK {
             match start(&options, addr(name)).await {
                 Ok(sim) => others.push(sim),
                 Err(error) => {
                     kling.shutdown().await;
-                    unified.shutdown().await;
                     for o in others {
                         o.stop().await;
                     }
@@ -288,8 +270,6 @@ impl Simulators {
         Ok(Simulators {
             kling,
             kling_webhook,
-            unified,
-            unified_webhook,
             others,
         })
     }
@@ -297,23 +277,17 @@ impl Simulators {
     /// Each simulator with the provider it plays and that provider's settings.
     ///
     /// The environment names are the ones the provider crates declare
-    /// (`genmux_kling::provider::SETTINGS`, `genmux_midsync::provider::SETTINGS`); the
-    /// gateway refuses a name its provider does not declare, so a rename shows at once.
+    /// (`genmux_kling::provider::SETTINGS`, `genmux_midsync::provider::SETTINGS`, …; a
+    /// framework simulator's come from [`Wire::provider_settings`]); the gateway refuses a
+    /// name its provider does not declare, so a rename shows at once.
     pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
         let k = &self.kling;
         let kling_secret = self.kling_webhook.to_whsec();
-        let u = &self.unified;
-        let unified_secret = self.unified_webhook.to_whsec();
         let kling_settings = vec![
             ("KLING_ACCESS_KEY", k.access_key().to_string()),
             ("KLING_SECRET_KEY", k.secret_key().to_string()),
             ("KLING_BASE_URL", k.base_url().to_string()),
             ("KLING_WEBHOOK_SECRET", kling_secret.clone()),
-        ];
-        let unified_settings = vec![
-            ("MIDSYNC_API_KEY", u.api_key().to_string()),
-            ("MIDSYNC_BASE_URL", u.base_url().to_string()),
-            ("MIDSYNC_WEBHOOK_SECRET", unified_secret.clone()),
         ];
         let settings_json = |s: &[(&str, String)]| {
             Value::Object(
@@ -322,35 +296,20 @@ impl Simulators {
                     .collect(),
             )
         };
-        let mut all = vec![
-            SimulatedUpstream {
-                name: "kling",
-                provider: "kling",
-                base_url: k.base_url().to_string(),
-                info: json!({
-                    "provider": "kling",
-                    "baseUrl": k.base_url(),
-                    "accessKey": k.access_key(),
-                    "secretKey": k.secret_key(),
-                    "webhookSecret": kling_secret,
-                    "settings": settings_json(&kling_settings),
-                }),
-                settings: kling_settings,
-            },
-            SimulatedUpstream {
-                name: "unified",
-                provider: "midsync",
-                base_url: u.base_url().to_string(),
-                info: json!({
-                    "provider": "midsync",
-                    "baseUrl": u.base_url(),
-                    "apiKey": u.api_key(),
-                    "webhookSecret": unified_secret,
-                    "settings": settings_json(&unified_settings),
-                }),
-                settings: unified_settings,
-            },
-        ];
+        let mut all = vec![SimulatedUpstream {
+            name: "kling",
+            provider: "kling",
+            base_url: k.base_url().to_string(),
+            info: json!({
+                "provider": "kling",
+                "baseUrl": k.base_url(),
+                "accessKey": k.access_key(),
+                "secretKey": k.secret_key(),
+                "webhookSecret": kling_secret,
+                "settings": settings_json(&kling_settings),
+            }),
+            settings: kling_settings,
+        }];
         all.extend(self.others.iter().map(|o| o.upstream()));
         all
     }
@@ -358,7 +317,6 @@ impl Simulators {
     /// Stops every simulator.
     pub async fn shutdown(self) {
         self.kling.shutdown().await;
-        self.unified.shutdown().await;
         for o in self.others {
             o.stop().await;
         }
@@ -380,16 +338,13 @@ mod tests {
         for up in &ups {
             assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
             assert!(!up.base_url.ends_with(":0"), "{up:?}");
-            // A simulator that signs its callbacks hands the provider the secret; Ark's
-            // are unsigned (spec/upstreams.md), so the seedance one has none.
-            let secret = up
+            // A simulator that signs its callbacks hands the provider a valid secret.
+            for (_, secret) in up
                 .settings
                 .iter()
-                .find(|(k, _)| k.ends_with("_WEBHOOK_SECRET"))
-                .map(|(_, v)| v.clone());
-            match up.name {
-                "seedance" => assert!(secret.is_none(), "{up:?}"),
-                _ => assert!(WebhookSecret::parse(&secret.unwrap()).is_ok()),
+                .filter(|(k, _)| k.ends_with("_WEBHOOK_SECRET"))
+            {
+                assert!(WebhookSecret::parse(secret).is_ok(), "{up:?}");
             }
             assert_eq!(
                 up.info["settings"].as_object().unwrap().len(),

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use genmux_sim::fault::{FaultKey, FaultPlan};
 use genmux_sim::framework::{
-    guarded, json_ok, read_json, AuthFailure, CancelOutcome, MediaSpec, Outgoing, OverConcurrency,
-    Phase, Record, Sim, SimConfig, SimHandle, Wire, WireError,
+    guarded, json_ok, read_json, AuthFailure, CancelOutcome, InjectedFault, MediaSpec, Outgoing,
+    OverConcurrency, Phase, Record, Sim, SimConfig, SimHandle, Wire, WireError,
 };
 use serde_json::{json, Value};
 
@@ -43,8 +43,8 @@ impl IntoResponse for ProbeError {
 }
 
 impl WireError for ProbeError {
-    fn from_fault(status: u16, _retry_after: Option<u64>) -> Self {
-        ProbeError(status, "injected".into())
+    fn from_fault(fault: InjectedFault) -> Self {
+        ProbeError(fault.status, "injected".into())
     }
 }
 
@@ -101,7 +101,7 @@ impl Wire for Probe {
                             .ok_or_else(|| ProbeError(400, "prompt must be a string".into()))?;
                         let cb = body["callback"].as_str().map(str::to_string);
                         let t = s
-                            .create(account, Ep::Create, cb, prompt.to_string())
+                            .create(account, Ep::Create, cb, prompt.to_string(), 0)
                             .map_err(|e| ProbeError(429, format!("{e:?}")))?;
                         Ok(json_ok(json!({"id": t.id})))
                     })

@@ -810,8 +810,14 @@ async fn seeded_faults_and_failed_and_expired_tasks_in_arks_shape() {
         (429, "RateLimitExceeded.EndpointRPMExceeded")
     );
     assert_eq!(h["retry-after"], "4");
-    // Server errors as Ark answers them.
+    // Every class of the framework's fault codes as Ark answers it.
     for (code, status, ark_code) in [
+        (1004, 401, "AuthenticationError"),
+        (1102, 429, "QuotaExceeded"),
+        (1103, 403, "ModelNotOpen"),
+        (1201, 400, "InvalidParameter"),
+        (1203, 404, "ModelNotFound"),
+        (1301, 400, "InputTextSensitiveContentDetected"),
         (5000, 500, "InternalServiceError"),
         (5001, 429, "ServerOverloaded"),
     ] {
@@ -916,5 +922,36 @@ async fn an_opened_2_0_model_takes_references() {
         {"type": "video_url", "video_url": {"url": "https://v.test/a.mp4"}, "role": "reference_video"}],
         "duration": 15}))
         .await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_account_out_of_tokens_gets_quota_exceeded_and_failures_give_them_back() {
+    // Two 8 s 720p tasks' worth: 2 × 172,800 tokens.
+    let sim = SeedanceSim::start_seedance(SeedanceSimConfig::default(), |s| {
+        timed(s).with_accounts(vec![SimAccount::new("ark-a").with_balance(345_600)])
+    })
+    .await
+    .unwrap();
+    let ark = Ark::new(&sim);
+    ark.create_ok(&t2v()).await;
+    let refused = ark
+        .create_ok(&with(
+            t2v(),
+            "content",
+            json!([{"type": "text", "text": "a sim-sensitive-output scene"}]),
+        ))
+        .await;
+    let (s, v) = ark.create(&t2v()).await;
+    assert_eq!((s, code_of(&v)), (429, "QuotaExceeded"), "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("0 tokens left"));
+    // The refused video is not charged: its tokens come back, and buy one more task.
+    sim.advance(QUEUE + RENDER).await;
+    assert_eq!(ark.query(&refused).await["status"], "failed");
+    assert_eq!(sim.handle().balance(0), Some(172_800));
+    ark.create_ok(&t2v()).await;
     sim.shutdown().await;
 }

@@ -105,8 +105,8 @@ pub fn request_body(r: &RequestArgs) -> Result<Value, CliError> {
     Ok(Value::Object(body))
 }
 
-/// `genmux models`.
-pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
+/// The models document of `/unified-video/models` and `/unified-image/models`, merged.
+async fn models_document(ctx: &Ctx) -> Result<Value, CliError> {
     let mut doc = ctx.client.get("/unified-video/models", &[]).await?;
     // Image models are listed separately; a gateway without them answers 404.
     if let Ok(images) = ctx.client.get("/unified-image/models", &[]).await {
@@ -126,6 +126,26 @@ pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
             v.extend(i.clone());
         }
     }
+    Ok(doc)
+}
+
+fn joined(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// `genmux models`.
+pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
+    let doc = models_document(ctx).await?;
     if ctx.json {
         print_json(&doc);
         return Ok(());
@@ -137,28 +157,185 @@ pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
         .iter()
         .map(|m| {
             let id = m["id"].as_str().unwrap_or_default();
-            let ops = m["operations"]
+            let fields: Vec<&str> = doc["modelParams"][id]["fields"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| f["name"].as_str())
+                .collect();
             let example = doc["pricingHints"]["models"][id]["examples"][0]["pointsCharged"].clone();
             vec![
                 id.to_string(),
                 cell(m.get("kind")),
-                ops,
+                joined(&m["operations"]),
+                fields.join(", "),
                 cell(Some(&example)),
             ]
         })
         .collect();
     println!(
         "{}",
-        table(&["MODEL", "KIND", "OPERATIONS", "EXAMPLE POINTS"], &rows)
+        table(
+            &["MODEL", "KIND", "OPERATIONS", "FIELDS", "EXAMPLE POINTS"],
+            &rows
+        )
     );
+    println!(
+        "(`genmux models <MODEL>` shows a model's fields, allowed values, defaults and price rule)"
+    );
+    Ok(())
+}
+
+/// The allowed values of a field as the models document states them.
+fn allowed(f: &Value) -> String {
+    if f["enum"].is_array() {
+        return joined(&f["enum"]);
+    }
+    let range = |lo: &str, hi: &str, unit: &str| match (f.get(lo), f.get(hi)) {
+        (Some(a), Some(b)) => Some(format!("{a}–{b}{unit}")),
+        (Some(a), None) => Some(format!("≥ {a}{unit}")),
+        (None, Some(b)) => Some(format!("≤ {b}{unit}")),
+        (None, None) => None,
+    };
+    range("min", "max", "")
+        .or_else(|| range("minLength", "maxLength", " characters"))
+        .or_else(|| range("minItems", "maxItems", " items"))
+        .unwrap_or_default()
+}
+
+/// The price rule of a model in words: unit, rates by condition, audio and increments.
+fn price_rule(p: &Value) -> Vec<String> {
+    let unit = p["unit"].as_str().unwrap_or("request");
+    let mut lines = Vec::new();
+    for r in p["rates"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let when = r["when"]
+            .as_object()
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                w.iter()
+                    .map(|(k, v)| {
+                        format!("{k} = {}", v.as_str().map_or(v.to_string(), str::to_string))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| "always".into());
+        let mut parts = Vec::new();
+        if let Some(b) = r["base"].as_f64().filter(|b| *b != 0.0) {
+            parts.push(format!("{b} points"));
+        }
+        if let Some(per) = r["perUnit"].as_f64().filter(|x| *x != 0.0) {
+            parts.push(format!("{per} points per {unit}"));
+        }
+        lines.push(format!("{when}: {}", parts.join(" + ")));
+    }
+    if let Some(a) = p["audioPercent"].as_u64().filter(|a| *a != 100) {
+        lines.push(format!("with generateAudio: × {a} %"));
+    }
+    if let Some(i) = p["billingIncrement"].as_u64().filter(|i| *i > 1) {
+        lines.push(format!("billed in steps of {i} {unit}s"));
+    }
+    lines
+}
+
+/// `genmux models <ID>`.
+pub async fn model(ctx: &Ctx, id: &str) -> Result<(), CliError> {
+    let doc = models_document(ctx).await?;
+    let ids: Vec<&str> = doc["models"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    let Some(m) = doc["models"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["id"] == id))
+    else {
+        return Err(CliError::Rejected(format!(
+            "model `{id}` is not sold by this gateway (models: {})",
+            ids.join(", ")
+        )));
+    };
+    let params = &doc["modelParams"][id];
+    let price = &doc["pricingHints"]["models"][id];
+    if ctx.json {
+        print_json(&json!({"model": m, "params": params, "price": price}));
+        return Ok(());
+    }
+    println!("{id} — {} ({})", cell(m.get("name")), cell(m.get("kind")));
+    if let Some(d) = m["description"].as_str() {
+        println!("{d}");
+    }
+    println!("operations: {}", joined(&m["operations"]));
+    if let Some(t) = m["estimatedTimeSec"].as_u64() {
+        println!("typical time: about {t} s");
+    }
+    let rows: Vec<Vec<String>> = params["fields"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let name = f["name"].as_str().unwrap_or_default();
+            vec![
+                name.to_string(),
+                cell(f.get("type")),
+                if f["required"] == Value::Bool(true) {
+                    "yes".into()
+                } else {
+                    "-".into()
+                },
+                allowed(f),
+                params["defaults"]
+                    .get(name)
+                    .map(|d| cell(Some(d)))
+                    .unwrap_or_else(|| "-".into()),
+                f["label"]
+                    .as_str()
+                    .or(f["description"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            ]
+        })
+        .collect();
+    println!();
+    println!(
+        "{}",
+        table(
+            &["FIELD", "TYPE", "REQUIRED", "ALLOWED", "DEFAULT", "ABOUT"],
+            &rows
+        )
+    );
+    let rules: Vec<String> = params["rules"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["description"].as_str().map(str::to_string))
+        .collect();
+    if !rules.is_empty() {
+        println!("\nrules:");
+        for r in rules {
+            println!("  - {r}");
+        }
+    }
+    println!("\nprice ({}):", price["unit"].as_str().unwrap_or("request"));
+    for line in price_rule(price) {
+        println!("  {line}");
+    }
+    for ex in price["examples"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        println!(
+            "  e.g. {} → {} points",
+            ex["request"],
+            cell(ex.get("pointsCharged"))
+        );
+    }
     Ok(())
 }
 
@@ -201,7 +378,9 @@ pub async fn generate(ctx: &Ctx, g: &GenerateArgs) -> Result<(), CliError> {
         .post(&format!("{prefix}/generate"), &body, Some(&key))
         .await?;
     let task_id = created["taskId"].as_str().unwrap_or_default().to_string();
-    if !g.wait {
+    // Saving the assets needs them to exist: --download waits.
+    let wait = g.wait || g.download.is_some();
+    if !wait {
         if ctx.json {
             print_json(&created);
         } else {
@@ -224,6 +403,7 @@ pub async fn generate(ctx: &Ctx, g: &GenerateArgs) -> Result<(), CliError> {
         prefix,
         &task_id,
         Duration::from_secs(g.timeout),
+        created["estimatedTimeSec"].as_u64().filter(|s| *s > 0),
         !ctx.json,
     )
     .await?;
@@ -286,24 +466,45 @@ pub(crate) fn assets(status: &Value) -> Vec<Value> {
     Vec::new()
 }
 
-/// Polls a task until it is final, with capped backoff and a progress bar.
+/// The progress display while waiting: a bar over the provider's estimate when there is
+/// one (it stops just short of the end until the task is final), else a spinner.
+fn progress(show: bool, estimate: Option<u64>) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = match estimate {
+        Some(secs) => {
+            let bar = ProgressBar::new(secs);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {elapsed:>4} of about {len} s  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        None => {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        }
+    };
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Polls a task until it is final, with capped backoff and a progress display; gives up
+/// after `timeout` ([`CliError::GaveUp`]: the task goes on).
 pub(crate) async fn wait_for(
     ctx: &Ctx,
     prefix: &str,
     task_id: &str,
     timeout: Duration,
+    estimate: Option<u64>,
     show: bool,
 ) -> Result<Value, CliError> {
-    let bar = if show {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
+    let bar = progress(show, estimate);
     let start = Instant::now();
     let mut delay = Duration::from_millis(500);
     loop {
@@ -313,14 +514,17 @@ pub(crate) async fn wait_for(
             .await?;
         let status = s["status"].as_str().unwrap_or("unknown").to_string();
         bar.set_message(format!("task {task_id}: {status}"));
+        if let Some(len) = estimate {
+            bar.set_position(start.elapsed().as_secs().min(len.saturating_sub(1)));
+        }
         if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
             bar.finish_and_clear();
             return Ok(s);
         }
         if start.elapsed() > timeout {
             bar.finish_and_clear();
-            return Err(CliError::Unavailable(format!(
-                "task {task_id} still {status} after {} s; check later with `genmux status {task_id}`",
+            return Err(CliError::GaveUp(format!(
+                "gave up waiting after {} s: task {task_id} is still {status} and goes on; check later with `genmux status {task_id}`",
                 timeout.as_secs()
             )));
         }
@@ -335,10 +539,13 @@ fn print_status(s: &Value) {
     if let Some(e) = s.get("error").filter(|e| !e.is_null()) {
         println!("error   {}", cell(Some(e)));
     }
+    // The asset id is what a later request takes (kling-video-extend's videoId, lip
+    // sync's video), so it leads.
     let rows: Vec<Vec<String>> = assets(s)
         .iter()
         .map(|a| {
             vec![
+                cell(a.get("id")),
                 cell(a.get("kind")),
                 cell(a.get("durationSecs")),
                 cell(a.get("url")),
@@ -346,7 +553,7 @@ fn print_status(s: &Value) {
         })
         .collect();
     if !rows.is_empty() {
-        println!("{}", table(&["KIND", "SECONDS", "URL"], &rows));
+        println!("{}", table(&["ASSET ID", "KIND", "SECONDS", "URL"], &rows));
     }
 }
 
@@ -564,13 +771,21 @@ pub async fn usage(ctx: &Ctx, view: &UsageView) -> Result<(), CliError> {
                 print_json(&s);
                 return Ok(());
             }
-            println!(
-                "points {}  requests {}  input tokens {}  output tokens {}",
+            print!(
+                "points {}  requests {}",
                 cell(s.get("totalPointsCharged")),
                 cell(s.get("totalRequests")),
-                cell(s.get("totalInputTokens")),
-                cell(s.get("totalOutputTokens"))
             );
+            // Token totals only mean something for token-metered models.
+            let tokens = |k: &str| s[k].as_i64().unwrap_or(0);
+            if tokens("totalInputTokens") + tokens("totalOutputTokens") > 0 {
+                print!(
+                    "  input tokens {}  output tokens {}",
+                    tokens("totalInputTokens"),
+                    tokens("totalOutputTokens")
+                );
+            }
+            println!();
             let rows: Vec<Vec<String>> = s["byModel"]
                 .as_object()
                 .map(|m| {
@@ -616,16 +831,54 @@ pub async fn usage(ctx: &Ctx, view: &UsageView) -> Result<(), CliError> {
                 .map(|l| {
                     vec![
                         cell(l.get("createdAt")),
+                        cell(l.get("taskId")),
                         cell(l.get("model")),
                         cell(l.get("pointsCharged")),
-                        cell(l.get("usage")),
+                        readable_usage(&l["usage"]),
                     ]
                 })
                 .collect();
-            println!("{}", table(&["CREATED", "MODEL", "POINTS", "USAGE"], &rows));
+            println!(
+                "{}",
+                table(&["CREATED", "TASK", "MODEL", "POINTS", "USAGE"], &rows)
+            );
         }
     }
     Ok(())
+}
+
+/// A usage object in words: `text to video · 10 s · 720p · pro · audio`.
+fn readable_usage(u: &Value) -> String {
+    let Some(o) = u.as_object() else {
+        return cell(Some(u));
+    };
+    let mut parts = Vec::new();
+    if let Some(op) = o.get("operation").and_then(Value::as_str) {
+        parts.push(op.replace('_', " "));
+    }
+    if let Some(d) = o.get("duration").and_then(Value::as_f64) {
+        parts.push(format!("{d} s"));
+    }
+    if let Some(n) = o.get("images").and_then(Value::as_u64) {
+        parts.push(format!("{n} image{}", if n == 1 { "" } else { "s" }));
+    }
+    for k in ["resolution", "mode", "quality"] {
+        if let Some(v) = o.get(k).and_then(Value::as_str) {
+            parts.push(v.to_string());
+        }
+    }
+    if o.get("generateAudio") == Some(&Value::Bool(true)) {
+        parts.push("audio".into());
+    }
+    for (k, label) in [
+        ("inputTokens", "input tokens"),
+        ("outputTokens", "output tokens"),
+    ] {
+        if let Some(n) = o.get(k).and_then(Value::as_i64) {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// `genmux keys`.

@@ -247,7 +247,16 @@ async fn run_demo(
             cell(created.get("pointsCharged"))
         );
     }
-    let done = wait_for(&ctx, prefix, &task_id, Duration::from_secs(120), !json_out).await?;
+    // The sandbox's clock runs faster than the estimate's: a spinner, not a bar.
+    let done = wait_for(
+        &ctx,
+        prefix,
+        &task_id,
+        Duration::from_secs(120),
+        None,
+        !json_out,
+    )
+    .await?;
     if done["status"] != "succeeded" {
         return Err(CliError::TaskFailed(format!(
             "task {task_id} {}: {}",

@@ -45,8 +45,13 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the upstream simulators standalone.
     Sim(SimArgs),
-    /// List the models the gateway sells, with their fields and example prices.
-    Models,
+    /// List the models the gateway sells, with their fields and example prices; with an
+    /// ID, one model in full: each field's type, allowed values and default, and the
+    /// price rule.
+    Models {
+        /// A model id (see `genmux models`).
+        id: Option<String>,
+    },
     /// Price a request without creating it.
     Quote(RequestArgs),
     /// Create a generation task.
@@ -85,6 +90,14 @@ pub enum Command {
     },
     /// Your account's balance and held points.
     Balance,
+    /// Print a shell completion script, e.g. `genmux completions bash >
+    /// /etc/bash_completion.d/genmux`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `genmux man > /usr/local/share/man/man1/genmux.1`.
+    Man,
 }
 
 /// `serve` flags; each overrides the config file and the environment.
@@ -266,11 +279,10 @@ pub struct GenerateArgs {
     /// Wait for the task to finish, with a progress bar.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: save the assets into this directory.
-    // Without --wait there is nothing to save yet; refusing beats silently ignoring it.
-    #[arg(long, value_name = "DIR", requires = "wait")]
+    /// Save the assets into this directory once the task finished (implies --wait).
+    #[arg(long, value_name = "DIR")]
     pub download: Option<PathBuf>,
-    /// With --wait: give up after this many seconds.
+    /// With --wait: give up after this many seconds (exit 9; the task goes on).
     #[arg(long, default_value_t = 900)]
     pub timeout: u64,
     /// Idempotency-Key header (a random one by default, so a retried command is safe).
@@ -428,11 +440,28 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Providers(a) => return local::providers(a, json),
         Command::Demo(a) => return local::demo(a, json).await,
         Command::Sim(a) => return local::sim(a, json).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "genmux",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        Command::Man => {
+            return clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| CliError::Other(format!("writing the man page: {e}")));
+        }
         other => other,
     };
     let ctx = gateway::Ctx::new(&url, api_key, json)?;
     match command {
-        Command::Models => gateway::models(&ctx).await,
+        Command::Models { id } => match id {
+            Some(id) => gateway::model(&ctx, &id).await,
+            None => gateway::models(&ctx).await,
+        },
         Command::Quote(r) => gateway::quote(&ctx, &r).await,
         Command::Generate(g) => gateway::generate(&ctx, &g).await,
         Command::Status { task_id } => gateway::status(&ctx, &task_id).await,
@@ -442,6 +471,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys { action } => gateway::keys(&ctx, &action).await,
         Command::Accounts { action } => accounts::accounts(&ctx, &action).await,
         Command::Balance => accounts::balance(&ctx).await,
-        Command::Serve(_) | Command::Providers(_) | Command::Demo(_) | Command::Sim(_) => Ok(()),
+        Command::Serve(_)
+        | Command::Providers(_)
+        | Command::Demo(_)
+        | Command::Sim(_)
+        | Command::Completions { .. }
+        | Command::Man => Ok(()),
     }
 }

@@ -7,15 +7,36 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::{SimHandle, Wire};
-use crate::fault::FaultAction;
+use crate::fault::{FaultAction, FaultInjector, FaultKey};
 use crate::server::ConnectionKill;
+
+/// An error a fault plan injects, for the provider to answer in its own shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// HTTP status: the plan's `error_code` class (400 by default), 429 for `rate_limit`,
+    /// 500/503/504 for `server_error`.
+    pub status: u16,
+    /// The plan's code (Kling's numbering, [`crate::fault::FaultPlan::error_code`]):
+    /// 1300/1301 are content-policy refusals, 1302 a rate limit, 5000–5002 server errors.
+    pub code: u32,
+    /// `Retry-After` seconds, for rate limits.
+    pub retry_after: Option<u64>,
+}
+
+impl InjectedFault {
+    /// Whether the fault stands for a content-policy refusal (a provider with a distinct
+    /// safety error answers that one).
+    pub fn is_content_policy(&self) -> bool {
+        matches!(self.code, 1300 | 1301)
+    }
+}
 
 /// A provider's error answer, also built for injected faults in the provider's own
 /// shape.
 pub trait WireError: IntoResponse + Send + 'static {
-    /// The provider's answer for an injected fault with HTTP `status` (400 policy, 429
-    /// rate limit with `retry_after` seconds, 500/503/504 server errors).
-    fn from_fault(status: u16, retry_after: Option<u64>) -> Self;
+    /// The provider's answer for an injected fault (400 policy, 429 rate limit with
+    /// `Retry-After`, 500/503/504 server errors).
+    fn from_fault(fault: InjectedFault) -> Self;
 }
 
 /// Applies `endpoint`'s faults around `work`: latency first; an injected error instead
@@ -31,17 +52,38 @@ where
     W: Wire,
     F: AsyncFnOnce(Request) -> Result<Response, W::Error>,
 {
-    let decision = sim.faults().decide(endpoint);
+    guard_with::<_, W::Error, _>(sim.faults(), endpoint, req, work).await
+}
+
+/// [`guarded`] for any simulator with a [`FaultInjector`] and an error shape (also the
+/// older Kling simulator, which is not a [`Wire`]).
+pub async fn guard_with<E, Er, F>(
+    faults: &FaultInjector<E>,
+    endpoint: E,
+    req: Request,
+    work: F,
+) -> Response
+where
+    E: FaultKey,
+    Er: WireError,
+    F: AsyncFnOnce(Request) -> Result<Response, Er>,
+{
+    let decision = faults.decide(endpoint);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
     if let FaultAction::Error {
         status,
+        code,
         retry_after,
-        ..
     } = decision.action
     {
-        return W::Error::from_fault(status, retry_after).into_response();
+        return Er::from_fault(InjectedFault {
+            status,
+            code,
+            retry_after,
+        })
+        .into_response();
     }
     let kill = req.extensions().get::<ConnectionKill>().cloned();
     let response = match work(req).await {

@@ -27,7 +27,9 @@ mod settings;
 mod tasks;
 
 pub use callbacks::{CallbackRecord, Outgoing};
-pub use guard::{bearer, guarded, json_ok, read_json, BodyError, WireError};
+pub use guard::{
+    bearer, guard_with, guarded, json_ok, read_json, BodyError, InjectedFault, WireError,
+};
 pub use media::{Lookup, MediaShelf, MediaSpec};
 pub use settings::{AccountStanding, SimAccount, SimSettings};
 pub use tasks::{
@@ -98,6 +100,10 @@ pub trait Wire: Sized + Send + Sync + 'static {
 
     /// The provider settings, by environment name, that point the provider at `sim`.
     fn provider_settings(sim: &Sim<Self>) -> Vec<(&'static str, String)>;
+
+    /// Adjusts the configuration the sandbox (`genmux serve` with nothing configured,
+    /// `genmux sim`) starts it with, e.g. a fresh callback signing secret.
+    fn for_sandbox(_config: &mut SimConfig<Self>) {}
 }
 
 /// A UUID-formatted id from 128 random bits.
@@ -161,6 +167,22 @@ pub struct Books<W: Wire> {
     outbox: Vec<(W::Endpoint, Outgoing)>,
     /// Tasks whose callback URL failed its challenge: no more callbacks.
     refused: HashSet<String>,
+    /// Credit left per account (`None` = unlimited).
+    balances: Vec<Option<i64>>,
+}
+
+/// Why [`SimHandle::create`] refused a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The account holds its limit of unfinished tasks ([`OverConcurrency::Reject`]).
+    OverLimit(OverLimit),
+    /// The account's balance cannot cover the charge.
+    Insufficient {
+        /// Credit left.
+        balance: i64,
+        /// What the task costs.
+        needed: i64,
+    },
 }
 
 struct Core<W: Wire> {
@@ -247,6 +269,7 @@ impl<W: Wire> SimHandle<W> {
                     links: StdRng::seed_from_u64(seed ^ 0x11C_0000_0003),
                     outbox: Vec::new(),
                     refused: HashSet::new(),
+                    balances: s.accounts.iter().map(|a| a.balance).collect(),
                 }),
                 config,
                 base_url: base_url.trim_end_matches('/').to_string(),
@@ -318,17 +341,29 @@ impl<W: Wire> SimHandle<W> {
     }
 
     /// Creates a task for `account`, queued now, with an outcome drawn from the failure
-    /// and expiry shares; refused under [`OverConcurrency::Reject`] when the account holds
-    /// its limit of unfinished tasks. Returns a copy of the new task.
+    /// and expiry shares, charging the account `charge` (its provider unit; 0 for
+    /// providers without balances). Refused when the balance cannot cover the charge, or
+    /// under [`OverConcurrency::Reject`] when the account holds its limit of unfinished
+    /// tasks. The charge is refunded when the task ends without results. Returns a copy
+    /// of the new task.
     pub fn create(
         &self,
         account: usize,
         endpoint: W::Endpoint,
         callback_url: Option<String>,
         data: W::Data,
-    ) -> std::result::Result<Record<W>, OverLimit> {
+        charge: i64,
+    ) -> std::result::Result<Record<W>, Refusal> {
         let s = self.settings();
         self.with_tasks(|b| {
+            if let Some(balance) = b.balances[account] {
+                if balance < charge {
+                    return Err(Refusal::Insufficient {
+                        balance,
+                        needed: charge,
+                    });
+                }
+            }
             let draw: f64 = b.outcomes.random();
             let outcome = if draw < s.failure_rate {
                 Outcome::Fail
@@ -338,7 +373,8 @@ impl<W: Wire> SimHandle<W> {
                 Outcome::Succeed
             };
             let id = W::task_id(&mut b.ids);
-            b.tasks
+            let task = b
+                .tasks
                 .create(
                     NewTask {
                         id,
@@ -348,6 +384,7 @@ impl<W: Wire> SimHandle<W> {
                         queue_ms: s.queue.as_millis() as i64,
                         render_ms: s.render.as_millis() as i64,
                         outcome,
+                        charged: charge,
                         data,
                     },
                     self.now_ms(),
@@ -355,6 +392,25 @@ impl<W: Wire> SimHandle<W> {
                     W::OVER_CONCURRENCY,
                 )
                 .cloned()
+                .map_err(Refusal::OverLimit)?;
+            if let Some(balance) = b.balances[account].as_mut() {
+                *balance -= charge;
+            }
+            Ok(task)
+        })
+    }
+
+    /// Credit left for account `idx` (`None` = unlimited).
+    pub fn balance(&self, idx: usize) -> Option<i64> {
+        self.with_tasks(|b| b.balances.get(idx).copied().flatten())
+    }
+
+    /// Sets the credit left for account `idx` (`None` = unlimited).
+    pub fn set_balance(&self, idx: usize, balance: Option<i64>) {
+        self.with_tasks(|b| {
+            if let Some(slot) = b.balances.get_mut(idx) {
+                *slot = balance;
+            }
         })
     }
 
@@ -428,7 +484,16 @@ impl<W: Wire> SimHandle<W> {
         self.queue_callbacks(b);
     }
 
+    fn give_refunds(b: &mut Books<W>) {
+        for (account, amount) in b.tasks.take_refunds() {
+            if let Some(Some(balance)) = b.balances.get_mut(account) {
+                *balance += amount;
+            }
+        }
+    }
+
     fn queue_callbacks(&self, b: &mut Books<W>) {
+        Self::give_refunds(b);
         for t in b.tasks.take_transitions() {
             let task = b.tasks.at(t.index);
             if task.callback_url.is_none() {

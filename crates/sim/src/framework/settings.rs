@@ -29,6 +29,10 @@ pub struct SimAccount {
     pub concurrency: Option<u32>,
     /// Whether it may create tasks.
     pub standing: AccountStanding,
+    /// Credit left in the provider's unit (points, credits); `None` = unlimited. A create
+    /// that costs more than is left is refused; tasks that end without results are
+    /// refunded.
+    pub balance: Option<i64>,
 }
 
 impl SimAccount {
@@ -38,7 +42,14 @@ impl SimAccount {
             key: key.into(),
             concurrency: None,
             standing: AccountStanding::Active,
+            balance: None,
         }
+    }
+
+    /// The same account with `balance` left.
+    pub fn with_balance(mut self, balance: i64) -> Self {
+        self.balance = Some(balance);
+        self
     }
 
     /// The same account with its own concurrency limit.

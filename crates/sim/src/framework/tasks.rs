@@ -105,6 +105,9 @@ pub struct TaskRecord<D, E> {
     pub outputs: Vec<MediaLink>,
     /// Where its callbacks go.
     pub callback_url: Option<String>,
+    /// What its account was charged at creation (the provider's unit); refunded when it
+    /// ends without results.
+    pub charged: i64,
     /// The provider's own fields (the validated request, model, …).
     pub data: D,
 }
@@ -159,6 +162,8 @@ pub struct NewTask<D, E> {
     pub render_ms: i64,
     /// How it ends.
     pub outcome: Outcome,
+    /// What the account was charged (refunded if it ends without results).
+    pub charged: i64,
     /// The provider's fields.
     pub data: D,
 }
@@ -174,6 +179,11 @@ pub struct TaskBook<D, E> {
     waiting: HashMap<usize, VecDeque<usize>>,
     /// Per account: tasks running.
     running: HashMap<usize, u32>,
+    /// Per account: tasks not final.
+    open: HashMap<usize, u32>,
+    /// Per account: charges of tasks that ended without results, not yet taken by
+    /// [`TaskBook::take_refunds`].
+    refunds: Vec<(usize, i64)>,
     /// Phase changes not yet taken by [`TaskBook::take_transitions`].
     transitions: Vec<Transition>,
 }
@@ -186,6 +196,8 @@ impl<D, E> Default for TaskBook<D, E> {
             due: BinaryHeap::new(),
             waiting: HashMap::new(),
             running: HashMap::new(),
+            open: HashMap::new(),
+            refunds: Vec::new(),
             transitions: Vec::new(),
         }
     }
@@ -194,10 +206,7 @@ impl<D, E> Default for TaskBook<D, E> {
 impl<D, E> TaskBook<D, E> {
     /// Unfinished tasks of `account`.
     pub fn unfinished(&self, account: usize) -> u32 {
-        self.tasks
-            .iter()
-            .filter(|t| t.account == account && !t.phase.is_final())
-            .count() as u32
+        self.open.get(&account).copied().unwrap_or(0)
     }
 
     /// Adds a task created at `now_ms`. Under [`OverConcurrency::Reject`] with a `limit`,
@@ -231,8 +240,10 @@ impl<D, E> TaskBook<D, E> {
             outcome: task.outcome,
             outputs: Vec::new(),
             callback_url: task.callback_url,
+            charged: task.charged,
             data: task.data,
         });
+        *self.open.entry(task.account).or_default() += 1;
         self.by_id.insert(task.id, index);
         self.due.push(Reverse((ready_ms, index)));
         Ok(&self.tasks[index])
@@ -325,6 +336,13 @@ impl<D, E> TaskBook<D, E> {
         let was_running = self.tasks[index].phase == Phase::Running;
         self.tasks[index].finished_ms = Some(at_ms);
         self.set_phase(index, phase, at_ms);
+        if let Some(n) = self.open.get_mut(&account) {
+            *n = n.saturating_sub(1);
+        }
+        let charged = self.tasks[index].charged;
+        if phase != Phase::Succeeded && charged != 0 {
+            self.refunds.push((account, charged));
+        }
         if let Some(w) = self.waiting.get_mut(&account) {
             w.retain(|&i| i != index);
         }
@@ -352,6 +370,12 @@ impl<D, E> TaskBook<D, E> {
         let mut t = std::mem::take(&mut self.transitions);
         t.sort_by_key(|t| t.at_ms);
         t
+    }
+
+    /// Charges to give back (account, amount) since the last call: tasks that ended
+    /// without results.
+    pub fn take_refunds(&mut self) -> Vec<(usize, i64)> {
+        std::mem::take(&mut self.refunds)
     }
 
     /// The index of task `id`.
@@ -420,6 +444,7 @@ mod tests {
                 queue_ms: 1_000,
                 render_ms: 10_000,
                 outcome,
+                charged: 0,
                 data: (),
             },
             now,
@@ -466,6 +491,7 @@ mod tests {
             queue_ms: 0,
             render_ms: 10,
             outcome: Outcome::Succeed,
+            charged: 0,
             data: (),
         };
         book.create(mk("a"), 0, Some(1), OverConcurrency::Reject)

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::framework::WireError;
+use crate::framework::{InjectedFault, WireError};
 
 /// The codes of the spec, each with its HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -208,27 +208,37 @@ impl IntoResponse for ArkError {
 }
 
 impl WireError for ArkError {
-    /// A seeded fault in Ark's shape: 400 is a policy refusal (the framework's meaning),
-    /// 401/403/404 Ark's auth, access and model codes, 429 a rate limit with its
-    /// `Retry-After` (or, without one, an exhausted quota — the framework's account codes),
-    /// 500 an internal error, 503 Ark's overload answer (429 `ServerOverloaded`, the spec's
-    /// status for it), 504 a gateway in front of Ark giving up (plain text, no Ark code).
-    fn from_fault(status: u16, retry_after: Option<u64>) -> Self {
-        match (status, retry_after) {
-            (400, _) => ArkError::of(ArkCode::InputTextSensitiveContentDetected),
-            (401, _) => ArkError::of(ArkCode::AuthenticationError),
-            (403, _) => ArkError::of(ArkCode::AccessDenied),
-            (404, _) => ArkError::of(ArkCode::ModelNotFound),
-            (429, Some(secs)) => ArkError::of(ArkCode::RateLimitExceeded).with_retry_after(secs),
-            (429, None) => ArkError::of(ArkCode::QuotaExceeded),
-            (503, _) => ArkError::of(ArkCode::ServerOverloaded),
-            (504, _) => ArkError {
-                status: 504,
-                code: None,
-                message: "upstream request timeout".into(),
-                retry_after: None,
-            },
-            _ => ArkError::of(ArkCode::InternalServiceError),
+    /// A seeded fault in Ark's shape, by the plan's code (Kling's numbering, the
+    /// framework's): 1000–1004 a refused key, 1100–1102 an exhausted quota, 1103 a model
+    /// not activated, 1200/1201 an invalid parameter, 1203 an unknown model, 1300/1301 a
+    /// content refusal, 1302/1303 a rate limit with its `Retry-After`, 5000 an internal
+    /// error, 5001 Ark's overload answer (429 `ServerOverloaded`, the spec's status for
+    /// it), 5002 a gateway in front of Ark giving up (504, plain text, no Ark code).
+    fn from_fault(fault: InjectedFault) -> Self {
+        let code = match fault.code {
+            _ if fault.is_content_policy() => ArkCode::InputTextSensitiveContentDetected,
+            1000..=1004 => ArkCode::AuthenticationError,
+            1100..=1102 => ArkCode::QuotaExceeded,
+            1103 => ArkCode::ModelNotOpen,
+            1304 => ArkCode::AccessDenied,
+            1200..=1202 => ArkCode::InvalidParameter,
+            1203 => ArkCode::ModelNotFound,
+            1302 | 1303 => ArkCode::RateLimitExceeded,
+            5001 => ArkCode::ServerOverloaded,
+            5002 => {
+                return ArkError {
+                    status: 504,
+                    code: None,
+                    message: "upstream request timeout".into(),
+                    retry_after: None,
+                }
+            }
+            _ => ArkCode::InternalServiceError,
+        };
+        let e = ArkError::of(code);
+        match fault.retry_after {
+            Some(secs) if code == ArkCode::RateLimitExceeded => e.with_retry_after(secs),
+            _ => e,
         }
     }
 }

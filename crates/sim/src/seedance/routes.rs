@@ -12,7 +12,8 @@ use super::task::{query_body, ArkTask};
 use super::validate::{self, CreateBody};
 use super::{SeedanceEndpoint, SeedanceWire, API_PREFIX};
 use crate::framework::{
-    guarded, json_ok, read_json, AccountStanding, AuthFailure, BodyError, Outcome, SimHandle,
+    guarded, json_ok, read_json, AccountStanding, AuthFailure, BodyError, Outcome, Refusal,
+    SimHandle,
 };
 
 type Handle = SimHandle<SeedanceWire>;
@@ -69,16 +70,31 @@ async fn create(State(sim): State<Handle>, req: Request) -> axum::response::Resp
             u128::try_from(secs).unwrap_or(0) * 1000 < needed.as_millis()
         });
         let fails = data.failure.is_some();
+        // An account with a balance holds tokens: the task's are taken at create and
+        // given back if it ends without a video (Ark charges successes).
+        let tokens = rules::completion_tokens(&data.body.resolution, data.seconds);
         let task = s
-            .create(account, SeedanceEndpoint::Create, body.callback_url.clone(), data)
-            .map_err(|over| {
-                ArkError::new(
+            .create(
+                account,
+                SeedanceEndpoint::Create,
+                body.callback_url.clone(),
+                data,
+                tokens,
+            )
+            .map_err(|refusal| match refusal {
+                Refusal::OverLimit(over) => ArkError::new(
                     ArkCode::RateLimitExceeded,
                     format!(
                         "Too many tasks at once: this account runs {} of its {} concurrent tasks. Retry when one finishes.",
                         over.used, over.limit
                     ),
-                )
+                ),
+                Refusal::Insufficient { balance, needed } => ArkError::new(
+                    ArkCode::QuotaExceeded,
+                    format!(
+                        "Your account has exhausted its quota: {balance} tokens left, this task needs {needed}."
+                    ),
+                ),
             })?;
         if fails || expires_early {
             // Output moderation fails the task after it ran; a deadline shorter than the
