@@ -15,6 +15,9 @@ fn exactly_the_enabled_provider_crates_are_registered() {
     if cfg!(feature = "midsync") {
         enabled.push("midsync");
     }
+    if cfg!(feature = "runway") {
+        enabled.push("runway");
+    }
     enabled.sort_unstable();
     assert_eq!(linked, enabled, "registered providers vs enabled features");
 }

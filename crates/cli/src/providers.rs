@@ -66,10 +66,7 @@ fn missing_per_provider(resolved: &[ResolvedProvider]) -> String {
     let parts: Vec<String> = resolved
         .iter()
         .filter(|p| p.state() != ProviderState::Configured)
-        .map(|p| {
-            let names: Vec<&str> = p.missing().iter().map(|s| s.env).collect();
-            format!("{}: {}", p.id(), names.join(" + "))
-        })
+        .map(|p| format!("{}: {}", p.id(), p.missing_text()))
         .collect();
     if parts.is_empty() {
         "no provider is linked into this binary".into()

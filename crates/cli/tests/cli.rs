@@ -271,7 +271,7 @@ fn generate_status_and_usage_agree() {
     let video_row = table
         .stdout
         .lines()
-        .find(|l| l.starts_with("video"))
+        .find(|l| l.split_whitespace().nth(1) == Some("video"))
         .unwrap_or_else(|| panic!("no video row: {}", table.stdout));
     assert!(
         video_row.contains("http://") && video_row.contains(".mp4"),
@@ -342,7 +342,8 @@ fn generate_status_and_usage_agree() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(rows.len(), 3, "{table}");
-    let mut models: Vec<&str> = rows.iter().map(|r| r[1]).collect();
+    // CREATED, TASK, MODEL, …
+    let mut models: Vec<&str> = rows.iter().map(|r| r[2]).collect();
     models.sort_unstable();
     assert_eq!(
         models,
@@ -402,7 +403,11 @@ fn image_models_generate_through_the_image_api() {
     // `status` finds image tasks too.
     let id = done["taskId"].as_str().unwrap();
     let s = gw.run(&["status", id]).ok().stdout;
-    assert!(s.lines().any(|l| l.starts_with("image")), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("image")),
+        "{s}"
+    );
 }
 
 #[test]

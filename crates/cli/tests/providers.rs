@@ -56,17 +56,13 @@ fn dechunk(mut body: &str) -> String {
 }
 
 /// Each linked provider's required settings, by provider id, as its crate declares them.
-fn required_settings() -> Vec<(&'static str, Vec<&'static str>)> {
+fn required_settings() -> Vec<(&'static str, String)> {
     genmux::link_providers();
     genmux_core::registrations()
         .map(|r| {
             (
                 r.id,
-                r.settings
-                    .iter()
-                    .filter(|s| s.required)
-                    .map(|s| s.env)
-                    .collect(),
+                genmux_core::settings::alternatives_text(r.settings.iter().filter(|s| s.required)),
             )
         })
         .collect()
@@ -252,7 +248,7 @@ fn a_database_url_without_providers_exits_2_naming_the_missing_settings() {
             r.stderr
         );
         for (id, names) in required_settings() {
-            let want = format!("{id}: {}", names.join(" + "));
+            let want = format!("{id}: {names}");
             assert!(r.stderr.contains(&want), "{want} not named: {}", r.stderr);
         }
         assert!(r.stderr.contains("--sandbox"), "{}", r.stderr);

@@ -335,10 +335,15 @@ async fn cancel_through_a_provider_that_can_prints_the_refund() {
         .await
         .unwrap()
         .exits(3);
+    // Under --json the error is a JSON object on stdout.
+    let err = again.json();
+    assert_eq!(err["error"]["exitCode"], 3, "{err}");
     assert!(
-        again.stderr.contains("already cancelled"),
-        "{}",
-        again.stderr
+        err["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already cancelled"),
+        "{err}"
     );
     let out: Value = run(strings(&["--json", "tasks", "--status", "cancelled"]))
         .await

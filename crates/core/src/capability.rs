@@ -70,6 +70,27 @@ impl UnknownLookup {
     }
 }
 
+/// How the gateway learns of a task's progress from an offering's upstream. The default
+/// (callbacks accepted, no minimum interval) is what Kling and the unified API do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Polling {
+    /// The upstream sends no status callbacks (spec/upstreams.md, Runway and xAI: "No
+    /// webhooks: poll only"): the router hands it no callback URL, and its tasks settle by
+    /// polling alone.
+    pub poll_only: bool,
+    /// The least time between two status queries of one task, in seconds (spec/upstreams.md,
+    /// Runway: "no more than every 5 s"); 0 = none beyond the poller's own schedule. The
+    /// gateway's poller never schedules a task's next query sooner.
+    pub min_interval_secs: u32,
+}
+
+impl Polling {
+    /// [`Polling::min_interval_secs`] as a duration.
+    pub fn min_interval(self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.min_interval_secs))
+    }
+}
+
 /// What a provider offering supports. Unset (`false` / `None`) means unsupported or
 /// unlimited as documented on each field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,6 +140,10 @@ pub struct Capability {
     /// spec/unified-api.md), so both leave it `false`; Runway's `DELETE /v1/tasks/{id}`
     /// (spec/upstreams.md) is one that would set it.
     pub cancel: bool,
+    /// Callbacks or polling only, and the least interval between polls. Not a request
+    /// feature: [`Capability::supports`] ignores it; the router (callback URL) and the
+    /// gateway's poller read it.
+    pub polling: Polling,
     /// Most input images accepted; `None` = no limit beyond the catalog's.
     pub max_images: Option<u8>,
     /// Allowed durations; `None` = whatever the catalog allows.

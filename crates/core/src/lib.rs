@@ -21,7 +21,7 @@ pub mod settings;
 pub mod task;
 pub mod webhook;
 
-pub use capability::{Capability, SecondsSet, UnknownLookup};
+pub use capability::{Capability, Polling, SecondsSet, UnknownLookup};
 pub use catalog::{Catalog, ModelSpec, Quote};
 pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaError, MediaInput};

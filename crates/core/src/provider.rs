@@ -90,14 +90,6 @@ pub trait VideoProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
-    /// Whether a callback [`Self::parse_callback`] accepted is only a hint: the upstream
-    /// does not sign its callbacks, so whoever learns the URL could forge one. The gateway
-    /// then settles the task from a status query of the task the callback names, never
-    /// from the body alone (Ark, `spec/upstreams.md` Seedance "Callback"). The default
-    /// `false`: the callback is trusted as parsed (a signed one was verified there).
-    fn callbacks_need_confirmation(&self) -> bool {
-        false
-    }
 }
 
 /// The default [`VideoProvider::find_unknown`]: a status query by external id, where
@@ -137,10 +129,6 @@ pub trait ImageProvider: Send + Sync + 'static {
             Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
                 .with_provider(self.id()),
         )
-    }
-    /// Whether its callbacks are only hints (see [`VideoProvider::callbacks_need_confirmation`]).
-    fn callbacks_need_confirmation(&self) -> bool {
-        false
     }
 }
 
@@ -336,21 +324,6 @@ impl Provider {
                 Some(p) => p.parse_callback(headers, body),
                 None => Err(self.unsupported(MediaKind::Image)),
             },
-        }
-    }
-
-    /// Whether callbacks about a task of `operation` must be confirmed by a status query
-    /// before they settle anything ([`VideoProvider::callbacks_need_confirmation`]).
-    pub fn callbacks_need_confirmation(&self, operation: Operation) -> bool {
-        match operation.output() {
-            MediaKind::Video => self
-                .video
-                .as_ref()
-                .is_some_and(|p| p.callbacks_need_confirmation()),
-            MediaKind::Image => self
-                .image
-                .as_ref()
-                .is_some_and(|p| p.callbacks_need_confirmation()),
         }
     }
 

@@ -91,8 +91,15 @@ pub struct SettingSpec {
     /// Never printed, never taken from a flag; may come from a file (`NAME_FILE`,
     /// `key_file`).
     pub secret: bool,
-    /// The provider counts as configured only when every required setting is set.
+    /// The provider counts as configured only when every required setting is set (of one
+    /// [`SettingSpec::alternative`], where the provider declares several).
     pub required: bool,
+    /// For a provider that takes one of several sets of credentials (Kling: AccessKey +
+    /// SecretKey, or a static API key): the name of the set this required setting belongs
+    /// to. The provider is configured when every required setting of one set is set;
+    /// `None` is the one default set. Whether two complete sets may be given together is
+    /// the provider's `build` to say.
+    pub alternative: Option<&'static str>,
     /// The value when nothing sets it.
     pub default: Option<&'static str>,
     /// How the value is checked.
@@ -108,9 +115,18 @@ impl SettingSpec {
             help,
             secret: false,
             required: false,
+            alternative: None,
             default: None,
             kind: SettingKind::Text,
         }
+    }
+
+    /// Marks the setting required as part of the alternative set of credentials `set`
+    /// (see [`SettingSpec::alternative`]).
+    pub const fn required_in(mut self, set: &'static str) -> Self {
+        self.required = true;
+        self.alternative = Some(set);
+        self
     }
 
     /// Marks the setting secret.
@@ -241,23 +257,45 @@ impl ResolvedProvider {
 
     /// Whether the provider can run.
     pub fn state(&self) -> ProviderState {
-        let required = self.settings.iter().filter(|s| s.spec.required);
-        let (set, unset): (Vec<_>, Vec<_>) = required.partition(|s| s.value.is_some());
-        match (set.is_empty(), unset.is_empty()) {
-            // A provider that requires nothing is configured by its defaults.
-            (_, true) => ProviderState::Configured,
-            (true, false) => ProviderState::NotConfigured,
-            (false, false) => ProviderState::Incomplete,
+        let required: Vec<&ResolvedSetting> =
+            self.settings.iter().filter(|s| s.spec.required).collect();
+        let complete = |set: Option<&str>| {
+            required
+                .iter()
+                .filter(|s| s.spec.alternative == set)
+                .all(|s| s.value.is_some())
+        };
+        // A provider that requires nothing is configured by its defaults; one with
+        // alternative sets, by any complete one.
+        if required.is_empty() || required.iter().any(|s| complete(s.spec.alternative)) {
+            ProviderState::Configured
+        } else if required.iter().any(|s| s.value.is_some()) {
+            ProviderState::Incomplete
+        } else {
+            ProviderState::NotConfigured
         }
     }
 
-    /// The required settings that are not set.
+    /// The required settings that are not set: of the sets begun (some of their settings
+    /// set) when any is, else of every set.
     pub fn missing(&self) -> Vec<&'static SettingSpec> {
+        let begun: Vec<Option<&str>> = self
+            .settings
+            .iter()
+            .filter(|s| s.spec.required && s.value.is_some())
+            .map(|s| s.spec.alternative)
+            .collect();
         self.settings
             .iter()
             .filter(|s| s.spec.required && s.value.is_none())
+            .filter(|s| begun.is_empty() || begun.contains(&s.spec.alternative))
             .map(|s| s.spec)
             .collect()
+    }
+
+    /// [`ResolvedProvider::missing`] in words: `A + B`, alternatives as `A + B, or C`.
+    pub fn missing_text(&self) -> String {
+        alternatives_text(self.missing())
     }
 
     /// The settings set by something other than a default.
@@ -373,6 +411,23 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// Required settings in words, grouped by [`SettingSpec::alternative`] in declaration
+/// order: `KLING_ACCESS_KEY + KLING_SECRET_KEY, or KLING_API_KEY`.
+pub fn alternatives_text<'a>(specs: impl IntoIterator<Item = &'a SettingSpec>) -> String {
+    let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for s in specs {
+        match groups.iter_mut().find(|(set, _)| *set == s.alternative) {
+            Some((_, names)) => names.push(s.env),
+            None => groups.push((s.alternative, vec![s.env])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(_, names)| names.join(" + "))
+        .collect::<Vec<_>>()
+        .join(", or ")
 }
 
 /// Checks a registration's declarations: environment names upper-case and unique, keys
@@ -976,6 +1031,64 @@ mod tests {
             "{e}"
         );
         assert!(!e.message().contains("notbase64"), "{e}");
+    }
+
+    static PAIR_OR_KEY_SETTINGS: &[SettingSpec] = &[
+        SettingSpec::new("DUO_ACCESS_KEY", "access_key", "")
+            .secret()
+            .required_in("key pair"),
+        SettingSpec::new("DUO_SECRET_KEY", "secret_key", "")
+            .secret()
+            .required_in("key pair"),
+        SettingSpec::new("DUO_API_KEY", "api_key", "")
+            .secret()
+            .required_in("api key"),
+    ];
+
+    static PAIR_OR_KEY: ProviderRegistration = ProviderRegistration {
+        id: "duo",
+        description: "a provider taking a key pair or an API key",
+        settings: PAIR_OR_KEY_SETTINGS,
+        build: build_nothing,
+    };
+
+    /// Alternative sets of credentials: any complete set configures the provider; a set
+    /// begun and not finished is incomplete and names only its own missing settings.
+    #[test]
+    fn any_complete_alternative_configures_the_provider() {
+        let state = |pairs: &[(&str, &str)]| {
+            let p = SettingSources::default()
+                .resolve(&PAIR_OR_KEY, &env_of(pairs))
+                .unwrap();
+            let missing: Vec<&str> = p.missing().iter().map(|s| s.env).collect();
+            (p.state(), missing.join(" "))
+        };
+        assert_eq!(
+            state(&[]),
+            (
+                ProviderState::NotConfigured,
+                "DUO_ACCESS_KEY DUO_SECRET_KEY DUO_API_KEY".into()
+            )
+        );
+        assert_eq!(
+            state(&[("DUO_API_KEY", "k")]),
+            (ProviderState::Configured, String::new())
+        );
+        assert_eq!(
+            state(&[("DUO_ACCESS_KEY", "a"), ("DUO_SECRET_KEY", "s")]),
+            (ProviderState::Configured, String::new())
+        );
+        assert_eq!(
+            state(&[("DUO_ACCESS_KEY", "a")]),
+            (ProviderState::Incomplete, "DUO_SECRET_KEY".into())
+        );
+        let none = SettingSources::default()
+            .resolve(&PAIR_OR_KEY, &env_of(&[]))
+            .unwrap();
+        assert_eq!(
+            none.missing_text(),
+            "DUO_ACCESS_KEY + DUO_SECRET_KEY, or DUO_API_KEY"
+        );
     }
 
     #[test]

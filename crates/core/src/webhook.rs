@@ -1,5 +1,6 @@
-//! Standard Webhooks 1.0 signatures, used three ways: Kling's signed inbound callbacks
-//! (verify), the simulators' callbacks (sign), and the gateway's outbound callbacks (sign).
+//! Standard Webhooks 1.0 signatures, used three ways: an upstream's signed inbound
+//! callbacks (verify; the unified API's — Kling signs none), the simulators' callbacks
+//! (sign), and the gateway's outbound callbacks (sign).
 //!
 //! `design/RELIABILITY.md` W1: `webhook-signature: v1,<base64 HMAC-SHA256 of
 //! "{id}.{timestamp}.{body}">`, key = the Base64-decoded secret without `whsec_`, timestamp

@@ -191,5 +191,6 @@ id = "x""#);
 fn the_builtin_catalog_parses_and_every_example_is_valid() {
     // from_toml_str checks examples; re-parsing the embedded file proves it.
     let c = Catalog::from_toml_str(genmux_core::catalog::BUILTIN_CATALOG_TOML).unwrap();
-    assert_eq!(c.ids().count(), 13);
+    // 13 + kling-2.6-i2v and kling-3.0-motion-control (issue 15).
+    assert_eq!(c.ids().count(), 15);
 }

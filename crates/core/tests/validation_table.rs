@@ -815,95 +815,170 @@ fn rows() -> Vec<Row> {
     r.push(err(m, "unsupported", json!({"cfgScale": 0.5}), "cfgScale: not supported by kling-multi-image (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, negativePrompt, mode, duration, aspectRatio)"));
 
     // ------------------------------------------------------------ kling-motion-control
-    let m = "kling-motion-control";
-    r.push(ok(m, "images/required", json!({})));
+    // The same endpoint rules for the default model and kling-v3 (spec §5).
+    for m in ["kling-motion-control", "kling-3.0-motion-control"] {
+        let fields = if m == "kling-3.0-motion-control" {
+            "elementIds, "
+        } else {
+            ""
+        };
+        r.push(ok(m, "images/required", json!({})));
+        r.push(err(
+            m,
+            "images/required",
+            json!({"images": null}),
+            &format!("images: required for {m}"),
+        ));
+        r.push(ok(m, "images/items", json!({"images": [IMG2]})));
+        r.push(err(
+            m,
+            "images/items",
+            json!({"images": [IMG, IMG2]}),
+            &format!("images: 2 items is not allowed for {m} (allowed: exactly 1)"),
+        ));
+        r.push(ok(m, "motionVideo/required", json!({"motionVideo": VID})));
+        r.push(err(
+            m,
+            "motionVideo/required",
+            json!({"motionVideo": null}),
+            &format!("motionVideo: required for {m}"),
+        ));
+        r.push(ok(
+            m,
+            "characterOrientation/required",
+            json!({"characterOrientation": "video"}),
+        ));
+        r.push(err(
+            m,
+            "characterOrientation/required",
+            json!({"characterOrientation": null}),
+            &format!("characterOrientation: required for {m}"),
+        ));
+        r.push(ok(
+            m,
+            "characterOrientation/enum",
+            json!({"characterOrientation": "video", "duration": 30}),
+        ));
+        r.push(err(
+            m,
+            "characterOrientation/enum",
+            json!({"characterOrientation": "camera"}),
+            &format!(
+                "characterOrientation: \"camera\" is not allowed for {m} (allowed: image, video)"
+            ),
+        ));
+        r.push(ok(m, "mode/required", json!({"mode": "pro"})));
+        r.push(err(
+            m,
+            "mode/required",
+            json!({"mode": null}),
+            &format!("mode: required for {m}"),
+        ));
+        r.push(ok(m, "mode/enum", json!({"mode": "pro"})));
+        r.push(err(
+            m,
+            "mode/enum",
+            json!({"mode": "max"}),
+            &format!("mode: \"max\" is not allowed for {m} (allowed: std, pro)"),
+        ));
+        r.push(ok(m, "prompt/length", json!({"prompt": prompt})));
+        r.push(err(
+            m,
+            "prompt/length",
+            json!({"prompt": too_long}),
+            &format!(
+                "prompt: 2501 characters is not allowed for {m} (allowed: at most 2500 characters)"
+            ),
+        ));
+        r.push(ok(m, "duration/required", json!({"duration": 3})));
+        r.push(err(
+            m,
+            "duration/required",
+            json!({"duration": null}),
+            &format!("duration: required for {m}"),
+        ));
+        r.push(ok(m, "duration/range", json!({"duration": 3})));
+        r.push(err(
+            m,
+            "duration/range",
+            json!({"duration": 2}),
+            &format!("duration: 2 is out of range for {m} (allowed: 3 to 30)"),
+        ));
+        r.push(ok(m, "unsupported", json!({"keepOriginalSound": false})));
+        r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), &format!("aspectRatio: not supported by {m} (fields: model, projectId, callbackUrl, externalTaskId, images, motionVideo, characterOrientation, mode, prompt, keepOriginalSound, {fields}duration)")));
+        let rule = "rule:motion_orientation_duration";
+        r.push(ok(
+            m,
+            rule,
+            json!({"characterOrientation": "image", "duration": 10}),
+        ));
+        r.push(ok(
+            m,
+            rule,
+            json!({"characterOrientation": "video", "duration": 30}),
+        ));
+        r.push(err(m, rule, json!({"characterOrientation": "image", "duration": 11}), &format!("duration: 11 is not allowed for {m} with characterOrientation image (allowed: 3 to 10)")));
+        r.push(err(
+            m,
+            rule,
+            json!({"characterOrientation": "video", "duration": 31}),
+            &format!("duration: 31 is out of range for {m} (allowed: 3 to 30)"),
+        ));
+    }
+    // kling-v3 motion control takes one subject (spec/kling-api.md "Field types").
+    let m = "kling-3.0-motion-control";
+    r.push(ok(m, "elementIds/items", json!({"elementIds": ["829"]})));
     r.push(err(
         m,
-        "images/required",
-        json!({"images": null}),
-        "images: required for kling-motion-control",
+        "elementIds/items",
+        json!({"elementIds": ["829", "830"]}),
+        "elementIds: 2 items is not allowed for kling-3.0-motion-control (allowed: at most 1)",
     ));
-    r.push(ok(m, "images/items", json!({"images": [IMG2]})));
+
+    // ------------------------------------------------------------ kling-2.6-i2v
+    let m = "kling-2.6-i2v";
+    r.push(ok(m, "prompt/length", json!({"prompt": prompt})));
+    r.push(err(
+        m,
+        "prompt/length",
+        json!({"prompt": too_long}),
+        "prompt: 2501 characters is not allowed for kling-2.6-i2v (allowed: 3 to 2500 characters)",
+    ));
+    r.push(ok(m, "images/items", json!({"images": [IMG, IMG2]})));
     r.push(err(
         m,
         "images/items",
-        json!({"images": [IMG, IMG2]}),
-        "images: 2 items is not allowed for kling-motion-control (allowed: exactly 1)",
+        json!({"images": [IMG, IMG2, IMG]}),
+        "images: 3 items is not allowed for kling-2.6-i2v (allowed: at most 2)",
     ));
-    r.push(ok(m, "motionVideo/required", json!({"motionVideo": VID})));
+    r.push(ok(m, "duration/enum", json!({"duration": 10})));
     r.push(err(
         m,
-        "motionVideo/required",
-        json!({"motionVideo": null}),
-        "motionVideo: required for kling-motion-control",
+        "duration/enum",
+        json!({"duration": 7}),
+        "duration: 7 is not allowed for kling-2.6-i2v (allowed: 5, 10)",
     ));
     r.push(ok(
         m,
-        "characterOrientation/required",
-        json!({"characterOrientation": "video"}),
+        "negativePrompt/length",
+        json!({"negativePrompt": "blur"}),
     ));
+    r.push(err(m, "negativePrompt/length", json!({"negativePrompt": too_long}), "negativePrompt: 2501 characters is not allowed for kling-2.6-i2v (allowed: at most 2500 characters)"));
+    r.push(ok(m, "cfgScale/range", json!({"cfgScale": 0.5})));
     r.push(err(
         m,
-        "characterOrientation/required",
-        json!({"characterOrientation": null}),
-        "characterOrientation: required for kling-motion-control",
+        "cfgScale/range",
+        json!({"cfgScale": 2}),
+        "cfgScale: 2 is out of range for kling-2.6-i2v (allowed: 0 to 1)",
     ));
+    r.push(ok(m, "unsupported", json!({"generateAudio": true})));
+    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by kling-2.6-i2v (fields: model, projectId, callbackUrl, externalTaskId, prompt, images, endImage, duration, generateAudio, negativePrompt, cfgScale)"));
     r.push(ok(
         m,
-        "characterOrientation/enum",
-        json!({"characterOrientation": "video", "duration": 30}),
+        "rule:image_to_video_exclusive_groups",
+        json!({"images": [IMG], "endImage": IMG2}),
     ));
-    r.push(err(m, "characterOrientation/enum", json!({"characterOrientation": "camera"}), "characterOrientation: \"camera\" is not allowed for kling-motion-control (allowed: image, video)"));
-    r.push(ok(m, "mode/required", json!({"mode": "pro"})));
-    r.push(err(
-        m,
-        "mode/required",
-        json!({"mode": null}),
-        "mode: required for kling-motion-control",
-    ));
-    r.push(ok(m, "mode/enum", json!({"mode": "pro"})));
-    r.push(err(
-        m,
-        "mode/enum",
-        json!({"mode": "max"}),
-        "mode: \"max\" is not allowed for kling-motion-control (allowed: std, pro)",
-    ));
-    r.push(ok(m, "prompt/length", json!({"prompt": prompt})));
-    r.push(err(m, "prompt/length", json!({"prompt": too_long}), "prompt: 2501 characters is not allowed for kling-motion-control (allowed: at most 2500 characters)"));
-    r.push(ok(m, "duration/required", json!({"duration": 3})));
-    r.push(err(
-        m,
-        "duration/required",
-        json!({"duration": null}),
-        "duration: required for kling-motion-control",
-    ));
-    r.push(ok(m, "duration/range", json!({"duration": 3})));
-    r.push(err(
-        m,
-        "duration/range",
-        json!({"duration": 2}),
-        "duration: 2 is out of range for kling-motion-control (allowed: 3 to 30)",
-    ));
-    r.push(ok(m, "unsupported", json!({"keepOriginalSound": false})));
-    r.push(err(m, "unsupported", json!({"aspectRatio": "16:9"}), "aspectRatio: not supported by kling-motion-control (fields: model, projectId, callbackUrl, externalTaskId, images, motionVideo, characterOrientation, mode, prompt, keepOriginalSound, duration)"));
-    let rule = "rule:motion_orientation_duration";
-    r.push(ok(
-        m,
-        rule,
-        json!({"characterOrientation": "image", "duration": 10}),
-    ));
-    r.push(ok(
-        m,
-        rule,
-        json!({"characterOrientation": "video", "duration": 30}),
-    ));
-    r.push(err(m, rule, json!({"characterOrientation": "image", "duration": 11}), "duration: 11 is not allowed for kling-motion-control with characterOrientation image (allowed: 3 to 10)"));
-    r.push(err(
-        m,
-        rule,
-        json!({"characterOrientation": "video", "duration": 31}),
-        "duration: 31 is out of range for kling-motion-control (allowed: 3 to 30)",
-    ));
+    r.push(err(m, "rule:image_to_video_exclusive_groups", json!({"images": [IMG, IMG2], "endImage": IMG}), "endImage: not allowed with 2 images for kling-2.6-i2v (images[1] is already the end frame; give 1 image + endImage, or 2 images)"));
 
     // ------------------------------------------------------------ kling-video-extend
     let m = "kling-video-extend";

@@ -1,8 +1,11 @@
-//! The `Authorization: Bearer <JWT>` token (`spec/kling-api.md` "Common rules", public
-//! docs): HS256 signed with the SecretKey, `iss` = AccessKey, `exp` = now + 1800 s,
-//! `nbf` = now − 5 s. The token is cached and renewed at 80 % of its life, so a request
-//! never leaves with a token about to expire; [`TokenSource::invalidate`] drops it after
-//! an authentication failure so the next request signs a fresh one.
+//! The `Authorization: Bearer <token>` of every request (`spec/kling-api.md` "Common
+//! rules", "Auth"), from one of two kinds of [`Credentials`]:
+//! - an AccessKey + SecretKey pair: the token is a JWT, HS256 signed with the SecretKey,
+//!   `iss` = AccessKey, `exp` = now + 1800 s, `nbf` = now − 5 s. It is cached and renewed
+//!   at 80 % of its life, so a request never leaves with a token about to expire;
+//!   [`TokenSource::invalidate`] drops it after an authentication failure so the next
+//!   request signs a fresh one;
+//! - a static API key (newer accounts): sent as the bearer token as it is.
 
 use genmux_core::{Error, ErrorKind, Result};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -27,24 +30,65 @@ pub struct Claims {
     pub nbf: i64,
 }
 
+/// How a Kling account authenticates (spec "Auth": both kinds exist; an account uses one).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// AccessKey + SecretKey: a signed JWT per [`TOKEN_LIFETIME_SECS`].
+    AccessKey {
+        /// The JWT's `iss`.
+        access_key: String,
+        /// Signs the JWT.
+        secret_key: String,
+    },
+    /// A static API key, sent as the bearer token.
+    ApiKey(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::AccessKey { access_key, .. } => f
+                .debug_struct("AccessKey")
+                .field("access_key", access_key)
+                .field("secret_key", &"<redacted>")
+                .finish(),
+            Credentials::ApiKey(_) => f.debug_tuple("ApiKey").field(&"<redacted>").finish(),
+        }
+    }
+}
+
 struct Cached {
     token: String,
     issued_at: i64,
 }
 
-/// Signs and caches Kling bearer tokens.
+enum Source {
+    Jwt {
+        access_key: String,
+        key: EncodingKey,
+        cached: Mutex<Option<Cached>>,
+    },
+    Static(String),
+}
+
+/// Signs and caches Kling bearer tokens (or hands out the static API key).
 pub struct TokenSource {
-    access_key: String,
-    key: EncodingKey,
-    cached: Mutex<Option<Cached>>,
+    source: Source,
 }
 
 impl std::fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .finish()
+        match &self.source {
+            Source::Jwt { access_key, .. } => f
+                .debug_struct("TokenSource")
+                .field("access_key", access_key)
+                .field("secret_key", &"<redacted>")
+                .finish(),
+            Source::Static(_) => f
+                .debug_struct("TokenSource")
+                .field("api_key", &"<redacted>")
+                .finish(),
+        }
     }
 }
 
@@ -60,26 +104,51 @@ impl TokenSource {
     /// A token source for one AccessKey/SecretKey pair.
     pub fn new(access_key: impl Into<String>, secret_key: &str) -> Self {
         TokenSource {
-            access_key: access_key.into(),
-            key: EncodingKey::from_secret(secret_key.as_bytes()),
-            cached: Mutex::new(None),
+            source: Source::Jwt {
+                access_key: access_key.into(),
+                key: EncodingKey::from_secret(secret_key.as_bytes()),
+                cached: Mutex::new(None),
+            },
         }
     }
 
-    /// The AccessKey (the token's `iss`).
-    pub fn access_key(&self) -> &str {
-        &self.access_key
+    /// A token source for either kind of credentials.
+    pub fn from_credentials(credentials: &Credentials) -> Self {
+        match credentials {
+            Credentials::AccessKey {
+                access_key,
+                secret_key,
+            } => TokenSource::new(access_key.clone(), secret_key),
+            Credentials::ApiKey(key) => TokenSource {
+                source: Source::Static(key.clone()),
+            },
+        }
     }
 
-    /// Signs a new token valid from `now − 5` to `now + 1800` (not cached).
+    /// The AccessKey (the token's `iss`); `None` with a static API key.
+    pub fn access_key(&self) -> Option<&str> {
+        match &self.source {
+            Source::Jwt { access_key, .. } => Some(access_key),
+            Source::Static(_) => None,
+        }
+    }
+
+    /// Signs a new token valid from `now − 5` to `now + 1800` (not cached); the API key
+    /// itself for a static key.
     pub fn sign_at(&self, now: i64) -> Result<String> {
+        let (access_key, key) = match &self.source {
+            Source::Jwt {
+                access_key, key, ..
+            } => (access_key, key),
+            Source::Static(k) => return Ok(k.clone()),
+        };
         let claims = Claims {
-            iss: self.access_key.clone(),
+            iss: access_key.clone(),
             exp: now + TOKEN_LIFETIME_SECS,
             nbf: now - NOT_BEFORE_SKEW_SECS,
         };
         // Header::new(HS256) carries typ "JWT", as the spec's header requires.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key).map_err(|e| {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key).map_err(|e| {
             Error::new(
                 ErrorKind::Internal,
                 format!("signing the Kling JWT failed: {e}"),
@@ -91,7 +160,11 @@ impl TokenSource {
     /// The cached token at Unix time `now`, signing a new one when none is cached or the
     /// cached one has lived 80 % of its life (or `now` went backwards past its issue time).
     pub fn token_at(&self, now: i64) -> Result<String> {
-        let mut guard = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        let cached = match &self.source {
+            Source::Jwt { cached, .. } => cached,
+            Source::Static(k) => return Ok(k.clone()),
+        };
+        let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = guard.as_ref() {
             let age = now - c.issued_at;
             if (0..RENEW_AFTER_SECS).contains(&age) {
@@ -111,9 +184,18 @@ impl TokenSource {
         self.token_at(unix_now())
     }
 
-    /// Drops the cached token (after Kling rejected it with 1000–1004).
+    /// Whether a rejected token can be replaced by a fresh one (a signed JWT can; a
+    /// static API key is what it is).
+    pub fn renewable(&self) -> bool {
+        matches!(self.source, Source::Jwt { .. })
+    }
+
+    /// Drops the cached token (after Kling rejected it with 1000–1004). A static key has
+    /// nothing to renew.
     pub fn invalidate(&self) {
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Source::Jwt { cached, .. } = &self.source {
+            *cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
     }
 }
 
@@ -175,6 +257,20 @@ mod tests {
         // A clock that jumps backwards gets a fresh token rather than one not yet valid.
         let back = src.token_at(t0 - 60).unwrap();
         assert_eq!(decode(&back, "SK").1.nbf, t0 - 65);
+    }
+
+    #[test]
+    fn a_static_api_key_is_the_token_itself() {
+        let src = TokenSource::from_credentials(&Credentials::ApiKey("kling-api-key-1".into()));
+        assert_eq!(src.token_at(1_700_000_000).unwrap(), "kling-api-key-1");
+        src.invalidate();
+        assert_eq!(src.token().unwrap(), "kling-api-key-1");
+        assert_eq!(src.access_key(), None);
+        assert!(!format!("{src:?}").contains("kling-api-key-1"));
+        assert!(
+            !format!("{:?}", Credentials::ApiKey("kling-api-key-1".into()))
+                .contains("kling-api-key-1")
+        );
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! What the client promises about failures (the router decides about retries):
 //! - a Kling error answer becomes the [`crate::error`] table's kind, with Kling's message,
 //!   its `request_id` and any `Retry-After`;
-//! - 1000–1004 (token rejected) make the client sign a fresh token and send once more;
+//! - 1000–1004 (token rejected) make the client sign a fresh token and send once more (a
+//!   static API key is not sent again);
 //! - a submission that fails after its body may have reached Kling (a timeout, a connection
 //!   dropped mid-response, a success status with an unreadable body) is returned with
 //!   [`Error::with_maybe_accepted`] and must not be resubmitted;
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::auth::{unix_now, TokenSource};
+use crate::auth::{unix_now, Credentials, TokenSource};
 use crate::error::{api_error, is_auth_failure, parse_retry_after, PROVIDER};
 use crate::wire::{
     AdvancedLipSyncRequest, Endpoint, Envelope, IdentifyFaceRequest, IdentifyFaceResponse,
@@ -53,13 +54,8 @@ impl Default for KlingTimeouts {
 pub struct KlingConfig {
     /// [`GLOBAL_BASE_URL`], [`CHINA_BASE_URL`], or a simulator's URL.
     pub base_url: String,
-    /// The AccessKey (the JWT's `iss`).
-    pub access_key: String,
-    /// The SecretKey (signs the JWT).
-    pub secret_key: String,
-    /// `whsec_…` secret verifying signed callbacks; unsigned callbacks are accepted when
-    /// `None`.
-    pub webhook_secret: Option<String>,
+    /// AccessKey + SecretKey (a signed JWT) or a static API key.
+    pub credentials: Credentials,
     /// Timeouts.
     pub timeouts: KlingTimeouts,
     /// What one Kling unit costs this account in USD (resource packs are sold at
@@ -69,13 +65,25 @@ pub struct KlingConfig {
 }
 
 impl KlingConfig {
-    /// A config for the global endpoint with default timeouts and no webhook secret.
+    /// A config for the global endpoint with an AccessKey/SecretKey pair and default
+    /// timeouts.
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
-        KlingConfig {
-            base_url: GLOBAL_BASE_URL.to_string(),
+        KlingConfig::with_credentials(Credentials::AccessKey {
             access_key: access_key.into(),
             secret_key: secret_key.into(),
-            webhook_secret: None,
+        })
+    }
+
+    /// A config for the global endpoint with a static API key (spec "Auth").
+    pub fn with_api_key(api_key: impl Into<String>) -> Self {
+        KlingConfig::with_credentials(Credentials::ApiKey(api_key.into()))
+    }
+
+    /// A config for the global endpoint with these credentials and default timeouts.
+    pub fn with_credentials(credentials: Credentials) -> Self {
+        KlingConfig {
+            base_url: GLOBAL_BASE_URL.to_string(),
+            credentials,
             timeouts: KlingTimeouts::default(),
             usd_per_unit: crate::offerings::USD_PER_UNIT,
         }
@@ -84,12 +92,6 @@ impl KlingConfig {
     /// Replaces the base URL.
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
-        self
-    }
-
-    /// Sets the callback signing secret.
-    pub fn with_webhook_secret(mut self, secret: impl Into<String>) -> Self {
-        self.webhook_secret = Some(secret.into());
         self
     }
 
@@ -104,12 +106,7 @@ impl std::fmt::Debug for KlingConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KlingConfig")
             .field("base_url", &self.base_url)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
-            )
+            .field("credentials", &self.credentials)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -178,11 +175,17 @@ impl KlingClient {
     /// A client for `config`. Fails when the base URL is not http(s) or a key is empty.
     pub fn new(config: KlingConfig) -> Result<Self> {
         let invalid = |msg: String| Err(Error::invalid(msg).with_provider(PROVIDER));
-        if config.access_key.trim().is_empty() {
-            return invalid("access_key: empty; set KLING_ACCESS_KEY".into());
-        }
-        if config.secret_key.trim().is_empty() {
-            return invalid("secret_key: empty; set KLING_SECRET_KEY".into());
+        match &config.credentials {
+            Credentials::AccessKey { access_key, .. } if access_key.trim().is_empty() => {
+                return invalid("access_key: empty; set KLING_ACCESS_KEY".into());
+            }
+            Credentials::AccessKey { secret_key, .. } if secret_key.trim().is_empty() => {
+                return invalid("secret_key: empty; set KLING_SECRET_KEY".into());
+            }
+            Credentials::ApiKey(key) if key.trim().is_empty() => {
+                return invalid("api_key: empty; set KLING_API_KEY".into());
+            }
+            _ => {}
         }
         let base = match url::Url::parse(config.base_url.trim_end_matches('/')) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
@@ -206,7 +209,7 @@ impl KlingClient {
             inner: Arc::new(Inner {
                 http,
                 base,
-                tokens: TokenSource::new(config.access_key, &config.secret_key),
+                tokens: TokenSource::from_credentials(&config.credentials),
             }),
         })
     }
@@ -398,7 +401,7 @@ impl KlingClient {
                 }
             };
             if envelope.code != 0 || !status.is_success() {
-                if is_auth_failure(envelope.code) && !refreshed {
+                if is_auth_failure(envelope.code) && !refreshed && self.inner.tokens.renewable() {
                     // spec: token failures are not retryable as is; refresh once.
                     tracing::debug!(
                         code = envelope.code,

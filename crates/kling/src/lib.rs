@@ -1,11 +1,12 @@
 //! genmux-kling: the Kling native `/v1` API (`spec/kling-api.md`) for genmux.
 //!
 //! - [`wire`]: typed bodies and answers of every endpoint, exactly as on the wire.
-//! - [`auth`]: the HS256 JWT bearer token, cached and renewed before expiry.
+//! - [`auth`]: the bearer token: an HS256 JWT (AccessKey + SecretKey), cached and renewed
+//!   before expiry, or a static API key.
 //! - [`client`]: [`KlingClient`], one method per endpoint (`create_text2video`,
 //!   `get_text2video`, `list_text2video`, …, `identify_face`).
 //! - [`error`]: the one table from (HTTP status, Kling code) to [`genmux_core::ErrorKind`].
-//! - [`callback`]: inbound callbacks, Standard Webhooks signatures.
+//! - [`callback`]: inbound callbacks (unsigned: hints confirmed by a query).
 //! - [`mapping`]: pure functions unified ↔ native.
 //! - [`rules`]: what each Kling model accepts (durations, modes, enums, limits, units),
 //!   stated once and read by offerings and mapping.
@@ -26,6 +27,7 @@ pub mod provider;
 pub mod rules;
 pub mod wire;
 
+pub use auth::Credentials;
 pub use client::{KlingClient, KlingConfig, KlingTimeouts, CHINA_BASE_URL, GLOBAL_BASE_URL};
 pub use provider::KlingProvider;
 

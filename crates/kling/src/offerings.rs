@@ -3,7 +3,7 @@
 //! upstream in USD (spec "Indicative prices": 1 unit ≈ $0.14). [`offerings`] pairs them
 //! with the catalog's `provider = "kling"` entries.
 
-use crate::rules::{self, CfgScale, Sound};
+use crate::rules::{self, CfgScale, Sound, UnitPrice};
 use genmux_core::pricing::{PriceUnit, Rate, RateCondition};
 use genmux_core::{Capability, Catalog, MediaKind, Offering, Operation, PriceRule};
 
@@ -34,10 +34,13 @@ pub fn capability(provider_model: &str) -> Option<Capability> {
         // A V2.x model takes the catalog's cfgScale and does not forward it (§2).
         cfg_scale: r.cfg_scale != CfgScale::No,
         multi_shot: r.multi_shot.is_some(),
-        elements: r.elements,
+        elements: r.max_elements > 0,
         masks: r.masks,
         unknown_lookup: r.unknown_lookup(),
         cancel: false,
+        // Kling calls back (spec/kling-api.md "Errors, limits, callbacks") and asks for no
+        // minimum poll interval.
+        polling: Default::default(),
         max_images: Some(r.max_images),
         durations: r.durations,
         max_prompt_chars: r.max_prompt_chars,
@@ -82,71 +85,54 @@ fn per_second(when: RateCondition, units_per_second: f64) -> Rate {
     }
 }
 
-/// The upstream cost of a Kling provider model in USD, or `None` for an unknown name.
+/// The upstream cost of a Kling provider model in USD, or `None` for an unknown name: its
+/// row's [`UnitPrice`] (spec "Indicative prices", stated once in [`crate::rules`]) at
+/// [`USD_PER_UNIT`]. Rates are tried in order, the first match wins.
 pub fn cost(provider_model: &str) -> Option<PriceRule> {
     use PriceUnit::*;
+    let r = rules::rules(provider_model)?;
     let any = RateCondition::default;
-    Some(match provider_model {
-        // spec: v2.5-turbo and v2.6, 5 s: std 1.5 u, pro 2.5 u (v2.6 pro + audio 5 u).
-        "kling-v2-5-turbo" => rule(
-            Second,
-            1,
-            vec![per_second(when_mode("pro"), 0.5), per_second(any(), 0.3)],
-            "spec/kling-api.md: v2.5-turbo 5 s std 1.5 units, pro 2.5 units",
-        ),
-        "kling-v2-6" => rule(
-            Second,
-            1,
-            vec![
-                per_second(when_audio(true, None), 1.0),
-                per_second(when_mode("pro"), 0.5),
-                per_second(any(), 0.3),
-            ],
-            "spec/kling-api.md: v2.6 5 s std 1.5 units, pro 2.5, pro + audio 5",
-        ),
-        // spec: v3 per second std 0.6 u, pro 0.8 u; with audio 0.9 / 1.2 u.
-        "kling-v3" => rule(
-            Second,
-            1,
-            vec![
-                per_second(when_audio(true, Some("pro")), 1.2),
-                per_second(when_audio(true, None), 0.9),
-                per_second(when_mode("pro"), 0.8),
-                per_second(any(), 0.6),
-            ],
-            "spec/kling-api.md: v3 per second std 0.6 units, pro 0.8; audio 0.9 / 1.2",
-        ),
-        "kling-v1-6" => rule(
-            Second,
-            1,
-            vec![per_second(when_mode("pro"), 0.5), per_second(any(), 0.3)],
-            "assumed as v2.x (std 1.5, pro 2.5 units per 5 s): the spec gives no v1.6 price",
-        ),
-        // spec: motion control per second std 0.9 u, pro 1.2 u.
-        "motion-control" => rule(
-            Second,
-            1,
-            vec![per_second(when_mode("pro"), 1.2), per_second(any(), 0.9)],
-            "spec/kling-api.md: motion control per second std 0.9 units, pro 1.2",
-        ),
-        "video-extend" => rule(
+    let source = format!("{} (Kling units × ${USD_PER_UNIT})", r.source);
+    Some(match r.price {
+        UnitPrice::PerSecond {
+            std,
+            pro,
+            std_sound,
+            pro_sound,
+        } => {
+            let mut rates = Vec::new();
+            match r.sound {
+                // Sound is sent in pro mode whatever was asked (rules::Sound::ProOnly).
+                Sound::ProOnly => {
+                    rates.extend(pro_sound.map(|u| per_second(when_audio(true, None), u)))
+                }
+                Sound::AnyMode => {
+                    rates.extend(pro_sound.map(|u| per_second(when_audio(true, Some("pro")), u)));
+                    rates.extend(std_sound.map(|u| per_second(when_audio(true, None), u)));
+                }
+                Sound::No => {}
+            }
+            rates.push(per_second(when_mode("pro"), pro));
+            rates.push(per_second(any(), std));
+            rule(Second, 1, rates, &source)
+        }
+        UnitPrice::PerRequest(units) => rule(
             Request,
             1,
             vec![Rate {
                 when: any(),
-                base: usd(1.5),
+                base: usd(units),
                 per_unit: 0.0,
             }],
-            "assumed one 5 s std generation (1.5 units): the spec gives no extend price",
+            &source,
         ),
-        // spec: lip sync 0.5 u per 5 s.
-        "advanced-lip-sync" => rule(
+        UnitPrice::PerBlock { seconds, units } => rule(
             Second,
-            5,
-            vec![per_second(any(), 0.1)],
-            "spec/kling-api.md: lip sync 0.5 units per 5 s",
+            seconds,
+            vec![per_second(any(), units / f64::from(seconds.max(1)))],
+            &source,
         ),
-        "kling-v2-1" | "kling-v1-5" => rule(
+        UnitPrice::PerImage { k1, k2 } => rule(
             Image,
             1,
             vec![
@@ -156,37 +142,16 @@ pub fn cost(provider_model: &str) -> Option<PriceRule> {
                         ..Default::default()
                     },
                     base: 0.0,
-                    per_unit: usd(0.5),
+                    per_unit: usd(k2),
                 },
                 Rate {
                     when: any(),
                     base: 0.0,
-                    per_unit: usd(0.25),
+                    per_unit: usd(k1),
                 },
             ],
-            "assumed 0.25 units per 1k image, 0.5 per 2k: the spec gives no image price",
+            &source,
         ),
-        "kling-image-o1" => rule(
-            Image,
-            1,
-            vec![
-                Rate {
-                    when: RateCondition {
-                        resolution: Some("2k".into()),
-                        ..Default::default()
-                    },
-                    base: 0.0,
-                    per_unit: usd(1.0),
-                },
-                Rate {
-                    when: any(),
-                    base: 0.0,
-                    per_unit: usd(0.5),
-                },
-            ],
-            "assumed 0.5 units per 1k image, 1 per 2k: the spec gives no omni-image price",
-        ),
-        _ => return None,
     })
 }
 
@@ -251,10 +216,15 @@ pub fn offerings_at(catalog: &Catalog, usd_per_unit: f64) -> (Vec<Offering>, Vec
                 .copied()
                 .filter(|op| pm.operations.is_empty() || pm.operations.contains(op))
                 .collect();
+            let mut capability = restrict(cap, &ops);
+            // Kling takes subject-library ids (`elementIds`), never the unified image groups
+            // (`klingElements`): a catalog model whose elements are groups (kling-3.0) is
+            // not an element offering of Kling's, so such requests go to another provider.
+            capability.elements &= model.field("elementIds").is_some();
             let offering = Offering {
                 model: model.id.clone(),
                 provider_model: pm.model.clone(),
-                capability: restrict(cap, &ops),
+                capability,
                 cost,
             };
             match model.kind {
@@ -314,6 +284,25 @@ mod tests {
             .find(|o| o.provider_model == "kling-v1-5")
             .unwrap();
         assert!(ii.capability.image_to_image && !ii.capability.text_to_image);
+    }
+
+    /// Kling's element offerings are the models whose catalog elements are subject ids:
+    /// kling-3.0's are image groups (another provider's), kling-3.0-motion-control's and
+    /// omni-image's are ids.
+    #[test]
+    fn elements_are_offered_only_as_subject_ids() {
+        let (video, image) = offerings(Catalog::builtin());
+        let elements = |model: &str| {
+            video
+                .iter()
+                .chain(&image)
+                .find(|o| o.model == model)
+                .map(|o| o.capability.elements)
+        };
+        assert_eq!(elements("kling-3.0"), Some(false));
+        assert_eq!(elements("kling-3.0-motion-control"), Some(true));
+        assert_eq!(elements("kling-omni-image"), Some(true));
+        assert_eq!(elements("kling-motion-control"), Some(false));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`KlingProvider`]: genmux's `VideoProvider` and `ImageProvider` over the Kling `/v1`
 //! API. Mapping is in [`crate::mapping`], I/O in [`crate::client`].
 
+use crate::auth::Credentials;
 use crate::callback;
 use crate::client::{KlingClient, KlingConfig, GLOBAL_BASE_URL};
 use crate::error::PROVIDER;
@@ -8,7 +9,6 @@ use crate::mapping::{self, Plan};
 use crate::offerings;
 use crate::wire::ListQuery;
 use genmux_core::settings::{SettingKind, SettingSpec};
-use genmux_core::webhook::WebhookSecret;
 use genmux_core::{
     async_trait, Catalog, Error, ErrorKind, ImageProvider, Offering, Provider, ProviderSettings,
     Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, UnknownTask, VideoProvider,
@@ -30,32 +30,42 @@ const LIST_SCAN_SKEW_MS: i64 = 10 * 60 * 1000;
 pub const SETTING_ACCESS_KEY: &str = "KLING_ACCESS_KEY";
 /// Setting: the SecretKey of the Kling account (signs the JWT).
 pub const SETTING_SECRET_KEY: &str = "KLING_SECRET_KEY";
+/// Setting: a static API key, instead of the AccessKey/SecretKey pair (spec "Auth").
+pub const SETTING_API_KEY: &str = "KLING_API_KEY";
 /// Setting (optional): the API base URL (default [`GLOBAL_BASE_URL`]).
 pub const SETTING_BASE_URL: &str = "KLING_BASE_URL";
-/// Setting (optional): the `whsec_…` secret Kling signs its callbacks with.
-pub const SETTING_WEBHOOK_SECRET: &str = "KLING_WEBHOOK_SECRET";
 /// Setting (optional): USD per Kling unit for this account (default 0.14, the spec's
 /// indicative price); prices the offerings for the router (issue 14 point 4).
 pub const SETTING_USD_PER_UNIT: &str = "KLING_USD_PER_UNIT";
 
 /// Everything the `kling` provider reads, as its registration declares it (issue 14
-/// point 2): both keys are secrets and required; the base URL defaults to the global
-/// endpoint (`https://api-beijing.klingai.com` for the China region).
+/// point 2): the credentials are secrets, either the AccessKey + SecretKey pair or a
+/// static API key (spec "Auth"; giving both is refused by [`KlingProvider::from_settings`]);
+/// the base URL defaults to the global endpoint (`https://api-beijing.klingai.com` for the
+/// China region). There is no callback secret: Kling does not sign callbacks (spec
+/// "Errors, limits, callbacks").
 pub static SETTINGS: &[SettingSpec] = &[
     SettingSpec::new(
         SETTING_ACCESS_KEY,
         "access_key",
-        "AccessKey of the Kling account",
+        "AccessKey of the Kling account (with KLING_SECRET_KEY; or set KLING_API_KEY instead)",
     )
     .secret()
-    .required(),
+    .required_in("access key pair"),
     SettingSpec::new(
         SETTING_SECRET_KEY,
         "secret_key",
         "SecretKey of the Kling account (signs the JWT)",
     )
     .secret()
-    .required(),
+    .required_in("access key pair"),
+    SettingSpec::new(
+        SETTING_API_KEY,
+        "api_key",
+        "static API key of the Kling account, sent as the bearer token (instead of KLING_ACCESS_KEY + KLING_SECRET_KEY)",
+    )
+    .secret()
+    .required_in("api key"),
     SettingSpec::new(
         SETTING_BASE_URL,
         "base_url",
@@ -63,13 +73,6 @@ pub static SETTINGS: &[SettingSpec] = &[
     )
     .kind(SettingKind::Url)
     .default_value(GLOBAL_BASE_URL),
-    SettingSpec::new(
-        SETTING_WEBHOOK_SECRET,
-        "webhook_secret",
-        "whsec_ secret verifying Kling's signed callbacks (unsigned callbacks are accepted without it)",
-    )
-    .secret()
-    .kind(SettingKind::WebhookSecret),
     SettingSpec::new(
         SETTING_USD_PER_UNIT,
         "usd_per_unit",
@@ -81,12 +84,15 @@ pub static SETTINGS: &[SettingSpec] = &[
 
 /// Kling as a genmux provider: offerings for every catalog entry with a `kling` provider
 /// model, submissions mapped to the native endpoints, status by the task's operation
-/// (task affinity), and signed callbacks verified.
+/// (task affinity), and callbacks parsed as hints (Kling does not sign them).
 #[derive(Debug)]
 pub struct KlingProvider {
     client: KlingClient,
-    webhook: Option<WebhookSecret>,
     usd_per_unit: f64,
+    /// Units identify-face charged (its `final_unit_deduction`) for each lip-sync task
+    /// this provider submitted, by upstream task id, until the task's final snapshot
+    /// adds them to what the task cost (issue 15 point 5).
+    identify_face_units: std::sync::Mutex<std::collections::HashMap<String, f64>>,
     video: Vec<Offering>,
     image: Vec<Offering>,
 }
@@ -94,55 +100,29 @@ pub struct KlingProvider {
 impl KlingProvider {
     /// A provider for one Kling account, offering what `catalog` assigns to `kling`.
     pub fn new(config: KlingConfig, catalog: &Catalog) -> Result<Self> {
-        let webhook = match config.webhook_secret.as_deref() {
-            Some(s) => Some(WebhookSecret::parse(s).map_err(|e| {
-                Error::invalid(format!("webhook_secret (KLING_WEBHOOK_SECRET): {e}"))
-                    .with_provider(PROVIDER)
-            })?),
-            None => None,
-        };
         let (video, image) = offerings::offerings_at(catalog, config.usd_per_unit);
         let usd_per_unit = config.usd_per_unit;
         let client = KlingClient::new(config)?;
         Ok(KlingProvider {
             client,
-            webhook,
             usd_per_unit,
+            identify_face_units: Default::default(),
             video,
             image,
         })
     }
 
-    /// Builds from settings `KLING_ACCESS_KEY`, `KLING_SECRET_KEY` (both required),
-    /// `KLING_BASE_URL` (default the global endpoint) and `KLING_WEBHOOK_SECRET`.
-    /// `Ok(None)` when neither key is set; an error naming the missing one when only one is.
+    /// Builds from settings `KLING_ACCESS_KEY` + `KLING_SECRET_KEY`, or `KLING_API_KEY`
+    /// (exactly one of the two kinds), `KLING_BASE_URL` (default the global endpoint) and
+    /// `KLING_USD_PER_UNIT`. `Ok(None)` when no credential is set; an error naming the
+    /// settings when a pair is half set or both kinds are.
     pub fn from_settings(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Self>> {
-        let (ak, sk) = (
-            settings.get(SETTING_ACCESS_KEY),
-            settings.get(SETTING_SECRET_KEY),
-        );
-        let (ak, sk) = match (ak, sk) {
-            (None, None) => return Ok(None),
-            (Some(a), Some(s)) => (a, s),
-            (Some(_), None) => {
-                return Err(
-                    Error::invalid("KLING_SECRET_KEY: not set (KLING_ACCESS_KEY is)")
-                        .with_provider(PROVIDER),
-                )
-            }
-            (None, Some(_)) => {
-                return Err(
-                    Error::invalid("KLING_ACCESS_KEY: not set (KLING_SECRET_KEY is)")
-                        .with_provider(PROVIDER),
-                )
-            }
+        let Some(credentials) = credentials(settings)? else {
+            return Ok(None);
         };
-        let mut config = KlingConfig::new(ak, sk);
+        let mut config = KlingConfig::with_credentials(credentials);
         if let Some(url) = settings.get(SETTING_BASE_URL) {
             config.base_url = url.to_string();
-        }
-        if let Some(secret) = settings.get(SETTING_WEBHOOK_SECRET) {
-            config.webhook_secret = Some(secret.to_string());
         }
         if let Some(rate) = settings.get(SETTING_USD_PER_UNIT) {
             config.usd_per_unit = rate
@@ -186,24 +166,60 @@ impl KlingProvider {
     pub async fn submit_task(&self, req: SubmitRequest<'_>) -> Result<Submission> {
         let model = req.offering.provider_model.as_str();
         let ext = Some(req.external_id);
+        let mut identify_units = None;
         let native = match mapping::plan(req.request, req.operation, model, req.callback_url, ext)?
         {
             Plan::Create(native) => native,
             Plan::IdentifyFaceThenLipSync(identify) => {
                 // Synchronous and task-less: its failure is never maybe-accepted.
                 let faces = self.client.identify_face(&identify).await?;
+                identify_units = mapping::deduction_units(faces.final_unit_deduction.as_ref());
+                if let Some(units) = identify_units {
+                    // Billed now, whatever happens to the lip-sync task: logged with the
+                    // submission so the cost is never lost.
+                    tracing::info!(
+                        provider = PROVIDER,
+                        external_id = req.external_id,
+                        session_id = %faces.session_id,
+                        units,
+                        usd = units * self.usd_per_unit,
+                        "kling identify-face billed"
+                    );
+                }
                 mapping::lip_sync_request(req.request, &faces, req.callback_url, ext)?
             }
         };
         let task = self.client.create(native.endpoint, &native.body).await?;
+        if let Some(units) = identify_units {
+            self.identify_face_units
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(task.task_id.clone(), units);
+        }
         Ok(mapping::submission(&task, model))
     }
 
     /// The unified snapshot of a Kling task, with what Kling billed this account in USD
     /// (`final_unit_deduction` × the configured USD per unit).
+    ///
+    /// A lip-sync task this provider submitted also carries the units its identify-face
+    /// call was charged (`usage.identify_face_unit_deduction`, included in the billed USD)
+    /// once it succeeded; after a restart only the log line of the submission has them.
     fn snapshot(&self, task: &crate::wire::Task) -> Result<TaskSnapshot> {
         let mut snap = mapping::snapshot(task)?;
         snap.billed_usd_micros = mapping::billed_usd_micros(task, self.usd_per_unit);
+        let mut pending = self
+            .identify_face_units
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(units) = pending.get(&task.task_id).copied() {
+            if snap.status.is_final() {
+                pending.remove(&task.task_id);
+            }
+            if snap.status == genmux_core::TaskStatus::Succeeded {
+                mapping::add_identify_face_units(&mut snap, units, self.usd_per_unit);
+            }
+        }
         Ok(snap)
     }
 
@@ -267,14 +283,15 @@ impl KlingProvider {
         .with_provider(PROVIDER))
     }
 
-    /// Verifies (when a secret is configured) and parses a callback.
+    /// Parses a callback. Kling does not sign callbacks, so the snapshot is a hint only: the
+    /// receiver confirms it with [`KlingProvider::task_status`] before acting on it
+    /// (spec "Errors, limits, callbacks"; the gateway's `api::callbacks` does).
     pub fn parse_task_callback(
         &self,
-        headers: &http::HeaderMap,
+        _headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<TaskSnapshot> {
-        let now = crate::auth::unix_now();
-        let task = callback::verify_and_parse(self.webhook.as_ref(), headers, body, now)?;
+        let task = callback::parse_task(body)?;
         self.snapshot(&task)
     }
 }
@@ -323,6 +340,29 @@ impl ImageProvider for KlingProvider {
     }
 }
 
+/// The credentials the settings give: the AccessKey/SecretKey pair or the static API key,
+/// never both (spec "Auth": an account uses one kind).
+fn credentials(settings: &ProviderSettings) -> Result<Option<Credentials>> {
+    let refuse = |msg: &str| Err(Error::invalid(msg).with_provider(PROVIDER));
+    let pair = (
+        settings.get(SETTING_ACCESS_KEY),
+        settings.get(SETTING_SECRET_KEY),
+    );
+    match (pair, settings.get(SETTING_API_KEY)) {
+        ((None, None), None) => Ok(None),
+        ((None, None), Some(key)) => Ok(Some(Credentials::ApiKey(key.to_string()))),
+        ((Some(ak), Some(sk)), None) => Ok(Some(Credentials::AccessKey {
+            access_key: ak.to_string(),
+            secret_key: sk.to_string(),
+        })),
+        (_, Some(_)) => refuse(
+            "KLING_API_KEY: set together with KLING_ACCESS_KEY/KLING_SECRET_KEY; an account authenticates one way: set either the API key or the AccessKey + SecretKey pair, not both",
+        ),
+        ((Some(_), None), None) => refuse("KLING_SECRET_KEY: not set (KLING_ACCESS_KEY is)"),
+        ((None, Some(_)), None) => refuse("KLING_ACCESS_KEY: not set (KLING_SECRET_KEY is)"),
+    }
+}
+
 /// The registration's build function.
 pub(crate) fn build(settings: &ProviderSettings, catalog: &Catalog) -> Result<Option<Provider>> {
     match KlingProvider::from_settings(settings, catalog)? {
@@ -359,11 +399,7 @@ mod tests {
         let s = ProviderSettings::new()
             .set("KLING_ACCESS_KEY", "ak")
             .set("KLING_SECRET_KEY", "sk")
-            .set("KLING_BASE_URL", "http://127.0.0.1:9")
-            .set(
-                "KLING_WEBHOOK_SECRET",
-                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-            );
+            .set("KLING_BASE_URL", "http://127.0.0.1:9");
         let p = build(&s, Catalog::builtin()).unwrap().unwrap();
         assert_eq!(p.id(), "kling");
         assert!(p.video_half().is_some() && p.image_half().is_some());
@@ -386,12 +422,30 @@ mod tests {
             .set("KLING_BASE_URL", "ftp://kling");
         let e = build(&s, Catalog::builtin()).unwrap_err();
         assert!(e.message().starts_with("base_url"), "{}", e.message());
-        let s = ProviderSettings::new()
+    }
+
+    /// spec "Auth": a static API key alone builds the provider; with the key pair as well
+    /// it is refused, naming both; an empty key is named too.
+    #[test]
+    fn an_api_key_or_the_key_pair_never_both() {
+        let key = ProviderSettings::new().set("KLING_API_KEY", "kling-key");
+        assert!(build(&key, Catalog::builtin()).unwrap().is_some());
+        let both = ProviderSettings::new()
+            .set("KLING_API_KEY", "kling-key")
             .set("KLING_ACCESS_KEY", "ak")
-            .set("KLING_SECRET_KEY", "sk")
-            .set("KLING_WEBHOOK_SECRET", "whsec_%%%");
-        let e = build(&s, Catalog::builtin()).unwrap_err();
-        assert!(e.message().starts_with("webhook_secret"), "{}", e.message());
+            .set("KLING_SECRET_KEY", "sk");
+        let e = build(&both, Catalog::builtin()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        assert!(
+            e.message()
+                .starts_with("KLING_API_KEY: set together with KLING_ACCESS_KEY"),
+            "{}",
+            e.message()
+        );
+        let half = ProviderSettings::new()
+            .set("KLING_API_KEY", "kling-key")
+            .set("KLING_SECRET_KEY", "sk");
+        assert!(build(&half, Catalog::builtin()).is_err());
     }
 
     #[test]
@@ -431,6 +485,22 @@ mod tests {
         assert_eq!(settings.get(SETTING_BASE_URL), Some(GLOBAL_BASE_URL));
         let p = (reg.build)(&settings, Catalog::builtin()).unwrap().unwrap();
         assert_eq!(p.id(), ID);
+        // The static API key is the other complete set of credentials.
+        let key = SettingSources::default()
+            .resolve(reg, &env(&[("KLING_API_KEY", "kling-key")]))
+            .unwrap();
+        assert_eq!(key.state(), ProviderState::Configured);
+        let settings = key.check().unwrap().expect("configured");
+        assert!((reg.build)(&settings, Catalog::builtin())
+            .unwrap()
+            .is_some());
+        // Half a pair is incomplete and names the missing half only.
+        let half = SettingSources::default()
+            .resolve(reg, &env(&[("KLING_ACCESS_KEY", "ak")]))
+            .unwrap();
+        assert_eq!(half.state(), ProviderState::Incomplete);
+        let missing: Vec<&str> = half.missing().iter().map(|s| s.env).collect();
+        assert_eq!(missing, ["KLING_SECRET_KEY"]);
         let e = SettingSources::default()
             .resolve(reg, &env(&[("KLING_BASE_URL", "ftp://kling")]))
             .unwrap_err();

@@ -7,7 +7,7 @@
 //! The simulator (`genmux-sim`) keeps its own implementation: it plays the upstream, and a
 //! rule both sides read from one table could never catch a mistake in that table.
 
-use crate::wire::{Endpoint, Mode};
+use crate::wire::{Endpoint, Mode, ShotType};
 use genmux_core::pricing::PriceInputs;
 use genmux_core::{Operation, SecondsSet, UnknownLookup};
 
@@ -64,8 +64,9 @@ pub struct MultiShot {
     pub max_shots: usize,
     /// Shortest shot, seconds.
     pub min_shot_seconds: u32,
-    /// The `shot_type` genmux sends with its own shots.
-    pub shot_type: &'static str,
+    /// The `shot_type` sent with the caller's shots (`multi_prompt`); without shots the
+    /// model divides the prompt itself (`intelligence`, spec "Field types").
+    pub shot_type: ShotType,
 }
 
 /// Why a request does not fit a model's rules: the caller asked for something invalid
@@ -122,9 +123,13 @@ pub enum UnitPrice {
 /// Everything genmux knows Kling accepts for one provider model.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ModelRules {
-    /// Kling's model name (`kling-v2-5-turbo`), or the endpoint name for endpoints without
-    /// a model (`motion-control`, `video-extend`, `advanced-lip-sync`).
+    /// genmux's name of the provider model (the catalog's `providers[].model`): Kling's
+    /// model name (`kling-v2-5-turbo`), or the endpoint name where the endpoint's rules,
+    /// not the model's, decide (`motion-control`, `motion-control-v3`, `video-extend`,
+    /// `advanced-lip-sync`).
     pub provider_model: &'static str,
+    /// The `model_name` sent; `None` for endpoints without one (extend, lip sync).
+    pub model_name: Option<&'static str>,
     /// The operations Kling serves with it.
     pub operations: &'static [Operation],
     /// The allowed `duration` in seconds; `None` where the length is not the caller's
@@ -158,8 +163,9 @@ pub struct ModelRules {
     pub negative_prompt: bool,
     /// Multi-shot, where the model has it.
     pub multi_shot: Option<MultiShot>,
-    /// Subject-library `element_list` (spec §8).
-    pub elements: bool,
+    /// Most subject-library `element_list` items (spec §8; "Field types": ≤ 3 on kling-v3
+    /// image2video, ≤ 1 on v3 motion control); 0 = not a field.
+    pub max_elements: u8,
     /// Most input images (start + end frame, `image_list`, references).
     pub max_images: u8,
     /// Longest prompt, characters; `None` where there is no prompt (lip sync).
@@ -176,6 +182,7 @@ use Operation::*;
 pub static MODELS: &[ModelRules] = &[
     ModelRules {
         provider_model: "kling-v2-5-turbo",
+        model_name: Some("kling-v2-5-turbo"),
         // §2 text2video, §3 image2video with image / image_tail.
         operations: &[TextToVideo, ImageToVideo, StartEndFrame],
         // §2, §3: duration "5" or "10".
@@ -192,7 +199,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: true,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         // §3: image + image_tail.
         max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -207,7 +214,10 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "kling-v2-6",
-        operations: &[TextToVideo],
+        model_name: Some("kling-v2-6"),
+        // §2 text2video; "Field types": kling-v2-6 also serves image2video (§3, with
+        // image / image_tail).
+        operations: &[TextToVideo, ImageToVideo, StartEndFrame],
         durations: Some(SecondsSet::of(&[5, 10])),
         duration_on_wire: true,
         modes: MODES,
@@ -223,8 +233,9 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: true,
         multi_shot: None,
-        elements: false,
-        max_images: 0,
+        max_elements: 0,
+        // §3: image + image_tail.
+        max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // "v2.6 pro + audio 5 u" per 5 s.
         price: UnitPrice::PerSecond {
@@ -233,10 +244,11 @@ pub static MODELS: &[ModelRules] = &[
             std_sound: None,
             pro_sound: Some(1.0),
         },
-        source: "spec/kling-api.md §2, Kling 3.0, Indicative prices",
+        source: "spec/kling-api.md §2, §3, Kling 3.0, Indicative prices",
     },
     ModelRules {
         provider_model: "kling-v3",
+        model_name: Some("kling-v3"),
         operations: &[TextToVideo, ImageToVideo, StartEndFrame],
         // "Kling 3.0": 3–15 s, the spec's decision for client, catalog and simulator.
         durations: Some(SecondsSet::range(3, 15)),
@@ -254,11 +266,12 @@ pub static MODELS: &[ModelRules] = &[
         multi_shot: Some(MultiShot {
             max_shots: 6,
             min_shot_seconds: 1,
-            shot_type: "customize",
+            shot_type: ShotType::Customize,
         }),
-        // The catalog's klingElements are image groups; /v1 takes subject-library ids
-        // (§8), so element requests go to another provider.
-        elements: false,
+        // "Field types": v3 image2video takes element_list (≤ 3 subject-library ids;
+        // text2video lists none). The catalog's klingElements are image groups, which /v1
+        // does not take: those requests go to another provider.
+        max_elements: 3,
         max_images: 2,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // "v3 per second: std 0.6 u, pro 0.8 u, with audio 0.9 / 1.2 u".
@@ -272,6 +285,7 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "kling-v1-6",
+        model_name: Some("kling-v1-6"),
         // §4: multi-image2video is "only kling-v1-6".
         operations: &[MultiImageToVideo],
         durations: Some(SecondsSet::of(&[5, 10])),
@@ -288,7 +302,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: true,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         // §4: 1–4 images.
         max_images: 4,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -303,6 +317,9 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "motion-control",
+        // "Field types": motion-control takes model_name, default kling-v2-6; sent
+        // explicitly so the row and the price never depend on Kling's default.
+        model_name: Some("kling-v2-6"),
         operations: &[MotionControl],
         // §5: motion video ≥ 3 s; ≤ 10 s (orientation image) or ≤ 30 s (video). Its
         // length is the motion video's, not a body field.
@@ -320,7 +337,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: false,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         // §5: one character image.
         max_images: 1,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
@@ -334,7 +351,42 @@ pub static MODELS: &[ModelRules] = &[
         source: "spec/kling-api.md §5, Indicative prices",
     },
     ModelRules {
+        provider_model: "motion-control-v3",
+        // "Field types": motion-control also takes model_name kling-v3.
+        model_name: Some("kling-v3"),
+        operations: &[MotionControl],
+        // §5, the endpoint's rules: motion video 3–10 s (orientation image) or 3–30 s.
+        durations: Some(SecondsSet::range(3, 30)),
+        duration_on_wire: false,
+        modes: MODES,
+        mode_required: true,
+        aspect_ratios: &[],
+        resolutions: &[],
+        max_n: 0,
+        sound: Sound::No,
+        cfg_scale: CfgScale::No,
+        camera_control: false,
+        masks: false,
+        negative_prompt: false,
+        multi_shot: None,
+        // "Field types": v3 motion control takes element_list with at most 1 item.
+        max_elements: 1,
+        max_images: 1,
+        max_prompt_chars: Some(MAX_PROMPT_CHARS),
+        // The spec prices motion control once ("std 0.9 u, pro 1.2 u", the v2.6 default)
+        // and kling-v3 per second ("std 0.6 u, pro 0.8 u"); v3 motion control is assumed
+        // to cost v3's per-second rate (the kept original sound is not generated audio).
+        price: UnitPrice::PerSecond {
+            std: 0.6,
+            pro: 0.8,
+            std_sound: None,
+            pro_sound: None,
+        },
+        source: "spec/kling-api.md §5, Field types, Indicative prices (v3 per second; assumed for motion control)",
+    },
+    ModelRules {
         provider_model: "video-extend",
+        model_name: None,
         operations: &[VideoExtend],
         // §6: each extension adds 4–5 s; not the caller's choice.
         durations: None,
@@ -352,7 +404,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: true,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         max_images: 0,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // Assumed one 5 s std generation: the spec gives no extend price.
@@ -361,6 +413,7 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "advanced-lip-sync",
+        model_name: None,
         operations: &[LipSync],
         durations: None,
         duration_on_wire: false,
@@ -375,7 +428,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: false,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         max_images: 0,
         max_prompt_chars: None,
         // "Lip sync 0.5 u per 5 s".
@@ -387,6 +440,7 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "kling-v2-1",
+        model_name: Some("kling-v2-1"),
         // §7 images/generations without a reference image.
         operations: &[TextToImage],
         durations: None,
@@ -402,7 +456,7 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: true,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         max_images: 0,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         // Assumed: the spec gives no image price.
@@ -411,6 +465,7 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "kling-v1-5",
+        model_name: Some("kling-v1-5"),
         // §7: image_reference is required for kling-v1-5 with an image.
         operations: &[ImageToImage],
         durations: None,
@@ -427,7 +482,7 @@ pub static MODELS: &[ModelRules] = &[
         // §7: negative_prompt is not allowed with a reference image.
         negative_prompt: false,
         multi_shot: None,
-        elements: false,
+        max_elements: 0,
         max_images: 1,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),
         price: UnitPrice::PerImage { k1: 0.25, k2: 0.5 },
@@ -435,6 +490,7 @@ pub static MODELS: &[ModelRules] = &[
     },
     ModelRules {
         provider_model: "kling-image-o1",
+        model_name: Some("kling-image-o1"),
         // §8 omni-image: only kling-image-o1.
         operations: &[OmniImage],
         durations: None,
@@ -450,8 +506,8 @@ pub static MODELS: &[ModelRules] = &[
         masks: false,
         negative_prompt: false,
         multi_shot: None,
-        // §8 element_list.
-        elements: true,
+        // §8 element_list (elements + images ≤ 10).
+        max_elements: 10,
         // §8: elements + images ≤ 10.
         max_images: 10,
         max_prompt_chars: Some(MAX_PROMPT_CHARS),

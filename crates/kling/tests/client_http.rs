@@ -311,12 +311,79 @@ fn config_errors_name_the_field() {
         .unwrap();
     assert_eq!(c.base_url(), "http://127.0.0.1:1");
     assert_eq!(Endpoint::OmniImage.path(), "/v1/images/omni-image");
-    let dbg = format!(
-        "{:?}",
-        KlingConfig::new("ak", "very-secret").with_webhook_secret("whsec_x")
+    let dbg = format!("{:?}", KlingConfig::new("ak", "very-secret"));
+    assert!(!dbg.contains("very-secret"), "{dbg}");
+    let dbg = format!("{:?}", KlingConfig::with_api_key("static-secret-key"));
+    assert!(!dbg.contains("static-secret-key"), "{dbg}");
+    let e = KlingClient::new(KlingConfig::with_api_key("")).unwrap_err();
+    assert!(e.message().starts_with("api_key"), "{}", e.message());
+}
+
+/// spec "Field types": responses may carry explicit `null`s (`message`, `request_id`,
+/// `task_info`, …); every answer shape parses with them — a query, a list, an
+/// identify-face answer and an error envelope.
+#[tokio::test]
+async fn explicit_nulls_in_every_response_parse() {
+    let query = r#"{"code":0,"message":null,"request_id":null,"data":{"task_id":"t-1",
+        "task_status":"succeed","task_status_msg":null,"task_info":null,
+        "task_result":{"videos":[{"id":"v-1","url":"https://k.test/v.mp4","duration":null,
+        "watermark_url":null}],"images":null},"created_at":1,"updated_at":2,
+        "final_unit_deduction":null}}"#;
+    let list = r#"{"code":0,"message":null,"request_id":null,"data":[{"task_id":"t-2",
+        "task_status":"processing","task_info":{"external_task_id":null,"parent_video":null},
+        "task_result":null,"created_at":1,"updated_at":2}]}"#;
+    let faces = r#"{"code":0,"message":null,"request_id":null,"data":{"session_id":"s-1",
+        "face_data":null,"final_unit_deduction":null}}"#;
+    let error = r#"{"code":1201,"message":null,"request_id":null,"data":null}"#;
+    let (url, _) = server(vec![
+        Reply::Http(200, vec![], query.into()),
+        Reply::Http(200, vec![], list.into()),
+        Reply::Http(200, vec![], faces.into()),
+        Reply::Http(400, vec![], error.into()),
+    ])
+    .await;
+    let c = client(&url);
+    let t = c.get(Endpoint::Text2Video, "t-1").await.unwrap();
+    assert_eq!(t.task_info.external_task_id, None);
+    assert_eq!(t.task_result.unwrap().videos[0].watermark_url, None);
+    let items = c
+        .list(Endpoint::Text2Video, ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(items[0].task_id, "t-2");
+    let f = c
+        .identify_face(&genmux_kling::wire::IdentifyFaceRequest {
+            video_id: Some("v-1".into()),
+            video_url: None,
+        })
+        .await
+        .unwrap();
+    assert!(f.face_data.is_empty() && f.final_unit_deduction.is_none());
+    let e = c.get(Endpoint::Text2Video, "t-3").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+}
+
+/// spec "Auth": a static API key is sent as the bearer token as it is (no JWT), and an
+/// auth failure is not retried with the same key.
+#[tokio::test]
+async fn a_static_api_key_is_the_bearer_token() {
+    let (url, seen) = server(vec![
+        Reply::Http(200, vec![], CREATED.into()),
+        Reply::Http(
+            401,
+            vec![],
+            r#"{"code":1002,"message":"token invalid","request_id":"r"}"#.into(),
+        ),
+        Reply::Http(200, vec![], CREATED.into()),
+    ])
+    .await;
+    let c =
+        KlingClient::new(KlingConfig::with_api_key("kling-static-key").with_base_url(url)).unwrap();
+    c.create_text2video(&t2v()).await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap()[0].authorization,
+        "Bearer kling-static-key"
     );
-    assert!(
-        !dbg.contains("very-secret") && !dbg.contains("whsec_x"),
-        "{dbg}"
-    );
+    let e = c.get_text2video("t-1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
 }

@@ -32,6 +32,48 @@ use std::time::Duration;
 /// fails on a stale one).
 const NARROWINGS: &[(&str, Operation, &str, &str, &str)] = &[
     (
+        "kling-2.6-i2v",
+        Operation::ImageToVideo,
+        "mode",
+        "pro",
+        "no mode field, as kling-2.6-t2v: std without audio, pro with it",
+    ),
+    (
+        "kling-2.6-i2v",
+        Operation::ImageToVideo,
+        "mode",
+        "std",
+        "no mode field: std is what is sent without audio",
+    ),
+    (
+        "kling-2.6-i2v",
+        Operation::ImageToVideo,
+        "generateAudio+mode",
+        "pro",
+        "no mode field: audio is sent in pro by itself",
+    ),
+    (
+        "kling-2.6-i2v",
+        Operation::StartEndFrame,
+        "mode",
+        "pro",
+        "no mode field, as kling-2.6-t2v: std without audio, pro with it",
+    ),
+    (
+        "kling-2.6-i2v",
+        Operation::StartEndFrame,
+        "mode",
+        "std",
+        "no mode field: std is what is sent without audio",
+    ),
+    (
+        "kling-2.6-i2v",
+        Operation::StartEndFrame,
+        "generateAudio+mode",
+        "pro",
+        "no mode field: audio is sent in pro by itself",
+    ),
+    (
         "kling-2.5-turbo",
         Operation::TextToVideo,
         "aspectRatio",

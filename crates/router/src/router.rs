@@ -17,8 +17,8 @@ use crate::telemetry::{self, Telemetry};
 use genmux_core::async_trait;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{
-    Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider, ProviderSettings, Quote,
-    Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
+    Catalog, Error, ErrorKind, GenerationRequest, Offering, Polling, Provider, ProviderSettings,
+    Quote, Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
 };
 use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
@@ -1078,6 +1078,16 @@ impl Router {
             .iter()
             .find(|o| o.model == model)
             .map(|o| o.capability.unknown_lookup)
+    }
+
+    /// How `provider`'s tasks of `model` report progress, as its offering declares: poll
+    /// only or by callback, and the least interval between two status queries. The default
+    /// (callbacks, no minimum) when the provider or offering is not registered.
+    pub fn polling(&self, provider: &str, model: &str) -> Polling {
+        self.entry(provider)
+            .and_then(|e| e.offerings.iter().find(|o| o.model == model))
+            .map(|o| o.capability.polling)
+            .unwrap_or_default()
     }
 
     /// Asks the provider that may hold a task of unknown submission outcome whether it has

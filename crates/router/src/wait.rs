@@ -62,6 +62,12 @@ impl Router {
         let mut delay = options
             .initial_interval
             .max(estimate.min(options.max_interval));
+        // The offering's least interval between polls (spec/upstreams.md, Runway: "no more
+        // than every 5 s") bounds every wait from below.
+        let min_interval = self
+            .polling(&handle.task.provider, &handle.task.model)
+            .min_interval();
+        delay = delay.max(min_interval);
         let mut polls = 0u32;
         let mut last: Option<TaskStatus> = None;
         loop {
@@ -91,10 +97,12 @@ impl Router {
                 }
                 Ok(snapshot) => {
                     last = Some(snapshot.status);
-                    delay = next;
+                    delay = next.max(min_interval);
                 }
                 Err(e) if e.is_retryable() => {
-                    delay = next.max(e.retry_after().unwrap_or_default());
+                    delay = next
+                        .max(e.retry_after().unwrap_or_default())
+                        .max(min_interval);
                 }
                 Err(e) => return Err(e),
             }

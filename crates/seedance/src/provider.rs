@@ -185,8 +185,9 @@ impl SeedanceProvider {
         .with_provider(PROVIDER))
     }
 
-    /// Parses a callback (Ark POSTs the query body). Unsigned, so the gateway confirms it
-    /// by a query before settling ([`VideoProvider::callbacks_need_confirmation`]).
+    /// Parses a callback (Ark POSTs the query body). Unsigned (spec: "the gateway must
+    /// treat an Ark callback as a hint and confirm by querying the task"): the gateway
+    /// settles what its status query of the task answers, not this.
     pub fn parse_task_callback(&self, body: &[u8]) -> Result<TaskSnapshot> {
         let task = mapping::parse_callback_body(body)?;
         self.snapshot(&task)
@@ -212,11 +213,6 @@ impl VideoProvider for SeedanceProvider {
     }
     fn parse_callback(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<TaskSnapshot> {
         self.parse_task_callback(body)
-    }
-    fn callbacks_need_confirmation(&self) -> bool {
-        // spec: "No signature is documented: the gateway must treat an Ark callback as a
-        // hint and confirm by querying the task."
-        true
     }
 }
 
@@ -247,7 +243,6 @@ mod tests {
         assert!(p.video_half().is_some() && p.image_half().is_none());
         let models: Vec<_> = p.offerings().iter().map(|(_, o)| o.model.clone()).collect();
         assert_eq!(models, ["seedance-1.5-pro"]);
-        assert!(p.callbacks_need_confirmation(genmux_core::Operation::TextToVideo));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`unified::UnifiedSim`]: the unified video API of `spec/unified-api.md`
 //!   (`/unified-video` and `/unified-image`: models, quote, generate, status) with Bearer
 //!   keys, catalog validation and prices, balances, the same clock, faults and media.
+//! - [`runway::RunwaySim`]: the Runway API of `spec/upstreams.md` (image and text to
+//!   video, task query and cancel), strict, on the framework.
 //! - [`framework`]: what every newer simulator shares — clock, task lifecycle with
 //!   per-account concurrency, faults, configuration, media with expiring links, callback
 //!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
@@ -45,6 +47,7 @@ pub mod framework;
 pub mod kling;
 pub mod media;
 mod running;
+pub mod runway;
 pub mod sandbox;
 pub mod seedance;
 pub mod server;

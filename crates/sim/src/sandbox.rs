@@ -20,15 +20,13 @@ use crate::fault::{FaultPlan, Faults};
 use crate::framework::{Sim, SimConfig, Wire};
 use crate::kling::{KlingSim, KlingSimConfig};
 use crate::unified::Unified;
-use genmux_core::webhook::WebhookSecret;
-use rand::RngCore;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
-/// then every framework simulator of [`FRAMEWORK`] in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "seedance"];
+/// then every framework simulator of `FRAMEWORK` in its order.
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "seedance"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -42,6 +40,7 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 /// its name in [`NAMES`].
 const FRAMEWORK: &[(&str, Starter)] = &[
     ("unified", start_framework::<Unified>),
+    ("runway", start_framework::<crate::runway::RunwayWire>),
     (
         crate::seedance::SeedanceWire::NAME,
         start_framework::<crate::seedance::SeedanceWire>,
@@ -167,7 +166,6 @@ pub struct StartError {
 /// Every simulator, running.
 pub struct Simulators {
     kling: KlingSim,
-    kling_webhook: WebhookSecret,
     others: Vec<Box<dyn StandIn>>,
 }
 
@@ -185,14 +183,6 @@ impl std::fmt::Debug for Simulators {
             )
             .finish()
     }
-}
-
-/// A fresh callback signing secret: each simulator signs its callbacks and the provider is
-/// handed the secret, so the sandbox verifies callbacks as production does.
-fn fresh_secret() -> WebhookSecret {
-    let mut key = [0u8; 24];
-    rand::rng().fill_bytes(&mut key);
-    WebhookSecret::from_bytes(&key)
 }
 
 impl Simulators {
@@ -226,7 +216,6 @@ impl Simulators {
                 .copied()
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
         };
-        let kling_webhook = fresh_secret();
         let mut kling = KlingSimConfig {
             addr: addr("kling"),
             seed: options.seed,
@@ -239,8 +228,7 @@ impl Simulators {
                 per_endpoint: Default::default(),
             },
             ..KlingSimConfig::default()
-        }
-        .with_webhook_secret(kling_webhook.clone());
+        };
         if let Some(n) = options.concurrency {
             for account in &mut kling.accounts {
                 account.video_concurrency = n;
@@ -267,11 +255,7 @@ impl Simulators {
                 }
             }
         }
-        Ok(Simulators {
-            kling,
-            kling_webhook,
-            others,
-        })
+        Ok(Simulators { kling, others })
     }
 
     /// Each simulator with the provider it plays and that provider's settings.
@@ -282,12 +266,10 @@ impl Simulators {
     /// name its provider does not declare, so a rename shows at once.
     pub fn upstreams(&self) -> Vec<SimulatedUpstream> {
         let k = &self.kling;
-        let kling_secret = self.kling_webhook.to_whsec();
         let kling_settings = vec![
             ("KLING_ACCESS_KEY", k.access_key().to_string()),
             ("KLING_SECRET_KEY", k.secret_key().to_string()),
             ("KLING_BASE_URL", k.base_url().to_string()),
-            ("KLING_WEBHOOK_SECRET", kling_secret.clone()),
         ];
         let settings_json = |s: &[(&str, String)]| {
             Value::Object(
@@ -305,7 +287,6 @@ impl Simulators {
                 "baseUrl": k.base_url(),
                 "accessKey": k.access_key(),
                 "secretKey": k.secret_key(),
-                "webhookSecret": kling_secret,
                 "settings": settings_json(&kling_settings),
             }),
             settings: kling_settings,
@@ -326,6 +307,7 @@ impl Simulators {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genmux_core::webhook::WebhookSecret;
 
     #[tokio::test]
     async fn every_simulator_starts_and_describes_its_provider_settings() {
@@ -338,7 +320,16 @@ mod tests {
         for up in &ups {
             assert!(up.base_url.starts_with("http://127.0.0.1:"), "{up:?}");
             assert!(!up.base_url.ends_with(":0"), "{up:?}");
-            // A simulator that signs its callbacks hands the provider a valid secret.
+            // A simulator that signs its callbacks hands the provider a valid secret; Kling
+            // signs none (spec/kling-api.md "Errors, limits, callbacks"), so it has none.
+            if up.provider == "kling" {
+                assert!(
+                    !up.settings
+                        .iter()
+                        .any(|(k, _)| k.ends_with("_WEBHOOK_SECRET")),
+                    "{up:?}"
+                );
+            }
             for (_, secret) in up
                 .settings
                 .iter()
@@ -351,6 +342,10 @@ mod tests {
                 up.settings.len()
             );
         }
+        // Runway is poll only: its provider is handed its key and URL, no webhook secret.
+        let runway = ups.iter().find(|u| u.name == "runway").unwrap();
+        let keys: Vec<_> = runway.settings.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["RUNWAY_BASE_URL", "RUNWAYML_API_SECRET"]);
         sims.shutdown().await;
     }
 
@@ -358,11 +353,12 @@ mod tests {
     async fn an_unknown_simulator_or_a_bad_speed_is_named() {
         let mut o = SimulatorOptions::sandbox(1.0);
         o.listen
-            .insert("runway".into(), "127.0.0.1:0".parse().unwrap());
+            .insert("nosuch".into(), "127.0.0.1:0".parse().unwrap());
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
-            e.to_string()
-                .contains("no simulator is called `runway` (allowed: kling, unified, seedance)"),
+            e.to_string().contains(
+                "no simulator is called `nosuch` (allowed: kling, unified, runway, seedance)"
+            ),
             "{e}"
         );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))

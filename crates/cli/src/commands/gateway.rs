@@ -181,7 +181,8 @@ pub async fn models(ctx: &Ctx) -> Result<(), CliError> {
             &rows
         )
     );
-    println!(
+    // A hint, not data: stderr keeps stdout a table a script can cut.
+    eprintln!(
         "(`genmux models <MODEL>` shows a model's fields, allowed values, defaults and price rule)"
     );
     Ok(())

@@ -25,7 +25,8 @@ pub fn base(model: &str) -> Value {
         "hailuo-2.3-standard" => json!({"images": [IMG]}),
         "grok-video" => json!({"prompt": "A dog runs toward the camera"}),
         "kling-multi-image" => json!({"prompt": "Two friends shake hands", "images": [IMG]}),
-        "kling-motion-control" => json!({
+        "kling-2.6-i2v" => json!({"prompt": "The dancer turns", "images": [IMG]}),
+        "kling-motion-control" | "kling-3.0-motion-control" => json!({
             "images": [IMG], "motionVideo": VID, "characterOrientation": "image",
             "mode": "std", "duration": 5
         }),

@@ -10,7 +10,9 @@ pub mod task;
 pub use request::{
     camera_control, endpoint_for, lip_sync_request, pick_face, plan, NativeRequest, Plan,
 };
-pub use task::{billed_usd_micros, snapshot, status, submission};
+pub use task::{
+    add_identify_face_units, billed_usd_micros, deduction_units, snapshot, status, submission,
+};
 
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ use crate::wire::{
     Endpoint, FaceChoose, FaceData, IdentifyFaceRequest, IdentifyFaceResponse, Image2VideoRequest,
     ImageGenerationRequest, ImageItem, ImageReference, Mode, MotionControlRequest,
     MultiImage2VideoRequest, MultiShotPrompt, OmniImageRequest, OnOff, Resolution, Seconds,
-    Text2VideoRequest, VideoExtendRequest, YesNo,
+    ShotType, Text2VideoRequest, VideoExtendRequest, YesNo,
 };
 use genmux_core::{Error, ErrorKind, GenerationRequest, MediaInput, Operation, Result};
 use serde::Serialize;
@@ -165,13 +165,7 @@ pub fn plan(
                 model_name: Some(provider_model.to_string()),
                 prompt: required(&req.prompt, "prompt")?,
                 image_list: req.images.iter().map(image_item).collect(),
-                element_list: req
-                    .element_ids
-                    .iter()
-                    .map(|id| ElementItem {
-                        element_id: id.clone(),
-                    })
-                    .collect(),
+                element_list: element_list(req, r)?,
                 resolution: resolution(req, r)?,
                 aspect_ratio: req.aspect_ratio.clone(),
                 n: image_count(req, r)?,
@@ -370,12 +364,49 @@ fn cfg_scale(req: &GenerationRequest, r: &ModelRules) -> Result<Option<f64>> {
     }
 }
 
+/// `elementIds` → `element_list`: at most the row's `max_elements`, each id a JSON integer
+/// (spec "Field types": Kling refuses a string). The unified API keeps ids as strings, so
+/// each must read as a whole number here.
+fn element_list(req: &GenerationRequest, r: &ModelRules) -> Result<Vec<ElementItem>> {
+    if req.element_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let max = usize::from(r.max_elements);
+    if max == 0 {
+        return Err(unsupported(format!(
+            "elementIds: not taken by Kling for {}",
+            r.provider_model
+        )));
+    }
+    if req.element_ids.len() > max {
+        return Err(invalid(format!(
+            "elementIds: {} given; {} takes at most {max}",
+            req.element_ids.len(),
+            r.provider_model
+        )));
+    }
+    req.element_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            id.trim()
+                .parse::<u64>()
+                .map(|element_id| ElementItem { element_id })
+                .map_err(|_| {
+                    invalid(format!(
+                        "elementIds[{i}]: `{id}` is not a Kling subject id (allowed: a whole number from the subject library, e.g. 829)"
+                    ))
+                })
+        })
+        .collect()
+}
+
 struct Common {
     sound: Option<OnOff>,
     mode: Option<Mode>,
     cfg_scale: Option<f64>,
     multi_shot: Option<bool>,
-    shot_type: Option<String>,
+    shot_type: Option<ShotType>,
     multi_prompt: Vec<MultiShotPrompt>,
 }
 
@@ -410,7 +441,16 @@ fn common_video(req: &GenerationRequest, r: &ModelRules) -> Result<Common> {
             )))
         }
     };
-    if let Some(rule) = shots {
+    // Shots given: `customize`; none, with a prompt: the model divides the prompt itself
+    // (`intelligence`, spec "Field types").
+    let shot_type = shots.map(|rule| {
+        if req.multi_prompt.is_empty() && req.prompt.is_some() {
+            ShotType::Intelligence
+        } else {
+            rule.shot_type
+        }
+    });
+    if let (Some(rule), Some(ShotType::Customize)) = (shots, shot_type) {
         if req.multi_prompt.is_empty() || req.multi_prompt.len() > rule.max_shots {
             return Err(invalid(format!(
                 "multiPrompt: {} shots given; {} takes 1 to {}",
@@ -449,8 +489,8 @@ fn common_video(req: &GenerationRequest, r: &ModelRules) -> Result<Common> {
         mode,
         cfg_scale: cfg_scale(req, r)?,
         multi_shot: shots.map(|_| true),
-        shot_type: shots.map(|s| s.shot_type.to_string()),
-        multi_prompt: if shots.is_some() {
+        shot_type,
+        multi_prompt: if shot_type == Some(ShotType::Customize) {
             req.multi_prompt
                 .iter()
                 .enumerate()
@@ -473,8 +513,15 @@ fn text2video(
     cb: Option<String>,
 ) -> Result<Text2VideoRequest> {
     let c = common_video(req, r)?;
-    if c.multi_shot.is_none() && req.prompt.is_none() {
+    if c.shot_type != Some(ShotType::Customize) && req.prompt.is_none() {
         return Err(invalid("prompt: required for text to video"));
+    }
+    if !req.element_ids.is_empty() {
+        // spec "Field types": element_list is an image2video / motion-control field.
+        return Err(unsupported(format!(
+            "elementIds: Kling's text2video takes no element_list ({})",
+            r.provider_model
+        )));
     }
     Ok(Text2VideoRequest {
         model_name: Some(r.provider_model.to_string()),
@@ -493,6 +540,9 @@ fn text2video(
         multi_shot: c.multi_shot,
         shot_type: c.shot_type,
         multi_prompt: c.multi_prompt,
+        // No unified field chooses voices or a watermark yet (wire only).
+        voice_list: Vec::new(),
+        watermark_info: None,
         external_task_id: ext,
         callback_url: cb,
     })
@@ -549,6 +599,9 @@ fn image2video(
         multi_shot: c.multi_shot,
         shot_type: c.shot_type,
         multi_prompt: c.multi_prompt,
+        voice_list: Vec::new(),
+        element_list: element_list(req, r)?,
+        watermark_info: None,
         external_task_id: ext,
         callback_url: cb,
     })
@@ -588,6 +641,9 @@ fn motion_control(
         ))
     })?;
     Ok(MotionControlRequest {
+        // spec "Field types": kling-v2-6 (the default) or kling-v3, from the row.
+        model_name: r.model_name.map(str::to_string),
+        element_list: element_list(req, r)?,
         image_url,
         video_url,
         character_orientation,

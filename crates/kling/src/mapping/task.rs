@@ -96,9 +96,38 @@ pub fn snapshot(task: &Task) -> Result<TaskSnapshot> {
 /// tasks are not charged) × `usd_per_unit`. `None` when the task carries no deduction or an
 /// unreadable one.
 pub fn billed_usd_micros(task: &Task, usd_per_unit: f64) -> Option<i64> {
-    let units: f64 = task.final_unit_deduction.as_ref()?.0.trim().parse().ok()?;
+    usd_micros(
+        deduction_units(task.final_unit_deduction.as_ref())?,
+        usd_per_unit,
+    )
+}
+
+/// A `final_unit_deduction` as units, when readable and not negative.
+pub fn deduction_units(amount: Option<&wire::Amount>) -> Option<f64> {
+    let units: f64 = amount?.0.trim().parse().ok()?;
+    (units.is_finite() && units >= 0.0).then_some(units)
+}
+
+fn usd_micros(units: f64, usd_per_unit: f64) -> Option<i64> {
     let micros = (units * usd_per_unit * 1e6).round();
     (micros.is_finite() && micros >= 0.0 && micros < i64::MAX as f64).then_some(micros as i64)
+}
+
+/// Adds what identify-face charged before a lip-sync task existed (its own
+/// `final_unit_deduction`, issue 15 point 5) to the task's snapshot: to the billed USD and,
+/// as `identify_face_unit_deduction`, to the usage beside the task's own deduction.
+pub fn add_identify_face_units(snap: &mut TaskSnapshot, units: f64, usd_per_unit: f64) {
+    let extra = usd_micros(units, usd_per_unit).unwrap_or(0);
+    snap.billed_usd_micros = Some(snap.billed_usd_micros.unwrap_or(0).saturating_add(extra));
+    let mut usage = match snap.usage.take() {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    usage.insert(
+        "identify_face_unit_deduction".into(),
+        serde_json::json!(units.to_string()),
+    );
+    snap.usage = Some(serde_json::Value::Object(usage));
 }
 
 #[cfg(test)]

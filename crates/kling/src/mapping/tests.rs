@@ -40,7 +40,9 @@ fn assert_body(n: &NativeRequest, endpoint: Endpoint, want: Value) {
 const COVERED: &[(&str, &str)] = &[
     ("kling-2.5-turbo", "kling-v2-5-turbo"),
     ("kling-2.6-t2v", "kling-v2-6"),
+    ("kling-2.6-i2v", "kling-v2-6"),
     ("kling-3.0", "kling-v3"),
+    ("kling-3.0-motion-control", "motion-control-v3"),
     ("kling-multi-image", "kling-v1-6"),
     ("kling-motion-control", "motion-control"),
     ("kling-video-extend", "video-extend"),
@@ -355,10 +357,12 @@ fn motion_control_fields() {
                "keepOriginalSound": false, "prompt": "Dance"}),
     );
     // The duration declares the motion video's length for billing; it is not a wire field.
+    // model_name is the row's (spec "Field types": default kling-v2-6, sent explicitly).
     assert_body(
         &n,
         Endpoint::MotionControl,
-        json!({"image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
+        json!({"model_name": "kling-v2-6",
+               "image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
                "character_orientation": "image", "mode": "std", "prompt": "Dance",
                "keep_original_sound": "no", "callback_url": CB}),
     );
@@ -371,6 +375,62 @@ fn motion_control_fields() {
     // catalog default keepOriginalSound = true → "yes".
     assert_eq!(n.body["keep_original_sound"], "yes");
     assert_eq!(n.body["character_orientation"], "video");
+}
+
+/// spec "Field types": v3 motion control sends `model_name: kling-v3` and its one subject
+/// as an integer `element_id`.
+#[test]
+fn kling_3_motion_control_sends_its_model_and_subject() {
+    let n = create(
+        "kling-3.0-motion-control",
+        "motion-control-v3",
+        json!({"images": ["https://x.test/p.png"], "motionVideo": "https://x.test/d.mp4",
+               "characterOrientation": "video", "mode": "pro", "duration": 20,
+               "elementIds": ["829"]}),
+    );
+    assert_body(
+        &n,
+        Endpoint::MotionControl,
+        json!({"model_name": "kling-v3",
+               "image_url": "https://x.test/p.png", "video_url": "https://x.test/d.mp4",
+               "character_orientation": "video", "mode": "pro", "keep_original_sound": "yes",
+               "element_list": [{"element_id": 829}], "callback_url": CB}),
+    );
+}
+
+/// spec "Field types": kling-v2-6 serves image2video; its sound is pro only (§3).
+#[test]
+fn kling_2_6_image_to_video_with_sound_goes_pro() {
+    let n = create(
+        "kling-2.6-i2v",
+        "kling-v2-6",
+        json!({"prompt": "The dancer turns", "images": ["https://x.test/a.png", "https://x.test/b.png"],
+               "generateAudio": true, "cfgScale": 0.3}),
+    );
+    assert_body(
+        &n,
+        Endpoint::Image2Video,
+        json!({"model_name": "kling-v2-6", "prompt": "The dancer turns",
+               "image": "https://x.test/a.png", "image_tail": "https://x.test/b.png",
+               "mode": "pro", "sound": "on", "duration": "5", "callback_url": CB}),
+    );
+}
+
+/// spec "Field types": `shot_type: intelligence` lets kling-v3 divide a prompt into shots
+/// itself; the mapping sends it for a multi-shot request without shots (the catalog's
+/// kling-3.0 still asks for multiPrompt with multiShots, so this is the native path).
+#[test]
+fn multi_shot_without_shots_is_intelligence() {
+    let req: GenerationRequest = serde_json::from_value(json!({"model": "kling-3.0",
+        "prompt": "A day in the city", "multiShots": true, "duration": 10}))
+    .unwrap();
+    let Plan::Create(n) = plan(&req, Operation::TextToVideo, "kling-v3", None, None).unwrap()
+    else {
+        panic!("one create call")
+    };
+    assert_eq!(n.body["shot_type"], "intelligence");
+    assert_eq!(n.body["prompt"], "A day in the city");
+    assert!(!n.body.contains_key("multi_prompt"));
 }
 
 #[test]
@@ -417,6 +477,7 @@ fn faces() -> IdentifyFaceResponse {
                 end_time: 4000,
             },
         ],
+        final_unit_deduction: None,
     }
 }
 
@@ -475,6 +536,7 @@ fn lip_sync_face_choice_errors_name_the_field() {
     let none = IdentifyFaceResponse {
         session_id: "s".into(),
         face_data: vec![],
+        final_unit_deduction: None,
     };
     let e = pick_face(&none, None).unwrap_err();
     assert!(e.message().contains("no face"), "{}", e.message());
@@ -516,7 +578,7 @@ fn omni_image_lists() {
         "kling-image-o1",
         json!({"prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
                "images": ["https://x.test/a.png", "https://x.test/b.png"],
-               "elementIds": ["el-1"], "n": 2, "externalTaskId": "ext-o"}),
+               "elementIds": ["829"], "n": 2, "externalTaskId": "ext-o"}),
     );
     assert_body(
         &n,
@@ -524,8 +586,20 @@ fn omni_image_lists() {
         json!({"model_name": "kling-image-o1",
                "prompt": "Put <<<image_1>>> on the beach of <<<image_2>>>",
                "image_list": [{"image": "https://x.test/a.png"}, {"image": "https://x.test/b.png"}],
-               "element_list": [{"element_id": "el-1"}],
+               "element_list": [{"element_id": 829}],
                "resolution": "1k", "aspect_ratio": "auto", "n": 2, "callback_url": CB}),
+    );
+    // spec "Field types": element_id is an integer on the wire; an id that is not a whole
+    // number is refused here, naming it, rather than sent as a string Kling refuses.
+    let (req, op) = quoted(
+        "kling-omni-image",
+        json!({"prompt": "Put the subject on a beach", "elementIds": ["el-1"]}),
+    );
+    let e = plan(&req, op, "kling-image-o1", Some(CB), None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(
+        e.message(),
+        "elementIds[0]: `el-1` is not a Kling subject id (allowed: a whole number from the subject library, e.g. 829)"
     );
 }
 
@@ -726,7 +800,9 @@ fn every_upstream_field_is_gateway_or_catalog_controlled() {
                     };
                     if sources.is_empty() {
                         let want = match field.as_str() {
-                            "model_name" => json!(pm.model),
+                            "model_name" => {
+                                json!(crate::rules::rules(&pm.model).and_then(|r| r.model_name))
+                            }
                             "callback_url" => json!(CB),
                             "external_task_id" => json!(EXT),
                             "session_id" => json!("sess-1"),

@@ -77,11 +77,13 @@ pub struct ImageGenerationRequest {
     pub callback_url: Option<String>,
 }
 
-/// An `element_list` item: a subject from the subject library.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An `element_list` item: a subject from the subject library (omni-image §8; kling-v3
+/// image2video and motion control, spec "Field types").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElementItem {
-    /// The subject's id.
-    pub element_id: String,
+    /// The subject's id: a JSON **integer** (spec "Field types", confirmed by independent
+    /// clients; a string is refused).
+    pub element_id: u64,
 }
 
 /// `POST /v1/images/omni-image` (§8): elements + images ≤ 10.
@@ -128,9 +130,7 @@ mod tests {
             image_list: vec![ImageItem {
                 image: "https://k.test/a.png".into(),
             }],
-            element_list: vec![ElementItem {
-                element_id: "el-1".into(),
-            }],
+            element_list: vec![ElementItem { element_id: 829 }],
             resolution: Some(Resolution::TwoK),
             n: Some(2),
             ..Default::default()
@@ -139,7 +139,7 @@ mod tests {
             serde_json::to_value(&req).unwrap(),
             json!({"model_name": "kling-image-o1", "prompt": "put <<<image_1>>> on a beach",
                    "image_list": [{"image": "https://k.test/a.png"}],
-                   "element_list": [{"element_id": "el-1"}],
+                   "element_list": [{"element_id": 829}],
                    "resolution": "2k", "n": 2})
         );
     }

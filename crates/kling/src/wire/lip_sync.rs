@@ -1,6 +1,7 @@
 //! Lip sync in two steps (`spec/kling-api.md` §1): `POST /v1/videos/identify-face`
 //! (synchronous) finds the faces, then `POST /v1/videos/advanced-lip-sync` creates the task.
 
+use super::{null_as_default, Amount};
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/videos/identify-face`: exactly one of `video_id` / `video_url`.
@@ -20,8 +21,12 @@ pub struct IdentifyFaceResponse {
     /// Valid for 24 h; goes into advanced-lip-sync.
     pub session_id: String,
     /// The faces found.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub face_data: Vec<FaceData>,
+    /// Units charged for this call (issue 15 point 5: identify-face is billed on its own,
+    /// before any lip-sync task exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_unit_deduction: Option<Amount>,
 }
 
 /// One face found by identify-face.
@@ -30,7 +35,7 @@ pub struct FaceData {
     /// Goes into `face_choose.face_id`.
     pub face_id: String,
     /// A picture of the face (URL).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub face_image: String,
     /// Start of the interval in which the face can be lip-synced, ms.
     pub start_time: i64,

@@ -21,8 +21,8 @@ pub use lip_sync::{
 pub use task::{ParentVideo, Task, TaskImage, TaskInfo, TaskResult, TaskStatus, TaskVideo};
 pub use video::{
     CameraConfig, CameraControl, CameraType, CharacterOrientation, DynamicMask, Image2VideoRequest,
-    ImageItem, MotionControlRequest, MultiImage2VideoRequest, MultiShotPrompt, Text2VideoRequest,
-    TrajectoryPoint, VideoExtendRequest,
+    ImageItem, MotionControlRequest, MultiImage2VideoRequest, MultiShotPrompt, ShotType,
+    Text2VideoRequest, TrajectoryPoint, VideoExtendRequest, VoiceItem, WatermarkInfo,
 };
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -33,11 +33,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Envelope<T> {
     /// 0 on success; an error code from the table in `spec/kling-api.md` otherwise.
     pub code: i64,
-    /// Human-readable message (`"SUCCEED"` on success).
-    #[serde(default)]
+    /// Human-readable message (`"SUCCEED"` on success); `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
-    /// Kling's id of this request, for support tickets.
-    #[serde(default)]
+    /// Kling's id of this request, for support tickets; `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub request_id: String,
     /// The payload; absent or `null` on errors.
     #[serde(default = "none")]
@@ -46,6 +46,18 @@ pub struct Envelope<T> {
 
 fn none<T>() -> Option<T> {
     None
+}
+
+/// Reads an explicit JSON `null` as the field's default. spec/kling-api.md "Field types":
+/// responses may carry explicit `null`s (`message`, `request_id`, `task_info`, …), so every
+/// defaulted response field goes through this (an `Option` field reads `null` as `None`
+/// by itself).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The endpoints that create asynchronous tasks. Each also has a query (`GET

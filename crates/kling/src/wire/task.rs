@@ -1,7 +1,7 @@
 //! The task object: the `data` of every create, query and callback, and each item of a
 //! list (`spec/kling-api.md` "Common rules", §1, §2, §6, §7).
 
-use super::Amount;
+use super::{null_as_default, Amount};
 use serde::{Deserialize, Serialize};
 
 /// `task_status`: `submitted` → `processing` → `succeed` | `failed`.
@@ -29,7 +29,7 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_status_msg: Option<String>,
     /// The caller's external id and, for extend and lip sync, the source video.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub task_info: TaskInfo,
     /// The results, once `succeed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,7 +60,7 @@ pub struct ParentVideo {
     /// The source video's id.
     pub id: String,
     /// The source video's URL.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub url: String,
     /// The source video's length in seconds, as a string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,10 +71,18 @@ pub struct ParentVideo {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskResult {
     /// Generated videos (`{id, url, duration}`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub videos: Vec<TaskVideo>,
     /// Generated images (`{index, url}`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub images: Vec<TaskImage>,
 }
 
@@ -88,6 +96,10 @@ pub struct TaskVideo {
     /// Length in seconds as a decimal string, e.g. `"5.1"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// The same video with Kling's watermark, when `watermark_info.enabled` was asked for
+    /// (spec "Field types": `watermark_url` on results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_url: Option<String>,
 }
 
 /// One generated image. URLs are valid for 30 days.
@@ -97,6 +109,9 @@ pub struct TaskImage {
     pub index: u32,
     /// Download URL.
     pub url: String,
+    /// The same image with Kling's watermark, when asked for (spec "Field types").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Images and videos are URLs or **bare** Base64 strings; a `data:` prefix is rejected
 //! upstream, and genmux's `MediaInput` never produces one.
 
+use super::image::ElementItem;
 use super::{Mode, OnOff, Seconds, YesNo};
 use serde::{Deserialize, Serialize};
 
@@ -71,8 +72,34 @@ pub struct CameraConfig {
     pub zoom: Option<f64>,
 }
 
-/// One shot of a kling-v3 multi-shot video. Not in `spec/kling-api.md`: Kling's public
-/// documentation for kling-v3 (`multi_shot`, `shot_type: customize`, `multi_prompt`).
+/// `shot_type` of a kling-v3 multi-shot request (spec "Field types": `customize` |
+/// `intelligence`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShotType {
+    /// The shots are the request's `multi_prompt`.
+    Customize,
+    /// The model divides the prompt into shots itself (no `multi_prompt`).
+    Intelligence,
+}
+
+/// `watermark_info` on create (spec "Field types": `{enabled}`); results then carry a
+/// `watermark_url` beside the clean `url`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatermarkInfo {
+    /// Whether a watermarked copy is made.
+    pub enabled: bool,
+}
+
+/// A `voice_list` item (spec "Field types": `[{voice_id}]`, models v2.6 and later).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoiceItem {
+    /// A voice id from Kling's voice library.
+    pub voice_id: String,
+}
+
+/// One shot of a kling-v3 multi-shot video (spec "Field types":
+/// `multi_prompt: [{index, prompt, duration: "4"}]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MultiShotPrompt {
     /// 1-based shot number.
@@ -116,12 +143,18 @@ pub struct Text2VideoRequest {
     /// kling-v3 multi-shot switch (public docs, not in the spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_shot: Option<bool>,
-    /// kling-v3: `customize` when `multi_prompt` describes the shots (public docs).
+    /// kling-v3: `customize` with `multi_prompt`, or `intelligence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shot_type: Option<String>,
-    /// kling-v3 shots (public docs).
+    pub shot_type: Option<ShotType>,
+    /// kling-v3 shots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub multi_prompt: Vec<MultiShotPrompt>,
+    /// Voices for generated speech (v2.6 and later, with `sound: on`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voice_list: Vec<VoiceItem>,
+    /// Ask for a watermarked copy beside the clean result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_info: Option<WatermarkInfo>,
     /// Caller-chosen unique id; queries accept it in place of `task_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
@@ -191,12 +224,21 @@ pub struct Image2VideoRequest {
     /// kling-v3 multi-shot switch (public docs, not in the spec).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_shot: Option<bool>,
-    /// kling-v3: `customize` (public docs).
+    /// kling-v3: `customize` with `multi_prompt`, or `intelligence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shot_type: Option<String>,
-    /// kling-v3 shots (public docs).
+    pub shot_type: Option<ShotType>,
+    /// kling-v3 shots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub multi_prompt: Vec<MultiShotPrompt>,
+    /// Voices for generated speech (v2.6 and later, with `sound: on`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voice_list: Vec<VoiceItem>,
+    /// kling-v3: subjects from the subject library (at most 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub element_list: Vec<ElementItem>,
+    /// Ask for a watermarked copy beside the clean result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_info: Option<WatermarkInfo>,
     /// Caller-chosen unique id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
@@ -255,6 +297,9 @@ pub enum CharacterOrientation {
 /// `POST /v1/videos/motion-control` (§5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MotionControlRequest {
+    /// `kling-v2-6` (the default) or `kling-v3` (spec "Field types").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
     /// The character: URL or bare Base64, a clear person, ratio close to the video's.
     pub image_url: String,
     /// The motion: .mp4/.mov, each side 340–3850 px, ≤ 100 MB, ≥ 3 s.
@@ -269,6 +314,9 @@ pub struct MotionControlRequest {
     /// `yes` (default) / `no`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_original_sound: Option<YesNo>,
+    /// kling-v3: one subject from the subject library (spec "Field types": at most 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub element_list: Vec<ElementItem>,
     /// Caller-chosen unique id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
@@ -337,6 +385,8 @@ mod tests {
     #[test]
     fn motion_control_and_preset_camera() {
         let req = MotionControlRequest {
+            model_name: None,
+            element_list: Vec::new(),
             image_url: "https://x.test/p.png".into(),
             video_url: "https://x.test/d.mp4".into(),
             character_orientation: CharacterOrientation::Video,

@@ -1,7 +1,14 @@
 //! `POST /callbacks/{provider}/{token}`: a provider reports a task's status. The token (a
-//! per-task secret in the URL we gave the upstream) finds the task; the provider's own
-//! `parse_callback` verifies its signature where it signs; settlement is idempotent, so
-//! duplicated, concurrent or late callbacks change nothing twice (W3, W4).
+//! per-task secret in the URL we gave the upstream: 32 random alphanumerics, minted in
+//! `api::generate`) finds the task; the provider's own `parse_callback` reads the body
+//! (and verifies its signature where the provider signs).
+//!
+//! A callback is a hint, never the decision: not every upstream signs its callbacks (Kling
+//! does not, spec/kling-api.md "Errors, limits, callbacks"), so the state it claims is
+//! confirmed by asking the provider, as the poller would, and what the provider answers is
+//! settled. A forged body claiming success for a task still running changes nothing.
+//! Settlement is idempotent, so duplicated, concurrent or late callbacks change nothing
+//! twice (W3, W4).
 
 use super::error::{ApiError, ApiResult};
 use crate::engine::settle::settle;
@@ -11,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use genmux_core::{ErrorKind, TaskRef, TaskSnapshot};
+use genmux_core::{ErrorKind, TaskSnapshot, UnknownLookup, UnknownTask};
 use genmux_store::TaskRecord;
 use serde_json::{json, Value};
 
@@ -60,12 +67,8 @@ pub async fn inbound(
             )));
         }
     }
-    let snap = if p.callbacks_need_confirmation(task.operation) {
-        confirmed(&state, &task, &snap).await?
-    } else {
-        snap
-    };
-    let outcome = settle(&state, &task, snap).await?;
+    let confirmed = confirm(&state, &task, &snap).await?;
+    let outcome = settle(&state, &task, confirmed).await?;
     Ok(Json(json!({
         "success": true,
         "taskId": task.id,
@@ -73,35 +76,36 @@ pub async fn inbound(
     })))
 }
 
-/// An unsigned callback is a hint (`VideoProvider::callbacks_need_confirmation`): the task
-/// is settled from the provider's answer to a status query of the task — the one this URL
-/// belongs to, or, for a submission of unknown outcome, the one the callback names — never
-/// from the body. A failed query answers an error, so the provider calls back again (Ark
-/// retries a callback not answered 2xx).
-async fn confirmed(
+/// The task's state as the provider reports it when asked, for a callback `hint`: by the
+/// upstream id the task has; a submission of unknown outcome by the id we sent with it
+/// where its offering can find it (so a callback cannot attach another upstream task to
+/// it); otherwise by the upstream id the callback names (an upstream whose tasks cannot be
+/// looked up signs its callbacks, and `parse_callback` verified that).
+async fn confirm(
     state: &AppState,
     task: &TaskRecord,
     hint: &TaskSnapshot,
 ) -> ApiResult<TaskSnapshot> {
-    let upstream_id = task
-        .provider_task_id
-        .clone()
-        .unwrap_or_else(|| hint.provider_task_id.clone());
-    if upstream_id.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "callback body: it names no upstream task".to_string(),
-        ));
+    if let Some(upstream_id) = &task.provider_task_id {
+        let tref = crate::engine::poller::task_ref(task, upstream_id.clone());
+        return Ok(state.router().status(&tref).await?);
     }
-    let tref = TaskRef {
-        provider: task.provider.clone(),
-        provider_task_id: upstream_id,
-        model: task.model.clone(),
-        provider_model: task.provider_model.clone().unwrap_or_default(),
-        operation: task.operation,
-    };
-    state.router().status(&tref).await.map_err(|e| {
-        tracing::warn!(task = %task.id, provider = %task.provider, error = %e,
-            "confirming a callback by a status query failed; the provider will call again");
-        ApiError::from(e)
-    })
+    let lookup = state
+        .router()
+        .unknown_lookup(&task.provider, &task.model)
+        .unwrap_or(UnknownLookup::NotFindable);
+    match (&task.external_task_id, lookup) {
+        (Some(external_id), UnknownLookup::ExternalIdQuery | UnknownLookup::ListScan) => {
+            let unknown: UnknownTask = crate::engine::poller::unknown_task(task, external_id);
+            state.router().find_unknown(&unknown).await?.ok_or_else(|| {
+                ApiError::not_found(
+                    "the provider has no task submitted under this callback URL (yet)",
+                )
+            })
+        }
+        _ => {
+            let tref = crate::engine::poller::task_ref(task, hint.provider_task_id.clone());
+            Ok(state.router().status(&tref).await?)
+        }
+    }
 }

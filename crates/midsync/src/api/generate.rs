@@ -379,7 +379,16 @@ async fn create_task(
         provider_model: Some(routed.submission.provider_model.clone()),
         status,
         external_task_id: Some(routed.external_id.clone()),
-        next_poll_at: Some(now + state.config().poll.first_delay),
+        // The first poll, no sooner than the offering's least interval between polls
+        // (spec/upstreams.md, Runway: "no more than every 5 s").
+        next_poll_at: Some(
+            now + state.config().poll.first_delay.max(
+                state
+                    .router()
+                    .polling(&routed.provider, &quote.model)
+                    .min_interval(),
+            ),
+        ),
     };
     // The upstream holds the task now: the hold must stay, and the outcome be recorded.
     let mut last_err = None;

@@ -30,7 +30,10 @@ fn age(task: &TaskRecord, now: OffsetDateTime) -> Duration {
     Duration::from_millis(u64::try_from(secs).unwrap_or(u64::MAX))
 }
 
+/// The next poll of `task`, `after` from now but never sooner than its offering's least
+/// interval between polls (spec/upstreams.md, Runway: "no more than every 5 s").
 async fn reschedule(state: &AppState, task: &TaskRecord, after: Duration) -> Result<()> {
+    let after = after.max(min_poll_interval(state, task));
     let at = state.clock().now() + after;
     state
         .store()
@@ -38,6 +41,38 @@ async fn reschedule(state: &AppState, task: &TaskRecord, after: Duration) -> Res
         .reschedule(&task.id, &state.config().worker_id, Some(at))
         .await
         .map(|_| ())
+}
+
+/// The status query of `task`, created upstream as `upstream_id` (task affinity: its own
+/// provider and model).
+pub(crate) fn task_ref(task: &TaskRecord, upstream_id: String) -> TaskRef {
+    TaskRef {
+        provider: task.provider.clone(),
+        provider_task_id: upstream_id,
+        model: task.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        operation: task.operation,
+    }
+}
+
+/// The lookup of `task`, a submission of unknown outcome sent with `external_id`.
+pub(crate) fn unknown_task(task: &TaskRecord, external_id: &str) -> UnknownTask {
+    UnknownTask {
+        provider: task.provider.clone(),
+        external_id: external_id.to_string(),
+        model: task.model.clone(),
+        provider_model: task.provider_model.clone().unwrap_or_default(),
+        operation: task.operation,
+        sent_at_unix_ms: (task.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
+    }
+}
+
+/// The least interval between two polls of `task` its offering declares (zero for most).
+pub fn min_poll_interval(state: &AppState, task: &TaskRecord) -> Duration {
+    state
+        .router()
+        .polling(&task.provider, &task.model)
+        .min_interval()
 }
 
 /// Polls one leased task and settles or reschedules it.
@@ -62,13 +97,7 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
         .await?;
         return Ok(());
     }
-    let tref = TaskRef {
-        provider: task.provider.clone(),
-        provider_task_id: upstream_id,
-        model: task.model.clone(),
-        provider_model: task.provider_model.clone().unwrap_or_default(),
-        operation: task.operation,
-    };
+    let tref = task_ref(&task, upstream_id);
     match state.router().status(&tref).await {
         Ok(snap) => {
             let outcome = settle(state, &task, snap).await?;
@@ -115,14 +144,7 @@ async fn reconcile_unknown(state: &AppState, task: TaskRecord, age: Duration) ->
         (Some(id), UnknownLookup::ExternalIdQuery | UnknownLookup::ListScan) => id.clone(),
         _ => return await_callback(state, task, age).await,
     };
-    let unknown = UnknownTask {
-        provider: task.provider.clone(),
-        external_id,
-        model: task.model.clone(),
-        provider_model: task.provider_model.clone().unwrap_or_default(),
-        operation: task.operation,
-        sent_at_unix_ms: (task.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
-    };
+    let unknown = unknown_task(&task, &external_id);
     match state.router().find_unknown(&unknown).await {
         Ok(Some(snap)) => {
             tracing::info!(task = %task.id, provider = %task.provider, upstream = %snap.provider_task_id, "unknown submission found upstream");

@@ -11,7 +11,12 @@ pub(crate) struct Upstream;
 
 impl Call for Upstream {
     async fn call(&self, a: &Attempt<'_>, now: Instant) -> Outcome {
-        let callback = a.observer.callback_url(&a.entry.id);
+        // A poll-only upstream (spec/upstreams.md: Runway, xAI) is given no callback URL.
+        let callback = if a.offering.capability.polling.poll_only {
+            None
+        } else {
+            a.observer.callback_url(&a.entry.id)
+        };
         let result = a
             .entry
             .provider
@@ -63,6 +68,20 @@ mod tests {
                 );
                 2
             ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_only_offering_gets_no_callback_url() {
+        let mut f = fixture_with(Default::default(), Default::default());
+        f.entry.offerings[0].capability.polling.poll_only = true;
+        let Outcome::Sent(sent) = Upstream.call(&f.attempt(), crate::clock::now()).await else {
+            panic!("sent")
+        };
+        assert!(sent.result.is_ok());
+        assert_eq!(
+            *f.mem.sent.lock().unwrap(),
+            vec![(None, "ext-1".to_string())]
         );
     }
 }

@@ -64,6 +64,9 @@ pub trait Wire: Sized + Send + Sync + 'static {
     const PROVIDER: &'static str;
     /// What happens to a create over the account's concurrency.
     const OVER_CONCURRENCY: OverConcurrency;
+    /// Unfinished tasks per account in the default configuration (the upstream's usual
+    /// account limit, so its waiting status shows in `genmux sim`); `None` = unlimited.
+    const DEFAULT_CONCURRENCY: Option<u32> = None;
     /// The endpoint whose fault plan applies to `/media` downloads.
     const MEDIA_ENDPOINT: Self::Endpoint;
     /// The unit of fault injection.
@@ -129,10 +132,13 @@ pub struct SimConfig<W: Wire> {
 }
 
 impl<W: Wire> Default for SimConfig<W> {
-    /// One account with the key `sim-<name>-key`, a manual clock, no faults.
+    /// One account with the key `sim-<name>-key`, a manual clock, no faults, the
+    /// provider's [`Wire::DEFAULT_CONCURRENCY`].
     fn default() -> Self {
+        let mut settings = SimSettings::new(format!("sim-{}-key", W::NAME));
+        settings.concurrency = W::DEFAULT_CONCURRENCY;
         SimConfig {
-            settings: SimSettings::new(format!("sim-{}-key", W::NAME)),
+            settings,
             wire: W::Config::default(),
         }
     }

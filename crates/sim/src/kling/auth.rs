@@ -55,6 +55,14 @@ pub(crate) fn verify(
             "Authorization header must be `Bearer <JWT>`",
         ));
     };
+    // spec "Auth": an account may use a static API key as the bearer token instead.
+    if let Some(idx) = accounts.iter().position(|a| {
+        a.api_key
+            .as_deref()
+            .is_some_and(|k| !k.is_empty() && k == token)
+    }) {
+        return standing(&accounts[idx]).map(|()| idx);
+    }
     let parts: Vec<&str> = token.split('.').collect();
     let [h, c, s] = parts.as_slice() else {
         return Err(KlingError::new(
@@ -132,8 +140,13 @@ pub(crate) fn verify(
             format!("token has expired: exp {exp} is not after now {now}"),
         ));
     }
+    standing(account).map(|()| idx)
+}
+
+/// The account's standing (1100–1102), once its token checked out.
+fn standing(account: &KlingAccount) -> Result<(), KlingError> {
     match account.status {
-        AccountStatus::Active => Ok(idx),
+        AccountStatus::Active => Ok(()),
         AccountStatus::Abnormal => Err(KlingError::new(1100, "account is abnormal")),
         AccountStatus::InArrears => Err(KlingError::new(1101, "account is in arrears")),
         AccountStatus::PackExhausted => Err(KlingError::new(
@@ -178,5 +191,20 @@ mod tests {
         assert_eq!(code(Some(&format!("Bearer {wrong_secret}")), 1_000), 1000);
         let unknown = encode_token("nobody", "sk", 2_000, 995);
         assert_eq!(code(Some(&format!("Bearer {unknown}")), 1_000), 1000);
+    }
+
+    /// spec "Auth": a configured static API key is a bearer token of its own account; an
+    /// unconfigured one is not a JWT either (1002).
+    #[test]
+    fn a_configured_static_key_authenticates_its_account() {
+        let accounts = vec![
+            KlingAccount::new("ak", "sk"),
+            KlingAccount::new("ak2", "sk2").with_api_key("static-key-2"),
+        ];
+        assert_eq!(verify(Some("Bearer static-key-2"), &accounts, 1_000), Ok(1));
+        assert_eq!(
+            verify(Some("Bearer static-key-3"), &accounts, 1_000).map_err(|e| e.code),
+            Err(1002)
+        );
     }
 }

@@ -4,8 +4,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use genmux_core::webhook::WebhookSecret;
-
 use crate::clock::ClockMode;
 use crate::fault::{FaultKey, FaultPlan, Faults};
 
@@ -141,6 +139,8 @@ pub struct KlingAccount {
     pub status: AccountStatus,
     /// When set, models outside this list answer 1103 (403, no access to this model).
     pub allowed_models: Option<Vec<String>>,
+    /// A static API key this account also accepts as the bearer token (spec "Auth").
+    pub api_key: Option<String>,
 }
 
 impl KlingAccount {
@@ -153,7 +153,14 @@ impl KlingAccount {
             image_concurrency: 9,
             status: AccountStatus::Active,
             allowed_models: None,
+            api_key: None,
         }
+    }
+
+    /// Also accepts `key` as a static bearer token (spec "Auth").
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
     }
 }
 
@@ -213,8 +220,6 @@ pub struct KlingSimConfig {
     pub failure_rate: f64,
     /// `task_status_msg` of failed tasks.
     pub failure_message: String,
-    /// When set, callbacks carry Standard Webhooks signature headers.
-    pub webhook_secret: Option<WebhookSecret>,
     /// Fault plans.
     pub faults: Faults<Endpoint>,
     /// Which clock JWT times are checked against.
@@ -243,7 +248,6 @@ impl Default for KlingSimConfig {
             timings: Timings::default(),
             failure_rate: 0.0,
             failure_message: "Task failed: the simulator's configured failure share".into(),
-            webhook_secret: None,
             faults: Faults {
                 default: FaultPlan::default(),
                 per_endpoint: HashMap::new(),
@@ -297,12 +301,6 @@ impl KlingSimConfig {
     /// Share of tasks that end `failed`.
     pub fn with_failure_rate(mut self, rate: f64) -> Self {
         self.failure_rate = rate;
-        self
-    }
-
-    /// Signs callbacks with this secret.
-    pub fn with_webhook_secret(mut self, secret: WebhookSecret) -> Self {
-        self.webhook_secret = Some(secret);
         self
     }
 

@@ -30,6 +30,7 @@ pub use config::{
     AccountStatus, AuthClock, Endpoint, Feature, KlingAccount, KlingSimConfig, Timings,
 };
 pub use state::{CallbackRecord, KlingState, TaskSummary};
+pub use validate::IDENTIFY_FACE_UNITS;
 
 use crate::clock::SimClock;
 use crate::error::Result;

@@ -9,9 +9,10 @@ use super::auth::encode_token;
 use super::config::{AuthClock, Endpoint, Feature, KlingSimConfig};
 use super::envelope::KlingError;
 use super::store::{
-    Face, Output, PendingCallback, Session, Status, Store, Task, VideoRecord, RETENTION_MS,
+    units_string, Face, Output, PendingCallback, Session, Status, Store, Task, VideoRecord,
+    RETENTION_MS,
 };
-use super::validate::{self, Ctx, FaceSource, OUTSIDE_VIDEO_MS};
+use super::validate::{self, Ctx, FaceSource, IDENTIFY_FACE_UNITS, OUTSIDE_VIDEO_MS};
 use crate::clock::{wall_ms, SimClock};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, FaultPlan};
@@ -26,8 +27,6 @@ pub struct CallbackRecord {
     pub task_status: String,
     /// Where it was sent.
     pub url: String,
-    /// The `webhook-id` header (sent signed or not, so receivers can de-duplicate).
-    pub webhook_id: String,
     /// The exact body sent (the bare task object).
     pub body: Value,
     /// HTTP status the receiver answered; `None` when lost or unreachable.
@@ -286,7 +285,6 @@ impl KlingState {
     }
 
     async fn deliver(&self, cb: PendingCallback) {
-        let webhook_id = format!("msg_{}_{}", cb.task_id, cb.status.as_str());
         let lost = self
             .inner
             .faults
@@ -295,28 +293,19 @@ impl KlingState {
             task_id: cb.task_id.clone(),
             task_status: cb.status.as_str().to_string(),
             url: cb.url.clone(),
-            webhook_id: webhook_id.clone(),
             body: cb.body.clone(),
             response_status: None,
             lost,
         };
         if !lost {
             let body = cb.body.to_string().into_bytes();
-            let mut req = self
+            // spec "Errors, limits, callbacks": the bare task object, no headers beyond the
+            // HTTP basics; Kling does not sign its callbacks.
+            let req = self
                 .inner
                 .http
                 .post(&cb.url)
                 .header(http::header::CONTENT_TYPE, "application/json");
-            match &self.inner.config.webhook_secret {
-                Some(secret) => {
-                    for (name, value) in secret.headers(&webhook_id, self.real_world_now(), &body) {
-                        req = req.header(name, value);
-                    }
-                }
-                None => {
-                    req = req.header(genmux_core::webhook::HEADER_ID, &webhook_id);
-                }
-            }
             match req.body(body).send().await {
                 Ok(resp) => record.response_status = Some(resp.status().as_u16()),
                 Err(e) => {
@@ -528,7 +517,9 @@ impl KlingState {
                 created_at: now,
             },
         );
-        Ok(json!({"session_id": session_id, "face_data": face_data}))
+        // Issue 15 point 5: identify-face answers with its own final_unit_deduction.
+        Ok(json!({"session_id": session_id, "face_data": face_data,
+            "final_unit_deduction": units_string(IDENTIFY_FACE_UNITS)}))
     }
 
     /// The bytes and content type behind a `/media/...` path, if it exists and is

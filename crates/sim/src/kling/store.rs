@@ -109,6 +109,8 @@ pub(crate) struct Plan {
     pub output: Output,
     pub parent_video: Option<VideoRecord>,
     pub units: f64,
+    /// `watermark_info.enabled`: results also carry a `watermark_url` (spec "Field types").
+    pub watermark: bool,
     /// Texts scanned for blocked words (prompts).
     pub texts: Vec<String>,
 }
@@ -163,11 +165,24 @@ impl Task {
             "final_unit_deduction": units_string(if self.status == Status::Succeed { self.plan.units } else { 0.0 }),
         });
         if self.status == Status::Succeed {
+            let watermarked = |url: &str, item: &mut Value| {
+                if self.plan.watermark {
+                    item["watermark_url"] = json!(format!("{url}?watermark=1"));
+                }
+            };
             let result = if self.feature.is_image() {
                 json!({"images": self.images.iter().enumerate()
-                    .map(|(i, url)| json!({"index": i, "url": url})).collect::<Vec<_>>()})
+                    .map(|(i, url)| {
+                        let mut item = json!({"index": i, "url": url});
+                        watermarked(url, &mut item);
+                        item
+                    }).collect::<Vec<_>>()})
             } else {
-                json!({"videos": self.videos.iter().map(VideoRecord::json).collect::<Vec<_>>()})
+                json!({"videos": self.videos.iter().map(|v| {
+                    let mut item = v.json();
+                    watermarked(&v.url, &mut item);
+                    item
+                }).collect::<Vec<_>>()})
             };
             obj["task_result"] = result;
         }

@@ -31,8 +31,17 @@ pub(crate) const IMAGE_MODELS: [&str; 6] = [
     "kling-v2-1",
     "kling-v3",
 ];
-/// spec §2: `sound` only on models V2.6 and later.
+/// spec §2: `sound` only on models V2.6 and later (and `voice_list`, spec "Field types").
 const SOUND_MODELS: [&str; 2] = ["kling-v2-6", "kling-v3"];
+/// spec "Field types": motion-control `model_name`, default `kling-v2-6`, also `kling-v3`.
+const MOTION_MODELS: [&str; 2] = ["kling-v2-6", "kling-v3"];
+/// spec "Field types": `element_list` on kling-v3 image2video holds at most 3 subjects…
+const V3_I2V_MAX_ELEMENTS: usize = 3;
+/// …and on kling-v3 motion control at most 1.
+const V3_MOTION_MAX_ELEMENTS: usize = 1;
+/// What identify-face charges, in units. Issue 15 point 5: it answers with its own
+/// `final_unit_deduction`; the spec gives no price, so this one is assumed.
+pub const IDENTIFY_FACE_UNITS: f64 = 0.05;
 /// spec "Kling 3.0": `sound` on `kling-v2-6` requires `mode: pro` (v3 prices sound in
 /// both modes: "with audio 0.9 / 1.2 u").
 const SOUND_NEEDS_PRO: [&str; 1] = ["kling-v2-6"];
@@ -135,6 +144,72 @@ fn common_tail(body: &Body<'_>) -> Result<(Option<String>, Option<String>), Klin
         }
     };
     Ok((ext, cb))
+}
+
+/// `element_list: [{"element_id": <integer>}]` (spec "Field types"; §8), at most `max`
+/// items. The id is a JSON integer: a string, even of digits, is refused (1201), as the
+/// real API refuses it. Returns how many elements there are.
+fn element_list(b: &Body<'_>, max: usize, strict: bool, why: &str) -> Result<usize, KlingError> {
+    let Some(list) = b.opt_array("element_list")? else {
+        return Ok(0);
+    };
+    if max == 0 {
+        return Err(KlingError::invalid_param(format!(
+            "element_list is not supported here ({why})"
+        )));
+    }
+    if list.len() > max {
+        return Err(KlingError::invalid_param(format!(
+            "element_list holds {} elements; at most {max} are allowed ({why})",
+            list.len()
+        )));
+    }
+    for (i, e) in list.iter().enumerate() {
+        let path = format!("element_list[{i}]");
+        let eb = Body::nested(e, &path)?;
+        eb.only(&["element_id"], strict, &path)?;
+        match eb.req_i64("element_id")? {
+            id if id > 0 => {}
+            id => {
+                return Err(KlingError::invalid_param(format!(
+                    "{path}.element_id = {id} is not a subject id (a positive integer)"
+                )))
+            }
+        }
+    }
+    Ok(list.len())
+}
+
+/// `voice_list: [{"voice_id": "..."}]` (spec "Field types": models V2.6 and later).
+fn voice_list(b: &Body<'_>, model: &str, strict: bool) -> Result<(), KlingError> {
+    let Some(list) = b.opt_array("voice_list")? else {
+        return Ok(());
+    };
+    if !SOUND_MODELS.contains(&model) {
+        return Err(KlingError::invalid_param(format!(
+            "voice_list needs a V2.6 or later model ({}), got model_name {model:?}",
+            SOUND_MODELS.join(", ")
+        )));
+    }
+    for (i, v) in list.iter().enumerate() {
+        let path = format!("voice_list[{i}]");
+        let vb = Body::nested(v, &path)?;
+        vb.only(&["voice_id"], strict, &path)?;
+        vb.req_str("voice_id")?;
+    }
+    Ok(())
+}
+
+/// `watermark_info: {"enabled": <boolean>}` (spec "Field types"): whether results also
+/// carry a `watermark_url`.
+fn watermark(b: &Body<'_>, strict: bool) -> Result<bool, KlingError> {
+    let Some(w) = b.get("watermark_info") else {
+        return Ok(false);
+    };
+    let wb = Body::nested(w, "watermark_info")?;
+    wb.only(&["enabled"], strict, "watermark_info")?;
+    wb.opt_bool("enabled")?
+        .ok_or_else(|| KlingError::invalid_param("watermark_info.enabled is required"))
 }
 
 /// `duration` of a new video: `"5"` (default) or `"10"`, or any whole second of 3–15 on
@@ -254,16 +329,19 @@ fn texts(items: &[Option<&str>]) -> Vec<String> {
 
 /// The plan of a new video task (text2video, image2video, multi-image2video): priced by
 /// model, mode, length and sound; no parent video.
+#[allow(clippy::too_many_arguments)]
 fn new_video_plan(
     model: String,
     mode: String,
     duration_ms: u64,
     aspect: String,
     sound: bool,
+    watermark: bool,
     (external_task_id, callback_url): (Option<String>, Option<String>),
     texts: Vec<String>,
 ) -> Plan {
     Plan {
+        watermark,
         units: video_units(&model, &mode, duration_ms, sound),
         model,
         mode,
@@ -353,6 +431,9 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
             "multi_shot",
             "shot_type",
             "multi_prompt",
+            // spec "Field types".
+            "voice_list",
+            "watermark_info",
             "external_task_id",
             "callback_url",
         ],
@@ -360,6 +441,8 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
         ep,
     )?;
     let model = model(&b, &VIDEO_MODELS, "kling-v1", ep)?;
+    voice_list(&b, &model, ctx.strict)?;
+    let watermark = watermark(&b, ctx.strict)?;
     let duration_ms = duration_ms(&b, &model)?;
     let (customized, shots) = multi_shot(&b, &model, duration_ms, ctx.strict)?;
     // A customized multi-shot request carries its prompts in multi_prompt.
@@ -382,6 +465,7 @@ pub(crate) fn text2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
         duration_ms,
         aspect,
         sound,
+        watermark,
         common_tail(&b)?,
         all_texts,
     ))
@@ -409,6 +493,10 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
             "multi_shot",
             "shot_type",
             "multi_prompt",
+            // spec "Field types".
+            "voice_list",
+            "element_list",
+            "watermark_info",
             "external_task_id",
             "callback_url",
         ],
@@ -416,6 +504,18 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
         ep,
     )?;
     let model = model(&b, &VIDEO_MODELS, "kling-v1", ep)?;
+    voice_list(&b, &model, ctx.strict)?;
+    let watermark = watermark(&b, ctx.strict)?;
+    element_list(
+        &b,
+        if model == "kling-v3" {
+            V3_I2V_MAX_ELEMENTS
+        } else {
+            0
+        },
+        ctx.strict,
+        "image2video takes subjects on kling-v3 only",
+    )?;
     let image = media_field(&b, "image", MediaKind::Image)?;
     let tail = media_field(&b, "image_tail", MediaKind::Image)?;
     if image.is_none() && tail.is_none() {
@@ -491,6 +591,7 @@ pub(crate) fn image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> 
         duration_ms,
         aspect_of(dims),
         sound,
+        watermark,
         common_tail(&b)?,
         all_texts,
     ))
@@ -562,6 +663,7 @@ pub(crate) fn multi_image2video(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
         duration_ms,
         aspect,
         false,
+        false,
         common_tail(&b)?,
         texts(&[prompt, negative]),
     ))
@@ -573,17 +675,31 @@ pub(crate) fn motion_control(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingErro
     let b = Body::parse(v)?;
     b.only(
         &[
+            // spec "Field types": model_name and (kling-v3) element_list.
+            "model_name",
             "image_url",
             "video_url",
             "character_orientation",
             "mode",
             "prompt",
             "keep_original_sound",
+            "element_list",
             "external_task_id",
             "callback_url",
         ],
         ctx.strict,
         ep,
+    )?;
+    let model = model(&b, &MOTION_MODELS, "kling-v2-6", ep)?;
+    element_list(
+        &b,
+        if model == "kling-v3" {
+            V3_MOTION_MAX_ELEMENTS
+        } else {
+            0
+        },
+        ctx.strict,
+        "motion control takes a subject on kling-v3 only",
     )?;
     let image = check_media("image_url", b.req_str("image_url")?, MediaKind::Image)?;
     let video = check_media("video_url", b.req_str("video_url")?, MediaKind::Video)?;
@@ -618,11 +734,19 @@ pub(crate) fn motion_control(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingErro
         }
         None => (5_000, aspect_of(image.dims)),
     };
-    // spec, "Indicative prices": motion control std 0.9 u, pro 1.2 u per second.
-    let per_sec = if mode == "pro" { 1.2 } else { 0.9 };
+    // spec, "Indicative prices": motion control std 0.9 u, pro 1.2 u per second (the
+    // kling-v2-6 default); kling-v3 is assumed to cost v3's per-second rate, std 0.6 u,
+    // pro 0.8 u (the spec prices v3 motion control nowhere else).
+    let per_sec = match (model.as_str(), mode == "pro") {
+        ("kling-v3", false) => 0.6,
+        ("kling-v3", true) => 0.8,
+        (_, false) => 0.9,
+        (_, true) => 1.2,
+    };
     Ok(Plan {
+        watermark: false,
         units: per_sec * duration_ms as f64 / 1000.0,
-        model: "motion-control".into(),
+        model,
         mode,
         external_task_id,
         callback_url,
@@ -676,6 +800,7 @@ pub(crate) fn video_extend(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError>
     let (external_task_id, callback_url) = common_tail(&b)?;
     // Model and mode are inherited from the source (spec §6); priced as one 5 s generation.
     Ok(Plan {
+        watermark: false,
         units: video_units(&src.model, &src.mode, EXTEND_MS, false),
         model: src.model.clone(),
         mode: src.mode.clone(),
@@ -863,6 +988,7 @@ pub(crate) fn advanced_lip_sync(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
     // spec, "Indicative prices": lip sync 0.5 u per started 5 s of video.
     let blocks = session.video.duration_ms.div_ceil(5_000) as f64;
     Ok(Plan {
+        watermark: false,
         units: 0.5 * blocks,
         model: "advanced-lip-sync".into(),
         mode: "std".into(),
@@ -961,6 +1087,7 @@ pub(crate) fn image_generations(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingE
     let n = n_images(&b)?;
     let (external_task_id, callback_url) = common_tail(&b)?;
     Ok(Plan {
+        watermark: false,
         units: image_units(&resolution, n),
         model,
         mode: resolution,
@@ -994,23 +1121,8 @@ pub(crate) fn omni_image(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
     let model = model(&b, &["kling-image-o1"], "kling-image-o1", ep)?;
     let prompt = b.prompt("prompt", true)?.unwrap_or_default();
     let images = image_list(&b, 0, 10, false, ctx.strict)?;
-    let elements = b.opt_array("element_list")?.map(Vec::len).unwrap_or(0);
-    if let Some(list) = b.opt_array("element_list")? {
-        for (i, e) in list.iter().enumerate() {
-            let path = format!("element_list[{i}]");
-            let eb = Body::nested(e, &path)?;
-            eb.only(&["element_id"], ctx.strict, &path)?;
-            match eb.get("element_id") {
-                Some(Value::Number(_)) => {}
-                Some(Value::String(s)) if !s.trim().is_empty() => {}
-                _ => {
-                    return Err(KlingError::invalid_param(format!(
-                        "{path}.element_id is required (an id from the subject library)"
-                    )))
-                }
-            }
-        }
-    }
+    // spec §8 and "Field types": subject ids are integers; elements + images ≤ 10.
+    let elements = element_list(&b, 10, ctx.strict, "omni-image")?;
     // spec §8: elements + images ≤ 10.
     if elements + images.len() > 10 {
         return Err(KlingError::invalid_param(format!(
@@ -1051,6 +1163,7 @@ pub(crate) fn omni_image(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError> {
     let n = n_images(&b)?;
     let (external_task_id, callback_url) = common_tail(&b)?;
     Ok(Plan {
+        watermark: false,
         units: omni_image_units(&resolution, n),
         model,
         mode: resolution,
