@@ -18,6 +18,9 @@ fn exactly_the_enabled_provider_crates_are_registered() {
     if cfg!(feature = "runway") {
         enabled.push("runway");
     }
+    if cfg!(feature = "seedance") {
+        enabled.push("seedance");
+    }
     enabled.sort_unstable();
     assert_eq!(linked, enabled, "registered providers vs enabled features");
 }
