@@ -17,7 +17,7 @@ use genmux_router::{Candidate, PickRequest, Picker, PriceFirst};
 use genmux_seedance::{ArkConfig, SeedanceProvider};
 use genmux_sim::fault::FaultPlan;
 use genmux_sim::framework::SimAccount;
-use genmux_sim::seedance::{ArkCode, SeedanceEndpoint, SeedanceSim, SeedanceSimConfig};
+use genmux_sim::seedance::{SeedanceEndpoint, SeedanceSim, SeedanceSimConfig};
 use genmux_sim::unified::{UnifiedSim, UnifiedSimConfig};
 use genmux_store::Scope;
 use serde_json::{json, Value};
@@ -329,24 +329,36 @@ async fn refusals_of_our_ark_account_5xx_and_concurrency_fail_over_to_midsync(db
     .await;
     let mut charged = 0;
     let mut to_midsync = 0;
+    // The simulator answers the framework's fault codes with Ark's: 1102 → 429
+    // QuotaExceeded, 1004 → 401 AuthenticationError, 1103 → 403 ModelNotOpen, 5000 → 500
+    // InternalServiceError, 5001 → 429 ServerOverloaded.
     for (case, code) in [
-        ("quota exhausted", Some(ArkCode::QuotaExceeded)),
-        ("key refused", Some(ArkCode::AuthenticationError)),
-        ("model not activated", Some(ArkCode::ModelNotOpen)),
-        ("internal error", Some(ArkCode::InternalServiceError)),
-        ("overloaded", Some(ArkCode::ServerOverloaded)),
+        ("quota exhausted", Some(1102)),
+        ("key refused", Some(1004)),
+        ("model not activated", Some(1103)),
+        ("internal error", Some(5000)),
+        ("overloaded", Some(5001)),
         ("over the account's concurrency", None),
         ("a ratio the catalog allows and Ark lacks", None),
     ] {
         let mut body = seedance_body();
         match code {
-            Some(code) => ark.inject(SeedanceEndpoint::Create, code),
+            Some(code) => ark
+                .set_faults(
+                    SeedanceEndpoint::Create,
+                    FaultPlan {
+                        error: 1.0,
+                        error_code: code,
+                        ..FaultPlan::none()
+                    },
+                )
+                .unwrap(),
             // The catalog sells 2:3 (midsync serves it); Ark has no 2:3: the mapping
             // refuses before any call, and midsync takes it.
             None if case.starts_with("a ratio") => body["aspectRatio"] = json!("2:3"),
             None => {
                 // The account's one slot is taken by a task of its own.
-                ark.clear_injected();
+                ark.set_all_faults(FaultPlan::none()).unwrap();
                 let first = gw
                     .post("/unified-video/generate", &gw.key, &seedance_body(), None)
                     .await;

@@ -9,7 +9,7 @@ use genmux_conformance::{Billed, Call, Callbacks, ErrorClass, Fault, Harness, RE
 use genmux_core::{async_trait, Catalog, Provider};
 use genmux_seedance::{ArkConfig, ArkTimeouts, SeedanceProvider};
 use genmux_sim::fault::FaultPlan;
-use genmux_sim::seedance::{ArkCode, SeedanceEndpoint, SeedanceSim, SeedanceSimConfig};
+use genmux_sim::seedance::{SeedanceEndpoint, SeedanceSim, SeedanceSimConfig};
 use std::time::Duration;
 
 /// The provider gives up on an answer after this long; a stalled answer comes later.
@@ -59,33 +59,33 @@ impl Harness for SeedanceHarness {
 
     async fn inject(&self, call: Call, fault: Fault) {
         let endpoint = Self::endpoint(call);
-        // spec/upstreams.md, Seedance "Errors": one code per class, at its status.
-        let code = match fault {
-            Fault::Error(ErrorClass::Auth) => Some(ArkCode::AuthenticationError),
-            Fault::Error(ErrorClass::Account) => Some(ArkCode::QuotaExceeded),
-            Fault::Error(ErrorClass::Validation) => Some(ArkCode::InvalidParameter),
-            Fault::Error(ErrorClass::ContentPolicy) => {
-                Some(ArkCode::InputTextSensitiveContentDetected)
-            }
-            Fault::Error(ErrorClass::Upstream5xx) => Some(ArkCode::InternalServiceError),
-            _ => None,
+        // spec/upstreams.md, Seedance "Errors": one Ark answer per class, asked of the
+        // simulator by the framework's fault codes (the simulator answers each with
+        // Ark's code at its status).
+        let code = |error_code: u32| FaultPlan {
+            error: 1.0,
+            error_code,
+            ..FaultPlan::none()
         };
-        if let Some(code) = code {
-            self.sim.inject(endpoint, code);
-            return;
-        }
         let plan = match fault {
+            // 401 AuthenticationError.
+            Fault::Error(ErrorClass::Auth) => code(1004),
+            // 429 QuotaExceeded.
+            Fault::Error(ErrorClass::Account) => code(1102),
+            // 429 RateLimitExceeded.EndpointRPMExceeded with Retry-After.
             Fault::Error(ErrorClass::RateLimited) => FaultPlan {
                 rate_limit: 1.0,
                 retry_after: RETRY_AFTER,
                 ..FaultPlan::none()
             },
+            // 400 InvalidParameter.
+            Fault::Error(ErrorClass::Validation) => code(1201),
+            // 400 InputTextSensitiveContentDetected.
+            Fault::Error(ErrorClass::ContentPolicy) => code(1301),
+            // 500 InternalServiceError.
+            Fault::Error(ErrorClass::Upstream5xx) => code(5000),
             // A gateway in front of Ark timing out (504): the spec lists no Ark code for it.
-            Fault::Error(ErrorClass::Timeout) => FaultPlan {
-                error: 1.0,
-                error_code: 5002,
-                ..FaultPlan::none()
-            },
+            Fault::Error(ErrorClass::Timeout) => code(5002),
             Fault::Dropped => FaultPlan {
                 drop_connection: 1.0,
                 ..FaultPlan::none()
@@ -94,14 +94,12 @@ impl Harness for SeedanceHarness {
                 stall: REQUEST_TIMEOUT + Duration::from_secs(3),
                 ..FaultPlan::none()
             },
-            Fault::Error(class) => panic!("no Ark answer for {class}"),
         };
         self.sim.set_faults(endpoint, plan).unwrap();
     }
 
     async fn clear_faults(&self) {
         self.sim.set_all_faults(FaultPlan::none()).unwrap();
-        self.sim.clear_injected();
     }
 
     fn callbacks(&self) -> Callbacks {

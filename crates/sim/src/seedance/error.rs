@@ -242,3 +242,32 @@ impl WireError for ArkError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_code_answers_arks_body_at_the_specs_status() {
+        let statuses = [
+            400, 400, 401, 403, 403, 404, 404, 429, 429, 429, 400, 400, 400, 500,
+        ];
+        for (code, status) in ArkCode::ALL.into_iter().zip(statuses) {
+            let r = ArkError::of(code).into_response();
+            assert_eq!(r.status().as_u16(), status, "{code:?}");
+            let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], code.as_str());
+            assert!(v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
+        }
+        let r = ArkError::from_fault(InjectedFault {
+            status: 429,
+            code: 1302,
+            retry_after: Some(3),
+        })
+        .into_response();
+        assert_eq!(r.headers()["retry-after"], "3");
+    }
+}

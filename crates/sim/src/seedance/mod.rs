@@ -159,17 +159,6 @@ impl Sim<SeedanceWire> {
         format!("{}{API_PREFIX}", self.base_url())
     }
 
-    /// Makes every call to `endpoint` answer Ark's `code` (at its status) until
-    /// [`Sim::clear_injected`].
-    pub fn inject(&self, endpoint: SeedanceEndpoint, code: ArkCode) {
-        self.handle().config().wire.injected.set(endpoint, code);
-    }
-
-    /// Removes the errors set with [`Sim::inject`].
-    pub fn clear_injected(&self) {
-        self.handle().config().wire.injected.clear();
-    }
-
     /// Tokens Ark billed for task `id` (its `usage.completion_tokens`), once it succeeded.
     pub fn billed_tokens(&self, id: &str) -> Option<i64> {
         self.tasks()

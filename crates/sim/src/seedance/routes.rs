@@ -1,6 +1,6 @@
-//! The two endpoints of the spec, each through the framework's fault wrapper: Bearer
-//! authentication, errors a test injected, the strict body check, the account's standing
-//! and concurrency, then the task.
+//! The two endpoints of the spec, each through the framework's fault wrapper (seeded
+//! faults answered in Ark's shape): Bearer authentication, the strict body check, the
+//! account's standing, tokens and concurrency, then the task.
 
 use axum::extract::{Path, Request, State};
 use axum::routing::{get, post};
@@ -48,9 +48,6 @@ fn auth(sim: &Handle, req: &Request) -> Result<usize, ArkError> {
 async fn create(State(sim): State<Handle>, req: Request) -> axum::response::Response {
     let s = sim.clone();
     guarded(&sim, SeedanceEndpoint::Create, req, async move |req| {
-        if let Some(e) = s.config().wire.injected.answer(SeedanceEndpoint::Create) {
-            return Err(e);
-        }
         let account = auth(&s, &req)?;
         let body = read_json(req, BODY_LIMIT).await.map_err(|e| match e {
             BodyError::TooLarge(n) => {
@@ -167,9 +164,6 @@ async fn query(
 ) -> axum::response::Response {
     let s = sim.clone();
     guarded(&sim, SeedanceEndpoint::Query, req, async move |req| {
-        if let Some(e) = s.config().wire.injected.answer(SeedanceEndpoint::Query) {
-            return Err(e);
-        }
         let account = auth(&s, &req)?;
         let now = s.now_ms();
         s.with_tasks(|b| {
