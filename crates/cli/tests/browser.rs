@@ -124,6 +124,27 @@ async fn gateway_page_signs_in_quotes_generates_plays_and_shows_usage() {
             [],
             |v: &Value| *v == json!(["5", "10"])
         );
+        // Issue 20: the form fits — advanced options collapsed, the empty required prompt
+        // not red before anything is typed, the price and Generate in view at the top.
+        let layout = js!(
+            c,
+            "window.scrollTo(0, 0);
+             document.getElementById('generate-section').scrollIntoView({block: 'start'});
+             const adv = document.querySelector('#fields details[data-advanced]');
+             const b = document.getElementById('submit').getBoundingClientRect();
+             const q = document.getElementById('quote-points').getBoundingClientRect();
+             const p = document.querySelector(\"#fields [data-field='prompt']\");
+             return {advancedOpen: adv ? adv.open : null,
+                     cameraInsideAdvanced: !!document.querySelector(\"#fields details[data-advanced] [data-field='cameraControl.cameraMotion']\"),
+                     submitInView: b.top >= 0 && b.bottom <= window.innerHeight,
+                     priceInView: q.top >= 0 && q.bottom <= window.innerHeight,
+                     promptRed: p.matches(':user-invalid'),
+                     promptLabel: document.querySelector(`label[for='${p.id}']`).textContent.trim()};"
+        );
+        if layout != json!({"advancedOpen": false, "cameraInsideAdvanced": true, "submitInView": true,
+                            "priceInView": true, "promptRed": false, "promptLabel": "Prompt *"}) {
+            return Err(format!("form layout: {layout}"));
+        }
         js!(
             c,
             "const p = document.querySelector(\"#fields [data-field='prompt']\");
@@ -282,6 +303,69 @@ async fn gateway_page_signs_in_quotes_generates_plays_and_shows_usage() {
             return Err(format!("usage log rows: {rows}, want 1"));
         }
 
+        // Usage cards fit video: seconds generated, no token cards; the API's ranges.
+        let cards = wait_js!(
+            c,
+            "the seconds-of-video card",
+            WAIT,
+            "return {seconds: document.getElementById('usage-video-seconds').dataset.value,
+                     images: document.getElementById('usage-images').dataset.value,
+                     tokensHidden: document.getElementById('usage-tokens-card').hidden,
+                     ranges: [...document.querySelectorAll('#usage-range option')].map(o => o.value),
+                     taskInLog: document.querySelector('#usage-logs tbody tr.log-row .log-task')?.textContent};",
+            [],
+            |v: &Value| v["seconds"] == json!("10")
+        );
+        if cards
+            != json!({"seconds": "10", "images": "0", "tokensHidden": true,
+                      "ranges": ["today", "last_7_days", "last_30_days", "last_90_days", "custom"],
+                      "taskInLog": task_id})
+        {
+            return Err(format!("usage cards: {cards}"));
+        }
+
+        // kling-video-extend offers the account's own video as its videoId, in a one-line
+        // input with a picker.
+        js!(
+            c,
+            "const m = document.getElementById('model'); m.value = 'kling-video-extend';
+             m.dispatchEvent(new Event('change', {bubbles: true}));"
+        );
+        let picker = wait_js!(
+            c,
+            "the video picker of kling-video-extend",
+            WAIT,
+            "const i = document.querySelector(\"#fields [data-field='videoId']\");
+             const l = document.querySelector(\"#fields datalist[data-picks='videoId']\");
+             return i && l ? {tag: i.tagName, list: i.getAttribute('list') === l.id,
+                              options: [...l.options].map(o => o.value)} : null;",
+            [],
+            |v: &Value| v["options"].as_array().is_some_and(|o| !o.is_empty())
+        );
+        if picker["tag"] != json!("INPUT") || picker["list"] != json!(true) {
+            return Err(format!("video picker: {picker}"));
+        }
+        let status: Value = reqwest::Client::new()
+            .get(format!("{}/unified-video/{task_id}/status", gw.url))
+            .bearer_auth(&gw.key)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let asset_id = status["assets"][0]["id"].clone();
+        if !picker["options"].as_array().unwrap().contains(&asset_id) {
+            return Err(format!("picker {picker} lacks the task's video {asset_id}"));
+        }
+        // Back to the first model for the artifacts below.
+        js!(
+            c,
+            "const m = document.getElementById('model'); m.value = arguments[0];
+             m.dispatchEvent(new Event('change', {bubbles: true}));",
+            MODEL
+        );
+
         // The artifact: the finished task in view.
         js!(
             c,
@@ -294,6 +378,30 @@ async fn gateway_page_signs_in_quotes_generates_plays_and_shows_usage() {
         let size = std::fs::metadata(&shot).map_err(|e| e.to_string())?.len();
         if size <= 1000 {
             return Err(format!("{} is only {size} bytes", shot.display()));
+        }
+
+        // Signing out leaves nothing of this key on screen.
+        js!(c, "document.getElementById('sign-out').click();");
+        let after = wait_js!(
+            c,
+            "the page to clear on sign-out",
+            WAIT,
+            "return {signin: !document.getElementById('signin-section').hidden,
+                     result: document.getElementById('submit-result').hidden,
+                     taskId: document.getElementById('task-id').textContent,
+                     tasks: document.querySelectorAll('#task-list li').length,
+                     points: document.getElementById('usage-total-points').textContent,
+                     logs: document.querySelectorAll('#usage-logs tbody tr').length,
+                     balance: document.getElementById('balance').textContent};",
+            [],
+            |v: &Value| v["signin"] == json!(true)
+        );
+        if after
+            != json!({"signin": true, "result": true, "taskId": "", "tasks": 0, "points": "—",
+                      "logs": 0, "balance": after["balance"]})
+            || after["balance"].as_str().is_some_and(|b| !b.is_empty() && b != "—")
+        {
+            return Err(format!("after sign-out: {after}"));
         }
         Ok(())
     }

@@ -16,6 +16,9 @@
 //! - [`seedance::SeedanceSim`]: Seedance on BytePlus ModelArk (`spec/upstreams.md`), on the
 //!   framework: create and query with Bearer keys, Ark's error codes, token usage, expiring
 //!   video URLs and unsigned callbacks.
+//! - [`xai::XaiSim`]: the xAI Grok Imagine video API of `spec/upstreams.md` on the shared
+//!   [`framework`]: strict create rules with xAI's `400 {"error":"…"}`, `pending` →
+//!   `done`/`failed` on the clock, billed `usage.cost_in_usd_ticks`, expiring MP4 links.
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -52,6 +55,7 @@ pub mod sandbox;
 pub mod seedance;
 pub mod server;
 pub mod unified;
+pub mod xai;
 
 pub use clock::SimClock;
 pub use error::{Error, Result};

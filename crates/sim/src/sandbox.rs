@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "runway", "seedance"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "seedance"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -41,6 +41,7 @@ type Starter = fn(&SimulatorOptions, SocketAddr) -> Starting<'_>;
 const FRAMEWORK: &[(&str, Starter)] = &[
     ("unified", start_framework::<Unified>),
     ("runway", start_framework::<crate::runway::RunwayWire>),
+    ("xai", start_framework::<crate::xai::XaiWire>),
     (
         crate::seedance::SeedanceWire::NAME,
         start_framework::<crate::seedance::SeedanceWire>,
@@ -337,6 +338,13 @@ mod tests {
             {
                 assert!(WebhookSecret::parse(secret).is_ok(), "{up:?}");
             }
+            // And points the provider at itself.
+            assert!(
+                up.settings
+                    .iter()
+                    .any(|(k, v)| k.ends_with("_BASE_URL") && *v == up.base_url),
+                "{up:?}"
+            );
             assert_eq!(
                 up.info["settings"].as_object().unwrap().len(),
                 up.settings.len()
@@ -357,7 +365,7 @@ mod tests {
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
             e.to_string().contains(
-                "no simulator is called `nosuch` (allowed: kling, unified, runway, seedance)"
+                "no simulator is called `nosuch` (allowed: kling, unified, runway, xai, seedance)"
             ),
             "{e}"
         );

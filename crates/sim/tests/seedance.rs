@@ -970,3 +970,31 @@ async fn an_account_out_of_tokens_gets_quota_exceeded_and_failures_give_them_bac
     ark.create_ok(&t2v()).await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_routes_answer_under_api_v3_and_at_the_address_the_sandbox_hands_out() {
+    let sim = start().await;
+    let http = reqwest::Client::new();
+    for base in [sim.ark_base_url(), sim.base_url().to_string()] {
+        let r = http
+            .post(format!("{base}/contents/generations/tasks"))
+            .bearer_auth(sim.api_key())
+            .json(&t2v())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{base}");
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let q = http
+            .get(format!("{base}/contents/generations/tasks/{id}"))
+            .bearer_auth(sim.api_key())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(q.status(), 200, "{base}");
+    }
+    sim.shutdown().await;
+}

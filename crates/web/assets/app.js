@@ -16,9 +16,14 @@
 //   Tasks     #task-list > li.task[data-task-id][data-status] with .status, .task-prompt,
 //             .previews video[src] / img[src], .task-error, .task-note,
 //             button.task-cancel (only where the listing says `cancellable`); #tasks-refresh
-//   Usage     #usage-range (last_7_days|last_30_days|custom), #usage-from, #usage-to,
-//             #usage-refresh, #usage-error, #usage-total-points, #usage-total-requests,
-//             #usage-input-tokens, #usage-output-tokens (text formatted, data-value raw),
+//   Form+     #fields details[data-advanced] holds the catalog's advanced fields (collapsed);
+//             an id field (catalog `pick`) has datalist[data-picks="<name>"] of the
+//             account's own results
+//   Usage     #usage-range (today|last_7_days|last_30_days|last_90_days|custom), #usage-from,
+//             #usage-to, #usage-refresh, #usage-error, #usage-total-points,
+//             #usage-total-requests, #usage-video-seconds, #usage-images,
+//             #usage-input-tokens, #usage-output-tokens (in #usage-tokens-card, shown only
+//             when non-zero) (text formatted, data-value raw),
 //             #usage-chart svg .bar[data-label][data-value], #usage-logs tbody tr.log-row,
 //             #usage-model-filter, #usage-limit, #usage-prev, #usage-next, #usage-page
 //   Balance   #balance (text formatted; data-value = balance, data-held = held points),
@@ -45,6 +50,7 @@ const FAMILIES = [
 
 const state = {
   models: new Map(), // id -> {summary, params, hints, base, kind}
+  picks: {}, // result kind -> [{id, label}]: the account's own results, for id fields
   form: null,
   quoteSeq: 0,
   quoteTimer: 0,
@@ -58,7 +64,11 @@ const FINAL = new Set(["succeeded", "failed"]);
 tasks.onUpdate = (t) => {
   if (t.taskId === $("task-id").textContent) $("task-status").textContent = t.status;
   // A finished task's hold is charged or refunded: the header follows.
-  if (FINAL.has(String(t.status).toLowerCase())) balance.refresh();
+  if (FINAL.has(String(t.status).toLowerCase())) {
+    balance.refresh();
+    // A new result can be the input of the next request (extend, lip sync).
+    if (String(t.status).toLowerCase() === "succeeded") refreshPicks();
+  }
 };
 
 function maskKey(key) {
@@ -80,9 +90,45 @@ function signOut(message = "") {
   storeKey("");
   tasks.clear();
   balance.clear();
+  usage.clear();
   clearTimeout(state.quoteTimer);
   state.models.clear();
+  state.picks = {};
+  state.form = null;
+  // Nothing of the previous key may stay on screen for the next one.
+  $("fields").replaceChildren();
+  $("model").replaceChildren();
+  $("submit-result").hidden = true;
+  for (const id of ["points-charged", "task-id", "task-status", "submit-error", "quote-error", "models-error"]) {
+    $(id).textContent = "";
+  }
+  setQuote("—", "idle");
   showSignIn(message);
+}
+
+/**
+ * The account's own finished results, by kind, for fields that take an earlier result's id
+ * (the catalog's `pick`): newest first, labelled by prompt and time.
+ */
+async function loadPicks() {
+  const picks = {};
+  for (const fam of FAMILIES) {
+    let body;
+    try {
+      body = await api.get(`${fam.base}/tasks?status=succeeded&limit=100`);
+    } catch {
+      continue; // no listing, no picker: the field still takes a pasted id
+    }
+    for (const t of Array.isArray(body?.tasks) ? body.tasks : []) {
+      for (const a of Array.isArray(t.assets) ? t.assets : []) {
+        if (!a || !a.id || !a.kind) continue;
+        const when = t.createdAt ? new Date(t.createdAt).toLocaleString() : "";
+        const what = typeof t.prompt === "string" && t.prompt ? t.prompt.slice(0, 60) : t.model;
+        (picks[a.kind] ||= []).push({ id: a.id, label: `${what} · ${when}` });
+      }
+    }
+  }
+  state.picks = picks;
 }
 
 async function signIn(key) {
@@ -110,6 +156,14 @@ async function signIn(key) {
   usage.setModels([...state.models.keys()]);
   usage.refresh();
   balance.refresh();
+  refreshPicks();
+}
+
+/** Reloads the picker choices and re-renders the form if a field offers them. */
+async function refreshPicks() {
+  await loadPicks();
+  const m = state.models.get($("model").value);
+  if (m && (m.params.fields || []).some((f) => f.pick)) renderForm(state.form ? state.form.value() : {});
 }
 
 /** Loads every family's models into the picker and renders the first model's form. */
@@ -150,7 +204,7 @@ function renderForm(carry) {
   const m = state.models.get($("model").value);
   if (!m) return;
   $("model-description").textContent = m.summary.description || "";
-  state.form = renderModelForm($("fields"), m.params, scheduleQuote);
+  state.form = renderModelForm($("fields"), m.params, scheduleQuote, state.picks);
   state.form.set(carry);
   const rules = Array.isArray(m.params.rules) ? m.params.rules : [];
   $("model-rules").replaceChildren(...rules.map((r) => el("li", { text: r.description || String(r.id || r) })));

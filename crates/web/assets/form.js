@@ -51,11 +51,11 @@ function limitsText(f) {
   else if (f.max != null) parts.push(`≤ ${fmt(f.max)}`);
   if (f.minLength != null && f.maxLength != null) parts.push(`${f.minLength}–${f.maxLength} characters`);
   else if (f.maxLength != null) parts.push(`up to ${f.maxLength} characters`);
-  else if (f.minLength != null) parts.push(`at least ${f.minLength} characters`);
+  else if (f.minLength != null) parts.push(`at least ${f.minLength} character${f.minLength === 1 ? "" : "s"}`);
   if (f.minItems != null && f.maxItems != null) {
     parts.push(f.minItems === f.maxItems ? `exactly ${f.minItems}` : `${f.minItems}–${f.maxItems} items`);
-  } else if (f.maxItems != null) parts.push(`up to ${f.maxItems} items`);
-  else if (f.minItems != null) parts.push(`at least ${f.minItems} items`);
+  } else if (f.maxItems != null) parts.push(`up to ${f.maxItems} item${f.maxItems === 1 ? "" : "s"}`);
+  else if (f.minItems != null) parts.push(`at least ${f.minItems} item${f.minItems === 1 ? "" : "s"}`);
   return parts.join(" · ");
 }
 
@@ -87,7 +87,7 @@ const isEmpty = (v) =>
  * A rendered field: `element` to insert, `value()` for the request body (undefined = omit),
  * `set(v)` to carry a value over when the model changes.
  */
-function control(f, fields, defaults, changed) {
+function control(f, fields, defaults, changed, picks) {
   switch (f.type) {
     case "media_list":
     case "string_list":
@@ -99,7 +99,7 @@ function control(f, fields, defaults, changed) {
     case "object_list":
       return objectListControl(f, fields, changed);
     default:
-      return scalarControl(f, defaults);
+      return scalarControl(f, defaults, picks);
   }
 }
 
@@ -116,7 +116,7 @@ function parseScalar(f, raw) {
   return raw;
 }
 
-function scalarControl(f, defaults) {
+function scalarControl(f, defaults, picks = {}) {
   const id = uid("field");
   const { label, help } = labelAndHelp(f, id);
   const def = f.default !== undefined ? f.default : defaults[f.name];
@@ -170,17 +170,36 @@ function scalarControl(f, defaults) {
       if (typeof v === "number" && (f.min == null || v >= f.min) && (f.max == null || v <= f.max)) input.value = String(v);
     };
   } else {
-    // string and media (a URL or bare Base64, so not type=url)
-    const long = f.type === "string" && (f.maxLength == null || f.maxLength > 200);
+    // string and media (a URL or bare Base64, so not type=url). Only text that may be long
+    // (a prompt) gets a multi-line box; ids and URLs are one line.
+    const long = f.type === "string" && !f.pick && f.maxLength != null && f.maxLength > 200;
+    const options = f.pick ? picks[f.pick] || [] : [];
+    const listId = f.pick ? uid("picks") : undefined;
     input = el(long ? "textarea" : "input", {
       ...common,
       type: long ? undefined : "text",
       rows: long ? 3 : undefined,
       maxlength: f.maxLength ?? undefined,
       minlength: f.minLength ?? undefined,
-      placeholder: f.type === "media" ? "https://… or Base64" : undefined,
-      spellcheck: f.type === "media" ? "false" : undefined,
+      list: listId,
+      autocomplete: f.pick ? "off" : undefined,
+      placeholder: f.type === "media" ? "https://… or Base64" : f.pick ? `Pick one of your ${f.pick}s or paste an id` : undefined,
+      spellcheck: f.type === "media" || f.pick ? "false" : undefined,
     });
+    if (f.pick) {
+      // The account's own earlier results of this kind (newest first), by id.
+      const list = el("datalist", { id: listId, "data-picks": f.name },
+        ...options.map((o) => el("option", { value: o.id, label: o.label })));
+      value = () => (input.value === "" ? undefined : input.value);
+      set = (v) => {
+        if (typeof v === "string") input.value = v;
+      };
+      if (def !== undefined) set(def);
+      const note = options.length
+        ? null
+        : el("p", { class: "help", text: `No ${f.pick}s of yours to pick yet: generate one first, or paste an id.` });
+      return { element: el("div", { class: "field" }, label, input, list, help, note), value, set, input };
+    }
     value = () => (input.value === "" ? undefined : input.value);
     set = (v) => {
       if (typeof v === "string" && (f.maxLength == null || v.length <= f.maxLength)) input.value = v;
@@ -370,11 +389,19 @@ function jsonControl(f) {
  * @param {() => void} changed called after list add/remove (inputs bubble their own events)
  * @returns {{ value: () => object, set: (body: object) => void }}
  */
-export function renderModelForm(container, params, changed) {
+export function renderModelForm(container, params, changed, picks = {}) {
   const fields = Array.isArray(params?.fields) ? params.fields : [];
   const defaults = params?.defaults && typeof params.defaults === "object" ? params.defaults : {};
-  const top = childFields(fields, "").map((f) => ({ spec: f, ctl: control(f, fields, defaults, changed) }));
-  container.replaceChildren(...top.map((t) => t.ctl.element));
+  const top = childFields(fields, "").map((f) => ({ spec: f, ctl: control(f, fields, defaults, changed, picks) }));
+  // Fields the catalog marks advanced sit in a collapsed group, so the everyday ones, the
+  // price and the button fit on one screen.
+  const basic = top.filter((t) => !t.spec.advanced).map((t) => t.ctl.element);
+  const advanced = top.filter((t) => t.spec.advanced).map((t) => t.ctl.element);
+  const group = advanced.length
+    ? el("details", { class: "advanced", "data-advanced": "true" },
+        el("summary", { text: `Advanced options (${advanced.length})` }), ...advanced)
+    : null;
+  container.replaceChildren(...basic, ...(group ? [group] : []));
   return {
     value() {
       const body = {};

@@ -32,14 +32,23 @@ function setStat(id, value) {
   node.textContent = value.toLocaleString();
 }
 
-/** `{duration: 10, resolution: "720p"}` → "duration 10 · resolution 720p". */
-function usageText(u) {
+/** A usage object in words: `{operation: "text_to_video", duration: 10, resolution: "720p"}`
+ * → "text to video · 10 s · 720p". */
+export function usageText(u) {
   if (!u || typeof u !== "object") return u == null ? "" : String(u);
-  return Object.entries(u)
-    .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
-    .map(([k, v]) => `${k} ${v}`)
-    .join(" · ");
+  const parts = [];
+  if (typeof u.operation === "string") parts.push(u.operation.replaceAll("_", " "));
+  if (typeof u.duration === "number") parts.push(`${u.duration} s`);
+  if (typeof u.images === "number") parts.push(`${u.images} image${u.images === 1 ? "" : "s"}`);
+  for (const k of ["resolution", "mode", "quality"]) if (typeof u[k] === "string") parts.push(u[k]);
+  if (u.generateAudio === true) parts.push("audio");
+  if (typeof u.inputTokens === "number") parts.push(`${u.inputTokens} input tokens`);
+  if (typeof u.outputTokens === "number") parts.push(`${u.outputTokens} output tokens`);
+  return parts.join(" · ");
 }
+
+/** Most log rows read to total the seconds and images of a range (the API's page bound). */
+const TOTALS_LIMIT = 1000;
 
 export class UsageDashboard {
   constructor(api) {
@@ -105,7 +114,52 @@ export class UsageDashboard {
   async refresh() {
     this.page = 1;
     $("usage-error").textContent = "";
-    await Promise.all([this.loadSummary(), this.loadLogs()]);
+    await Promise.all([this.loadSummary(), this.loadLogs(), this.loadTotals()]);
+  }
+
+  /** Empties every card, the chart and the log (on sign-out). */
+  clear() {
+    for (const id of ["usage-total-points", "usage-total-requests", "usage-video-seconds", "usage-images"]) {
+      $(id).textContent = "—";
+      delete $(id).dataset.value;
+    }
+    $("usage-tokens-card").hidden = true;
+    $("usage-chart").replaceChildren();
+    $("usage-logs").tBodies[0].replaceChildren();
+    $("usage-error").textContent = "";
+    this.models = [];
+    this.fillFilter([]);
+  }
+
+  /** Seconds of video and images generated in the range, from its usage rows. */
+  async loadTotals() {
+    let range;
+    try {
+      range = this.range();
+    } catch {
+      return; // loadSummary shows the range error
+    }
+    const q = new URLSearchParams({ page: "1", limit: String(TOTALS_LIMIT), date_range: range });
+    try {
+      const body = await this.api.get(`/v1/usage/logs?${q}`);
+      const logs = Array.isArray(body.logs) ? body.logs : [];
+      let seconds = 0;
+      let images = 0;
+      for (const log of logs) {
+        const u = log.usage || {};
+        if (typeof u.images === "number") images += u.images;
+        else if (typeof u.duration === "number") seconds += u.duration;
+      }
+      setStat("usage-video-seconds", seconds);
+      setStat("usage-images", images);
+      // More rows than one page: the figures are a lower bound, and say so.
+      const partial = (body.total ?? logs.length) > logs.length;
+      for (const id of ["usage-video-seconds", "usage-images"]) {
+        if (partial) $(id).textContent = `≥ ${$(id).textContent}`;
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) this.showError(e);
+    }
   }
 
   async loadSummary() {
@@ -123,6 +177,7 @@ export class UsageDashboard {
       setStat("usage-total-requests", num(s.totalRequests));
       setStat("usage-input-tokens", num(s.totalInputTokens));
       setStat("usage-output-tokens", num(s.totalOutputTokens));
+      $("usage-tokens-card").hidden = num(s.totalInputTokens) + num(s.totalOutputTokens) === 0;
       const by = s.byModel && typeof s.byModel === "object" ? s.byModel : {};
       const rows = Object.entries(by).map(([label, v]) => ({ label, value: num(v?.pointsCharged) }));
       const title = `Points by model, ${range.replaceAll("_", " ")}`;
@@ -157,6 +212,7 @@ export class UsageDashboard {
           : String(log.createdAt ?? "");
         return el("tr", { class: "log-row", "data-model": log.model ?? "" },
           el("td", {}, when),
+          el("td", {}, el("code", { class: "log-task", text: log.taskId ?? "" })),
           el("td", {}, el("code", { text: log.model ?? "" })),
           el("td", { class: "num", text: num(log.pointsCharged).toLocaleString() }),
           el("td", { class: "usage", text: usageText(log.usage) }));

@@ -93,6 +93,25 @@ pub struct FieldSpec {
     /// Most list items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_items: Option<u32>,
+    /// Shown under "Advanced options" by forms (`[form] advanced` in the catalog file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advanced: bool,
+    /// The id of an earlier result of this kind (`"video"`): forms offer the account's own
+    /// (`[form] picks` in the catalog file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<String>,
+}
+
+/// How forms present fields, by field name (the `[form]` table of the catalog file).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormHints {
+    /// Fields shown under "Advanced options".
+    #[serde(default)]
+    advanced: Vec<String>,
+    /// Fields that take the id of an earlier result, by the result's kind.
+    #[serde(default)]
+    picks: BTreeMap<String, String>,
 }
 
 /// A provider model that can serve a catalog model, optionally for some operations only.
@@ -178,6 +197,35 @@ struct CatalogFile {
     model: Vec<ModelSpec>,
     #[serde(default)]
     disabled: Vec<String>,
+    /// Display labels by field name, for fields without their own `label`.
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    /// How forms present fields.
+    #[serde(default)]
+    form: FormHints,
+}
+
+impl CatalogFile {
+    /// Its models, each field labelled from `[labels]` unless it has its own label, and
+    /// marked advanced or as an earlier result's id from `[form]`.
+    fn labelled_models(self) -> Vec<ModelSpec> {
+        let (labels, form) = (self.labels, self.form);
+        self.model
+            .into_iter()
+            .map(|mut m| {
+                for f in &mut m.fields {
+                    if f.label.is_none() {
+                        f.label = labels.get(&f.name).cloned();
+                    }
+                    f.advanced |= form.advanced.contains(&f.name);
+                    if f.pick.is_none() {
+                        f.pick = form.picks.get(&f.name).cloned();
+                    }
+                }
+                m
+            })
+            .collect()
+    }
 }
 
 /// The loaded catalog: model specs by id, in file order.
@@ -213,10 +261,11 @@ impl Catalog {
             plans: Vec::new(),
             by_id: BTreeMap::new(),
         };
-        for m in file.model {
+        let disabled = file.disabled.clone();
+        for m in file.labelled_models() {
             catalog.upsert(m)?;
         }
-        for id in &file.disabled {
+        for id in &disabled {
             catalog.remove(id)?;
         }
         catalog.check_examples()?;
@@ -252,10 +301,11 @@ impl Catalog {
         let file: CatalogFile = toml::from_str(text)
             .map_err(|e| Error::invalid(format!("catalog override: {e}")).with_source(e))?;
         let mut catalog = self.clone();
-        for m in file.model {
+        let disabled = file.disabled.clone();
+        for m in file.labelled_models() {
             catalog.upsert(m)?;
         }
-        for id in &file.disabled {
+        for id in &disabled {
             catalog.remove(id)?;
         }
         catalog.check_examples()?;

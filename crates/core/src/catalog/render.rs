@@ -18,6 +18,8 @@ fn field_json(f: &FieldSpec) -> Value {
     };
     put("label", f.label.as_ref().map(|v| json!(v)));
     put("description", f.description.as_ref().map(|v| json!(v)));
+    put("advanced", f.advanced.then_some(json!(true)));
+    put("pick", f.pick.as_ref().map(|v| json!(v)));
     put("default", f.default.clone());
     put("enum", f.allowed.as_ref().map(|v| json!(v)));
     // Integer fields render integer limits (`"min": 3`, not `3.0`) so a form can use them

@@ -106,13 +106,16 @@ where
                 r
             }
         },
+        // `FaultPlan::malformed_json`: 200 with the body cut in half.
         FaultAction::Malformed => {
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
                 .await
                 .unwrap_or_default();
-            let mut r = Response::from_parts(parts, Body::from(bytes.slice(..bytes.len() / 2)));
-            r.headers_mut().remove(http::header::CONTENT_LENGTH);
+            let mut r = Response::new(Body::from(bytes.slice(..bytes.len() / 2)));
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         _ => response,

@@ -14,6 +14,7 @@ use super::config::{Endpoint, Feature};
 use super::envelope::{ok, KlingError};
 use super::state::KlingState;
 use crate::fault::FaultAction;
+use crate::framework::{guard_with, InjectedFault, WireError};
 use crate::server::ConnectionKill;
 
 /// Largest body read: image_list may carry 10 Base64 images of 10 MB each.
@@ -67,62 +68,33 @@ struct Call {
     req: Request,
 }
 
-/// Applies the endpoint's faults and verifies the JWT, runs `work`, then applies the
-/// post-processing faults (dropped connection, malformed body).
+/// Applies the endpoint's faults (the framework's guard, in Kling's error shape), verifies
+/// the JWT and runs `work`.
 async fn guarded<F>(state: &KlingState, endpoint: Endpoint, req: Request, work: F) -> Response
 where
     F: AsyncFnOnce(Call) -> Result<Value, KlingError>,
 {
-    let decision = state.faults().decide(endpoint);
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
-    }
-    if let FaultAction::Error {
-        code, retry_after, ..
-    } = decision.action
-    {
-        let mut e = KlingError::new(code, fault_message(code));
-        e.retry_after = retry_after;
-        return e.into_response();
-    }
-    let kill = req.extensions().get::<ConnectionKill>().cloned();
-    let header = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let result = match auth::verify(
-        header.as_deref(),
-        &state.config().accounts,
-        state.real_world_now(),
-    ) {
-        Ok(account) => work(Call { account, req }).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(data) => ok(data),
-        Err(e) => e.into_response(),
-    };
-    if !decision.stall.is_zero() {
-        // The work is done (a task may exist now); the answer comes late.
-        tokio::time::sleep(decision.stall).await;
-    }
-    match decision.action {
-        FaultAction::Drop => match kill {
-            Some(kill) => {
-                // The work is done (a task may exist now); the client never hears of it.
-                kill.trigger();
-                std::future::pending::<Response>().await
-            }
-            None => {
-                let mut r = StatusCode::BAD_GATEWAY.into_response();
-                r.headers_mut()
-                    .insert("x-sim-fault", HeaderValue::from_static("drop-connection"));
-                r
-            }
-        },
-        FaultAction::Malformed => malformed(response).await,
-        _ => response,
+    guard_with::<_, KlingError, _>(state.faults(), endpoint, req, async move |req| {
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let account = auth::verify(
+            header.as_deref(),
+            &state.config().accounts,
+            state.real_world_now(),
+        )?;
+        work(Call { account, req }).await.map(ok)
+    })
+    .await
+}
+
+impl WireError for KlingError {
+    fn from_fault(fault: InjectedFault) -> Self {
+        let mut e = KlingError::new(fault.code, fault_message(fault.code));
+        e.retry_after = fault.retry_after;
+        e
     }
 }
 
@@ -135,20 +107,6 @@ fn fault_message(code: u32) -> &'static str {
         1300 => "request refused by platform policy",
         _ => "request refused (injected fault)",
     }
-}
-
-/// The same response with its JSON body cut in half (status forced to 200).
-async fn malformed(response: Response) -> Response {
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    let cut = bytes.slice(..bytes.len() / 2);
-    let mut r = Response::new(Body::from(cut));
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
 }
 
 async fn json_body(req: Request) -> Result<Value, KlingError> {

@@ -42,8 +42,9 @@ use rand::Rng;
 use crate::fault::FaultKey;
 use crate::framework::{MediaSpec, Outgoing, OverConcurrency, Phase, Record, Sim, SimConfig, Wire};
 
-/// The path of Ark's API under the simulator's address (`ARK_BASE_URL` ends with it, as
-/// `https://ark.ap-southeast.bytepluses.com/api/v3` does).
+/// The path of Ark's API under the simulator's address, as under
+/// `https://ark.ap-southeast.bytepluses.com/api/v3`; the routes answer at the root too,
+/// which is what the sandbox hands out as `ARK_BASE_URL`.
 pub const API_PREFIX: &str = "/api/v3";
 
 /// A running Seedance simulator.
@@ -136,7 +137,7 @@ impl Wire for SeedanceWire {
 
     fn provider_settings(sim: &Sim<Self>) -> Vec<(&'static str, String)> {
         vec![
-            ("ARK_BASE_URL", sim.ark_base_url()),
+            ("ARK_BASE_URL", sim.base_url().to_string()),
             ("ARK_API_KEY", sim.api_key().to_string()),
         ]
     }
@@ -154,7 +155,8 @@ impl Sim<SeedanceWire> {
         Sim::start(SimConfig::default().with_wire(wire).with_settings(settings)).await
     }
 
-    /// What `ARK_BASE_URL` is set to: the address plus [`API_PREFIX`].
+    /// The address plus [`API_PREFIX`], as Ark's own base URLs end (the sandbox hands out
+    /// the bare address, which serves the same routes).
     pub fn ark_base_url(&self) -> String {
         format!("{}{API_PREFIX}", self.base_url())
     }

@@ -21,11 +21,17 @@ type Handle = SimHandle<SeedanceWire>;
 /// Bodies larger than this are refused (images may come inline as data URIs).
 const BODY_LIMIT: usize = 32 << 20;
 
+/// The task routes under Ark's `/api/v3` and at the root: `ARK_BASE_URL` may name either
+/// (the sandbox hands out the simulator's address as it is).
 pub(super) fn routes() -> axum::Router<Handle> {
-    let tasks = format!("{API_PREFIX}/contents/generations/tasks");
-    axum::Router::new()
-        .route(&tasks, post(create))
-        .route(&format!("{tasks}/{{id}}"), get(query))
+    let mut router = axum::Router::new();
+    for prefix in [API_PREFIX, ""] {
+        let tasks = format!("{prefix}/contents/generations/tasks");
+        router = router
+            .route(&tasks, post(create))
+            .route(&format!("{tasks}/{{id}}"), get(query));
+    }
+    router
 }
 
 fn auth(sim: &Handle, req: &Request) -> Result<usize, ArkError> {

@@ -1,0 +1,289 @@
+//! [`XaiClient`]: one method per endpoint of the xAI video API (`spec/upstreams.md`,
+//! "xAI Grok Imagine video"), over `reqwest`, Bearer auth.
+//!
+//! What the client promises about failures (the router decides about retries):
+//! - an answer outside 2xx becomes the [`crate::error`] table's kind, with xAI's words
+//!   and any `Retry-After`;
+//! - a submission that fails after its body may have reached xAI (a timeout, a connection
+//!   dropped mid-answer, a 2xx whose body names no `request_id`, a gateway's 408/504) is
+//!   returned with [`Error::with_maybe_accepted`] and must not be resubmitted;
+//! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
+//!   not maybe-accepted.
+
+use crate::error::{api_error, parse_retry_after, Call, PROVIDER};
+use crate::wire::{CreateVideoRequest, CreateVideoResponse, VideoStatus, GENERATIONS_PATH};
+use genmux_core::{Error, ErrorKind, Result};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use url::Url;
+
+/// xAI's API.
+pub const DEFAULT_BASE_URL: &str = "https://api.x.ai";
+
+/// Connect and whole-request timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XaiTimeouts {
+    /// Establishing the TCP/TLS connection. A failure here never reaches xAI.
+    pub connect: Duration,
+    /// The whole request, from sending to the last byte of the answer. A submission that
+    /// hits it may have been accepted.
+    pub request: Duration,
+}
+
+impl Default for XaiTimeouts {
+    fn default() -> Self {
+        XaiTimeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How to reach one xAI account.
+#[derive(Clone)]
+pub struct XaiConfig {
+    /// [`DEFAULT_BASE_URL`] or a simulator's URL.
+    pub base_url: String,
+    /// The API key (`XAI_API_KEY`), sent as `Authorization: Bearer`.
+    pub api_key: String,
+    /// Timeouts.
+    pub timeouts: XaiTimeouts,
+}
+
+impl XaiConfig {
+    /// A config for xAI's API with default timeouts.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        XaiConfig {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            api_key: api_key.into(),
+            timeouts: XaiTimeouts::default(),
+        }
+    }
+
+    /// Replaces the base URL.
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Replaces the timeouts.
+    pub fn with_timeouts(mut self, timeouts: XaiTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+impl std::fmt::Debug for XaiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XaiConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+/// An xAI video API client. Cheap to clone; clones share the connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> genmux_core::Result<()> {
+/// use genmux_xai::wire::CreateVideoRequest;
+/// use genmux_xai::{XaiClient, XaiConfig};
+/// let client = XaiClient::new(XaiConfig::new("xai-…"))?;
+/// let created = client
+///     .create_video(&CreateVideoRequest {
+///         model: "grok-imagine-video".into(),
+///         prompt: "a lighthouse in the fog".into(),
+///         duration: Some(8),
+///         ..Default::default()
+///     })
+///     .await?;
+/// let status = client.get_video(&created.request_id).await?;
+/// println!("{:?}", status.status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct XaiClient {
+    http: reqwest::Client,
+    base: Url,
+    api_key: String,
+}
+
+impl std::fmt::Debug for XaiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XaiClient")
+            .field("base", &self.base.as_str())
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, unix_now())
+}
+
+/// A transport failure. A connect failure means nothing left this machine; anything later
+/// (a timeout waiting for the answer, a reset mid-body) may follow an accepted submission.
+fn transport_error(e: reqwest::Error, call: Call) -> Error {
+    if e.is_connect() {
+        return Error::new(
+            ErrorKind::ProviderUnavailable,
+            format!("cannot connect to xAI: {e}"),
+        )
+        .with_provider(PROVIDER)
+        .with_source(e);
+    }
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::ProviderUnavailable
+    };
+    let err = Error::new(kind, format!("xAI request failed: {e}"))
+        .with_provider(PROVIDER)
+        .with_retryable(true)
+        .with_source(e);
+    match call {
+        Call::Create => err.with_maybe_accepted(),
+        Call::Query => err,
+    }
+}
+
+impl XaiClient {
+    /// A client for `config`; a base URL that is not http(s) or an empty key is refused,
+    /// naming the setting.
+    pub fn new(config: XaiConfig) -> Result<Self> {
+        let base = Url::parse(config.base_url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "base_url (XAI_BASE_URL): `{}` is not an http(s) URL with a host (e.g. {DEFAULT_BASE_URL})",
+                    config.base_url
+                ))
+                .with_provider(PROVIDER)
+            })?;
+        if config.api_key.trim().is_empty() {
+            return Err(
+                Error::invalid("api_key (XAI_API_KEY): must not be empty").with_provider(PROVIDER)
+            );
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeouts.request)
+            .connect_timeout(config.timeouts.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::internal(format!("building the HTTP client: {e}"))
+                    .with_provider(PROVIDER)
+                    .with_source(e)
+            })?;
+        Ok(XaiClient {
+            http,
+            base,
+            api_key: config.api_key.trim().to_string(),
+        })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base` + `path` (+ one escaped segment), keeping a base URL's own path prefix.
+    fn url(&self, path: &str, segment: Option<&str>) -> Result<Url> {
+        let mut url = self.base.clone();
+        {
+            let mut segs = url
+                .path_segments_mut()
+                .map_err(|_| Error::internal("XAI_BASE_URL cannot be a base URL"))?;
+            segs.pop_if_empty();
+            segs.extend(path.split('/').filter(|s| !s.is_empty()));
+            if let Some(s) = segment {
+                segs.push(s);
+            }
+        }
+        Ok(url)
+    }
+
+    /// `POST /v1/videos/generations` → `{request_id}`.
+    pub async fn create_video(&self, body: &CreateVideoRequest) -> Result<CreateVideoResponse> {
+        let url = self.url(GENERATIONS_PATH, None)?;
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, Call::Create))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(e, Call::Create))?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &bytes, after, Call::Create));
+        }
+        serde_json::from_slice::<CreateVideoResponse>(&bytes)
+            .ok()
+            .filter(|r| !r.request_id.trim().is_empty())
+            .ok_or_else(|| {
+                // xAI answered success: the task may well exist, but we cannot name it.
+                Error::internal(format!(
+                    "xAI accepted the video request but its answer names no request_id: {}",
+                    String::from_utf8_lossy(&bytes)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ))
+                .with_provider(PROVIDER)
+                .with_maybe_accepted()
+            })
+    }
+
+    /// `GET /v1/videos/{request_id}`. A 202 with an empty body (Vercel AI SDK: "xAI answers
+    /// 202 while a generation is still running, sometimes with an empty body") reads as
+    /// `pending`.
+    pub async fn get_video(&self, request_id: &str) -> Result<VideoStatus> {
+        let url = self.url(crate::wire::VIDEOS_PATH, Some(request_id))?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, Call::Query))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(e, Call::Query))?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &bytes, after, Call::Query));
+        }
+        if status == 202 && bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(VideoStatus {
+                status: Some("pending".into()),
+                ..Default::default()
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            // Unreadable now, maybe readable on the next poll: retryable, and a query
+            // creates nothing.
+            Error::new(
+                ErrorKind::ProviderUnavailable,
+                format!("xAI's answer for {request_id} is not a video status: {e}"),
+            )
+            .with_provider(PROVIDER)
+        })
+    }
+}
