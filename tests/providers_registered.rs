@@ -15,6 +15,9 @@ fn exactly_the_enabled_provider_crates_are_registered() {
     if cfg!(feature = "midsync") {
         enabled.push("midsync");
     }
+    if cfg!(feature = "minimax") {
+        enabled.push("minimax");
+    }
     if cfg!(feature = "runway") {
         enabled.push("runway");
     }

@@ -174,6 +174,14 @@ async fn bootstrap(store: &Store, starter_points: i64) -> Result<Option<String>,
 /// provider credentials is refused, and a `database_url` without providers exits 2 naming
 /// the missing settings (issue 13 point 6).
 pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
+    start_observed(cfg, None).await
+}
+
+/// [`start`], serving `GET /metrics` from `prometheus` when given (issue 19).
+pub async fn start_observed(
+    cfg: &FileConfig,
+    prometheus: Option<genmux_midsync::telemetry::Prometheus>,
+) -> Result<RunningGateway, CliError> {
     // Providers: each linked crate's declared settings, resolved from flags, environment
     // and config file. Decided before anything is created or opened, so a deployment missing
     // its provider settings exits 2 without touching its data dir or database.
@@ -361,7 +369,10 @@ pub async fn start(cfg: &FileConfig) -> Result<RunningGateway, CliError> {
             .map_err(|e| usage("bootstrap_key_file", format!("{}: {e}", path.display())))?;
     }
 
-    let state = AppState::new(gw, store.clone(), Arc::new(router));
+    let mut state = AppState::new(gw, store.clone(), Arc::new(router));
+    if let Some(p) = prometheus {
+        state = state.with_prometheus(p);
+    }
     let engine = Engine::spawn(state.clone());
     let app = genmux_midsync::app(state).merge(genmux_web::router());
     let (stop, stopped) = oneshot::channel::<()>();

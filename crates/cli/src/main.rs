@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod exit;
 mod gateway;
+mod observability;
 mod output;
 mod providers;
 mod sandbox;

@@ -19,6 +19,8 @@ pub mod provider;
 pub mod request;
 pub mod settings;
 pub mod task;
+pub mod telemetry;
+pub mod transport;
 pub mod webhook;
 
 pub use capability::{Capability, Polling, SecondsSet, UnknownLookup};

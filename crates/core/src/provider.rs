@@ -90,6 +90,19 @@ pub trait VideoProvider: Send + Sync + 'static {
                 .with_provider(self.id()),
         )
     }
+    /// The answer to a callback that is a handshake rather than a status report, sent back
+    /// at once with nothing settled: MiniMax's first POST, `{"challenge":"…"}`, must be
+    /// echoed within 3 s or no status callback follows (`spec/upstreams.md` MiniMax
+    /// "Callback"). The default `None`: every callback is a report for
+    /// [`Self::parse_callback`].
+    fn callback_handshake(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        let _ = (headers, body);
+        None
+    }
 }
 
 /// The default [`VideoProvider::find_unknown`]: a status query by external id, where
@@ -129,6 +142,15 @@ pub trait ImageProvider: Send + Sync + 'static {
             Error::new(ErrorKind::Unsupported, "this provider sends no callbacks")
                 .with_provider(self.id()),
         )
+    }
+    /// The answer to a handshake callback (see [`VideoProvider::callback_handshake`]).
+    fn callback_handshake(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        let _ = (headers, body);
+        None
     }
 }
 
@@ -324,6 +346,20 @@ impl Provider {
                 Some(p) => p.parse_callback(headers, body),
                 None => Err(self.unsupported(MediaKind::Image)),
             },
+        }
+    }
+
+    /// The answer to a handshake callback about a task of `operation`, if the body is one
+    /// ([`VideoProvider::callback_handshake`]).
+    pub fn callback_handshake(
+        &self,
+        operation: Operation,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<serde_json::Value> {
+        match operation.output() {
+            MediaKind::Video => self.video.as_ref()?.callback_handshake(headers, body),
+            MediaKind::Image => self.image.as_ref()?.callback_handshake(headers, body),
         }
     }
 

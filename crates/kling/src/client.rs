@@ -11,14 +11,15 @@
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::auth::{unix_now, Credentials, TokenSource};
-use crate::error::{api_error, is_auth_failure, parse_retry_after, PROVIDER};
+use crate::auth::{Credentials, TokenSource};
+use crate::error::{api_error, is_auth_failure, PROVIDER};
 use crate::wire::{
     AdvancedLipSyncRequest, Endpoint, Envelope, IdentifyFaceRequest, IdentifyFaceResponse,
     Image2VideoRequest, ImageGenerationRequest, ListQuery, MotionControlRequest,
     MultiImage2VideoRequest, OmniImageRequest, Task, Text2VideoRequest, VideoExtendRequest,
     IDENTIFY_FACE_PATH,
 };
+use genmux_core::transport::{error_chain, transport_error};
 use genmux_core::{Error, ErrorKind, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -300,7 +301,7 @@ impl KlingClient {
             .get(url)
             .send()
             .await
-            .map_err(|e| transport_error(e, Call::Query, url))?;
+            .map_err(|e| transport_error(PROVIDER, e, false))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(api_error(
@@ -314,7 +315,7 @@ impl KlingClient {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| transport_error(e, Call::Query, url))?;
+            .map_err(|e| transport_error(PROVIDER, e, false))?;
         Ok(bytes.to_vec())
     }
 
@@ -353,6 +354,7 @@ impl KlingClient {
                 .inner
                 .http
                 .request(method.clone(), url.clone())
+                .headers(genmux_core::telemetry::trace_headers())
                 .bearer_auth(token);
             if let Some(b) = body {
                 rb = rb.json(b);
@@ -363,23 +365,19 @@ impl KlingClient {
             let resp = rb
                 .send()
                 .await
-                .map_err(|e| transport_error(e, call, url.as_str()))?;
+                .map_err(|e| transport_error(PROVIDER, e, call == Call::Submit))?;
             let status = resp.status();
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, unix_now()));
+            let retry_after = genmux_core::transport::retry_after(resp.headers());
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) if status.is_success() => {
-                    return Err(transport_error(e, call, url.as_str()))
+                    return Err(transport_error(PROVIDER, e, call == Call::Submit))
                 }
                 Err(e) => {
                     return Err(api_error(
                         status.as_u16(),
                         None,
-                        &format!("answer unreadable: {}", chain(&e)),
+                        &format!("answer unreadable: {}", error_chain(&e)),
                         None,
                         retry_after,
                     ))
@@ -432,18 +430,6 @@ impl KlingClient {
     }
 }
 
-/// The error and its causes in one line (reqwest's own message omits the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}
-
 fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut s: String = text.chars().take(200).collect();
@@ -466,36 +452,5 @@ fn unreadable_success(call: Call, url: &str, bytes: &[u8], why: &dyn std::fmt::D
             .with_provider(PROVIDER)
             .with_maybe_accepted(),
         Call::Query => Error::new(ErrorKind::ProviderUnavailable, msg).with_provider(PROVIDER),
-    }
-}
-
-/// A reqwest failure: before sending (retryable, not accepted) or after (maybe accepted
-/// for submissions).
-fn transport_error(e: reqwest::Error, call: Call, url: &str) -> Error {
-    let detail = chain(&e);
-    if e.is_builder() {
-        return Error::internal(format!("request to {url} could not be built: {detail}"))
-            .with_provider(PROVIDER);
-    }
-    if e.is_connect() {
-        // Nothing reached Kling.
-        return Error::new(
-            ErrorKind::ProviderUnavailable,
-            format!("connecting to {url} failed: {detail}"),
-        )
-        .with_provider(PROVIDER)
-        .with_source(e);
-    }
-    let (kind, what) = if e.is_timeout() {
-        (ErrorKind::Timeout, "timed out")
-    } else {
-        (ErrorKind::ProviderUnavailable, "failed")
-    };
-    let err = Error::new(kind, format!("request to {url} {what}: {detail}"))
-        .with_provider(PROVIDER)
-        .with_source(e);
-    match call {
-        Call::Submit => err.with_maybe_accepted(),
-        Call::Query => err,
     }
 }

@@ -2,7 +2,8 @@
 //! Every answer goes through the pure functions of [`crate::mapping`].
 
 use crate::mapping::{self, PROVIDER_ID};
-use genmux_core::{Error, ErrorKind, MediaKind, Result, Submission, TaskSnapshot};
+use genmux_core::transport::{retry_after, transport_error};
+use genmux_core::{Error, MediaKind, Result, Submission, TaskSnapshot};
 use serde_json::Value;
 use std::time::Duration;
 use url::Url;
@@ -22,17 +23,6 @@ impl std::fmt::Debug for MidsyncClient {
             .field("api_key", &"<redacted>")
             .finish()
     }
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 impl MidsyncClient {
@@ -84,32 +74,6 @@ impl MidsyncClient {
         Ok(url)
     }
 
-    fn transport_error(e: reqwest::Error, submit: bool) -> Error {
-        // A connect failure means nothing left this machine; anything later (a timeout
-        // waiting for the answer, a reset mid-body) may follow an accepted submission.
-        if e.is_connect() {
-            return Error::new(
-                ErrorKind::ProviderUnavailable,
-                format!("cannot connect to the upstream: {e}"),
-            )
-            .with_provider(PROVIDER_ID)
-            .with_source(e);
-        }
-        let kind = if e.is_timeout() {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::ProviderUnavailable
-        };
-        let err = Error::new(kind, format!("upstream request failed: {e}"))
-            .with_provider(PROVIDER_ID)
-            .with_source(e);
-        if submit {
-            err.with_maybe_accepted()
-        } else {
-            err
-        }
-    }
-
     /// `POST /unified-{video,image}/generate` with `Idempotency-Key: <idempotency_id>` (the
     /// gateway's id for the submission), so an upstream that honours it never creates two
     /// tasks for one of ours. Errors after the body was sent are marked maybe-accepted
@@ -125,18 +89,19 @@ impl MidsyncClient {
         let resp = self
             .http
             .post(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .header("Idempotency-Key", idempotency_id)
             .json(body)
             .send()
             .await
-            .map_err(|e| Self::transport_error(e, true))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, true))?;
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| Self::transport_error(e, true))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, true))?;
         if !(200..300).contains(&status) {
             return Err(mapping::error_from_response(status, &bytes, after, true));
         }
@@ -156,16 +121,17 @@ impl MidsyncClient {
         let resp = self
             .http
             .get(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .send()
             .await
-            .map_err(|e| Self::transport_error(e, false))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| Self::transport_error(e, false))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
         if !(200..300).contains(&status) {
             return Err(mapping::error_from_response(status, &bytes, after, false));
         }
@@ -178,16 +144,17 @@ impl MidsyncClient {
         let resp = self
             .http
             .get(url)
+            .headers(genmux_core::telemetry::trace_headers())
             .bearer_auth(&self.api_key)
             .send()
             .await
-            .map_err(|e| Self::transport_error(e, false))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| Self::transport_error(e, false))?;
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
         if !(200..300).contains(&status) {
             return Err(mapping::error_from_response(status, &bytes, after, false));
         }

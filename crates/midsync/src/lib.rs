@@ -32,6 +32,7 @@ pub mod provider;
 pub mod shutdown;
 pub mod ssrf;
 pub mod state;
+pub mod telemetry;
 pub mod wire;
 
 pub use api::app;

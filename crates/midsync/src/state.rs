@@ -6,6 +6,7 @@ use crate::config::GatewayConfig;
 use crate::in_flight::StoreInFlight;
 use crate::key_rate::KeyRateLimiter;
 use crate::ssrf::{Resolve, UrlGuard};
+use crate::telemetry::{GatewayMetrics, Prometheus};
 use genmux_core::webhook::WebhookSecret;
 use genmux_core::{Error, ErrorKind, Result};
 use genmux_router::Router;
@@ -27,6 +28,8 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     auth_cache: Arc<AuthCache>,
     unknown_voided: Arc<std::sync::atomic::AtomicU64>,
+    metrics: GatewayMetrics,
+    prometheus: Option<Prometheus>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,7 +63,32 @@ impl AppState {
             clock: Arc::new(SystemClock),
             auth_cache,
             unknown_voided: Arc::default(),
+            metrics: GatewayMetrics::global(),
+            prometheus: None,
         }
+    }
+
+    /// Replaces the gateway's instruments (default: on the global meter provider as
+    /// installed when the state was built).
+    pub fn with_metrics(mut self, metrics: GatewayMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Serves `GET /metrics` from this registry (operator scope).
+    pub fn with_prometheus(mut self, prometheus: Prometheus) -> Self {
+        self.prometheus = Some(prometheus);
+        self
+    }
+
+    /// The gateway's instruments.
+    pub fn metrics(&self) -> &GatewayMetrics {
+        &self.metrics
+    }
+
+    /// The registry behind `GET /metrics`, if any.
+    pub fn prometheus(&self) -> Option<&Prometheus> {
+        self.prometheus.as_ref()
     }
 
     /// Replaces the clock (tests drive retry schedules with a manual clock).

@@ -817,6 +817,7 @@ async fn cancel_refusals_leave_the_task_and_its_hold_alone(db: Db) {
         caller_external_id: None,
         created_at: gw.state.clock().now(),
         next_poll_at: None,
+        trace_context: None,
     };
     gw.store.tasks.insert_with_hold(unknown).await.unwrap();
     let r = gw

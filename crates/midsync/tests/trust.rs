@@ -334,6 +334,7 @@ async fn unsent_task(
             caller_external_id: None,
             created_at,
             next_poll_at: Some(due),
+            trace_context: None,
         })
         .await
         .unwrap();

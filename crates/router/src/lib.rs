@@ -24,8 +24,10 @@
 //! in-flight [limits](Limits) (tasks in flight counted in process, or from durable state
 //! shared by several processes: [`InFlightSource`]); callers can be limited per key with
 //! [`Router::check_caller`]. Status queries go to the provider that created the task
-//! (task affinity). Spans and metrics go to OpenTelemetry through [`Telemetry`]; nothing is
-//! exported unless the application installs an exporter.
+//! (task affinity). Spans are `tracing` spans (exported to OpenTelemetry by the
+//! application's `tracing-opentelemetry` layer, and continued upstream as `traceparent`);
+//! metrics go to OpenTelemetry through [`Telemetry`]; nothing is exported unless the
+//! application installs an exporter.
 //!
 //! ```no_run
 //! # async fn run(provider: genmux_core::Provider) -> genmux_core::Result<()> {

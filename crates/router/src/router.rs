@@ -20,11 +20,11 @@ use genmux_core::{
     Catalog, Error, ErrorKind, GenerationRequest, Offering, Polling, Provider, ProviderSettings,
     Quote, Result, Submission, TaskRef, TaskSnapshot, TaskStatus, UnknownLookup, UnknownTask,
 };
-use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tracing::{Instrument, Span};
 
 /// The outcome of [`Router::submit`].
 #[derive(Clone, Debug, PartialEq)]
@@ -606,12 +606,11 @@ impl Router {
     /// Validates, prices and submits a request with no upstream callback URL, for apps
     /// that embed genmux; then [`Router::wait`] for the result.
     pub async fn generate(&self, request: GenerationRequest) -> Result<TaskHandle> {
-        let t = &self.inner.telemetry;
-        let cx = t.start("genmux.generate", &Context::current());
+        let span = telemetry::submission_span!("genmux.generate");
         let result = async {
             let quote = self.inner.catalog.quote(&request)?;
             let routed = self
-                .submit_in(&cx, &quote, &CallbackOnly(&|_| None))
+                .submit_in(&span, &quote, &CallbackOnly(&|_| None))
                 .await?;
             let task = routed.task_ref(&quote);
             Ok(TaskHandle {
@@ -624,11 +623,11 @@ impl Router {
                 holds_slot: Arc::new(AtomicBool::new(true)),
             })
         }
+        .instrument(span.clone())
         .await;
         if let Err(e) = &result {
-            telemetry::fail(&cx, e);
+            telemetry::fail(&span, e);
         }
-        telemetry::end(&cx);
         result
     }
 
@@ -652,15 +651,14 @@ impl Router {
         quote: &Quote,
         observer: &dyn SubmitObserver,
     ) -> Result<Routed> {
-        let cx = self
-            .inner
-            .telemetry
-            .start("genmux.submit", &Context::current());
-        let result = self.submit_in(&cx, quote, observer).await;
+        let span = telemetry::submission_span!("genmux.submit");
+        let result = self
+            .submit_in(&span, quote, observer)
+            .instrument(span.clone())
+            .await;
         if let Err(e) = &result {
-            telemetry::fail(&cx, e);
+            telemetry::fail(&span, e);
         }
-        telemetry::end(&cx);
         result
     }
 
@@ -810,7 +808,7 @@ impl Router {
     /// the retry budget run out.
     async fn submit_in(
         &self,
-        parent: &Context,
+        span: &Span,
         quote: &Quote,
         observer: &dyn SubmitObserver,
     ) -> Result<Routed> {
@@ -818,19 +816,15 @@ impl Router {
         let t = &inner.telemetry;
         let request = &quote.request;
         let operation = quote.operation;
-        telemetry::annotate(parent, || {
-            let mut a = vec![
-                KeyValue::new("genmux.model", quote.model.clone()),
-                KeyValue::new("genmux.operation", operation.as_str()),
-                KeyValue::new("genmux.price_points", quote.points),
-            ];
-            if t.records_prompts() {
-                if let Some(p) = &request.prompt {
-                    a.push(KeyValue::new("genmux.prompt", p.clone()));
-                }
+        if !span.is_disabled() {
+            span.record("genmux.model", quote.model.as_str());
+            span.record("genmux.operation", operation.as_str());
+            span.record("genmux.price_points", quote.points);
+            // Prompts may hold personal data: on spans only when the application opts in.
+            if let Some(p) = request.prompt.as_deref().filter(|_| t.records_prompts()) {
+                span.record("genmux.prompt", p);
             }
-            a
-        });
+        }
         t.request(&quote.model, operation.as_str());
         let external_id = observer
             .external_id()
@@ -890,7 +884,7 @@ impl Router {
                 cost_micros: candidate.cost_micros,
                 external_id: &external_id,
                 observer,
-                parent,
+                parent: span,
                 made: attempts,
                 retry: track.tried.then_some(RetryOf {
                     hint: track.hint,
@@ -918,7 +912,7 @@ impl Router {
             let e = match sent.result {
                 Ok(submission) => {
                     return Ok(self.routed(
-                        parent,
+                        span,
                         entry,
                         offering,
                         submission,
@@ -940,7 +934,7 @@ impl Router {
                         estimated_time_sec: None,
                     };
                     return Ok(self.routed(
-                        parent,
+                        span,
                         entry,
                         offering,
                         submission,
@@ -965,19 +959,15 @@ impl Router {
                 }
             }
         }
-        telemetry::annotate(parent, || {
-            vec![
-                KeyValue::new("genmux.attempts", i64::from(attempts)),
-                KeyValue::new("genmux.failovers", i64::from(failovers)),
-            ]
-        });
+        span.record("genmux.attempts", i64::from(attempts));
+        span.record("genmux.failovers", i64::from(failovers));
         Err(report.into_error(&quote.model, attempts, budget_exhausted))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn routed(
         &self,
-        parent: &Context,
+        span: &Span,
         entry: &Entry,
         offering: &Offering,
         submission: Submission,
@@ -985,15 +975,13 @@ impl Router {
         failovers: u32,
         external_id: &str,
     ) -> Routed {
-        telemetry::annotate(parent, || {
-            vec![
-                KeyValue::new("genmux.provider", entry.id.to_string()),
-                KeyValue::new("genmux.provider_model", offering.provider_model.clone()),
-                KeyValue::new("genmux.attempts", i64::from(attempts)),
-                KeyValue::new("genmux.failovers", i64::from(failovers)),
-                KeyValue::new("genmux.status", submission.status.as_str()),
-            ]
-        });
+        if !span.is_disabled() {
+            span.record("genmux.provider", &*entry.id);
+            span.record("genmux.provider_model", offering.provider_model.as_str());
+            span.record("genmux.attempts", i64::from(attempts));
+            span.record("genmux.failovers", i64::from(failovers));
+            span.record("genmux.status", submission.status.as_str());
+        }
         Routed {
             provider: entry.id.to_string(),
             offering: offering.clone(),
@@ -1110,6 +1098,7 @@ impl Router {
         entry
             .provider
             .find_unknown(task)
+            .instrument(telemetry::upstream_span(&entry.id, "find unknown"))
             .await
             .map_err(|e| match e.provider() {
                 Some(_) => e,
@@ -1121,29 +1110,22 @@ impl Router {
     /// provider's request rate. `NotFound` (listing the providers) for an unknown provider.
     pub async fn status(&self, task: &TaskRef) -> Result<TaskSnapshot> {
         let t = &self.inner.telemetry;
-        let cx = t.start("genmux.status", &Context::current());
-        telemetry::annotate(&cx, || {
-            vec![
-                KeyValue::new("genmux.provider", task.provider.clone()),
-                KeyValue::new("genmux.model", task.model.clone()),
-                KeyValue::new("genmux.operation", task.operation.as_str()),
-            ]
-        });
+        let span = telemetry::task_span!("genmux.status", task);
         let result = self
             .task_call(task, "status query", |p| p.status(task))
+            .instrument(span.clone())
             .await;
         match &result {
-            Ok(s) => telemetry::annotate(&cx, || {
-                vec![KeyValue::new("genmux.status", s.status.as_str())]
-            }),
+            Ok(s) => {
+                span.record("genmux.status", s.status.as_str());
+            }
             Err(e) => {
                 if let Some(entry) = self.entry(&task.provider) {
                     t.error(&entry.id, e.kind().as_str());
                 }
-                telemetry::fail(&cx, e);
+                telemetry::fail(&span, e);
             }
         }
-        telemetry::end(&cx);
         result
     }
 
@@ -1156,17 +1138,11 @@ impl Router {
     /// cancellation; recording it (status `cancelled`, hold voided) is the caller's job.
     pub async fn cancel(&self, task: &TaskRef) -> Result<()> {
         let t = &self.inner.telemetry;
-        let cx = t.start("genmux.cancel", &Context::current());
-        telemetry::annotate(&cx, || {
-            vec![
-                KeyValue::new("genmux.provider", task.provider.clone()),
-                KeyValue::new("genmux.model", task.model.clone()),
-                KeyValue::new("genmux.operation", task.operation.as_str()),
-            ]
-        });
+        let span = telemetry::task_span!("genmux.cancel", task);
         let result = match self.cancellable(task) {
             Ok(()) => {
                 self.task_call(task, "cancellation", |p| p.cancel(task))
+                    .instrument(span.clone())
                     .await
             }
             Err(e) => Err(e),
@@ -1175,9 +1151,8 @@ impl Router {
             if let Some(entry) = self.entry(&task.provider) {
                 t.error(&entry.id, e.kind().as_str());
             }
-            telemetry::fail(&cx, e);
+            telemetry::fail(&span, e);
         }
-        telemetry::end(&cx);
         result
     }
 
@@ -1206,7 +1181,7 @@ impl Router {
     async fn task_call<'a, T, F>(
         &'a self,
         task: &TaskRef,
-        what: &str,
+        what: &'static str,
         call: impl FnOnce(&'a Provider) -> F,
     ) -> Result<T>
     where
@@ -1214,7 +1189,8 @@ impl Router {
     {
         let entry = self.require_entry(&task.provider)?;
         query_rate(entry)?;
-        let query = call(&entry.provider);
+        let upstream = telemetry::upstream_span(&entry.id, what);
+        let query = call(&entry.provider).instrument(upstream.clone());
         let answer = match self.inner.retry.attempt_timeout {
             Some(limit) => tokio::time::timeout(limit, query)
                 .await
@@ -1226,6 +1202,9 @@ impl Router {
                 }),
             None => query.await,
         };
+        if let Err(e) = &answer {
+            telemetry::fail(&upstream, e);
+        }
         answer.map_err(|e| match e.provider() {
             Some(_) => e,
             None => e.with_provider(entry.id.to_string()),

@@ -1,14 +1,19 @@
-//! OpenTelemetry spans and metrics, through the `opentelemetry` API only: the application
-//! decides where they go (OTLP, stdout, nowhere). With no provider installed, the global
-//! tracer and meter are no-ops and nothing is exported.
+//! Spans and metrics. Spans are `tracing` spans, so they join whatever trace the caller's
+//! current span belongs to (the gateway's HTTP request) and reach OpenTelemetry through
+//! the application's `tracing-opentelemetry` layer; with no subscriber they cost a
+//! disabled-callsite check. Metrics go through the `opentelemetry` API: the application
+//! decides where they go (OTLP, Prometheus, nowhere).
 //!
 //! Spans: `genmux.generate` (embedded [`Router::generate`](crate::Router::generate)) or
 //! `genmux.submit` ([`Router::submit`](crate::Router::submit)), each with one child
-//! `genmux.submit.attempt` per upstream attempt, and `genmux.status`. Attributes:
+//! `genmux.submit.attempt` per upstream attempt, itself the parent of the
+//! `genmux.upstream` call (span kind client; the provider's HTTP client sends its context
+//! upstream as `traceparent`: [`genmux_core::telemetry::trace_headers`]); `genmux.status`
+//! and `genmux.cancel`, each around one `genmux.upstream` call. Attributes:
 //! `genmux.provider`, `genmux.model`, `genmux.provider_model`, `genmux.operation`,
 //! `genmux.price_points`, `genmux.cost_micros`, `genmux.attempt`, `genmux.failovers`,
-//! `genmux.attempts`, `genmux.status`, `genmux.error.kind`, and `genmux.prompt` only when
-//! the application opts in with [`Telemetry::record_prompts`].
+//! `genmux.attempts`, `genmux.status`, `genmux.error.kind`, `genmux.upstream.call`, and
+//! `genmux.prompt` only when the application opts in with [`Telemetry::record_prompts`].
 //!
 //! Metrics: `genmux.router.requests` (counter; model, operation),
 //! `genmux.router.errors` (counter; provider, kind), `genmux.router.attempt.duration`
@@ -16,16 +21,15 @@
 //! `genmux.router.breaker.state` (gauge 0 closed / 1 half-open / 2 open; provider).
 
 use crate::breaker::BreakerState;
-use opentelemetry::global::{BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider};
-use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Span;
 
 const SCOPE: &str = "genmux-router";
 
-/// Where the router sends spans and metrics.
+/// Where the router sends metrics, and whether its spans carry prompts.
 #[derive(Clone)]
 pub struct Telemetry {
     inner: Arc<Instruments>,
@@ -33,7 +37,6 @@ pub struct Telemetry {
 }
 
 struct Instruments {
-    tracer: BoxedTracer,
     requests: Counter<u64>,
     errors: Counter<u64>,
     latency: Histogram<f64>,
@@ -62,30 +65,20 @@ fn scope() -> InstrumentationScope {
 }
 
 impl Telemetry {
-    /// The global tracer and meter providers as installed when this is called (no-ops
-    /// unless the application installed some). Build the router after installing them.
+    /// The global meter provider as installed when this is called (a no-op unless the
+    /// application installed one). Build the router after installing it.
     pub fn global() -> Self {
-        let tracer = opentelemetry::global::tracer_provider().boxed_tracer(scope());
-        let meter = opentelemetry::global::meter_provider().meter_with_scope(scope());
-        Self::with(BoxedTracer::new(tracer), meter)
+        Self::with(opentelemetry::global::meter_provider().meter_with_scope(scope()))
     }
 
-    /// Explicit tracer and meter providers (an SDK provider, or one per test).
-    pub fn from_providers<T, M>(tracer_provider: &T, meter_provider: &M) -> Self
-    where
-        T: ObjectSafeTracerProvider,
-        M: MeterProvider,
-    {
-        Self::with(
-            BoxedTracer::new(tracer_provider.boxed_tracer(scope())),
-            meter_provider.meter_with_scope(scope()),
-        )
+    /// An explicit meter provider (an SDK provider, or one per test).
+    pub fn from_meter_provider<M: MeterProvider>(meter_provider: &M) -> Self {
+        Self::with(meter_provider.meter_with_scope(scope()))
     }
 
-    fn with(tracer: BoxedTracer, meter: Meter) -> Self {
+    fn with(meter: Meter) -> Self {
         Telemetry {
             inner: Arc::new(Instruments {
-                tracer,
                 requests: meter
                     .u64_counter("genmux.router.requests")
                     .with_description("Submissions routed")
@@ -98,6 +91,10 @@ impl Telemetry {
                     .f64_histogram("genmux.router.attempt.duration")
                     .with_unit("s")
                     .with_description("Duration of one upstream submission attempt")
+                    // Seconds: the SDK's default buckets are meant for milliseconds.
+                    .with_boundaries(vec![
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                    ])
                     .build(),
                 failovers: meter
                     .u64_counter("genmux.router.failovers")
@@ -121,12 +118,6 @@ impl Telemetry {
 
     pub(crate) fn records_prompts(&self) -> bool {
         self.record_prompts
-    }
-
-    /// Starts a span as a child of `parent` and returns the context holding it.
-    pub(crate) fn start(&self, name: &'static str, parent: &Context) -> Context {
-        let span = self.inner.tracer.start_with_context(name, parent);
-        parent.with_span(span)
     }
 
     pub(crate) fn request(&self, model: &str, operation: &'static str) {
@@ -176,29 +167,65 @@ impl Telemetry {
     }
 }
 
-/// Sets attributes on the span of `cx` when it records (building them costs nothing
-/// otherwise).
-pub(crate) fn annotate(cx: &Context, attributes: impl FnOnce() -> Vec<KeyValue>) {
-    let span = cx.span();
-    if span.is_recording() {
-        span.set_attributes(attributes());
+/// Marks `span` as failed with `error`: its kind and the error status.
+pub(crate) fn fail(span: &Span, error: &genmux_core::Error) {
+    if !span.is_disabled() {
+        span.record("genmux.error.kind", error.kind().as_str());
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", tracing::field::display(error));
     }
 }
 
-/// Marks the span of `cx` as failed with `error`.
-pub(crate) fn fail(cx: &Context, error: &genmux_core::Error) {
-    let span = cx.span();
-    if span.is_recording() {
-        span.set_attribute(KeyValue::new("genmux.error.kind", error.kind().as_str()));
-        span.set_status(Status::error(error.to_string()));
-    }
+/// A span around one submission (`genmux.generate`, `genmux.submit`), its attributes
+/// recorded as the routing learns them.
+macro_rules! submission_span {
+    ($name:literal) => {
+        tracing::debug_span!(
+            $name,
+            genmux.model = tracing::field::Empty,
+            genmux.operation = tracing::field::Empty,
+            genmux.price_points = tracing::field::Empty,
+            genmux.prompt = tracing::field::Empty,
+            genmux.provider = tracing::field::Empty,
+            genmux.provider_model = tracing::field::Empty,
+            genmux.attempts = tracing::field::Empty,
+            genmux.failovers = tracing::field::Empty,
+            genmux.status = tracing::field::Empty,
+            genmux.error.kind = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        )
+    };
 }
+pub(crate) use submission_span;
 
-/// Ends the span of `cx`.
-pub(crate) fn end(cx: &Context) {
-    cx.span().end();
+/// A span around a call about an existing task (`genmux.status`, `genmux.cancel`).
+macro_rules! task_span {
+    ($name:literal, $task:expr) => {
+        tracing::debug_span!(
+            $name,
+            genmux.provider = $task.provider.as_str(),
+            genmux.model = $task.model.as_str(),
+            genmux.operation = $task.operation.as_str(),
+            genmux.status = tracing::field::Empty,
+            genmux.error.kind = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        )
+    };
 }
+pub(crate) use task_span;
 
-// `Span` is used through `SpanRef`; keep the trait in scope for `end` on boxed spans.
-#[allow(unused_imports)]
-use Span as _;
+/// The span of one call to a provider (span kind client): its context is what the
+/// provider's HTTP client sends upstream as `traceparent`.
+pub(crate) fn upstream_span(provider: &str, call: &'static str) -> Span {
+    tracing::debug_span!(
+        "genmux.upstream",
+        otel.kind = "client",
+        genmux.provider = provider,
+        genmux.upstream.call = call,
+        genmux.error.kind = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    )
+}

@@ -1,20 +1,24 @@
-//! Spans and metrics reach an OpenTelemetry SDK (in-memory exporters) with the attributes
-//! the issue lists; prompts only when opted in.
+//! Spans (through `tracing-opentelemetry`) and metrics reach an OpenTelemetry SDK
+//! (in-memory exporters) with the attributes the issue lists; prompts only when opted in.
 
 mod support;
 
 use genmux_router::{Router, Telemetry};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use support::*;
+use tracing_subscriber::layer::SubscriberExt;
 
 struct Sdk {
     spans: InMemorySpanExporter,
-    tracer: SdkTracerProvider,
     metrics: InMemoryMetricExporter,
     meter: SdkMeterProvider,
+    /// The `tracing` subscriber exporting this test's spans (each test runs on its own
+    /// current-thread runtime, so a thread default covers it).
+    _traced: tracing::subscriber::DefaultGuard,
 }
 
 fn sdk() -> Sdk {
@@ -26,11 +30,15 @@ fn sdk() -> Sdk {
     let meter = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(metrics.clone()).build())
         .build();
+    let _traced = tracing::subscriber::set_default(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(tracer.tracer("test"))),
+    );
     Sdk {
         spans,
-        tracer,
         metrics,
         meter,
+        _traced,
     }
 }
 
@@ -52,9 +60,7 @@ fn failover_router(sdk: &Sdk, record_prompts: bool) -> Router {
     Router::builder()
         .provider(cheap.provider())
         .provider(dear.provider())
-        .telemetry(
-            Telemetry::from_providers(&sdk.tracer, &sdk.meter).record_prompts(record_prompts),
-        )
+        .telemetry(Telemetry::from_meter_provider(&sdk.meter).record_prompts(record_prompts))
         .build()
         .unwrap()
 }
@@ -93,6 +99,20 @@ async fn generate_attempt_and_status_spans_carry_the_routing_attributes() {
     for a in &attempts {
         assert_eq!(a.parent_span_id, g.span_context.span_id());
         assert_eq!(a.span_context.trace_id(), g.span_context.trace_id());
+    }
+    let upstream = named(&spans, "genmux.upstream");
+    assert_eq!(upstream.len(), 3, "two submit calls and one status query");
+    for a in &attempts {
+        let calls: Vec<_> = upstream
+            .iter()
+            .filter(|u| u.parent_span_id == a.span_context.span_id())
+            .collect();
+        assert_eq!(calls.len(), 1, "one upstream call under each attempt");
+        assert_eq!(
+            attr(calls[0], "genmux.upstream.call"),
+            Some(&Value::from("submit"))
+        );
+        assert_eq!(calls[0].span_kind, opentelemetry::trace::SpanKind::Client);
     }
     let first = attempts
         .iter()
@@ -218,7 +238,7 @@ async fn breaker_transitions_are_recorded_on_a_gauge() {
             ..Default::default()
         })
         .retry(genmux_router::RetryConfig::none())
-        .telemetry(Telemetry::from_providers(&sdk.tracer, &sdk.meter))
+        .telemetry(Telemetry::from_meter_provider(&sdk.meter))
         .build()
         .unwrap();
     for _ in 0..2 {

@@ -11,16 +11,17 @@
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::error::{api_error, parse_retry_after, Call, PROVIDER};
+use crate::error::{api_error, Call, PROVIDER};
 use crate::mapping::Create;
 use crate::wire::{
     CreatedTask, ErrorBody, ImageToVideoRequest, Task, TextToVideoRequest, API_VERSION,
     IMAGE_TO_VIDEO_PATH, TASKS_PATH, TEXT_TO_VIDEO_PATH, VERSION_HEADER,
 };
+use genmux_core::transport::{error_chain, transport_error};
 use genmux_core::{Error, ErrorKind, Result};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Runway's API (spec: base `https://api.dev.runwayml.com`).
 pub const DEFAULT_BASE_URL: &str = "https://api.dev.runwayml.com";
@@ -228,7 +229,7 @@ impl RunwayClient {
             .get(url)
             .send()
             .await
-            .map_err(|e| transport_error(e, Call::Task, url))?;
+            .map_err(|e| transport_error(PROVIDER, e, false))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(api_error(
@@ -241,7 +242,7 @@ impl RunwayClient {
         resp.bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| transport_error(e, Call::Task, url))
+            .map_err(|e| transport_error(PROVIDER, e, false))
     }
 
     fn task_url(&self, id: &str) -> Result<url::Url> {
@@ -284,28 +285,27 @@ impl RunwayClient {
             .http
             .request(method, url.clone())
             .bearer_auth(&self.inner.secret)
-            .header(VERSION_HEADER, API_VERSION);
+            .header(VERSION_HEADER, API_VERSION)
+            .headers(genmux_core::telemetry::trace_headers());
         if let Some(b) = body {
             rb = rb.json(b);
         }
         let resp = rb
             .send()
             .await
-            .map_err(|e| transport_error(e, call, url.as_str()))?;
+            .map_err(|e| transport_error(PROVIDER, e, call == Call::Create))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, unix_now()));
+        let retry_after = genmux_core::transport::retry_after(resp.headers());
         let bytes = match resp.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) if status.is_success() => return Err(transport_error(e, call, url.as_str())),
+            Err(e) if status.is_success() => {
+                return Err(transport_error(PROVIDER, e, call == Call::Create))
+            }
             Err(e) => {
                 return Err(api_error(
                     status.as_u16(),
                     call,
-                    &format!("answer unreadable: {}", chain(&e)),
+                    &format!("answer unreadable: {}", error_chain(&e)),
                     retry_after,
                 ))
             }
@@ -325,13 +325,6 @@ impl RunwayClient {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn parse<T: DeserializeOwned>(bytes: &[u8], call: Call, url: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         let msg = format!("unreadable answer from {url} ({e}): {}", snippet(bytes));
@@ -344,18 +337,6 @@ fn parse<T: DeserializeOwned>(bytes: &[u8], call: Call, url: &str) -> Result<T> 
     })
 }
 
-/// The error and its causes in one line (reqwest's own message omits the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}
-
 fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut s: String = text.chars().take(200).collect();
@@ -366,36 +347,5 @@ fn snippet(bytes: &[u8]) -> String {
         "empty answer".into()
     } else {
         s
-    }
-}
-
-/// A reqwest failure: before sending (retryable, not accepted) or after (maybe accepted
-/// for creates).
-fn transport_error(e: reqwest::Error, call: Call, url: &str) -> Error {
-    let detail = chain(&e);
-    if e.is_builder() {
-        return Error::internal(format!("request to {url} could not be built: {detail}"))
-            .with_provider(PROVIDER);
-    }
-    if e.is_connect() {
-        // Nothing reached Runway.
-        return Error::new(
-            ErrorKind::ProviderUnavailable,
-            format!("connecting to {url} failed: {detail}"),
-        )
-        .with_provider(PROVIDER)
-        .with_source(e);
-    }
-    let (kind, what) = if e.is_timeout() {
-        (ErrorKind::Timeout, "timed out")
-    } else {
-        (ErrorKind::ProviderUnavailable, "failed")
-    };
-    let err = Error::new(kind, format!("request to {url} {what}: {detail}"))
-        .with_provider(PROVIDER)
-        .with_source(e);
-    match call {
-        Call::Create => err.with_maybe_accepted(),
-        Call::Task => err,
     }
 }

@@ -19,6 +19,9 @@
 //! - [`xai::XaiSim`]: the xAI Grok Imagine video API of `spec/upstreams.md` on the shared
 //!   [`framework`]: strict create rules with xAI's `400 {"error":"…"}`, `pending` →
 //!   `done`/`failed` on the clock, billed `usage.cost_in_usd_ticks`, expiring MP4 links.
+//! - [`minimax::MiniMaxSim`]: the MiniMax Hailuo video API of `spec/upstreams.md` on the
+//!   framework (create, query, files/retrieve with expiring download URLs, MiniMax's
+//!   HTTP-200 error codes, challenge-first callbacks).
 //! - [`fault`]: seeded, deterministic fault injection per endpoint (429, 5xx, latency,
 //!   dropped connections, malformed JSON, lost callbacks).
 //! - [`media`]: the tiny real media files the simulators serve.
@@ -49,6 +52,7 @@ pub mod fault;
 pub mod framework;
 pub mod kling;
 pub mod media;
+pub mod minimax;
 mod running;
 pub mod runway;
 pub mod sandbox;

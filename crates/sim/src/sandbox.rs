@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "seedance"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "minimax", "seedance"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -42,6 +42,7 @@ const FRAMEWORK: &[(&str, Starter)] = &[
     ("unified", start_framework::<Unified>),
     ("runway", start_framework::<crate::runway::RunwayWire>),
     ("xai", start_framework::<crate::xai::XaiWire>),
+    ("minimax", start_framework::<crate::minimax::MiniMaxWire>),
     (
         crate::seedance::SeedanceWire::NAME,
         start_framework::<crate::seedance::SeedanceWire>,
@@ -364,9 +365,10 @@ mod tests {
             .insert("nosuch".into(), "127.0.0.1:0".parse().unwrap());
         let e = Simulators::start(o).await.unwrap_err();
         assert!(
-            e.to_string().contains(
-                "no simulator is called `nosuch` (allowed: kling, unified, runway, xai, seedance)"
-            ),
+            e.to_string().contains(&format!(
+                "no simulator is called `nosuch` (allowed: {})",
+                NAMES.join(", ")
+            )),
             "{e}"
         );
         let e = Simulators::start(SimulatorOptions::sandbox(0.0))

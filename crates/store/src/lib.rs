@@ -26,6 +26,7 @@
 
 pub mod accounts;
 mod db_error;
+pub mod gauges;
 mod group_commit;
 pub mod idempotency;
 pub mod keys;
@@ -45,6 +46,7 @@ pub use accounts::{
     check_account_id, Account, AccountAuditAction, AccountAuditEvent, AccountPage, AccountStore,
     Actor, EntryPage,
 };
+pub use gauges::Gauges;
 pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
 pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Revocation, Scope};
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
@@ -136,6 +138,15 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database-wide gauges at `now` ([`Gauges`]): unfinished tasks by status, due
+    /// polls, pending callbacks.
+    pub async fn gauges(&self, now: time::OffsetDateTime) -> Result<Gauges> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.gauges(now).await,
+            Backend::Postgres(b) => b.gauges(now).await,
         }
     }
 

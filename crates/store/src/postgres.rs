@@ -185,6 +185,9 @@ async fn listen_for_revocations(
     Ok(listener)
 }
 
+/// The backend as OpenTelemetry names it (`db.system.name`), on the store's spans.
+const DB_SYSTEM: &str = "postgresql";
+
 mod tasks {
     include!("sql/tasks.rs");
 }
@@ -202,6 +205,9 @@ mod usage {
 }
 mod outbox {
     include!("sql/outbox.rs");
+}
+mod gauges {
+    include!("sql/gauges.rs");
 }
 mod accounts {
     include!("sql/accounts.rs");

@@ -25,7 +25,8 @@ fn json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
 pub(crate) const TASK_COLUMNS: &str = "id, account_id, api_key_id, model, operation, provider, \
     provider_task_id, provider_model, status, points, request, assets, error, callback_url, \
     callback_token, project_id, external_task_id, created_at, updated_at, next_poll_at, \
-    poll_attempts, lease_owner, lease_expires_at, caller_external_id, upstream_error";
+    poll_attempts, lease_owner, lease_expires_at, caller_external_id, upstream_error, \
+    trace_context";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
@@ -54,6 +55,7 @@ pub(crate) struct TaskRow {
     lease_expires_at: Option<i64>,
     caller_external_id: Option<String>,
     upstream_error: Option<String>,
+    trace_context: Option<String>,
 }
 
 pub(crate) fn operation_from_db(s: &str) -> Result<Operation> {
@@ -92,6 +94,7 @@ impl TryFrom<TaskRow> for TaskRecord {
             poll_attempts: r.poll_attempts,
             lease_owner: r.lease_owner,
             upstream_error: r.upstream_error,
+            trace_context: r.trace_context,
         })
     }
 }

@@ -170,6 +170,9 @@ async fn revocation_feed(
     Ok(None)
 }
 
+/// The backend as OpenTelemetry names it (`db.system.name`), on the store's spans.
+const DB_SYSTEM: &str = "sqlite";
+
 mod tasks {
     include!("sql/tasks.rs");
 }
@@ -187,6 +190,9 @@ mod usage {
 }
 mod outbox {
     include!("sql/outbox.rs");
+}
+mod gauges {
+    include!("sql/gauges.rs");
 }
 mod accounts {
     include!("sql/accounts.rs");

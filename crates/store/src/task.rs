@@ -48,6 +48,10 @@ pub struct NewTask {
     pub created_at: OffsetDateTime,
     /// When the poller should first look at it; `None` = never poll (callback only).
     pub next_poll_at: Option<OffsetDateTime>,
+    /// The W3C `traceparent` of the request that created it, so the engine's later work
+    /// on it (polls, settlement, callbacks) links to that trace (issue 19); `None` when
+    /// tracing is off.
+    pub trace_context: Option<String>,
 }
 
 /// A stored task.
@@ -105,6 +109,8 @@ pub struct TaskRecord {
     /// id), which callers are not shown; [`TaskRecord::error`] is what they are told
     /// (issue 13 point 10).
     pub upstream_error: Option<String>,
+    /// The `traceparent` of the request that created it ([`NewTask::trace_context`]).
+    pub trace_context: Option<String>,
 }
 
 /// An observed status (from a poll or a provider callback) and what came with it.

@@ -10,10 +10,11 @@
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::error::{api_error, parse_retry_after, Call, PROVIDER};
+use crate::error::{api_error, Call, PROVIDER};
 use crate::wire::{CreateVideoRequest, CreateVideoResponse, VideoStatus, GENERATIONS_PATH};
+use genmux_core::transport::{retry_after, transport_error};
 use genmux_core::{Error, ErrorKind, Result};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use url::Url;
 
 /// xAI's API.
@@ -117,44 +118,6 @@ impl std::fmt::Debug for XaiClient {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, unix_now())
-}
-
-/// A transport failure. A connect failure means nothing left this machine; anything later
-/// (a timeout waiting for the answer, a reset mid-body) may follow an accepted submission.
-fn transport_error(e: reqwest::Error, call: Call) -> Error {
-    if e.is_connect() {
-        return Error::new(
-            ErrorKind::ProviderUnavailable,
-            format!("cannot connect to xAI: {e}"),
-        )
-        .with_provider(PROVIDER)
-        .with_source(e);
-    }
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::ProviderUnavailable
-    };
-    let err = Error::new(kind, format!("xAI request failed: {e}"))
-        .with_provider(PROVIDER)
-        .with_retryable(true)
-        .with_source(e);
-    match call {
-        Call::Create => err.with_maybe_accepted(),
-        Call::Query => err,
-    }
-}
-
 impl XaiClient {
     /// A client for `config`; a base URL that is not http(s) or an empty key is refused,
     /// naming the setting.
@@ -219,16 +182,17 @@ impl XaiClient {
             .http
             .post(url)
             .bearer_auth(&self.api_key)
+            .headers(genmux_core::telemetry::trace_headers())
             .json(body)
             .send()
             .await
-            .map_err(|e| transport_error(e, Call::Create))?;
+            .map_err(|e| transport_error(PROVIDER, e, true))?;
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| transport_error(e, Call::Create))?;
+            .map_err(|e| transport_error(PROVIDER, e, true))?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &bytes, after, Call::Create));
         }
@@ -258,15 +222,16 @@ impl XaiClient {
             .http
             .get(url)
             .bearer_auth(&self.api_key)
+            .headers(genmux_core::telemetry::trace_headers())
             .send()
             .await
-            .map_err(|e| transport_error(e, Call::Query))?;
+            .map_err(|e| transport_error(PROVIDER, e, false))?;
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| transport_error(e, Call::Query))?;
+            .map_err(|e| transport_error(PROVIDER, e, false))?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &bytes, after, Call::Query));
         }

@@ -117,18 +117,7 @@ pub fn failed_task_reason(code: Option<&str>, message: Option<&str>) -> String {
     }
 }
 
-/// Parses a `Retry-After` value: delta-seconds or an HTTP date (RFC 9110 §10.2.3),
-/// relative to `now` (Unix seconds). A date in the past means "now".
-pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
-    let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    Some(Duration::from_secs(
-        u64::try_from(at.unix_timestamp() - now).unwrap_or(0),
-    ))
-}
+pub use genmux_core::transport::parse_retry_after;
 
 #[cfg(test)]
 mod tests {

@@ -12,70 +12,7 @@ use genmux_sim::FaultPlan;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn init_logs(format: Option<&str>, default_level: &str) -> Result<(), CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format.unwrap_or("pretty") {
-        "json" => builder.json().try_init(),
-        "pretty" => builder.try_init(),
-        other => {
-            return Err(CliError::Usage(format!(
-                "log_format: `{other}` is not allowed (allowed: pretty, json)"
-            )))
-        }
-    };
-    // A subscriber installed earlier (tests) is fine.
-    let _ = result;
-    Ok(())
-}
-
-/// Installs OTLP exporters when an endpoint is configured; nothing is exported otherwise.
-fn init_telemetry(endpoint: Option<&str>) -> Result<Option<Telemetry>, CliError> {
-    let Some(endpoint) = endpoint else {
-        return Ok(None);
-    };
-    use opentelemetry_otlp::WithExportConfig;
-    let base = endpoint.trim_end_matches('/');
-    let spans = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(format!("{base}/v1/traces"))
-        .build()
-        .map_err(|e| CliError::Usage(format!("telemetry.otlp_endpoint: {e}")))?;
-    let tracer = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_batch_exporter(spans)
-        .build();
-    let metrics = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_endpoint(format!("{base}/v1/metrics"))
-        .build()
-        .map_err(|e| CliError::Usage(format!("telemetry.otlp_endpoint: {e}")))?;
-    let meter = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(metrics).build())
-        .build();
-    opentelemetry::global::set_tracer_provider(tracer.clone());
-    opentelemetry::global::set_meter_provider(meter.clone());
-    Ok(Some(Telemetry { tracer, meter }))
-}
-
-/// Installed exporters, flushed on shutdown.
-struct Telemetry {
-    tracer: opentelemetry_sdk::trace::SdkTracerProvider,
-    meter: opentelemetry_sdk::metrics::SdkMeterProvider,
-}
-
-impl Telemetry {
-    fn shutdown(self) {
-        if let Err(e) = self.tracer.shutdown() {
-            tracing::warn!(error = %e, "flushing spans");
-        }
-        if let Err(e) = self.meter.shutdown() {
-            tracing::warn!(error = %e, "flushing metrics");
-        }
-    }
-}
+use crate::observability::init_logs;
 
 /// Resolves the serve config. Precedence, highest first (issue 14 point 8): flags, the
 /// environment, the config file, defaults. Provider settings follow the same order
@@ -138,9 +75,12 @@ pub fn providers(args: ProvidersArgs, json_out: bool) -> Result<(), CliError> {
 /// `genmux serve`.
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let cfg = resolve(&args, &|k| std::env::var(k).ok())?;
-    init_logs(cfg.log_format.as_deref(), "info,sqlx=warn")?;
-    let telemetry = init_telemetry(cfg.telemetry.otlp_endpoint.as_deref())?;
-    let gw = gateway::start(&cfg).await?;
+    let observability = crate::observability::init(
+        cfg.log_format.as_deref(),
+        "info,sqlx=warn",
+        cfg.telemetry.otlp_endpoint.as_deref(),
+    )?;
+    let gw = gateway::start_observed(&cfg, Some(observability.prometheus.clone())).await?;
     tracing::info!(
         url = %gw.url,
         database = gw.backend,
@@ -182,9 +122,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let result = gw
         .run_until(genmux_midsync::shutdown::ctrl_c_or_term())
         .await;
-    if let Some(t) = telemetry {
-        t.shutdown();
-    }
+    observability.shutdown();
     result
 }
 

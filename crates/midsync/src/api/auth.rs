@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 /// How long a successful authentication is reused without asking the key store, by
 /// default ([`crate::GatewayConfig::auth_cache_ttl`]). A revocation through this process's
@@ -199,6 +200,27 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Issue 19: authentication is a span of its own; the request's span gets the
+        // account (never the key; the key's public id only on this one).
+        let request = tracing::Span::current();
+        let span = tracing::debug_span!(
+            "genmux.auth",
+            genmux.account = tracing::field::Empty,
+            genmux.key_id = tracing::field::Empty,
+        );
+        let caller = authenticate(parts, state).instrument(span.clone()).await?;
+        if !span.is_disabled() {
+            span.record("genmux.account", caller.account_id());
+            span.record("genmux.key_id", caller.key.id.as_str());
+        }
+        request.record("genmux.account", caller.account_id());
+        Ok(caller)
+    }
+}
+
+/// The key presented with the request, checked (cached for the TTL) and within its rate.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    {
         let token = bearer(parts)?;
         let cache = state.auth_cache();
         let key =

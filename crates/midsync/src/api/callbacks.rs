@@ -1,7 +1,9 @@
 //! `POST /callbacks/{provider}/{token}`: a provider reports a task's status. The token (a
 //! per-task secret in the URL we gave the upstream: 32 random alphanumerics, minted in
-//! `api::generate`) finds the task; the provider's own `parse_callback` reads the body
-//! (and verifies its signature where the provider signs).
+//! `api::generate`) finds the task; a handshake (MiniMax's `{"challenge":…}`, the
+//! provider's `callback_handshake`) is answered at once with the provider's body and
+//! settles nothing; otherwise the provider's own `parse_callback` reads the body (and
+//! verifies its signature where the provider signs).
 //!
 //! A callback is a hint, never the decision: not every upstream signs its callbacks (Kling
 //! does not, spec/kling-api.md "Errors, limits, callbacks"), so the state it claims is
@@ -31,7 +33,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/callbacks/{provider}/{token}", tag = "callbacks",
     params(("provider" = String, Path), ("token" = String, Path)),
     request_body(content = Object, description = "the provider's own callback body"),
-    responses((status = 200, description = "accepted", body = Object),
+    responses((status = 200, description = "accepted; for a handshake, the provider's answer (MiniMax: the challenge echoed)", body = Object),
         (status = 401, description = "bad signature", body = crate::wire::ErrorBody),
         (status = 404, description = "unknown callback URL", body = crate::wire::ErrorBody)))]
 pub async fn inbound(
@@ -49,6 +51,10 @@ pub async fn inbound(
         .filter(|t| t.provider == provider)
         .ok_or_else(unknown)?;
     let p = state.router().provider(&provider).ok_or_else(unknown)?;
+    if let Some(answer) = p.callback_handshake(task.operation, &headers, &body) {
+        // Answered at once (MiniMax waits 3 s at most); it carries no task state.
+        return Ok(Json(answer));
+    }
     let snap = p
         .parse_callback(task.operation, &headers, &body)
         .map_err(|e| match e.kind() {
@@ -80,7 +86,9 @@ pub async fn inbound(
 /// upstream id the task has; a submission of unknown outcome by the id we sent with it
 /// where its offering can find it (so a callback cannot attach another upstream task to
 /// it); otherwise by the upstream id the callback names (an upstream whose tasks cannot be
-/// looked up signs its callbacks, and `parse_callback` verified that).
+/// looked up either signs its callbacks, verified by `parse_callback`, or — MiniMax —
+/// signs nothing: then the per-task URL's token is the only secret, and the named task is
+/// queried all the same).
 async fn confirm(
     state: &AppState,
     task: &TaskRecord,

@@ -13,6 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::json::RawJson;
 use super::request::{prefix, validate_generation};
+use crate::telemetry::Movement;
 use crate::wire::GenerateResponse;
 use crate::AppState;
 use axum::extract::State;
@@ -27,6 +28,7 @@ use genmux_store::{
 };
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 /// The header naming a request's idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -117,8 +119,20 @@ async fn generate(
 ) -> Response {
     // T3: a request that fails validation stores nothing, so validation comes before the
     // idempotency record.
-    let quote = match prepare(&state, &caller, kind, body).await {
-        Ok(q) => q,
+    let quote_span = tracing::debug_span!(
+        "genmux.quote",
+        genmux.model = tracing::field::Empty,
+        genmux.price_points = tracing::field::Empty,
+    );
+    let quote = match prepare(&state, &caller, kind, body)
+        .instrument(quote_span.clone())
+        .await
+    {
+        Ok(q) => {
+            quote_span.record("genmux.model", q.model.as_str());
+            quote_span.record("genmux.price_points", q.points);
+            q
+        }
         Err(e) => return e.into_response(),
     };
     let idem = match headers.get(IDEMPOTENCY_HEADER) {
@@ -138,6 +152,8 @@ async fn generate(
         }
     };
     let task_id = new_task_id();
+    // The request's span (and so every log line of it) names the task.
+    tracing::Span::current().record("genmux.task", task_id.as_str());
     if let Some(key) = &idem {
         let fp = fingerprint(&quote);
         match state.store().idempotency.begin(key, &fp).await {
@@ -295,6 +311,8 @@ async fn create_task(
         caller_external_id: caller_external_id.clone(),
         created_at: now,
         next_poll_at: Some(now + state.config().poll.unknown_grace),
+        // Issue 19: the engine's later work on the task links back to this request.
+        trace_context: genmux_core::telemetry::current_traceparent(),
     };
     let intent_provider = intent.provider.clone();
     // The hold and the task row in one transaction: one durable commit, and never one
@@ -334,6 +352,7 @@ async fn create_task(
             ),
         ));
     }
+    state.metrics().points(Movement::Held, quote.points);
     let observer = AttemptRecorder {
         state,
         task_id: &task_id,
@@ -349,11 +368,13 @@ async fn create_task(
             // hold belongs to its settlement, and the caller gets it. Should this process
             // die first, the poller settles the row (refunding it if no provider has it).
             match store.tasks.discard_unsubmitted(&task_id).await {
-                Ok(true) => {
-                    if let Err(ve) = store.ledger.void(&task_id).await {
+                Ok(true) => match store.ledger.void(&task_id).await {
+                    Ok(r) if r.applied() => state.metrics().points(Movement::Voided, quote.points),
+                    Ok(_) => {}
+                    Err(ve) => {
                         tracing::error!(task = %task_id, error = %ve, "could not void the hold of a refused submission");
                     }
-                }
+                },
                 Ok(false) => {
                     if let Some(task) = store.tasks.get(&task_id).await? {
                         tracing::warn!(task = %task_id, provider = %task.provider, error = %e,
@@ -413,6 +434,9 @@ async fn create_task(
     if status == TaskStatus::Unknown {
         tracing::warn!(task = %task_id, provider = %routed.provider,
             "submission outcome unknown; the poller will reconcile it");
+    } else {
+        tracing::info!(task = %task_id, provider = %routed.provider, points = quote.points,
+            attempts = routed.attempts, "task submitted");
     }
     let resp = GenerateResponse {
         success: true,

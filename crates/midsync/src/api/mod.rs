@@ -109,6 +109,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(accounts::router())
         .merge(openapi::router())
         .merge(health::router())
+        .route("/metrics", axum::routing::get(crate::telemetry::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -120,6 +121,11 @@ pub fn app(state: AppState) -> axum::Router {
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 drain_oversized(limit, req, next)
             },
+        ))
+        // Outermost: the request's span and metrics cover every answer, 413s included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::telemetry::observe_request,
         ))
         .with_state(state)
 }

@@ -15,6 +15,7 @@ use genmux_core::Result;
 use genmux_store::{Delivery, DisabledEndpoint, GiveUpReason};
 use rand::Rng;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Longest `Retry-After` honoured: a receiver cannot park a delivery forever.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -99,10 +100,12 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
                 outbox
                     .mark_delivered(&d.webhook_id, state.clock().now())
                     .await?;
+                state.metrics().callback_attempt("delivered");
                 tracing::info!(webhook_id = %d.webhook_id, task = %d.task_id, "callback delivered");
                 return Ok(());
             }
             if status.as_u16() == 410 {
+                state.metrics().callback_attempt("gone");
                 // The endpoint first, then this delivery: should the process stop between
                 // the two, the delivery is leased again and finds the endpoint disabled.
                 let at = state.clock().now();
@@ -145,6 +148,7 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
     let failed = usize::try_from(d.attempts).unwrap_or(0) + 1;
     match retry_wait(state, failed) {
         None => {
+            state.metrics().callback_attempt("exhausted");
             outbox
                 .give_up(
                     &d.webhook_id,
@@ -156,6 +160,7 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
             tracing::warn!(webhook_id = %d.webhook_id, %error, "callback retries exhausted");
         }
         Some(wait) => {
+            state.metrics().callback_attempt("failed");
             let wait = match hint {
                 Some(h) => wait.max(h),
                 None => wait,
@@ -193,7 +198,22 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
         |d| d.webhook_id.clone(),
         |d| {
             let state = state.clone();
-            async move { deliver(&state, d).await }
+            async move {
+                let span =
+                    crate::telemetry::task_work_span!("genmux.deliver", d.task_id.as_str(), None);
+                // The outbox row does not keep the trace context: the task row does, read
+                // only when spans are exported.
+                if crate::telemetry::exported(&span) {
+                    if let Ok(Some(task)) = state.store().tasks.get(&d.task_id).await {
+                        crate::telemetry::link(&span, task.trace_context.as_deref());
+                    }
+                }
+                let result = deliver(&state, d).instrument(span.clone()).await;
+                if let Err(e) = &result {
+                    crate::telemetry::fail(&span, e);
+                }
+                result
+            }
         },
     )
     .await)

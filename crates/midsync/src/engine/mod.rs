@@ -149,10 +149,20 @@ impl Engine {
                 async move { repair::repair_pass(&s).await.map(|_| 0) }
             },
         ));
+        let gauge_state = state.clone();
+        let gauges = tokio::spawn(run_loop(
+            stop.subscribe(),
+            crate::telemetry::GAUGE_EVERY,
+            "gauges",
+            move || {
+                let s = gauge_state.clone();
+                async move { crate::telemetry::refresh_gauges(&s).await.map(|_| 0) }
+            },
+        ));
         let revocations = tokio::spawn(follow_revocations(state, stop.subscribe()));
         Engine {
             stop,
-            workers: vec![poller, deliverer, repairer, revocations],
+            workers: vec![poller, deliverer, repairer, gauges, revocations],
         }
     }
 

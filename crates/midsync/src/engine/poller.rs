@@ -11,6 +11,7 @@ use genmux_store::TaskRecord;
 use rand::Rng;
 use std::time::Duration;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 /// The wait before poll number `attempt` (1 = first): doubling from the first delay up to
 /// the maximum, ±20 % jitter.
@@ -256,7 +257,12 @@ pub async fn poll_due(state: &AppState) -> Result<usize> {
         |t| t.id.clone(),
         |task| {
             let state = state.clone();
-            async move { poll_task(&state, task).await }
+            let span = crate::telemetry::task_work_span!(
+                "genmux.poll",
+                task.id.as_str(),
+                task.trace_context.as_deref()
+            );
+            async move { poll_task(&state, task).await }.instrument(span)
         },
     )
     .await)

@@ -30,6 +30,9 @@ pub async fn repair_pass(state: &AppState) -> Result<usize> {
         // The once-only gate of the ledger makes a race with a late task row harmless: a
         // task whose hold was voided here settles as failed.
         if ledger.void(&hold.task_id).await?.applied() {
+            state
+                .metrics()
+                .points(crate::telemetry::Movement::Voided, hold.points);
             tracing::warn!(task = %hold.task_id, account = %hold.account_id, points = hold.points,
                 "voided the hold of a request that stopped before recording its task");
             voided += 1;

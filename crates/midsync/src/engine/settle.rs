@@ -18,6 +18,7 @@ use genmux_store::{
     HoldState, NewDelivery, TaskRecord, TaskUpdate, TaskUpdateOutcome, UsageRecord,
 };
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 /// The `webhook-id` of a task's outbound callback: stable across retries and restarts.
 pub fn webhook_id(task_id: &str) -> String {
@@ -112,6 +113,26 @@ async fn settle_reported(
     snap: TaskSnapshot,
     reporter: Reporter,
 ) -> Result<TaskUpdateOutcome> {
+    let span = crate::telemetry::task_work_span!(
+        "genmux.settle",
+        task.id.as_str(),
+        task.trace_context.as_deref()
+    );
+    let outcome = apply_report(state, task, snap, reporter)
+        .instrument(span.clone())
+        .await;
+    if let Err(e) = &outcome {
+        crate::telemetry::fail(&span, e);
+    }
+    outcome
+}
+
+async fn apply_report(
+    state: &AppState,
+    task: &TaskRecord,
+    snap: TaskSnapshot,
+    reporter: Reporter,
+) -> Result<TaskUpdateOutcome> {
     let store = state.store();
     let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
     if !snap.status.is_final() {
@@ -136,6 +157,13 @@ async fn settle_reported(
     } else {
         store.ledger.void(&task.id).await
     };
+    if let Ok(genmux_store::Resolution::Applied(hold)) = &resolution {
+        let movement = match hold.state {
+            HoldState::Posted => crate::telemetry::Movement::Posted,
+            _ => crate::telemetry::Movement::Voided,
+        };
+        state.metrics().points(movement, hold.points);
+    }
     let decided = match &resolution {
         Ok(r) => match r.hold().state {
             HoldState::Posted => TaskStatus::Succeeded,
@@ -248,6 +276,7 @@ async fn settle_reported(
     let outcome = store.tasks.update(&task.id, update).await?;
     if let TaskUpdateOutcome::Moved(r) = &outcome {
         state.router().task_finished(&r.provider);
+        state.metrics().settled(r.status);
         tracing::info!(task = %r.id, status = %r.status, provider = %r.provider, "task settled");
     }
     Ok(outcome)

@@ -11,7 +11,7 @@
 //! | [`ObserveLayer`] | the observer's `before_send` (its error ends the submission) | – |
 //! | [`TelemetryLayer`] | the `genmux.submit.attempt` span | attempt metrics, span status |
 //! | [`TimeoutLayer`] | – | no answer in time → `timeout`, maybe accepted |
-//! | [`Upstream`] | `Provider::submit` with the observer's callback URL | errors name the provider |
+//! | [`Upstream`] | `Provider::submit` with the observer's callback URL, in the `genmux.upstream` span (kind client) | errors name the provider |
 //!
 //! The gates sit outermost so that a refusal costs no upstream call, and in this order so
 //! that a refused attempt keeps nothing of the gates before it: a layer that refuses
@@ -46,7 +46,6 @@ pub(crate) use upstream::Upstream;
 
 use crate::router::{Entry, SubmitObserver};
 use genmux_core::{Error, Offering, Quote, Result, Submission};
-use opentelemetry::Context;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -64,8 +63,8 @@ pub(crate) struct Attempt<'a> {
     pub(crate) external_id: &'a str,
     /// The caller's observer (callback URL, `before_send`).
     pub(crate) observer: &'a dyn SubmitObserver,
-    /// The submission's span.
-    pub(crate) parent: &'a Context,
+    /// The submission's span (the parent of the attempt's).
+    pub(crate) parent: &'a tracing::Span,
     /// Upstream attempts this submission already made (0: this would be the first).
     pub(crate) made: u32,
     /// Set when this provider already failed transiently in this submission.

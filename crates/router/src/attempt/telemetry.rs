@@ -5,8 +5,8 @@
 
 use super::{Attempt, Call, Outcome};
 use crate::telemetry::{self, Telemetry};
-use opentelemetry::KeyValue;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// See the module docs.
 pub(crate) struct TelemetryLayer<'r, S> {
@@ -27,27 +27,28 @@ impl<S: Call> Call for TelemetryLayer<'_, S> {
         if a.failover {
             t.failover(&a.quote.model);
         }
-        let cx = t.start("genmux.submit.attempt", a.parent);
-        telemetry::annotate(&cx, || {
-            vec![
-                KeyValue::new("genmux.provider", provider.to_string()),
-                KeyValue::new("genmux.model", a.quote.model.clone()),
-                KeyValue::new("genmux.provider_model", a.offering.provider_model.clone()),
-                KeyValue::new("genmux.operation", a.quote.operation.as_str()),
-                KeyValue::new("genmux.price_points", a.quote.points),
-                KeyValue::new("genmux.cost_micros", a.cost_micros),
-                KeyValue::new("genmux.attempt", i64::from(a.made + 1)),
-                KeyValue::new("genmux.failovers", i64::from(a.failovers)),
-            ]
-        });
-        let outcome = self.inner.call(a, now).await;
+        let span = tracing::debug_span!(
+            parent: a.parent,
+            "genmux.submit.attempt",
+            genmux.provider = &**provider,
+            genmux.model = a.quote.model.as_str(),
+            genmux.provider_model = a.offering.provider_model.as_str(),
+            genmux.operation = a.quote.operation.as_str(),
+            genmux.price_points = a.quote.points,
+            genmux.cost_micros = a.cost_micros,
+            genmux.attempt = i64::from(a.made + 1),
+            genmux.failovers = i64::from(a.failovers),
+            genmux.status = tracing::field::Empty,
+            genmux.error.kind = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        let outcome = self.inner.call(a, now).instrument(span.clone()).await;
         if let Outcome::Sent(sent) = &outcome {
             match &sent.result {
                 Ok(submission) => {
                     t.attempt(provider, "accepted", sent.took);
-                    telemetry::annotate(&cx, || {
-                        vec![KeyValue::new("genmux.status", submission.status.as_str())]
-                    });
+                    span.record("genmux.status", submission.status.as_str());
                 }
                 Err(e) => {
                     let outcome = if e.maybe_accepted() {
@@ -57,11 +58,10 @@ impl<S: Call> Call for TelemetryLayer<'_, S> {
                     };
                     t.attempt(provider, outcome, sent.took);
                     t.error(provider, e.kind().as_str());
-                    telemetry::fail(&cx, e);
+                    telemetry::fail(&span, e);
                 }
             }
         }
-        telemetry::end(&cx);
         outcome
     }
 }
@@ -70,9 +70,10 @@ impl<S: Call> Call for TelemetryLayer<'_, S> {
 mod tests {
     use super::*;
     use crate::attempt::testing::{fixture_with, unavailable, Script};
-    use opentelemetry::trace::Status;
+    use opentelemetry::trace::{Status, TracerProvider as _};
     use opentelemetry::Value;
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
 
     #[tokio::test(start_paused = true)]
     async fn each_sent_attempt_is_a_span_with_its_number_and_outcome() {
@@ -80,9 +81,13 @@ mod tests {
         let tracer = SdkTracerProvider::builder()
             .with_simple_exporter(spans.clone())
             .build();
+        let _traced = tracing::subscriber::set_default(
+            tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(tracer.tracer("test"))),
+        );
         let meter = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
         let mut f = fixture_with(Default::default(), Default::default());
-        f.telemetry = Telemetry::from_providers(&tracer, &meter);
+        f.telemetry = Telemetry::from_meter_provider(&meter);
         let failing = Script::failing(unavailable());
         let mut a = f.attempt();
         a.made = 1;
@@ -95,7 +100,12 @@ mod tests {
         TelemetryLayer::new(&f.telemetry, &accepting)
             .call(&f.attempt(), crate::clock::now())
             .await;
-        let done = spans.get_finished_spans().unwrap();
+        let done: Vec<_> = spans
+            .get_finished_spans()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.name == "genmux.submit.attempt")
+            .collect();
         assert_eq!(done.len(), 2);
         let attr = |i: usize, key: &str| {
             done[i]

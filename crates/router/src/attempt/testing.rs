@@ -12,7 +12,6 @@ use genmux_core::{
     async_trait, Capability, Catalog, Error, ErrorKind, GenerationRequest, Offering, Provider,
     Quote, Result, Submission, SubmitRequest, TaskRef, TaskSnapshot, TaskStatus, VideoProvider,
 };
-use opentelemetry::Context;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -99,7 +98,7 @@ pub(crate) struct Fixture {
     pub(crate) quote: Quote,
     pub(crate) telemetry: Telemetry,
     pub(crate) observer: Observer,
-    pub(crate) parent: Context,
+    pub(crate) parent: tracing::Span,
 }
 
 /// A fixture whose provider has these breaker settings and limits.
@@ -139,7 +138,7 @@ pub(crate) fn fixture_with(breaker: BreakerConfig, limit: ProviderLimit) -> Fixt
         quote,
         telemetry: Telemetry::global(),
         observer: Observer::default(),
-        parent: Context::new(),
+        parent: tracing::Span::none(),
     }
 }
 

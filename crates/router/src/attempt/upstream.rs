@@ -1,10 +1,13 @@
 //! The centre of the attempt path: the provider's own `submit`, with the callback URL the
-//! observer gives for that provider and the submission's external id. Errors are named
-//! after the provider when it did not name itself.
+//! observer gives for that provider and the submission's external id, inside the
+//! `genmux.upstream` span whose context the provider's HTTP client sends as `traceparent`.
+//! Errors are named after the provider when it did not name itself.
 
 use super::{Attempt, Call, Outcome, Sent};
+use crate::telemetry;
 use genmux_core::SubmitRequest;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// See the module docs.
 pub(crate) struct Upstream;
@@ -17,6 +20,7 @@ impl Call for Upstream {
         } else {
             a.observer.callback_url(&a.entry.id)
         };
+        let span = telemetry::upstream_span(&a.entry.id, "submit");
         let result = a
             .entry
             .provider
@@ -27,11 +31,15 @@ impl Call for Upstream {
                 callback_url: callback.as_deref(),
                 external_id: a.external_id,
             })
+            .instrument(span.clone())
             .await
             .map_err(|e| match e.provider() {
                 Some(_) => e,
                 None => e.with_provider(a.entry.id.to_string()),
             });
+        if let Err(e) = &result {
+            telemetry::fail(&span, e);
+        }
         let done = crate::clock::now();
         Outcome::Sent(Sent {
             result,

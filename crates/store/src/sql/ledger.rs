@@ -286,6 +286,7 @@ impl Ledger for Backend {
         Ok(balance)
     }
 
+    #[tracing::instrument(name = "genmux.store.hold", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn hold(&self, account_id: &str, task_id: &str, points: i64) -> Result<HoldOutcome> {
         check_hold_points(points)?;
         if task_id.is_empty() {
@@ -335,10 +336,12 @@ impl Ledger for Backend {
         })
     }
 
+    #[tracing::instrument(name = "genmux.store.post", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn post(&self, task_id: &str) -> Result<Resolution> {
         self.resolve(task_id, HoldState::Posted).await
     }
 
+    #[tracing::instrument(name = "genmux.store.void", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn void(&self, task_id: &str) -> Result<Resolution> {
         self.resolve(task_id, HoldState::Voided).await
     }

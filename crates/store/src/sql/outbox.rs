@@ -27,6 +27,7 @@ static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
 
 #[async_trait]
 impl Outbox for Backend {
+    #[tracing::instrument(name = "genmux.store.enqueue_callback", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %d.task_id))]
     async fn enqueue(&self, d: NewDelivery) -> Result<Delivery> {
         if d.webhook_id.is_empty() {
             return Err(Error::invalid("webhook_id is empty"));

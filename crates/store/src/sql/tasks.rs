@@ -113,9 +113,9 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
         "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
          provider_task_id, provider_model, status, points, request, assets, error, \
          callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
-         next_poll_at, poll_attempts, caller_external_id) \
+         next_poll_at, poll_attempts, caller_external_id, trace_context) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
-         $16, $16, $17, 0, $18) RETURNING {TASK_COLUMNS}"
+         $16, $16, $17, 0, $18, $19) RETURNING {TASK_COLUMNS}"
     );
     let row = sqlx::query_as::<Db, TaskRow>(&sql)
         .bind(&t.id)
@@ -136,6 +136,7 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
         .bind(created)
         .bind(t.next_poll_at.map(to_micros))
         .bind(&t.caller_external_id)
+        .bind(&t.trace_context)
         .fetch_one(exec)
         .await
         .map_err(|e| {
@@ -165,6 +166,7 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
 
 #[async_trait]
 impl TaskStore for Backend {
+    #[tracing::instrument(name = "genmux.store.insert_task", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
     async fn insert(&self, t: NewTask) -> Result<TaskRecord> {
         check_task_points(&t)?;
         let mut w = write_once(self).await?;
@@ -173,6 +175,8 @@ impl TaskStore for Backend {
         Ok(record)
     }
 
+    // Issue 19: the "hold" step of a generate's trace (the hold and the task row commit together).
+    #[tracing::instrument(name = "genmux.store.hold", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %t.id))]
     async fn insert_with_hold(&self, t: NewTask) -> Result<TaskRecord> {
         check_task_points(&t)?;
         super::ledger::check_hold_points(t.points)?;
@@ -205,6 +209,7 @@ impl TaskStore for Backend {
         Ok(record)
     }
 
+    #[tracing::instrument(name = "genmux.store.record_submission", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn record_submission(
         &self,
         task_id: &str,
@@ -353,6 +358,7 @@ impl TaskStore for Backend {
         })
     }
 
+    #[tracing::instrument(name = "genmux.store.update_task", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %task_id))]
     async fn update(&self, task_id: &str, update: TaskUpdate) -> Result<TaskUpdateOutcome> {
         let assets = if update.assets.is_empty() {
             None

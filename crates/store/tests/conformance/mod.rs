@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             tasks::submission_intent_is_retargeted_recorded_or_discarded,
             tasks::insert_with_hold_writes_both_or_neither,
             tasks::caller_external_id_is_unique_per_account,
+            tasks::gauges_see_unfinished_tasks_due_polls_and_pending_callbacks,
             ledger::hold_post_void_move_balances_and_write_entries,
             ledger::hold_larger_than_balance_is_refused_and_writes_nothing,
             ledger::repeated_hold_returns_the_existing_hold,

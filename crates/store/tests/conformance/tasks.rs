@@ -31,6 +31,10 @@ pub fn new_task(account: &str, due: Option<OffsetDateTime>) -> NewTask {
         caller_external_id: None,
         created_at: now(),
         next_poll_at: due,
+        trace_context: Some(format!(
+            "00-{}-00f067aa0ba902b7-01",
+            uuid::Uuid::new_v4().simple()
+        )),
     }
 }
 
@@ -139,6 +143,11 @@ pub async fn insert_and_get_round_trip(store: &Store) {
     assert_eq!(got.next_poll_at, t.next_poll_at);
     assert!(got.assets.is_empty() && got.error.is_none());
     assert_eq!((got.poll_attempts, got.lease_owner.clone()), (0, None));
+    assert!(t.trace_context.is_some());
+    assert_eq!(
+        got.trace_context, t.trace_context,
+        "the creating request's traceparent is kept"
+    );
 
     let mut dup = new_task(&t.account_id, None);
     dup.id = t.id.clone();
@@ -915,4 +924,89 @@ pub async fn count_unfinished_counts_what_a_provider_may_run(store: &Store) {
             .unwrap(),
         1
     );
+}
+
+/// Issue 19: the gauges count unfinished tasks by status and see how long the oldest due
+/// poll and the oldest due callback have waited (each test has a fresh database).
+pub async fn gauges_see_unfinished_tasks_due_polls_and_pending_callbacks(store: &Store) {
+    let account = uid("acct");
+    let now = now();
+    let empty = store.gauges(now).await.unwrap();
+    assert_eq!(
+        empty.unfinished,
+        vec![
+            (TaskStatus::Submitted, 0),
+            (TaskStatus::Processing, 0),
+            (TaskStatus::Unknown, 0)
+        ]
+    );
+    assert_eq!((empty.polls_due, empty.oldest_due_poll), (0, None));
+    assert_eq!(
+        (empty.callbacks_pending, empty.oldest_due_callback),
+        (0, None)
+    );
+
+    let late = now - Duration::from_secs(600);
+    let t = new_task(&account, Some(late));
+    store.tasks.insert(t.clone()).await.unwrap();
+    store
+        .tasks
+        .insert(new_task(&account, Some(now + Duration::from_secs(60))))
+        .await
+        .unwrap();
+    let mut processing = new_task(&account, None);
+    processing.status = TaskStatus::Processing;
+    store.tasks.insert(processing).await.unwrap();
+    for at in [late, now + Duration::from_secs(60)] {
+        store
+            .outbox
+            .enqueue(genmux_store::NewDelivery {
+                webhook_id: uid("msg"),
+                task_id: t.id.clone(),
+                account_id: account.clone(),
+                url: "https://client.example/hook".into(),
+                body: b"{}".to_vec(),
+                next_attempt_at: at,
+            })
+            .await
+            .unwrap();
+    }
+
+    let g = store.gauges(now).await.unwrap();
+    assert_eq!(
+        g.unfinished,
+        vec![
+            (TaskStatus::Submitted, 2),
+            (TaskStatus::Processing, 1),
+            (TaskStatus::Unknown, 0)
+        ]
+    );
+    assert_eq!(g.polls_due, 1, "the poll due later is not due");
+    assert_eq!(g.oldest_due_poll, Some(late));
+    assert_eq!(g.callbacks_pending, 2, "every pending callback is backlog");
+    assert_eq!(
+        g.oldest_due_callback,
+        Some(late),
+        "only due ones have waited"
+    );
+
+    // Settled, the task leaves the unfinished count and the due polls.
+    store
+        .tasks
+        .update(
+            &t.id,
+            TaskUpdate {
+                status: TaskStatus::Failed,
+                assets: Vec::new(),
+                error: Some("x".into()),
+                upstream_error: None,
+                provider_task_id: None,
+                provider_model: None,
+            },
+        )
+        .await
+        .unwrap();
+    let g = store.gauges(now).await.unwrap();
+    assert_eq!(g.unfinished[0], (TaskStatus::Submitted, 1));
+    assert_eq!((g.polls_due, g.oldest_due_poll), (0, None));
 }
