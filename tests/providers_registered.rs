@@ -15,8 +15,17 @@ fn exactly_the_enabled_provider_crates_are_registered() {
     if cfg!(feature = "midsync") {
         enabled.push("midsync");
     }
+    if cfg!(feature = "minimax") {
+        enabled.push("minimax");
+    }
     if cfg!(feature = "runway") {
         enabled.push("runway");
+    }
+    if cfg!(feature = "seedance") {
+        enabled.push("seedance");
+    }
+    if cfg!(feature = "xai") {
+        enabled.push("xai");
     }
     enabled.sort_unstable();
     assert_eq!(linked, enabled, "registered providers vs enabled features");

@@ -13,6 +13,9 @@
 //!   per-account concurrency, faults, configuration, media with expiring links, callback
 //!   delivery and the start/advance/shutdown wrapper; a provider adds its wire, rules and
 //!   error shape.
+//! - [`seedance::SeedanceSim`]: Seedance on BytePlus ModelArk (`spec/upstreams.md`), on the
+//!   framework: create and query with Bearer keys, Ark's error codes, token usage, expiring
+//!   video URLs and unsigned callbacks.
 //! - [`xai::XaiSim`]: the xAI Grok Imagine video API of `spec/upstreams.md` on the shared
 //!   [`framework`]: strict create rules with xAI's `400 {"error":"…"}`, `pending` →
 //!   `done`/`failed` on the clock, billed `usage.cost_in_usd_ticks`, expiring MP4 links.
@@ -53,6 +56,7 @@ pub mod minimax;
 mod running;
 pub mod runway;
 pub mod sandbox;
+pub mod seedance;
 pub mod server;
 pub mod unified;
 pub mod xai;

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 /// The simulators, by the name `genmux sim --listen NAME=ADDR` takes: the two older ones,
 /// then every framework simulator of `FRAMEWORK` in its order.
-pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "minimax"];
+pub const NAMES: &[&str] = &["kling", "unified", "runway", "xai", "minimax", "seedance"];
 
 /// A framework simulator starting.
 type Starting<'a> = std::pin::Pin<
@@ -43,6 +43,10 @@ const FRAMEWORK: &[(&str, Starter)] = &[
     ("runway", start_framework::<crate::runway::RunwayWire>),
     ("xai", start_framework::<crate::xai::XaiWire>),
     ("minimax", start_framework::<crate::minimax::MiniMaxWire>),
+    (
+        crate::seedance::SeedanceWire::NAME,
+        start_framework::<crate::seedance::SeedanceWire>,
+    ),
 ];
 
 /// A running framework simulator, as the sandbox sees it.

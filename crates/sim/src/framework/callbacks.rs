@@ -16,6 +16,9 @@ pub struct Outgoing {
     /// The receiver must answer 2xx with exactly this JSON (MiniMax's `challenge`), or the
     /// task's later callbacks are not sent.
     pub expect_echo: Option<Value>,
+    /// Attempts after the first when the receiver does not answer 2xx in time (Ark: up to
+    /// 3); each attempt is recorded.
+    pub retries: u32,
 }
 
 impl Outgoing {
@@ -27,6 +30,7 @@ impl Outgoing {
             headers: Vec::new(),
             body,
             expect_echo: None,
+            retries: 0,
         }
     }
 }

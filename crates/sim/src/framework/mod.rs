@@ -521,6 +521,17 @@ impl<W: Wire> SimHandle<W> {
     }
 
     async fn deliver(&self, endpoint: W::Endpoint, out: Outgoing) {
+        for _ in 0..=out.retries {
+            let delivered = self.attempt(endpoint, &out).await;
+            if delivered {
+                break;
+            }
+        }
+    }
+
+    /// One delivery attempt of `out`; whether it needs no further attempt (answered 2xx,
+    /// lost on purpose or skipped).
+    async fn attempt(&self, endpoint: W::Endpoint, out: &Outgoing) -> bool {
         let mut record = CallbackRecord {
             task_id: out.task_id.clone(),
             url: out.url.clone(),
@@ -557,7 +568,13 @@ impl<W: Wire> SimHandle<W> {
                 }
             }
         }
+        let done = record.lost
+            || record.skipped
+            || record
+                .response_status
+                .is_some_and(|s| (200..300).contains(&s));
         lock(&self.inner.callbacks).push(record);
+        done
     }
 }
 
