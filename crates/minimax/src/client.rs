@@ -269,7 +269,8 @@ impl MiniMaxClient {
             .inner
             .http
             .request(method, url.clone())
-            .bearer_auth(&self.inner.api_key);
+            .bearer_auth(&self.inner.api_key)
+            .headers(genmux_core::telemetry::trace_headers());
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -10,13 +10,14 @@
 //! - a failure before anything was sent (connection refused, DNS, TLS) is retryable and
 //!   not maybe-accepted.
 
-use crate::error::{api_error, parse_retry_after, PROVIDER};
+use crate::error::{api_error, PROVIDER};
 use crate::region::{Region, BYTEPLUS_BASE_URL, VOLCENGINE_BASE_URL};
 use crate::wire::{CreateTaskRequest, CreateTaskResponse, ErrorBody, Task, TASKS_PATH};
+use genmux_core::transport::{error_chain, transport_error};
 use genmux_core::{Error, ErrorKind, Result};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Connect and whole-request timeouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,25 +226,24 @@ impl ArkClient {
             .inner
             .http
             .request(method, url.clone())
-            .bearer_auth(&self.inner.api_key);
+            .bearer_auth(&self.inner.api_key)
+            .headers(genmux_core::telemetry::trace_headers());
         if let Some(b) = body {
             rb = rb.json(b);
         }
         let resp = rb
             .send()
             .await
-            .map_err(|e| transport_error(e, call, url.as_str()))?;
+            .map_err(|e| transport_error(PROVIDER, e, call == Call::Submit))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, unix_now()));
+        let retry_after = genmux_core::transport::retry_after(resp.headers());
         let bytes = match resp.bytes().await {
             Ok(b) => b,
-            Err(e) if status.is_success() => return Err(transport_error(e, call, url.as_str())),
+            Err(e) if status.is_success() => {
+                return Err(transport_error(PROVIDER, e, call == Call::Submit))
+            }
             Err(e) => {
-                let what = format!("answer unreadable: {}", chain(&e));
+                let what = format!("answer unreadable: {}", error_chain(&e));
                 return Err(refusal(call, status.as_u16(), "", &what, retry_after));
             }
         };
@@ -278,25 +278,6 @@ fn refusal(
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// The error and its causes in one line (reqwest's own message omits the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}
-
 fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut s: String = text.chars().take(200).collect();
@@ -316,37 +297,6 @@ fn unreadable_success(call: Call, url: &str, bytes: &[u8], why: &dyn std::fmt::D
     let err = Error::new(ErrorKind::ProviderUnavailable, msg).with_provider(PROVIDER);
     match call {
         // Ark answered "success" to a create: the task may exist.
-        Call::Submit => err.with_maybe_accepted(),
-        Call::Query => err,
-    }
-}
-
-/// A reqwest failure: before sending (retryable, not accepted) or after (maybe accepted
-/// for submissions).
-fn transport_error(e: reqwest::Error, call: Call, url: &str) -> Error {
-    let detail = chain(&e);
-    if e.is_builder() {
-        return Error::internal(format!("request to {url} could not be built: {detail}"))
-            .with_provider(PROVIDER);
-    }
-    if e.is_connect() {
-        // Nothing reached Ark.
-        return Error::new(
-            ErrorKind::ProviderUnavailable,
-            format!("connecting to {url} failed: {detail}"),
-        )
-        .with_provider(PROVIDER)
-        .with_source(e);
-    }
-    let (kind, what) = if e.is_timeout() {
-        (ErrorKind::Timeout, "timed out")
-    } else {
-        (ErrorKind::ProviderUnavailable, "failed")
-    };
-    let err = Error::new(kind, format!("request to {url} {what}: {detail}"))
-        .with_provider(PROVIDER)
-        .with_source(e);
-    match call {
         Call::Submit => err.with_maybe_accepted(),
         Call::Query => err,
     }

@@ -179,24 +179,7 @@ pub fn api_error(status: u16, code: &str, message: &str, retry_after: Option<Dur
     err
 }
 
-/// Parses a `Retry-After` value: delta-seconds or an HTTP date (RFC 9110 §10.2.3),
-/// relative to `now` (Unix seconds). A date in the past means "now".
-pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
-    let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate(v)?;
-    Some(Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
-fn httpdate(v: &str) -> Option<i64> {
-    let fmt = time::format_description::well_known::Rfc2822;
-    time::OffsetDateTime::parse(v, &fmt)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
+pub use genmux_core::transport::parse_retry_after;
 
 #[cfg(test)]
 mod tests {
