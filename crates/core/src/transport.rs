@@ -39,6 +39,61 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     parse_retry_after(value, now)
 }
 
+/// The HTTP client of a provider's API client: its connect and request timeouts, a
+/// `genmux-<provider>/<version>` user agent, and no redirects followed (an upstream is not
+/// trusted to send our credentials elsewhere).
+pub fn http_client(
+    provider: &'static str,
+    version: &str,
+    connect: Duration,
+    request: Duration,
+) -> crate::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(request)
+        .user_agent(format!("genmux-{provider}/{version}"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| {
+            Error::internal(format!("building the HTTP client failed: {e}"))
+                .with_provider(provider)
+                .with_source(e)
+        })
+}
+
+/// A provider's base URL setting, checked: an http(s) URL with a host (surrounding space
+/// and trailing slashes dropped). The error names the setting and shows `examples`.
+///
+/// ```
+/// use genmux_core::transport::base_url;
+/// let u = base_url("acme", "ACME_BASE_URL", "https://api.acme.example/v1/", &[]).unwrap();
+/// assert_eq!(u.as_str(), "https://api.acme.example/v1");
+/// let e = base_url("acme", "ACME_BASE_URL", "ftp://x", &["https://api.acme.example"]).unwrap_err();
+/// assert!(e.message().contains("ACME_BASE_URL: `ftp://x` is not an http(s) URL"));
+/// ```
+pub fn base_url(
+    provider: &'static str,
+    setting: &str,
+    value: &str,
+    examples: &[&str],
+) -> crate::Result<url::Url> {
+    let trimmed = value.trim().trim_end_matches('/');
+    match url::Url::parse(trimmed) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        _ => {
+            let eg = if examples.is_empty() {
+                String::new()
+            } else {
+                format!(" (e.g. {})", examples.join(" or "))
+            };
+            Err(Error::invalid(format!(
+                "{setting}: `{value}` is not an http(s) URL with a host{eg}"
+            ))
+            .with_provider(provider))
+        }
+    }
+}
+
 /// The error and its causes in one line (reqwest's own message omits the cause).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();

@@ -134,24 +134,18 @@ impl RunwayClient {
         if config.api_secret.trim().is_empty() {
             return invalid("api_secret: empty; set RUNWAYML_API_SECRET".into());
         }
-        let base = match url::Url::parse(config.base_url.trim_end_matches('/')) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-            _ => {
-                return invalid(format!(
-                    "base_url: `{}` is not an http(s) URL (e.g. {DEFAULT_BASE_URL})",
-                    config.base_url
-                ))
-            }
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeouts.connect)
-            .timeout(config.timeouts.request)
-            .user_agent(concat!("genmux-runway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::internal(format!("building the HTTP client failed: {e}"))
-                    .with_provider(PROVIDER)
-            })?;
+        let base = genmux_core::transport::base_url(
+            PROVIDER,
+            "base_url (RUNWAY_BASE_URL)",
+            &config.base_url,
+            &[DEFAULT_BASE_URL],
+        )?;
+        let http = genmux_core::transport::http_client(
+            PROVIDER,
+            env!("CARGO_PKG_VERSION"),
+            config.timeouts.connect,
+            config.timeouts.request,
+        )?;
         Ok(RunwayClient {
             inner: Arc::new(Inner {
                 http,

@@ -136,24 +136,18 @@ impl ArkClient {
         if config.api_key.trim().is_empty() {
             return invalid("api_key: empty; set ARK_API_KEY".into());
         }
-        let base = match url::Url::parse(config.base_url.trim_end_matches('/')) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-            _ => {
-                return invalid(format!(
-                    "base_url: `{}` is not an http(s) URL (e.g. {BYTEPLUS_BASE_URL} or {VOLCENGINE_BASE_URL})",
-                    config.base_url
-                ))
-            }
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeouts.connect)
-            .timeout(config.timeouts.request)
-            .user_agent(concat!("genmux-seedance/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::internal(format!("building the HTTP client failed: {e}"))
-                    .with_provider(PROVIDER)
-            })?;
+        let base = genmux_core::transport::base_url(
+            PROVIDER,
+            "base_url (ARK_BASE_URL)",
+            &config.base_url,
+            &[BYTEPLUS_BASE_URL, VOLCENGINE_BASE_URL],
+        )?;
+        let http = genmux_core::transport::http_client(
+            PROVIDER,
+            env!("CARGO_PKG_VERSION"),
+            config.timeouts.connect,
+            config.timeouts.request,
+        )?;
         Ok(ArkClient {
             inner: Arc::new(Inner {
                 http,

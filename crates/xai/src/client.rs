@@ -122,31 +122,23 @@ impl XaiClient {
     /// A client for `config`; a base URL that is not http(s) or an empty key is refused,
     /// naming the setting.
     pub fn new(config: XaiConfig) -> Result<Self> {
-        let base = Url::parse(config.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "base_url (XAI_BASE_URL): `{}` is not an http(s) URL with a host (e.g. {DEFAULT_BASE_URL})",
-                    config.base_url
-                ))
-                .with_provider(PROVIDER)
-            })?;
+        let base = genmux_core::transport::base_url(
+            PROVIDER,
+            "base_url (XAI_BASE_URL)",
+            &config.base_url,
+            &[DEFAULT_BASE_URL],
+        )?;
         if config.api_key.trim().is_empty() {
             return Err(
                 Error::invalid("api_key (XAI_API_KEY): must not be empty").with_provider(PROVIDER)
             );
         }
-        let http = reqwest::Client::builder()
-            .timeout(config.timeouts.request)
-            .connect_timeout(config.timeouts.connect)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::internal(format!("building the HTTP client: {e}"))
-                    .with_provider(PROVIDER)
-                    .with_source(e)
-            })?;
+        let http = genmux_core::transport::http_client(
+            PROVIDER,
+            env!("CARGO_PKG_VERSION"),
+            config.timeouts.connect,
+            config.timeouts.request,
+        )?;
         Ok(XaiClient {
             http,
             base,
