@@ -118,6 +118,34 @@ def main():
 
     startup = read_jsonl(os.path.join(a.run, "startup.jsonl"))
 
+    # issue 21: gateways sharing one PostgreSQL
+    rep_load = read_jsonl(os.path.join(a.run, "replicas-load.jsonl"))
+    replicas = []
+    for r in read_jsonl(os.path.join(a.run, "replicas.jsonl")):
+        n = r["gateways"]
+        points = [x for x in rep_load if x["label"].startswith(f"replicas {n}/")]
+        total = sum(x["rps"] for x in points)
+        requests = sum(x.get("ok", 0) for x in points)
+        replicas.append({
+            "gateways": n,
+            "generate_rps": total,
+            "gateway_cpu_us_per_request": (
+                sum(x["cpu_us_per_request"] * x["rps"] for x in points) / total if total else None),
+            "errors": sum(x.get("bad_status", 0) + x.get("io_errors", 0) for x in points),
+            "pg_cpu_us_per_generate": r["pg_cpu_s"] * 1e6 / requests if requests else None,
+            "pg_transactions_per_generate": r["pg_transactions"] / requests if requests else None,
+        })
+    round_trips = next((x for x in read_jsonl(os.path.join(a.run, "replicas-rt.jsonl"))
+                        if "server_recvfrom_per_generate" in x), None)
+
+    # issue 21 "callbacks must keep up": deliveries/s beside the generate rate that made them
+    callbacks = []
+    for r in read_jsonl(os.path.join(a.run, "callbacks.jsonl")):
+        load = conc.get(f"{r['label']} generate+callback", {})
+        r = dict(r, generate_rps=load.get("rps"),
+                 generate_errors=load.get("bad_status", 0) + load.get("io_errors", 0))
+        callbacks.append(r)
+
     # issue 8's targets, checked against this run
     verdicts = []
 
@@ -143,6 +171,20 @@ def main():
         top = max(scale, key=lambda x: x["tasks_in_flight"])
         check(f"memory per in-flight task at {top['tasks_in_flight']:,}", "<= 2 KB",
               top["bytes_per_task"], top["bytes_per_task"] is not None and top["bytes_per_task"] <= 2048)
+    one = next((r for r in replicas if r["gateways"] == 1), None)
+    for r in replicas:
+        if one and one["generate_rps"] and r["gateways"] > 1:
+            ratio = r["generate_rps"] / one["generate_rps"]
+            check(f"{r['gateways']} gateways on one PostgreSQL ÷ one gateway", ">= 0.9",
+                  round(ratio, 2), ratio >= 0.9)
+    for r in callbacks:
+        if r["generate_rps"]:
+            # During the load: the tasks of its last moments are still settling when it
+            # stops, so a deliverer that keeps pace shows slightly under 1.
+            ratio = r["deliveries_per_s_during_load"] / r["generate_rps"]
+            check(f"{r['label']}: deliveries/s ÷ generate req/s during the load",
+                  ">= 0.95, backlog drained", round(ratio, 2),
+                  ratio >= 0.95 and r["backlog_left"] == 0)
     if startup:
         idle = sorted(x["idle_rss_kib"] for x in startup)[len(startup) // 2] / 1024
         start = sorted(x["start_to_first_answer_ms"] for x in startup)[len(startup) // 2]
@@ -172,6 +214,9 @@ def main():
         "targets": rows,
         "scale": scale,
         "startup": startup,
+        "callbacks": callbacks,
+        "replicas": replicas,
+        "postgres_round_trips": round_trips,
         "targets_issue_8": verdicts,
         "raw": {"sequential": list(seq.values()), "concurrent": list(conc.values())},
     }
@@ -207,6 +252,29 @@ def main():
                   f"p99 {fmt_us(s['generate_p99_us'])}, RSS idle {s['idle_rss_kib'] / 1024:.1f} MB → "
                   f"{s['rss_kib'] / 1024:.1f} MB = {fmt_num(s['bytes_per_task'])} B/task, "
                   f"errors {s['errors']}")
+    if replicas:
+        print()
+        print("Replicas: N gateways on one PostgreSQL database, load spread across them")
+        for r in replicas:
+            print(f"  {r['gateways']} gateway(s): generate {fmt_num(r['generate_rps'])} req/s in all, "
+                  f"gateway CPU {fmt_us(r['gateway_cpu_us_per_request'])}/req, PostgreSQL CPU "
+                  f"{fmt_us(r['pg_cpu_us_per_generate'])} and "
+                  f"{fmt_num(r['pg_transactions_per_generate'], 1)} transactions per generate, "
+                  f"errors {r['errors']}")
+        if round_trips:
+            print(f"  round trips (1 gateway, {round_trips['generates']} sequential generates, "
+                  f"settlement included): the server received "
+                  f"{round_trips['server_recvfrom_per_generate']} and sent "
+                  f"{round_trips['server_sendto_per_generate']} messages per generate")
+    if callbacks:
+        print()
+        print("Callbacks: generate with a callbackUrl (receiver answers 200 at once), then drain")
+        for r in callbacks:
+            print(f"  {r['label']}: generate {fmt_num(r['generate_rps'])} req/s; delivered "
+                  f"{r['delivered_during_load']:,} during the {r['load_s']:g} s load "
+                  f"({r['deliveries_per_s_during_load']:,.0f}/s), {r['delivered_total']:,} in all "
+                  f"({r['deliveries_per_s_overall']:,.0f}/s); undelivered {r['backlog_at_load_end']:,} "
+                  f"when the load stopped, {r['backlog_left']:,} after {r['drain_s']:g} s more")
     if startup:
         print()
         print("Start-up (spawn → first answered request) and idle RSS")
@@ -215,13 +283,14 @@ def main():
                   f"idle RSS {s['idle_rss_kib'] / 1024:.1f} MB")
     if verdicts:
         print()
-        print("Targets of issue 8")
+        print("Targets (issues 8 and 21)")
         for v in verdicts:
             m = v["measured"]
             shown = fmt_us(m) if "added" in v["target"] else (
                 f"{m:,.0f} B" if "memory" in v["target"] else
                 f"{m} MB" if "RSS" in v["target"] else
-                f"{m} ms" if "start" in v["target"] else f"{m:,.0f}")
+                f"{m} ms" if "start" in v["target"] else
+                f"{m:.2f}" if "÷" in v["target"] else f"{m:,.0f}")
             print(f"  {'met ' if v['met'] else 'MISS'}  {v['target']}: {shown} (goal {v['goal']})")
     errs = [r for r in rows if r["errors"]]
     for r in errs:

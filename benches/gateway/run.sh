@@ -17,7 +17,8 @@
 #   BENCH_DURATION=20        seconds per 32-connection point
 #   BENCH_SEQ=2000           requests per sequential point
 #   BENCH_CONNS=32           connections of the throughput point
-#   BENCH_ONLY=floor,sqlite,postgres,litellm,portkey,scale,startup   subset of sections
+#   BENCH_ONLY=floor,sqlite,postgres,callbacks,replicas,litellm,portkey,scale,startup   subset of sections
+#   BENCH_REPLICAS="1 2 4"   gateway counts of the replicas section (one PostgreSQL)
 #   BENCH_SCALE="1000 10000 100000"  in-flight task counts of the scale table
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   server for the PostgreSQL target
 set -euo pipefail
@@ -42,7 +43,7 @@ else
   DURATION=${BENCH_DURATION:-20}; SEQ=${BENCH_SEQ:-2000}; SCALE=${BENCH_SCALE:-"1000 10000 100000"}
 fi
 CONNS=${BENCH_CONNS:-32}
-ONLY=${BENCH_ONLY:-floor,sqlite,postgres,litellm,portkey,scale,startup}
+ONLY=${BENCH_ONLY:-floor,sqlite,postgres,callbacks,replicas,litellm,portkey,scale,startup}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 # A target dir of its own: release artifacts are not shared with the workspace's dev
 # builds anyway, and this way the harness never waits on another build's cargo lock.
@@ -315,6 +316,9 @@ start_genmux() {
   GM_PID=$STARTED
   GM_URL="http://127.0.0.1:$port"
   wait_http "$GM_URL/unified-video/models" 60 "$GM_PID" || die "$name does not answer (see $RUN/$name.log)"
+  # A replica on a database another gateway bootstrapped writes no key: it serves that
+  # gateway's (GM_SHARED_KEY).
+  if [ -n "${GM_SHARED_KEY:-}" ]; then GM_KEY=$GM_SHARED_KEY; return 0; fi
   local t=0
   until [ -s "$dir/admin.key" ]; do sleep 0.1; t=$((t + 1)); [ $t -lt 100 ] || die "$name wrote no $dir/admin.key"; done
   GM_KEY=$(tr -d '[:space:]' <"$dir/admin.key")
@@ -468,6 +472,150 @@ run_scale() {
   stop_all
 }
 
+# db_count DB SQL: one number from the gateway's database itself (exact, unlike the
+# /metrics gauges refreshed every 15 s). DB is a SQLite file or a PostgreSQL URL.
+db_count() {
+  local db=$1 sql=$2
+  case "$db" in
+    postgres://*) psql "$db" -tAc "$sql" ;;
+    *) python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True, timeout=30); print(c.execute(sys.argv[2]).fetchone()[0])' "$db" "$sql" ;;
+  esac
+}
+# Callbacks delivered, and tasks whose callback is not delivered yet (not settled, or
+# settled with its callback still in the outbox): what a caller waiting for callbacks sees.
+DELIVERED_SQL="SELECT count(*) FROM outbox WHERE state = 'delivered'"
+UNDELIVERED_SQL="SELECT (SELECT count(*) FROM tasks) - (SELECT count(*) FROM outbox WHERE state = 'delivered')"
+
+# run_callbacks NAME DB [serve args...]: issue 21 "callbacks must keep up". The throughput
+# point of generate with a callbackUrl to the nginx mock (answers 200 at once), tasks
+# final at the simulator's next tick; then the backlog — tasks whose callback has not
+# been delivered, settled or not — is sampled every second until it is empty (or
+# BENCH_DRAIN s pass). Prints generate req/s, deliveries/s during the load and overall,
+# the backlog when the load stopped and how long it took to drain.
+run_callbacks() {
+  local name=$1 db=$2; shift 2
+  start_mock
+  start_sim "${BENCH_SIM_SPEED:-1000000}"
+  start_genmux "$name" "$RUN/data-$name" --allow-loopback-callbacks "$@"
+  local body='{"model":"kling-2.5-turbo","prompt":"a fox running through snow, take {n}","duration":5,"callbackUrl":"'"$MOCK_URL"'/callback"}'
+  local d0 t0 t1 d1 b1 t2 d2 b2 drain=${BENCH_DRAIN:-120}
+  d0=$(db_count "$db" "$DELIVERED_SQL")
+  t0=$(date +%s.%N)
+  measure_conc "$name generate+callback" "$GM_PID" "$GM_URL" POST /unified-video/generate "$body" \
+    -H "Authorization: Bearer $GM_KEY"
+  t1=$(date +%s.%N)
+  d1=$(db_count "$db" "$DELIVERED_SQL")
+  b1=$(db_count "$db" "$UNDELIVERED_SQL")
+  local waited=0
+  b2=$b1
+  while [ "$waited" -lt "$drain" ]; do
+    b2=$(db_count "$db" "$UNDELIVERED_SQL")
+    [ "$b2" -gt 0 ] || break
+    sleep 1; waited=$((waited + 1))
+    [ $((waited % 5)) = 1 ] && log "$name: callback backlog $b2 ($waited s after the load)"
+  done
+  t2=$(date +%s.%N)
+  d2=$(db_count "$db" "$DELIVERED_SQL")
+  python3 - "$RUN/callbacks.jsonl" "$name" "$d0" "$d1" "$d2" "$b1" "$b2" "$t0" "$t1" "$t2" <<'PY'
+import json, sys
+out, name, d0, d1, d2, b1, b2, t0, t1, t2 = sys.argv[1:]
+d0, d1, d2, b1, b2 = map(int, (d0, d1, d2, b1, b2))
+t0, t1, t2 = map(float, (t0, t1, t2))
+rec = {"label": name, "delivered_during_load": d1 - d0, "load_s": round(t1 - t0, 2),
+       "delivered_total": d2 - d0, "drain_s": round(t2 - t1, 2),
+       "backlog_at_load_end": b1, "backlog_left": b2,
+       "deliveries_per_s_during_load": round((d1 - d0) / max(t1 - t0, 1e-9), 1),
+       "deliveries_per_s_overall": round((d2 - d0) / max(t2 - t0, 1e-9), 1)}
+open(out, "a").write(json.dumps(rec) + "\n")
+PY
+  stop_all
+}
+
+# pg_cpu_ticks: CPU ticks (utime+stime) of every process of the PostgreSQL server (those
+# of user postgres: backends, WAL writer, checkpointer), from /proc.
+pg_cpu_ticks() {
+  local pids
+  pids=$(pgrep -d' ' -u postgres || true)
+  local sum=0 pid
+  for pid in $pids; do
+    [ -r "/proc/$pid/stat" ] || continue
+    sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
+}
+
+# run_replicas: issue 21 — 1, 2 and 4 gateways on one PostgreSQL database with the load
+# spread across them (one driver per gateway, CONNS/N connections each, all at once); the
+# sum of their generate req/s, and PostgreSQL's CPU and transactions per generate. Then,
+# with one gateway, the database round trips of a generate: `strace -c` on the server
+# processes of that database counts the messages they receive (recvfrom) during BENCH_SEQ
+# sequential generates.
+run_replicas() {
+  local speed=${BENCH_SIM_SPEED:-1000000}
+  local n i
+  for n in ${BENCH_REPLICAS:-1 2 4}; do
+    local db="genmux_bench_rep${n}_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE $db" >/dev/null || die "cannot create database $db on $PG_URL"
+    PG_DBS+=("$db")
+    start_sim "$speed"
+    local urls=() pids=() key=""
+    for i in $(seq 1 "$n"); do
+      GM_SHARED_KEY=$key start_genmux "replica-$n-$i" "$RUN/data-replica-$n-$i" --database-url "$PG_URL/$db"
+      key=$GM_KEY
+      urls+=("$GM_URL"); pids+=("$GM_PID")
+    done
+    local conns=$((CONNS / n)) hz ticks0 ticks1 xact0 xact1
+    hz=$(getconf CLK_TCK)
+    ticks0=$(pg_cpu_ticks)
+    xact0=$(psql "$PG_URL/$db" -tAc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
+    log "replicas: $n gateway(s) on one PostgreSQL database, $conns connections each for $DURATION s"
+    local drivers=()
+    for i in $(seq 0 $((n - 1))); do
+      "$DRIVER" load --label "replicas $n/$((i + 1)) generate" --url "${urls[$i]}" --method POST \
+        --path /unified-video/generate --body "$BODY_GEN" -H "Authorization: Bearer $key" \
+        --pid "${pids[$i]}" -c "$conns" --duration "$DURATION" --warmup 2 \
+        --counter-start $((RANDOM * 100000 + i * 10000000)) --out "$RUN/replicas-load.jsonl" >/dev/null &
+      drivers+=($!)
+    done
+    for i in "${drivers[@]}"; do wait "$i"; done
+    ticks1=$(pg_cpu_ticks)
+    xact1=$(psql "$PG_URL/$db" -tAc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'")
+    printf '{"gateways":%s,"pg_cpu_s":%s,"pg_transactions":%s}\n' "$n" \
+      "$(python3 -c "print(($ticks1 - $ticks0) / $hz)")" "$((xact1 - xact0))" >>"$RUN/replicas.jsonl"
+    if [ "$n" = 1 ] && command -v strace >/dev/null 2>&1; then
+      # Round trips: the server processes of this database, traced over sequential generates.
+      local backends trace="$RUN/replicas-strace.txt"
+      backends=$(psql "$PG_URL/$db" -tAc "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = '$db' AND pid <> pg_backend_pid()")
+      if [ -n "$backends" ]; then
+        strace -f -c -e trace=recvfrom,sendto -p "$backends" -o "$trace" &
+        local st=$!
+        sleep 1
+        "$DRIVER" load --label "replicas round trips" --url "${urls[0]}" --method POST \
+          --path /unified-video/generate --body "$BODY_GEN" -H "Authorization: Bearer $key" \
+          -c 1 --requests "$SEQ" --counter-start $((RANDOM * 100000 + 90000000)) \
+          --out "$RUN/replicas-rt.jsonl" >/dev/null
+        sleep 2 # the engine settles the last tasks
+        kill -INT "$st" 2>/dev/null || true; wait "$st" 2>/dev/null || true
+        python3 - "$trace" "$SEQ" >>"$RUN/replicas-rt.jsonl" <<'PY'
+import json, sys
+calls = {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) >= 5 and parts[-1] in ("recvfrom", "sendto"):
+        # % time, seconds, usecs/call, calls, [errors,] syscall
+        n, errors = int(parts[3]), (int(parts[4]) if len(parts) == 6 else 0)
+        calls[parts[-1]] = n - errors
+n = int(sys.argv[2])
+print(json.dumps({"label": "replicas round trips", "generates": n,
+                  "server_recvfrom_per_generate": round(calls.get("recvfrom", 0) / n, 1),
+                  "server_sendto_per_generate": round(calls.get("sendto", 0) / n, 1)}))
+PY
+      fi
+    fi
+    stop_all
+  done
+}
+
 run_startup() {
   log "== start-up time and idle RSS"
   stop_all
@@ -499,7 +647,7 @@ main() {
   want portkey && install_portkey
 
   log "building genmux and the load driver (release)"
-  if [ -z "${BENCH_GENMUX:-}" ] && { want floor || want sqlite || want postgres || want scale || want startup; }; then
+  if [ -z "${BENCH_GENMUX:-}" ] && { want floor || want sqlite || want postgres || want callbacks || want replicas || want scale || want startup; }; then
     (cd "$ROOT" && cargo build --release -q -p genmux-cli -p genmux-bench-driver)
     [ -x "$GENMUX" ] || die "no $GENMUX after the build"
   else
@@ -530,6 +678,17 @@ main() {
     measure_genmux "genmux-postgres"
     stop_all
   fi
+
+  if want callbacks; then
+    log "== callbacks: generate with a callbackUrl, outbound deliveries and their backlog"
+    run_callbacks callbacks-sqlite "$RUN/data-callbacks-sqlite/genmux.db"
+    local cbdb="genmux_bench_cb_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE $cbdb" >/dev/null || die "cannot create database $cbdb on $PG_URL"
+    PG_DBS+=("$cbdb")
+    run_callbacks callbacks-postgres "$PG_URL/$cbdb" --database-url "$PG_URL/$cbdb"
+  fi
+
+  want replicas && run_replicas
 
   if want litellm || want portkey; then
     start_mock

@@ -23,8 +23,10 @@ pub struct PollConfig {
     pub max_delay: Duration,
     /// How often the poller looks for due tasks.
     pub tick: Duration,
-    /// Tasks leased per tick.
+    /// Most tasks leased at once.
     pub batch: u32,
+    /// Most polls running at once; more are leased as these finish.
+    pub in_flight: usize,
     /// How long a lease lasts; a crashed worker's tasks are taken over after it.
     pub lease_for: Duration,
     /// A task unfinished this long after creation is failed and refunded.
@@ -46,6 +48,7 @@ impl Default for PollConfig {
             max_delay: Duration::from_secs(300),
             tick: Duration::from_secs(1),
             batch: 32,
+            in_flight: 64,
             lease_for: Duration::from_secs(60),
             max_task_age: Duration::from_secs(6 * 3600),
             unknown_grace: Duration::from_secs(600),
@@ -66,8 +69,11 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// How often the deliverer looks for due callbacks.
     pub tick: Duration,
-    /// Deliveries leased per tick.
+    /// Most deliveries leased at once.
     pub batch: u32,
+    /// Most deliveries running at once; more are leased as these finish (issue 21: a slow
+    /// receiver holds one slot, not the callbacks queued behind it).
+    pub in_flight: usize,
     /// How long a delivery lease lasts.
     pub lease_for: Duration,
 }
@@ -89,6 +95,7 @@ impl Default for DeliveryConfig {
             timeout: Duration::from_secs(15),
             tick: Duration::from_secs(1),
             batch: 32,
+            in_flight: 128,
             lease_for: Duration::from_secs(60),
         }
     }

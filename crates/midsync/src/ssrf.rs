@@ -319,11 +319,28 @@ pub struct CheckedUrl {
     pub addrs: Vec<SocketAddr>,
 }
 
+/// Most HTTP clients a guard keeps (see [`UrlGuard::client_for`]); past it the cache is
+/// emptied and refilled as destinations come back.
+const MAX_CACHED_CLIENTS: usize = 256;
+
+/// What a cached client is pinned to: the host name and the checked addresses it may
+/// connect to (none for a literal address), and its timeout.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    host: Option<String>,
+    addrs: Vec<SocketAddr>,
+    timeout: Duration,
+}
+
 /// The SSRF guard.
 #[derive(Clone)]
 pub struct UrlGuard {
     resolver: Arc<dyn Resolve>,
     allow_loopback: bool,
+    /// Clients by destination. A client per request cost a TLS configuration and a new
+    /// connection each time, which held outbound callbacks to about 20 per second (issue 21);
+    /// a cached client keeps its connections alive between deliveries to one receiver.
+    clients: Arc<dashmap::DashMap<ClientKey, reqwest::Client>>,
 }
 
 impl std::fmt::Debug for UrlGuard {
@@ -345,6 +362,7 @@ impl UrlGuard {
         UrlGuard {
             resolver,
             allow_loopback,
+            clients: Arc::default(),
         }
     }
 
@@ -512,21 +530,44 @@ impl UrlGuard {
     }
 
     /// An HTTP client that connects `checked`'s host only to its checked addresses, follows
-    /// no redirect and ignores proxy settings.
+    /// no redirect and ignores proxy settings. Clients are cached by host, checked
+    /// addresses and timeout: a host whose name now resolves elsewhere gets a new client
+    /// (pinned to the new, checked, addresses), never a connection made for the old ones.
     pub fn client_for(
         &self,
         checked: &CheckedUrl,
         timeout: Duration,
     ) -> Result<reqwest::Client, reqwest::Error> {
+        let host = match checked.url.host() {
+            Some(Host::Domain(d)) => Some(d.to_ascii_lowercase()),
+            _ => None,
+        };
+        let key = ClientKey {
+            addrs: if host.is_some() {
+                checked.addrs.clone()
+            } else {
+                Vec::new()
+            },
+            host,
+            timeout,
+        };
+        if let Some(client) = self.clients.get(&key) {
+            return Ok(client.clone());
+        }
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout);
-        if let Some(Host::Domain(d)) = checked.url.host() {
-            b = b.resolve_to_addrs(d, &checked.addrs);
+        if let Some(d) = &key.host {
+            b = b.resolve_to_addrs(d, &key.addrs);
         }
-        b.build()
+        let client = b.build()?;
+        if self.clients.len() >= MAX_CACHED_CLIENTS {
+            self.clients.clear();
+        }
+        self.clients.insert(key, client.clone());
+        Ok(client)
     }
 
     /// Checks `raw` and POSTs `body` to it with `headers`, connecting only to the checked
@@ -1067,6 +1108,63 @@ mod tests {
             .unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    /// Issue 21: deliveries to one receiver reuse the guard's cached client and its kept-alive
+    /// connection (a client per request opened a connection and built a TLS configuration
+    /// each time); a name that now resolves to a blocked address is still refused, even
+    /// though a connection made for its earlier, allowed, address is open.
+    #[tokio::test]
+    async fn one_receiver_one_connection_and_a_rebound_name_is_still_refused() {
+        let peers = Arc::new(Mutex::new(Vec::<SocketAddr>::new()));
+        let p = peers.clone();
+        let app = axum::Router::new().fallback(
+            move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| {
+                let p = p.clone();
+                async move {
+                    p.lock().unwrap().push(peer);
+                    "ok"
+                }
+            },
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        });
+        let names = table(&[("receiver.test", &["127.0.0.1"])]);
+        let guard = UrlGuard::with_resolver(names.clone(), true);
+        let url = format!("http://receiver.test:{}/hook", addr.port());
+        for _ in 0..5 {
+            let resp = guard
+                .post(&url, &[], b"{}".to_vec(), Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.bytes().await.unwrap();
+        }
+        let seen = peers.lock().unwrap().clone();
+        assert_eq!(seen.len(), 5);
+        assert!(
+            seen.iter().all(|p| *p == seen[0]),
+            "five deliveries to one receiver should share one connection: {seen:?}"
+        );
+        assert_eq!(guard.clients.len(), 1);
+
+        // The name now answers a private address: refused before any request is sent.
+        names
+            .0
+            .lock()
+            .unwrap()
+            .insert("receiver.test".into(), vec!["10.0.0.7".parse().unwrap()]);
+        let err = guard
+            .post(&url, &[], b"{}".to_vec(), Duration::from_secs(5))
+            .await;
+        assert!(
+            matches!(err, Err(PostError::Refused(SsrfError::Blocked { .. }))),
+            "{err:?}"
+        );
+        assert_eq!(peers.lock().unwrap().len(), 5);
     }
 
     /// S3: an allowed URL answering a redirect to loopback is not followed.

@@ -33,6 +33,7 @@ on_both_backends!(
     w2_retry_schedule,
     w2_retry_after_410_and_exhaustion,
     w2_410_disables_the_endpoint_of_that_account_only,
+    a_slow_receiver_holds_one_slot_not_the_queue,
 );
 
 async fn setup(db: Db) -> (Gateway, AppState, Arc<ManualClock>) {
@@ -258,4 +259,102 @@ async fn w2_410_disables_the_endpoint_of_that_account_only(db: Db) {
             .state,
         DeliveryState::Delivered
     );
+}
+
+/// Issue 21: the engine's deliverer keeps a pipeline — a receiver that does not answer holds
+/// one slot while the callbacks queued behind it go out (the deliverer used to lease a
+/// batch and wait for all of it, so one slow receiver stalled every callback after it).
+async fn a_slow_receiver_holds_one_slot_not_the_queue(db: Db) {
+    let (_sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway(db, vec![kling], |c| {
+        c.delivery.batch = 4;
+        c.delivery.in_flight = 8;
+        c.delivery.tick = Duration::from_millis(20);
+    })
+    .await;
+    // The slow receiver answers only when the test lets it.
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
+    let slow = axum::Router::new().fallback(move || {
+        let r = r.clone();
+        async move {
+            r.notified().await;
+            "ok"
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, slow).await });
+    let fast = receiver(vec![]).await;
+
+    let now = time::OffsetDateTime::now_utc();
+    let queue = |id: String, url: &str, at: time::OffsetDateTime| NewDelivery {
+        webhook_id: id.clone(),
+        task_id: format!("task_{id}"),
+        account_id: gw.account.clone(),
+        url: url.to_string(),
+        body: br#"{"success":true,"taskId":"t","status":"succeeded"}"#.to_vec(),
+        next_attempt_at: at,
+    };
+    // The slow one is due first, so it is in the first lease.
+    gw.store
+        .outbox
+        .enqueue(queue(
+            "msg_slow".into(),
+            &slow_url,
+            now - time::Duration::seconds(1),
+        ))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        gw.store
+            .outbox
+            .enqueue(queue(format!("msg_fast_{i:02}"), &fast.url, now))
+            .await
+            .unwrap();
+    }
+    let engine = genmux_midsync::engine::Engine::spawn(gw.state.clone());
+    let mut delivered = 0;
+    for _ in 0..500 {
+        delivered = 0;
+        for i in 0..20 {
+            let d = gw
+                .store
+                .outbox
+                .get(&format!("msg_fast_{i:02}"))
+                .await
+                .unwrap()
+                .unwrap();
+            delivered += usize::from(d.state == DeliveryState::Delivered);
+        }
+        if delivered == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(delivered, 20, "callbacks behind a slow receiver went out");
+    assert_eq!(fast.hits.lock().unwrap().len(), 20);
+    let slow_row = gw.store.outbox.get("msg_slow").await.unwrap().unwrap();
+    assert_eq!(
+        slow_row.state,
+        DeliveryState::Pending,
+        "the slow receiver has not answered yet"
+    );
+    // Once it answers, its callback is delivered too, and the engine stops cleanly.
+    release.notify_waiters();
+    let mut slow_done = false;
+    for _ in 0..500 {
+        release.notify_waiters();
+        let d = gw.store.outbox.get("msg_slow").await.unwrap().unwrap();
+        if d.state == DeliveryState::Delivered {
+            slow_done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        slow_done,
+        "the slow receiver's callback is delivered once it answers"
+    );
+    engine.shutdown().await;
 }

@@ -46,6 +46,7 @@ on_both_backends!(
     per_key_rate_limit,
     duplicate_concurrent_callbacks,
     uncertain_submission_is_reconciled_once,
+    a_submission_in_flight_is_looked_up_on_the_normal_schedule,
     failover_to_the_second_provider,
     crash_after_failover_is_settled_by_the_second_provider,
     a_refused_submission_reported_by_its_provider_is_kept,
@@ -613,6 +614,85 @@ async fn uncertain_submission_is_reconciled_once(db: Db) {
     assert_eq!(gw.balance().await, BALANCE - points);
     assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
     assert_eq!(sim.state().tasks().len(), 1);
+    sim.shutdown().await;
+}
+
+/// Issue 21: the task row written before the submission (R4) is first polled after the
+/// normal first delay, not after the unknown grace. Were the gateway killed while the
+/// submission is in flight (its callback lost with it), the task is found by the id we
+/// sent within the poll schedule — here the upstream has created the task and stalls its
+/// answer, the poller finds it meanwhile, and the late answer changes nothing.
+async fn a_submission_in_flight_is_looked_up_on_the_normal_schedule(db: Db) {
+    let (sim, kling) = kling_sim(sim_config()).await;
+    sim.set_faults(
+        Endpoint::Create(Feature::Text2Video),
+        FaultPlan {
+            stall: Duration::from_secs(4),
+            lost_callback: 1.0,
+            ..FaultPlan::default()
+        },
+    )
+    .unwrap();
+    let first_delay = Duration::from_millis(50);
+    let gw = std::sync::Arc::new(
+        gateway(db, vec![kling], |c| {
+            c.poll.first_delay = first_delay;
+            c.poll.unknown_grace = Duration::from_secs(3600);
+        })
+        .await,
+    );
+    let points = quote_points(&gw, &kling_body()).await;
+    let in_flight = {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            gw.post("/unified-video/generate", &gw.key, &kling_body(), None)
+                .await
+        })
+    };
+    // The row written before the submission, and the upstream's task, while the answer stalls.
+    let mut row = None;
+    for _ in 0..200 {
+        let rows = gw
+            .store
+            .tasks
+            .list_by_account(&gw.account, Page { page: 1, limit: 10 })
+            .await
+            .unwrap();
+        if let (Some(t), 1) = (rows.into_iter().next(), sim.state().tasks().len()) {
+            row = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let row = row.expect("the task row and the upstream task exist while the answer stalls");
+    assert_eq!(row.status, TaskStatus::Unknown);
+    let due = row.next_poll_at.expect("an unknown task has a poll time") - row.created_at;
+    assert_eq!(
+        due,
+        time::Duration::try_from(first_delay).unwrap(),
+        "first poll after the first delay, not after the unknown grace"
+    );
+    tokio::time::sleep(first_delay * 2).await;
+    assert_eq!(poller::poll_due(&gw.state).await.unwrap(), 1);
+    let found = gw.store.tasks.get(&row.id).await.unwrap().unwrap();
+    assert!(
+        !in_flight.is_finished(),
+        "found while the submission was still in flight"
+    );
+    assert_eq!(
+        found.provider_task_id.as_deref(),
+        Some(sim.state().tasks()[0].task_id.as_str()),
+        "found upstream by the id we sent: {found:?}"
+    );
+    assert!(
+        matches!(found.status, TaskStatus::Submitted | TaskStatus::Processing),
+        "{found:?}"
+    );
+    let answered = in_flight.await.unwrap();
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_eq!(answered.body["taskId"], row.id.as_str());
+    assert_eq!(sim.state().tasks().len(), 1, "submitted once");
+    assert_eq!(gw.balance().await, BALANCE - points, "held once");
     sim.shutdown().await;
 }
 

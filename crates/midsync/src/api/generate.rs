@@ -286,11 +286,20 @@ async fn create_task(
         .or_else(|| state.router().provider_ids().next().map(str::to_string))
         .unwrap_or_default();
     // R4: the task is recorded before anything is sent upstream, as `unknown` and first
-    // polled after the unknown grace. If this process dies while the submission is in
+    // polled on the normal schedule (issue 21: not after the unknown grace, which only
+    // decides when "not found" means "never accepted" — a submission cut off by a crash
+    // whose callback was lost too is found after the first delay, not 10 minutes later).
+    // If this process dies while the submission is in
     // flight, the poller reconciles it by its external id like any unknown submission
     // (found → settled; never found → failed and refunded), and the upstream's callback
     // finds it by its token. Recorded after the submission, a crash in between would leave
     // an upstream task nobody tracks and a hold nobody resolves.
+    let first_poll = state.config().poll.first_delay.max(
+        state
+            .router()
+            .polling(&first_provider, &quote.model)
+            .min_interval(),
+    );
     let intent = NewTask {
         id: task_id.clone(),
         account_id: account.clone(),
@@ -310,7 +319,7 @@ async fn create_task(
         external_task_id: Some(task_id.clone()),
         caller_external_id: caller_external_id.clone(),
         created_at: now,
-        next_poll_at: Some(now + state.config().poll.unknown_grace),
+        next_poll_at: Some(now + first_poll),
         // Issue 19: the engine's later work on the task links back to this request.
         trace_context: genmux_core::telemetry::current_traceparent(),
     };

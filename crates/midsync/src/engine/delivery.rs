@@ -179,42 +179,47 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
     Ok(())
 }
 
-/// One pass: lease due deliveries and attempt them concurrently. Returns how many.
-pub async fn deliver_due(state: &AppState) -> Result<usize> {
+/// Leases up to `n` due deliveries for this worker.
+pub async fn lease(state: &AppState, n: usize) -> Result<Vec<Delivery>> {
     let cfg = &state.config().delivery;
-    let due = state
+    state
         .store()
         .outbox
         .lease_due(
             &state.config().worker_id,
             state.clock().now(),
-            cfg.batch,
+            u32::try_from(n).unwrap_or(u32::MAX),
             cfg.lease_for,
         )
-        .await?;
+        .await
+}
+
+/// Attempts one leased delivery in its own span, linked to the task's trace.
+pub async fn deliver_leased(state: AppState, d: Delivery) -> Result<()> {
+    let span = crate::telemetry::task_work_span!("genmux.deliver", d.task_id.as_str(), None);
+    // The outbox row does not keep the trace context: the task row does, read only when
+    // spans are exported.
+    if crate::telemetry::exported(&span) {
+        if let Ok(Some(task)) = state.store().tasks.get(&d.task_id).await {
+            crate::telemetry::link(&span, task.trace_context.as_deref());
+        }
+    }
+    let result = deliver(&state, d).instrument(span.clone()).await;
+    if let Err(e) = &result {
+        crate::telemetry::fail(&span, e);
+    }
+    result
+}
+
+/// One pass: lease up to a batch of due deliveries, attempt them concurrently and wait for
+/// all of them. Returns how many. (The engine's deliverer keeps a pipeline instead.)
+pub async fn deliver_due(state: &AppState) -> Result<usize> {
+    let due = lease(state, state.config().delivery.batch as usize).await?;
     Ok(super::run_leased(
         due,
         "recording a delivery",
         |d| d.webhook_id.clone(),
-        |d| {
-            let state = state.clone();
-            async move {
-                let span =
-                    crate::telemetry::task_work_span!("genmux.deliver", d.task_id.as_str(), None);
-                // The outbox row does not keep the trace context: the task row does, read
-                // only when spans are exported.
-                if crate::telemetry::exported(&span) {
-                    if let Ok(Some(task)) = state.store().tasks.get(&d.task_id).await {
-                        crate::telemetry::link(&span, task.trace_context.as_deref());
-                    }
-                }
-                let result = deliver(&state, d).instrument(span.clone()).await;
-                if let Err(e) = &result {
-                    crate::telemetry::fail(&span, e);
-                }
-                result
-            }
-        },
+        |d| deliver_leased(state.clone(), d),
     )
     .await)
 }

@@ -238,32 +238,40 @@ async fn await_callback(state: &AppState, task: TaskRecord, age: Duration) -> Re
     Ok(())
 }
 
-/// One pass: lease due tasks and poll them concurrently. Returns how many were leased.
-pub async fn poll_due(state: &AppState) -> Result<usize> {
+/// Leases up to `n` tasks whose poll is due for this worker.
+pub async fn lease(state: &AppState, n: usize) -> Result<Vec<TaskRecord>> {
     let cfg = &state.config().poll;
-    let tasks = state
+    state
         .store()
         .tasks
         .lease_due(
             &state.config().worker_id,
             state.clock().now(),
-            cfg.batch,
+            u32::try_from(n).unwrap_or(u32::MAX),
             cfg.lease_for,
         )
-        .await?;
+        .await
+}
+
+/// Polls one leased task in its own span, under the task's trace.
+pub async fn poll_leased(state: AppState, task: TaskRecord) -> Result<()> {
+    let span = crate::telemetry::task_work_span!(
+        "genmux.poll",
+        task.id.as_str(),
+        task.trace_context.as_deref()
+    );
+    poll_task(&state, task).instrument(span).await
+}
+
+/// One pass: lease up to a batch of due tasks, poll them concurrently and wait for all of
+/// them. Returns how many were leased. (The engine's poller keeps a pipeline instead.)
+pub async fn poll_due(state: &AppState) -> Result<usize> {
+    let tasks = lease(state, state.config().poll.batch as usize).await?;
     Ok(super::run_leased(
         tasks,
         "polling a task",
         |t| t.id.clone(),
-        |task| {
-            let state = state.clone();
-            let span = crate::telemetry::task_work_span!(
-                "genmux.poll",
-                task.id.as_str(),
-                task.trace_context.as_deref()
-            );
-            async move { poll_task(&state, task).await }.instrument(span)
-        },
+        |task| poll_leased(state.clone(), task),
     )
     .await)
 }

@@ -203,6 +203,9 @@ struct Core<W: Wire> {
     http: reqwest::Client,
 }
 
+/// Most callbacks a framework simulator has in flight at once.
+pub const CALLBACKS_IN_FLIGHT: usize = 64;
+
 /// The shared state of a framework simulator, handed to its routes; cheap to clone.
 pub struct SimHandle<W: Wire> {
     inner: Arc<Core<W>>,
@@ -512,26 +515,56 @@ impl<W: Wire> SimHandle<W> {
     }
 
     /// Moves every due task and sends pending callbacks; returns when all were attempted.
+    /// Callbacks of different tasks go out at once (up to [`CALLBACKS_IN_FLIGHT`]), as a
+    /// provider's do: sent one after another, a receiver that takes 50 ms under load held
+    /// the simulator to 20 callbacks a second (issue 21). One task's callbacks keep their
+    /// order.
     pub async fn settle(&self) {
         let _one_at_a_time = self.inner.settling.lock().await;
         let pending = self.with_tasks(|b| std::mem::take(&mut b.outbox));
+        let mut per_task: Vec<Vec<(W::Endpoint, Outgoing, bool)>> = Vec::new();
+        let mut slot: std::collections::HashMap<String, usize> = Default::default();
         for (endpoint, out) in pending {
-            self.deliver(endpoint, out).await;
+            // Drawn in queue order, so a seed loses the same callbacks however the sends
+            // interleave.
+            let lost = self.inner.faults.lose_callback(endpoint);
+            let i = *slot.entry(out.task_id.clone()).or_insert_with(|| {
+                per_task.push(Vec::new());
+                per_task.len() - 1
+            });
+            per_task[i].push((endpoint, out, lost));
         }
+        let mut sending = tokio::task::JoinSet::new();
+        for calls in per_task {
+            if sending.len() >= CALLBACKS_IN_FLIGHT {
+                sending.join_next().await;
+            }
+            let sim = self.clone();
+            sending.spawn(async move {
+                for (endpoint, out, lost) in calls {
+                    sim.deliver(endpoint, out, lost).await;
+                }
+            });
+        }
+        while sending.join_next().await.is_some() {}
     }
 
-    async fn deliver(&self, endpoint: W::Endpoint, out: Outgoing) {
-        for _ in 0..=out.retries {
-            let delivered = self.attempt(endpoint, &out).await;
-            if delivered {
+    /// Sends `out`, retried as it says; `first_lost` is the fault draw of the first attempt.
+    async fn deliver(&self, endpoint: W::Endpoint, out: Outgoing, first_lost: bool) {
+        let mut lost = first_lost;
+        for attempt in 0..=out.retries {
+            if attempt > 0 {
+                lost = self.inner.faults.lose_callback(endpoint);
+            }
+            if self.attempt(&out, lost).await {
                 break;
             }
         }
     }
 
-    /// One delivery attempt of `out`; whether it needs no further attempt (answered 2xx,
-    /// lost on purpose or skipped).
-    async fn attempt(&self, endpoint: W::Endpoint, out: &Outgoing) -> bool {
+    /// One delivery attempt of `out` (`lost`: dropped by a `lost_callback` fault); whether
+    /// it needs no further attempt (answered 2xx, lost on purpose or skipped).
+    async fn attempt(&self, out: &Outgoing, lost: bool) -> bool {
         let mut record = CallbackRecord {
             task_id: out.task_id.clone(),
             url: out.url.clone(),
@@ -542,7 +575,7 @@ impl<W: Wire> SimHandle<W> {
             skipped: lock(&self.inner.books).refused.contains(&out.task_id),
         };
         if !record.skipped {
-            record.lost = self.inner.faults.lose_callback(endpoint);
+            record.lost = lost;
         }
         if !record.skipped && !record.lost {
             let mut req = self.inner.http.post(&out.url).json(&out.body);
