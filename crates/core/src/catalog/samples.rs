@@ -284,6 +284,39 @@ mod tests {
     }
 
     #[test]
+    fn a_need_names_a_pick_field_and_a_model_whose_example_needs_nothing() {
+        let good = r#"needs = [{ field = "videoId", from = "kling-2.5-turbo" }]"#;
+        let text = crate::catalog::BUILTIN_CATALOG_TOML;
+        assert!(text.contains(good));
+        for (bad, why) in [
+            (
+                r#"needs = [{ field = "nosuch", from = "kling-2.5-turbo" }]"#,
+                "no such field",
+            ),
+            (
+                r#"needs = [{ field = "prompt", from = "kling-2.5-turbo" }]"#,
+                "the field takes no earlier result (no `pick`)",
+            ),
+            (
+                r#"needs = [{ field = "videoId", from = "nosuch" }]"#,
+                "no such model",
+            ),
+            (
+                r#"needs = [{ field = "videoId", from = "kling-lip-sync" }]"#,
+                "`kling-lip-sync` must have an example that needs no earlier result",
+            ),
+        ] {
+            let e = crate::Catalog::from_toml_str(&text.replacen(good, bad, 1)).unwrap_err();
+            assert!(
+                e.message()
+                    .starts_with("catalog: model `kling-video-extend`: needs {")
+                    && e.message().ends_with(why),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn a_path_that_is_no_sample_is_refused() {
         for p in [
             "video/720x1280/8",            // no file
