@@ -136,13 +136,12 @@ pub fn mp3(duration_ms: u64) -> Vec<u8> {
 /// The length of an [`mp3()`]-style constant-bitrate file, in milliseconds: its frames
 /// times 24 ms; `None` unless every frame has the header [`mp3()`] writes.
 pub fn mp3_duration_ms(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() || bytes.len() % MP3_FRAME_BYTES != 0 {
+    let mut frames = bytes.chunks_exact(MP3_FRAME_BYTES);
+    if bytes.is_empty() || !frames.remainder().is_empty() {
         return None;
     }
-    let frames = bytes.chunks(MP3_FRAME_BYTES);
     let n = frames.len();
-    bytes
-        .chunks(MP3_FRAME_BYTES)
+    frames
         .all(|f| f.starts_with(&MP3_HEADER))
         .then(|| (n as f64 * MP3_FRAME_MS).round() as u64)
 }
