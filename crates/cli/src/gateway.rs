@@ -319,6 +319,8 @@ pub async fn start_observed(
     // nothing is configured) or when the operator says so (issue 13 point 6).
     gw.allow_loopback_callbacks = cfg.allow_loopback_callbacks.unwrap_or(sandbox_on);
     gw.sandbox = sandbox_on;
+    // The sandbox lists the catalog examples with its own sample media (issue 20 point 3).
+    gw.sample_media = sandbox.as_ref().map(|s| s.samples_url().to_string());
     gw.models_public = cfg.models_public.unwrap_or(false);
     if let Some(secs) = cfg.unknown_deadline_secs {
         if secs == 0 || secs > MAX_UNKNOWN_DEADLINE_SECS {

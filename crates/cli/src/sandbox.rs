@@ -31,6 +31,11 @@ impl Sandbox {
         self.sims.upstreams()
     }
 
+    /// The base URL of the sample media standing for the catalog examples' media URLs.
+    pub fn samples_url(&self) -> &str {
+        self.sims.samples_url()
+    }
+
     /// Stops the simulators.
     pub async fn shutdown(self) {
         self.sims.shutdown().await;

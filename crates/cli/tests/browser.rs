@@ -358,6 +358,16 @@ async fn gateway_page_signs_in_quotes_generates_plays_and_shows_usage() {
         if !picker["options"].as_array().unwrap().contains(&asset_id) {
             return Err(format!("picker {picker} lacks the task's video {asset_id}"));
         }
+        // Its catalog example shows no placeholder id: it points at the picker (the
+        // catalog's `needs`, issue 20 point 3).
+        let listed = js!(
+            c,
+            "return document.getElementById('price-examples-list').textContent;"
+        );
+        let listed = listed.as_str().unwrap_or_default();
+        if listed.contains("vid_example") || !listed.contains("pick it above") {
+            return Err(format!("kling-video-extend's examples: {listed:?}"));
+        }
         // Back to the first model for the artifacts below.
         js!(
             c,

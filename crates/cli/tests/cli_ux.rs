@@ -39,6 +39,19 @@ fn models_with_an_id_shows_fields_allowed_values_defaults_and_the_price_rule() {
         "{}",
         r.stderr
     );
+    // An example standing on an earlier result says what to give instead of its
+    // placeholder; in the sandbox, example media point at its sample files.
+    let out = gw.run(&["models", "kling-video-extend"]).ok().stdout;
+    assert!(
+        out.contains("videoId: give the id of one of your videos")
+            && out.contains("a kling-2.5-turbo task makes one"),
+        "{out}"
+    );
+    let out = gw.run(&["models", "kling-motion-control"]).ok().stdout;
+    assert!(
+        out.contains("/samples/video/720x1280/8/dance.mp4") && !out.contains("example.com"),
+        "{out}"
+    );
     let j = gw.run(&["--json", "models", "grok-video"]).ok().json();
     assert_eq!(j["model"]["id"], "grok-video");
     assert!(

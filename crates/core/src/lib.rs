@@ -24,7 +24,7 @@ pub mod transport;
 pub mod webhook;
 
 pub use capability::{Capability, Polling, SecondsSet, UnknownLookup};
-pub use catalog::{Catalog, ModelSpec, Quote};
+pub use catalog::{Catalog, ExampleNeed, ModelSpec, Quote, SampleKind, SampleMedia};
 pub use error::{Error, ErrorKind, Result};
 pub use media::{MediaError, MediaInput};
 pub use pricing::{PriceInputs, PriceRule};

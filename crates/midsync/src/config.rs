@@ -118,6 +118,11 @@ pub struct GatewayConfig {
     /// `"sandbox": true`, so a sandbox is never mistaken for a real deployment (issue 13
     /// point 6).
     pub sandbox: bool,
+    /// The sandbox's sample media base URL (`genmux_sim::samples`): when set, the models
+    /// documents list the catalog examples with their media URLs pointing there, so every
+    /// example runs as shown (issue 20 point 3). Only the sandbox sets it; a real
+    /// deployment lists the catalog's own example URLs.
+    pub sample_media: Option<String>,
     /// Master key from which each account's `whsec_` callback secret is derived.
     pub webhook_signing_key: Vec<u8>,
     /// This process's name in leases.
@@ -164,6 +169,7 @@ impl GatewayConfig {
             key_rate: None,
             allow_loopback_callbacks: false,
             sandbox: false,
+            sample_media: None,
             webhook_signing_key: webhook_signing_key.into(),
             worker_id: format!("gw-{}", uuid::Uuid::new_v4().simple()),
             poll: PollConfig::default(),

@@ -28,6 +28,8 @@
 //! - [`server`]: the accept loop that can drop a connection after its request was
 //!   processed (the "maybe accepted" case), for any simulator — also a new provider's own
 //!   (`examples/custom_provider`).
+//! - [`samples`]: real sample files standing for the catalog examples' media URLs, for
+//!   the sandbox (issue 20 point 3).
 //! - [`sandbox`]: every simulator at once, each described as the stand-in for a provider
 //!   (the settings that point the provider at it), for `genmux serve`'s sandbox and
 //!   `genmux sim`.
@@ -55,6 +57,7 @@ pub mod media;
 pub mod minimax;
 mod running;
 pub mod runway;
+pub mod samples;
 pub mod sandbox;
 pub mod seedance;
 pub mod server;

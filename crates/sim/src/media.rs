@@ -5,6 +5,9 @@
 //!   needed) followed by all-skip P frames. `mvhd`, `tkhd` and `mdhd` carry exactly the
 //!   requested duration, so a client's duration check and a player's preview both work.
 //! - [`png()`]: a small gradient PNG (via the `png` crate).
+//! - [`mp3()`]: silent MPEG-1 Layer III audio of a given length.
+//! - [`mp4_facts()`]: the length and size an MP4 declares (`mvhd`, `tkhd`), how the
+//!   simulators measure a video they are given.
 //!
 //! Sizes follow the aspect ratio (16:9 → 128×72, 9:16 → 72×128, 1:1 → 96×96, …) so a
 //! client that checks orientation sees the right one.
@@ -106,6 +109,99 @@ pub fn mp4(width: u32, height: u32, duration_ms: u64, seed: u64) -> Vec<u8> {
     let moov = build_moov(chunk_offset);
     let mdat = bx(b"mdat", &samples.concat());
     cat(&[&ftyp, &moov, &mdat])
+}
+
+/// MPEG-1 Layer III at 48 kHz, 128 kbit/s, mono: every frame is exactly
+/// 144 × 128000 / 48000 = 384 bytes (no padding slot) and lasts 1152 samples = 24 ms
+/// (ISO/IEC 11172-3 §2.4.2.3).
+const MP3_FRAME_BYTES: usize = 384;
+const MP3_FRAME_MS: f64 = 1152.0 / 48.0;
+/// Sync word, MPEG-1, Layer III, no CRC; bitrate index 9 (128 kbit/s), 48 kHz, no
+/// padding; mono, no emphasis.
+const MP3_HEADER: [u8; 4] = [0xFF, 0xFB, 0x94, 0xC0];
+
+/// Silent MP3 audio at least `duration_ms` long (whole 24 ms frames). A frame whose side
+/// information is all zero has no main data (`part2_3_length` 0): every decoder plays it
+/// as silence.
+pub fn mp3(duration_ms: u64) -> Vec<u8> {
+    let frames = ((duration_ms.max(1) as f64) / MP3_FRAME_MS).ceil() as usize;
+    let mut out = Vec::with_capacity(frames * MP3_FRAME_BYTES);
+    for _ in 0..frames {
+        out.extend_from_slice(&MP3_HEADER);
+        out.resize(out.len() + MP3_FRAME_BYTES - MP3_HEADER.len(), 0);
+    }
+    out
+}
+
+/// The length of an [`mp3()`]-style constant-bitrate file, in milliseconds: its frames
+/// times 24 ms; `None` unless every frame has the header [`mp3()`] writes.
+pub fn mp3_duration_ms(bytes: &[u8]) -> Option<u64> {
+    let mut frames = bytes.chunks_exact(MP3_FRAME_BYTES);
+    if bytes.is_empty() || !frames.remainder().is_empty() {
+        return None;
+    }
+    let n = frames.len();
+    frames
+        .all(|f| f.starts_with(&MP3_HEADER))
+        .then(|| (n as f64 * MP3_FRAME_MS).round() as u64)
+}
+
+/// What an MP4 declares about itself: length and the first track's pixel size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mp4Facts {
+    /// `mvhd` duration in milliseconds.
+    pub duration_ms: u64,
+    /// `tkhd` width and height in pixels (of the first track).
+    pub width: u32,
+    /// See `width`.
+    pub height: u32,
+}
+
+/// Reads `moov/mvhd` (duration ÷ timescale) and the first `moov/trak/tkhd` (size) of an
+/// ISO-BMFF file (ISO/IEC 14496-12 §8.2.2, §8.3.2; versions 0 and 1); `None` when the
+/// file has no such boxes.
+pub fn mp4_facts(bytes: &[u8]) -> Option<Mp4Facts> {
+    let moov = child(bytes, b"moov")?;
+    let mvhd = child(moov, b"mvhd")?;
+    let (timescale, duration) = match *mvhd.first()? {
+        0 => (
+            u64::from(u32::from_be_bytes(mvhd.get(12..16)?.try_into().ok()?)),
+            u64::from(u32::from_be_bytes(mvhd.get(16..20)?.try_into().ok()?)),
+        ),
+        1 => (
+            u64::from(u32::from_be_bytes(mvhd.get(20..24)?.try_into().ok()?)),
+            u64::from_be_bytes(mvhd.get(24..32)?.try_into().ok()?),
+        ),
+        _ => return None,
+    };
+    if timescale == 0 {
+        return None;
+    }
+    let tkhd = child(child(moov, b"trak")?, b"tkhd")?;
+    // The last 8 bytes are width and height, 16.16 fixed point, in both versions.
+    let size = tkhd.get(tkhd.len().checked_sub(8)?..)?;
+    Some(Mp4Facts {
+        duration_ms: duration.saturating_mul(1000) / timescale,
+        width: u32::from_be_bytes(size[..4].try_into().ok()?) >> 16,
+        height: u32::from_be_bytes(size[4..].try_into().ok()?) >> 16,
+    })
+}
+
+/// The payload of the first box of type `kind` directly inside `data` (32-bit sizes; the
+/// simulators' files and the samples use no others).
+fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut at = 0usize;
+    while at + 8 <= data.len() {
+        let size = u32::from_be_bytes(data[at..at + 4].try_into().ok()?) as usize;
+        if size < 8 || at + size > data.len() {
+            return None;
+        }
+        if &data[at + 4..at + 8] == kind {
+            return Some(&data[at + 8..at + size]);
+        }
+        at += size;
+    }
+    None
 }
 
 fn length_prefixed(nal: &[u8]) -> Vec<u8> {
@@ -457,6 +553,36 @@ mod tests {
         assert_eq!(size_for_aspect("1:1"), (96, 96));
         assert_eq!(size_for_aspect("auto"), (96, 96));
         assert_eq!(size_for_aspect("21:9"), (128, 54));
+    }
+
+    #[test]
+    fn an_mp4_declares_the_length_and_size_it_was_made_with() {
+        let facts = mp4_facts(&mp4(720, 1280, 8_000, 3)).unwrap();
+        assert_eq!(
+            facts,
+            Mp4Facts {
+                duration_ms: 8_000,
+                width: 720,
+                height: 1280
+            }
+        );
+        assert_eq!(
+            mp4_facts(&mp4(128, 72, 5_500, 1)).unwrap().duration_ms,
+            5_500
+        );
+        assert_eq!(mp4_facts(b"not an mp4 at all"), None);
+        assert_eq!(mp4_facts(&png(8, 8, 1)), None);
+    }
+
+    #[test]
+    fn an_mp3_lasts_what_was_asked_to_the_frame() {
+        let a = mp3(5_000);
+        // 209 frames of 24 ms: the first whole frame count reaching 5 s.
+        assert_eq!(a.len(), 209 * MP3_FRAME_BYTES);
+        assert_eq!(&a[..4], &MP3_HEADER);
+        assert_eq!(mp3_duration_ms(&a), Some(5_016));
+        assert_eq!(mp3_duration_ms(&a[..a.len() - 1]), None);
+        assert_eq!(mp3_duration_ms(&[0u8; MP3_FRAME_BYTES]), None);
     }
 
     #[test]

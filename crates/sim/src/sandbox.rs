@@ -19,6 +19,7 @@ use crate::clock::ClockMode;
 use crate::fault::{FaultPlan, Faults};
 use crate::framework::{Sim, SimConfig, Wire};
 use crate::kling::{KlingSim, KlingSimConfig};
+use crate::samples::SampleServer;
 use crate::unified::Unified;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -165,10 +166,11 @@ pub struct StartError {
     pub error: crate::Error,
 }
 
-/// Every simulator, running.
+/// Every simulator, running, and the sample media they measure.
 pub struct Simulators {
     kling: KlingSim,
     others: Vec<Box<dyn StandIn>>,
+    samples: SampleServer,
 }
 
 impl std::fmt::Debug for Simulators {
@@ -218,6 +220,14 @@ impl Simulators {
                 .copied()
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
         };
+        // The catalog examples' media, served for real so every example runs (issue 20
+        // point 3); the Kling simulator measures the videos it is given from here.
+        let samples = SampleServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|error| StartError {
+                simulator: "samples".into(),
+                error,
+            })?;
         let mut kling = KlingSimConfig {
             addr: addr("kling"),
             seed: options.seed,
@@ -229,6 +239,7 @@ impl Simulators {
                 default: options.faults.clone(),
                 per_endpoint: Default::default(),
             },
+            measured_media: vec![format!("{}/", samples.base_url())],
             ..KlingSimConfig::default()
         };
         if let Some(n) = options.concurrency {
@@ -237,16 +248,23 @@ impl Simulators {
                 account.image_concurrency = n;
             }
         }
-        let kling = KlingSim::start(kling).await.map_err(|error| StartError {
-            simulator: "kling".into(),
-            error,
-        })?;
+        let kling = match KlingSim::start(kling).await {
+            Ok(k) => k,
+            Err(error) => {
+                samples.shutdown().await;
+                return Err(StartError {
+                    simulator: "kling".into(),
+                    error,
+                });
+            }
+        };
         let mut others: Vec<Box<dyn StandIn>> = Vec::new();
         for (name, start) in FRAMEWORK {
             match start(&options, addr(name)).await {
                 Ok(sim) => others.push(sim),
                 Err(error) => {
                     kling.shutdown().await;
+                    samples.shutdown().await;
                     for o in others {
                         o.stop().await;
                     }
@@ -257,7 +275,11 @@ impl Simulators {
                 }
             }
         }
-        Ok(Simulators { kling, others })
+        Ok(Simulators {
+            kling,
+            others,
+            samples,
+        })
     }
 
     /// Each simulator with the provider it plays and that provider's settings.
@@ -297,8 +319,15 @@ impl Simulators {
         all
     }
 
+    /// The base URL of the sample media standing for the catalog examples' media URLs
+    /// ([`crate::samples`]): `<base>/<SampleMedia::path>`.
+    pub fn samples_url(&self) -> &str {
+        self.samples.base_url()
+    }
+
     /// Stops every simulator.
     pub async fn shutdown(self) {
+        self.samples.shutdown().await;
         self.kling.shutdown().await;
         for o in self.others {
             o.stop().await;

@@ -370,3 +370,97 @@ async fn media_of_unknown_ids_is_404_and_expires_after_30_days() {
     api.sim.advance(Duration::from_secs(31 * 24 * 3600)).await;
     assert_eq!(api.http.get(&url).send().await.unwrap().status(), 404);
 }
+
+/// Issue 20 point 3: a video the simulator is told to measure (the sandbox's sample
+/// files) decides the output: a motion-control result lasts the motion video's length and
+/// is billed by it; identify-face sees the video's length, and the lip-synced result
+/// lasts as long. A video it cannot read is refused naming the field.
+#[tokio::test]
+async fn measured_videos_decide_motion_control_and_lip_sync_lengths() {
+    use genmux_core::{SampleKind, SampleMedia};
+    use genmux_sim::samples::SampleServer;
+    let samples = SampleServer::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = Api::start(KlingSimConfig {
+        measured_media: vec![format!("{}/", samples.base_url())],
+        ..KlingSimConfig::default()
+    })
+    .await;
+    let video = |w, h, s| SampleMedia {
+        kind: SampleKind::Video,
+        width: Some(w),
+        height: Some(h),
+        seconds: Some(s),
+    };
+    let motion_url = samples.url_for("https://example.com/dance.mp4", &video(720, 1280, 8));
+    let motion = api
+        .create(
+            "/v1/videos/motion-control",
+            &json!({"image_url": "https://example.com/person.png", "video_url": motion_url,
+                    "character_orientation": "image", "mode": "std"}),
+        )
+        .await;
+    let talk_url = samples.url_for("https://example.com/talk.mp4", &video(1280, 720, 7));
+    let (status, v) = api
+        .post("/v1/videos/identify-face", &json!({"video_url": talk_url}))
+        .await;
+    assert_eq!((status, v["code"].as_i64()), (200, Some(0)), "{v}");
+    assert_eq!(v["data"]["face_data"][0]["end_time"], 7_000, "{v}");
+    let session = v["data"]["session_id"].as_str().unwrap().to_string();
+    let sync = api
+        .create(
+            "/v1/videos/advanced-lip-sync",
+            &json!({"session_id": session, "face_choose": [{"face_id": "0",
+                    "sound_file": "https://example.com/voice.mp3", "sound_start_time": 0,
+                    "sound_end_time": 5000, "sound_insert_time": 0}]}),
+        )
+        .await;
+    api.sim.advance(Duration::from_secs(60)).await;
+
+    let t = api.task("/v1/videos/motion-control", &motion).await;
+    assert_eq!(t["task_status"], "succeed", "{t}");
+    assert_eq!(t["final_unit_deduction"], "7.2", "std 0.9 u/s × 8 s: {t}");
+    let v = &t["task_result"]["videos"][0];
+    assert_eq!(v["duration"], "8", "{t}");
+    let (movie, _, w, h) = mp4_info(&api.download(v["url"].as_str().unwrap()).await);
+    assert_eq!(movie, Duration::from_secs(8));
+    assert!(
+        h > w,
+        "a portrait motion video gives a portrait result ({w}x{h})"
+    );
+
+    let t = api.task("/v1/videos/advanced-lip-sync", &sync).await;
+    assert_eq!(t["task_status"], "succeed", "{t}");
+    let v = &t["task_result"]["videos"][0];
+    assert_eq!(v["duration"], "7", "{t}");
+    let (movie, _, _, _) = mp4_info(&api.download(v["url"].as_str().unwrap()).await);
+    assert_eq!(movie, Duration::from_secs(7));
+
+    // Too long for orientation `image` (at most 10 s), measured: refused.
+    let long_url = samples.url_for("https://example.com/long.mp4", &video(720, 1280, 12));
+    let (_, v) = api
+        .post(
+            "/v1/videos/motion-control",
+            &json!({"image_url": "https://example.com/person.png", "video_url": long_url,
+                    "character_orientation": "image", "mode": "std"}),
+        )
+        .await;
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("video_url is 12 s long")),
+        "{v}"
+    );
+    // A measured URL that serves no video: refused naming the field and why.
+    let broken = format!("{}/video/1x1/0/broken.mp4", samples.base_url());
+    let (_, v) = api
+        .post("/v1/videos/identify-face", &json!({"video_url": broken}))
+        .await;
+    let m = v["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("video_url") && m.contains("could not be read") && m.contains("HTTP 404"),
+        "{v}"
+    );
+    samples.shutdown().await;
+}

@@ -214,7 +214,12 @@ function renderForm(carry) {
     const req = { ...(ex.request || {}) };
     delete req.model;
     delete req.prompt;
-    const desc = Object.entries(req).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+    // A field standing for an earlier result (catalog `needs`) shows no placeholder id:
+    // the form's picker offers the account's own results for it.
+    const needs = new Map((Array.isArray(ex.needs) ? ex.needs : []).map((n) => [n.field, n]));
+    const desc = Object.entries(req).map(([k, v]) => needs.has(k)
+      ? `${k}: one of your ${needs.get(k).kind || "result"}s (pick it above; ${needs.get(k).from} makes one)`
+      : `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
     return el("li", {}, desc || "defaults", " → ", el("strong", { text: String(ex.pointsCharged) }), " points");
   }));
   $("submit-error").textContent = "";

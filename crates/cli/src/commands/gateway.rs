@@ -336,6 +336,19 @@ pub async fn model(ctx: &Ctx, id: &str) -> Result<(), CliError> {
             ex["request"],
             cell(ex.get("pointsCharged"))
         );
+        // The catalog's `needs`: the field's value is a placeholder for an earlier result.
+        for need in ex["needs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            println!(
+                "       {}: give the id of one of your {}s (`genmux status <task>` shows it; a {} task makes one)",
+                need["field"].as_str().unwrap_or_default(),
+                need["kind"].as_str().unwrap_or("result"),
+                need["from"].as_str().unwrap_or_default()
+            );
+        }
     }
     Ok(())
 }

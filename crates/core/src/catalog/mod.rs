@@ -10,9 +10,11 @@ mod lens;
 mod plan;
 mod render;
 mod rules;
+mod samples;
 mod validate;
 
 pub use rules::RuleId;
+pub use samples::{ExampleNeed, SampleKind, SampleMedia};
 pub use validate::{price_inputs, Quote};
 
 use crate::error::{Error, Result};
@@ -162,6 +164,10 @@ pub struct ModelSpec {
     /// test suite checks that each one is accepted.
     #[serde(default)]
     pub examples: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Example fields that stand for an earlier result (issue 20 point 3): the examples'
+    /// value is a placeholder, clients offer the account's own results instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<ExampleNeed>,
 }
 
 /// Fields every model accepts.
@@ -203,6 +209,9 @@ struct CatalogFile {
     /// How forms present fields.
     #[serde(default)]
     form: FormHints,
+    /// The files the examples' media URLs stand for, by URL (see [`SampleMedia`]).
+    #[serde(default)]
+    samples: BTreeMap<String, SampleMedia>,
 }
 
 impl CatalogFile {
@@ -235,6 +244,8 @@ pub struct Catalog {
     /// Each model's compiled validation plan, parallel to `models`.
     plans: Vec<Arc<plan::Plan>>,
     by_id: BTreeMap<String, usize>,
+    /// The `[samples]` table: what each example media URL stands for.
+    samples: Arc<BTreeMap<String, SampleMedia>>,
 }
 
 impl Catalog {
@@ -254,13 +265,15 @@ impl Catalog {
 
     /// Parses a catalog from TOML.
     pub fn from_toml_str(text: &str) -> Result<Catalog> {
-        let file: CatalogFile = toml::from_str(text)
+        let mut file: CatalogFile = toml::from_str(text)
             .map_err(|e| Error::invalid(format!("catalog: {e}")).with_source(e))?;
         let mut catalog = Catalog {
             models: Vec::new(),
             plans: Vec::new(),
             by_id: BTreeMap::new(),
+            samples: Arc::new(BTreeMap::new()),
         };
+        catalog.add_samples(std::mem::take(&mut file.samples))?;
         let disabled = file.disabled.clone();
         for m in file.labelled_models() {
             catalog.upsert(m)?;
@@ -272,10 +285,56 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// Adds (or replaces) `[samples]` entries, each checked.
+    fn add_samples(&mut self, samples: BTreeMap<String, SampleMedia>) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let mut all = (*self.samples).clone();
+        for (url, sample) in samples {
+            sample.check(&url)?;
+            all.insert(url, sample);
+        }
+        self.samples = Arc::new(all);
+        Ok(())
+    }
+
+    /// What an example media URL stands for (the `[samples]` table), if it is one.
+    pub fn sample(&self, url: &str) -> Option<&SampleMedia> {
+        self.samples.get(url)
+    }
+
     /// Every example must be a valid request: `pricingHints` shows their prices, and an
-    /// example the catalog rejects would silently vanish from it.
+    /// example the catalog rejects would silently vanish from it. A declared need names a
+    /// field of the model that takes an earlier result (`pick`) and a model whose first
+    /// example needs nothing itself, so the chain always starts.
     fn check_examples(&self) -> Result<()> {
         for m in &self.models {
+            for need in &m.needs {
+                let bad = |what: String| {
+                    Err(Error::invalid(format!(
+                        "catalog: model `{}`: needs {{ field = \"{}\", from = \"{}\" }}: {what}",
+                        m.id, need.field, need.from
+                    )))
+                };
+                match m.field(&need.field) {
+                    None => return bad("no such field".into()),
+                    Some(f) if f.pick.is_none() => {
+                        return bad("the field takes no earlier result (no `pick`)".into())
+                    }
+                    Some(_) => {}
+                }
+                match self.model(&need.from) {
+                    None => return bad("no such model".into()),
+                    Some(p) if p.examples.is_empty() || !p.needs.is_empty() => {
+                        return bad(format!(
+                            "`{}` must have an example that needs no earlier result",
+                            need.from
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
             for (i, ex) in m.examples.iter().enumerate() {
                 let mut body = ex.clone();
                 body.insert("model".into(), serde_json::Value::String(m.id.clone()));
@@ -298,9 +357,10 @@ impl Catalog {
     /// Applies an operator override file: a `[[model]]` with a known id replaces that model,
     /// a new id adds one, and `disabled = ["id", …]` removes models.
     pub fn with_override_toml(&self, text: &str) -> Result<Catalog> {
-        let file: CatalogFile = toml::from_str(text)
+        let mut file: CatalogFile = toml::from_str(text)
             .map_err(|e| Error::invalid(format!("catalog override: {e}")).with_source(e))?;
         let mut catalog = self.clone();
+        catalog.add_samples(std::mem::take(&mut file.samples))?;
         let disabled = file.disabled.clone();
         for m in file.labelled_models() {
             catalog.upsert(m)?;

@@ -38,7 +38,10 @@ fn field_json(f: &FieldSpec) -> Value {
 }
 
 impl ModelSpec {
-    /// The example requests with their prices, as `[{request, pointsCharged}]`.
+    /// The example requests with their prices, as `[{request, pointsCharged}]`; an
+    /// example with a field standing for an earlier result also has `needs`:
+    /// `[{field, from, kind}]` (the placeholder's field, the model producing it, the
+    /// result's kind), so clients offer the account's own results instead.
     pub fn priced_examples(&self, catalog: &Catalog) -> Vec<Value> {
         self.examples
             .iter()
@@ -48,7 +51,20 @@ impl ModelSpec {
                 let req: GenerationRequest =
                     serde_json::from_value(Value::Object(body.clone())).ok()?;
                 let quote = catalog.quote(&req).ok()?;
-                Some(json!({"request": body, "pointsCharged": quote.points}))
+                let needs: Vec<Value> = self
+                    .needs
+                    .iter()
+                    .filter(|n| body.contains_key(&n.field))
+                    .map(|n| {
+                        let kind = self.field(&n.field).and_then(|f| f.pick.clone());
+                        json!({"field": n.field, "from": n.from, "kind": kind})
+                    })
+                    .collect();
+                let mut out = json!({"request": body, "pointsCharged": quote.points});
+                if !needs.is_empty() {
+                    out["needs"] = Value::Array(needs);
+                }
+                Some(out)
             })
             .collect()
     }

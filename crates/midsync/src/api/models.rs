@@ -122,9 +122,12 @@ fn document(
         }
     }
     let router = state.router();
-    let mut doc = router
-        .catalog()
-        .models_document_where(Some(kind), &|model, field| router.offers(model, field));
+    let catalog = router.catalog();
+    let mut doc =
+        catalog.models_document_where(Some(kind), &|model, field| router.offers(model, field));
+    if let Some(base) = &state.config().sample_media {
+        catalog.point_examples_at_samples(&mut doc, base);
+    }
     if let Value::Object(o) = &mut doc {
         o.insert("success".into(), Value::Bool(true));
         if all {

@@ -234,6 +234,12 @@ pub struct KlingSimConfig {
     pub callback_timeout: Duration,
     /// Real time between ticks when the clock follows real time.
     pub tick_interval: Duration,
+    /// URL prefixes of outside media the simulator downloads and measures, as Kling does
+    /// with a `video_url` (motion control, identify-face): the MP4's own length and size
+    /// then decide the output, the checks and the price. Empty (the default): nothing is
+    /// downloaded and an outside video gets an assumed length. The sandbox names its
+    /// sample server here ([`crate::samples`]), never an arbitrary host.
+    pub measured_media: Vec<String>,
 }
 
 impl Default for KlingSimConfig {
@@ -257,6 +263,7 @@ impl Default for KlingSimConfig {
             blocked_words: Vec::new(),
             callback_timeout: Duration::from_secs(5),
             tick_interval: Duration::from_millis(100),
+            measured_media: Vec::new(),
         }
     }
 }

@@ -130,7 +130,12 @@ async fn create(State(state): State<KlingState>, feature: Feature, req: Request)
         req,
         async move |call: Call| {
             let body = json_body(call.req).await?;
-            st.create(call.account, feature, &body)
+            let measured = if feature == Feature::MotionControl {
+                st.measure(&body).await
+            } else {
+                None
+            };
+            st.create(call.account, feature, &body, measured.as_ref())
         },
     )
     .await
@@ -202,7 +207,8 @@ async fn identify_face(State(state): State<KlingState>, req: Request) -> Respons
         req,
         async move |call: Call| {
             let body = json_body(call.req).await?;
-            st.identify_face(call.account, &body)
+            let measured = st.measure(&body).await;
+            st.identify_face(call.account, &body, measured.as_ref())
         },
     )
     .await

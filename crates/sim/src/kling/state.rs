@@ -12,7 +12,7 @@ use super::store::{
     units_string, Face, Output, PendingCallback, Session, Status, Store, Task, VideoRecord,
     RETENTION_MS,
 };
-use super::validate::{self, Ctx, FaceSource, IDENTIFY_FACE_UNITS, OUTSIDE_VIDEO_MS};
+use super::validate::{self, Ctx, FaceSource, Measured, IDENTIFY_FACE_UNITS, OUTSIDE_VIDEO_MS};
 use crate::clock::{wall_ms, SimClock};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, FaultPlan};
@@ -316,14 +316,59 @@ impl KlingState {
         lock(&self.inner.callbacks).push(record);
     }
 
-    fn ctx<'a>(&'a self, store: &'a Store, account: usize) -> Ctx<'a> {
+    fn ctx<'a>(
+        &'a self,
+        store: &'a Store,
+        account: usize,
+        measured: Option<&'a Measured>,
+    ) -> Ctx<'a> {
         Ctx {
             store,
             account,
             now: self.inner.clock.now_ms(),
             strict: self.inner.config.strict_fields,
             base_url: &self.inner.base_url,
+            measured,
         }
+    }
+
+    /// Downloads and measures the body's `video_url` when it is under one of the
+    /// configured `measured_media` prefixes (Kling reads the video it is given: its length
+    /// decides a motion-control output and a lip-sync session). Done before validation,
+    /// outside the store's lock.
+    pub(crate) async fn measure(&self, body: &Value) -> Option<Measured> {
+        let url = body.get("video_url")?.as_str()?.trim();
+        if !self
+            .inner
+            .config
+            .measured_media
+            .iter()
+            .any(|prefix| !prefix.is_empty() && url.starts_with(prefix.as_str()))
+        {
+            return None;
+        }
+        let facts = async {
+            let resp = self
+                .inner
+                .http
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("download failed: {e}"))?;
+            if !resp.status().is_success() {
+                return Err(format!("download answered HTTP {}", resp.status()));
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| format!("download failed: {e}"))?;
+            media::mp4_facts(&bytes).ok_or_else(|| "no moov/mvhd/tkhd boxes".to_string())
+        }
+        .await;
+        Some(Measured {
+            url: url.to_string(),
+            facts,
+        })
     }
 
     /// `POST <feature path>`: validate, check access, safety, uniqueness and concurrency,
@@ -333,11 +378,12 @@ impl KlingState {
         account: usize,
         feature: Feature,
         body: &Value,
+        measured: Option<&Measured>,
     ) -> std::result::Result<Value, KlingError> {
         let cfg = &self.inner.config;
         let mut store = self.store();
         self.advance_tasks(&mut store);
-        let plan = validate::plan(feature, body, &self.ctx(&store, account))?;
+        let plan = validate::plan(feature, body, &self.ctx(&store, account, measured))?;
         if let Some(allowed) = &cfg.accounts[account].allowed_models {
             if !allowed.contains(&plan.model) {
                 return Err(KlingError::new(
@@ -465,21 +511,26 @@ impl KlingState {
         &self,
         account: usize,
         body: &Value,
+        measured: Option<&Measured>,
     ) -> std::result::Result<Value, KlingError> {
         let mut store = self.store();
         self.advance_tasks(&mut store);
-        let source = validate::identify_face(body, &self.ctx(&store, account))?;
+        let source = validate::identify_face(body, &self.ctx(&store, account, measured))?;
         let now = self.inner.clock.now_ms();
         let video = match source {
             FaceSource::Known(v) => v,
-            FaceSource::Outside(url) => {
+            FaceSource::Outside(url, measured) => {
                 let id = store.new_uuid();
+                // The lip-synced video is as long as this one (spec §1: the audio is
+                // placed into it at sound_insert_time).
+                let (duration_ms, aspect) =
+                    measured.unwrap_or((OUTSIDE_VIDEO_MS, "16:9".to_string()));
                 let rec = VideoRecord {
                     id: id.clone(),
                     url,
                     account,
-                    duration_ms: OUTSIDE_VIDEO_MS,
-                    aspect: "16:9".into(),
+                    duration_ms,
+                    aspect,
                     created_at: now,
                     source: None,
                     model: String::new(),

@@ -62,8 +62,18 @@ const IMAGE_ASPECTS: [&str; 8] = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2
 const MAX_EXTENDED_MS: u64 = 180_000;
 /// spec §6: each extension adds 4–5 s; the simulator adds 5 s.
 const EXTEND_MS: u64 = 5_000;
-/// Assumed length of an outside video URL the simulator cannot measure.
+/// Assumed length of an outside video URL the simulator does not measure (lip sync)…
 pub(crate) const OUTSIDE_VIDEO_MS: u64 = 10_000;
+/// …and of an outside motion video.
+const ASSUMED_MOTION_VIDEO_MS: u64 = 5_000;
+
+/// An outside video the simulator downloaded before validating (the configured
+/// `measured_media`): its URL and what its MP4 declares, or why it could not be read.
+#[derive(Clone, Debug)]
+pub(crate) struct Measured {
+    pub url: String,
+    pub facts: std::result::Result<crate::media::Mp4Facts, String>,
+}
 
 /// What validation may look at.
 pub(crate) struct Ctx<'a> {
@@ -72,6 +82,9 @@ pub(crate) struct Ctx<'a> {
     pub now: i64,
     pub strict: bool,
     pub base_url: &'a str,
+    /// The body's `video_url`, downloaded and measured, when it is one the simulator
+    /// measures.
+    pub measured: Option<&'a Measured>,
 }
 
 impl Ctx<'_> {
@@ -98,6 +111,23 @@ impl Ctx<'_> {
             .strip_prefix("/media/videos/")?;
         let id = rest.strip_suffix(".mp4")?;
         self.store.videos.get(id)
+    }
+
+    /// The length (ms) and aspect of the outside video at `url`, when the simulator
+    /// downloaded it; an error naming `field` when it could not read it (Kling fails a
+    /// video it cannot download or decode).
+    fn measured_video(&self, field: &str, url: &str) -> Result<Option<(u64, String)>, KlingError> {
+        match self.measured.filter(|m| m.url == url) {
+            None => Ok(None),
+            Some(Measured { facts: Ok(f), .. }) => {
+                Ok(Some((f.duration_ms, aspect_of(Some((f.width, f.height))))))
+            }
+            Some(Measured {
+                facts: Err(why), ..
+            }) => Err(KlingError::invalid_param(format!(
+                "{field} {url:?} could not be read as an .mp4/.mov video: {why}"
+            ))),
+        }
     }
 }
 
@@ -721,18 +751,29 @@ pub(crate) fn motion_control(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingErro
     } else {
         30_000
     };
-    let (duration_ms, aspect) = match video.url.as_ref().and_then(|u| ctx.sim_video(u)) {
-        Some(rec) => {
-            if rec.duration_ms < 3_000 || rec.duration_ms > max_ms {
+    // The output is as long as the motion video (the spec's only exception, an output cut
+    // short by motion too hard to follow, is not simulated), so its length is what the
+    // task bills: the simulator's own videos and measured outside ones have a known
+    // length; any other outside video is assumed to be 5 s.
+    let known = match &video.url {
+        Some(u) => match ctx.sim_video(u) {
+            Some(rec) => Some((rec.duration_ms, rec.aspect.clone())),
+            None => ctx.measured_video("video_url", u.as_str())?,
+        },
+        None => None,
+    };
+    let (duration_ms, aspect) = match known {
+        Some((ms, aspect)) => {
+            if !(3_000..=max_ms).contains(&ms) {
                 return Err(KlingError::invalid_param(format!(
                     "video_url is {} s long; with character_orientation {orientation:?} the motion video must be 3 to {} s",
-                    rec.duration_ms as f64 / 1000.0,
+                    ms as f64 / 1000.0,
                     max_ms / 1000
                 )));
             }
-            (rec.duration_ms, rec.aspect.clone())
+            (ms, aspect)
         }
-        None => (5_000, aspect_of(image.dims)),
+        None => (ASSUMED_MOTION_VIDEO_MS, aspect_of(image.dims)),
     };
     // spec, "Indicative prices": motion control std 0.9 u, pro 1.2 u per second (the
     // kling-v2-6 default); kling-v3 is assumed to cost v3's per-second rate, std 0.6 u,
@@ -818,8 +859,9 @@ pub(crate) fn video_extend(v: &Value, ctx: &Ctx<'_>) -> Result<Plan, KlingError>
 /// The video identify-face was asked about.
 pub(crate) enum FaceSource {
     Known(VideoRecord),
-    /// An outside URL (length unknown to the simulator).
-    Outside(String),
+    /// An outside URL with its measured length (ms) and aspect, when the simulator
+    /// downloaded it.
+    Outside(String, Option<(u64, String)>),
 }
 
 /// spec §1, identify-face.
@@ -848,7 +890,13 @@ pub(crate) fn identify_face(v: &Value, ctx: &Ctx<'_>) -> Result<FaceSource, Klin
             let info = check_media("video_url", u, MediaKind::Video)?;
             match info.url.as_ref().and_then(|u| ctx.sim_video(u)) {
                 Some(rec) => rec.clone(),
-                None if info.url.is_some() => return Ok(FaceSource::Outside(u.to_string())),
+                None if info.url.is_some() => {
+                    let measured = ctx.measured_video("video_url", u)?;
+                    if let Some((ms, _)) = &measured {
+                        check_lip_sync_length(*ms)?;
+                    }
+                    return Ok(FaceSource::Outside(u.to_string(), measured));
+                }
                 None => {
                     return Err(KlingError::invalid_param(
                         "video_url must be a URL of a .mp4/.mov file",
@@ -857,14 +905,19 @@ pub(crate) fn identify_face(v: &Value, ctx: &Ctx<'_>) -> Result<FaceSource, Klin
             }
         }
     };
-    // spec §1: the video is 2–60 s long.
-    if !(2_000..=60_000).contains(&rec.duration_ms) {
+    check_lip_sync_length(rec.duration_ms)?;
+    Ok(FaceSource::Known(rec))
+}
+
+/// spec §1: the video is 2–60 s long.
+fn check_lip_sync_length(ms: u64) -> Result<(), KlingError> {
+    if !(2_000..=60_000).contains(&ms) {
         return Err(KlingError::invalid_param(format!(
             "the video is {} s long; lip sync needs a video of 2 to 60 s",
-            rec.duration_ms as f64 / 1000.0
+            ms as f64 / 1000.0
         )));
     }
-    Ok(FaceSource::Known(rec))
+    Ok(())
 }
 
 /// spec §1, advanced-lip-sync.
