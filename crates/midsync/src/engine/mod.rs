@@ -85,7 +85,7 @@ async fn follow_revocations(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Runs `work` on every leased item at once and waits for all of them; returns how many
 /// there were. A failure is logged with the item's `id`: its lease expires and a later
 /// pass takes the item again.
-async fn run_leased<T, F, Fut>(
+pub(crate) async fn run_leased<T, F, Fut>(
     items: Vec<T>,
     what: &'static str,
     id: fn(&T) -> String,
@@ -159,11 +159,32 @@ impl Engine {
                 async move { crate::telemetry::refresh_gauges(&s).await.map(|_| 0) }
             },
         ));
-        let revocations = tokio::spawn(follow_revocations(state, stop.subscribe()));
-        Engine {
-            stop,
-            workers: vec![poller, deliverer, repairer, gauges, revocations],
+        let mut workers = vec![poller, deliverer, repairer, gauges];
+        if state.blobs().is_some() {
+            // Issue 18: results copied into the blob store, and expired ones deleted.
+            let copy_state = state.clone();
+            workers.push(tokio::spawn(run_loop(
+                stop.subscribe(),
+                state.config().assets.tick,
+                "copier",
+                move || {
+                    let s = copy_state.clone();
+                    async move { crate::assets::copy::copy_due(&s).await }
+                },
+            )));
+            let sweep_state = state.clone();
+            workers.push(tokio::spawn(run_loop(
+                stop.subscribe(),
+                state.config().assets.sweep_every,
+                "retention",
+                move || {
+                    let s = sweep_state.clone();
+                    async move { crate::assets::retention::sweep(&s).await.map(|_| 0) }
+                },
+            )));
         }
+        workers.push(tokio::spawn(follow_revocations(state, stop.subscribe())));
+        Engine { stop, workers }
     }
 
     /// Stops after the passes in progress finish. Work leased but not finished is left to
