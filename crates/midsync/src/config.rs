@@ -120,9 +120,9 @@ pub struct AssetsConfig {
     pub tick: Duration,
     /// Copy jobs leased per tick.
     pub batch: u32,
-    /// How long a copy lease lasts; a crashed worker's copies are taken over after it. It
-    /// must outlast one download (`fetch_timeout`), or two workers may copy at once (which
-    /// is harmless: both write the same object, one records it).
+    /// How long a copy lease lasts; a crashed or stopped worker's copies are taken over
+    /// after it. It should outlast one download (`fetch_timeout`), or two workers may copy
+    /// at once (harmless: both write the same object, one records it). Default 35 min.
     pub lease_for: Duration,
     /// How long a signed link (`?expires=…&sig=…`) made by `GET /v1/assets/{id}/link` is
     /// valid by default. Default 1 h.
@@ -143,7 +143,7 @@ impl Default for AssetsConfig {
             fetch_timeout: Duration::from_secs(1800),
             tick: Duration::from_secs(1),
             batch: 8,
-            lease_for: Duration::from_secs(2 * 3600),
+            lease_for: Duration::from_secs(35 * 60),
             link_ttl: Duration::from_secs(3600),
             sweep_every: Duration::from_secs(600),
         }

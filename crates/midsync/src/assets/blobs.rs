@@ -137,3 +137,43 @@ impl Blobs {
 pub fn blob_key(account_id: &str, task_id: &str, asset_id: &str) -> Path {
     Path::from_iter([account_id, task_id, asset_id])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(store: &str) -> String {
+        Blobs::open(&BlobSettings {
+            store: store.into(),
+            ..BlobSettings::default()
+        })
+        .map(|b| b.location().to_string())
+        .expect_err(store)
+        .message()
+        .to_string()
+    }
+
+    #[test]
+    fn a_bad_store_setting_is_named_with_what_is_allowed() {
+        let e = refused("ftp://files.example/results");
+        assert!(
+            e.contains("assets.store") && e.contains("`ftp`") && e.contains("s3://"),
+            "{e}"
+        );
+        let e = refused("relative/dir");
+        assert!(
+            e.contains("`relative/dir`") && e.contains("absolute"),
+            "{e}"
+        );
+        let e = refused("s3:///prefix");
+        assert!(e.contains("names no bucket"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_per_account_task_and_asset() {
+        assert_eq!(
+            blob_key("acct_1", "task_2", "ast_3").as_ref(),
+            "acct_1/task_2/ast_3"
+        );
+    }
+}

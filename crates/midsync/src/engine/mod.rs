@@ -163,13 +163,23 @@ impl Engine {
         if state.blobs().is_some() {
             // Issue 18: results copied into the blob store, and expired ones deleted.
             let copy_state = state.clone();
+            let copy_stop = stop.subscribe();
             workers.push(tokio::spawn(run_loop(
                 stop.subscribe(),
                 state.config().assets.tick,
                 "copier",
                 move || {
                     let s = copy_state.clone();
-                    async move { crate::assets::copy::copy_due(&s).await }
+                    let mut stop = copy_stop.clone();
+                    // A download may take up to `assets.fetch_timeout`: shutdown does not
+                    // wait for it. The copy's lease expires and a later start (or another
+                    // replica) copies it again into the same object.
+                    async move {
+                        tokio::select! {
+                            n = crate::assets::copy::copy_due(&s) => n,
+                            _ = stop.wait_for(|stopped| *stopped) => Ok(0),
+                        }
+                    }
                 },
             )));
             let sweep_state = state.clone();
