@@ -148,6 +148,14 @@ async fn results_are_copied_before_success_and_served_from_the_gateway(db: Db, k
     assert_eq!(whole.bytes, original);
     assert_eq!(whole.headers["content-type"], "video/mp4");
     assert_eq!(whole.headers["accept-ranges"], "bytes");
+    assert_eq!(
+        whole.headers["content-disposition"],
+        format!(
+            "inline; filename=\"{}.mp4\"",
+            url.rsplit('/').next().unwrap()
+        )
+        .as_str()
+    );
     assert_eq!(whole.headers["content-length"], size.to_string().as_str());
     let etag = whole.headers["etag"].to_str().unwrap().to_string();
     assert_eq!(

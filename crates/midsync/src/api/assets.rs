@@ -69,6 +69,20 @@ fn stored(a: &AssetRecord) -> ApiResult<&StoredBlob> {
     }
 }
 
+/// The file name extension of a stored media type (`.bin` for an unknown one).
+pub fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "video/mp4" => ".mp4",
+        "video/webm" => ".webm",
+        "video/quicktime" => ".mov",
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        "image/webp" => ".webp",
+        "image/gif" => ".gif",
+        _ => ".bin",
+    }
+}
+
 fn query_i64(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
     q.get(name)
         .map(|v| {
@@ -137,6 +151,15 @@ pub async fn serve(
     head.insert(header::ETAG, hv(&etag));
     head.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     head.insert(header::CONTENT_TYPE, hv(&blob.content_type));
+    // Saved under a name with the right extension ("Open video", `curl -OJ`).
+    head.insert(
+        header::CONTENT_DISPOSITION,
+        hv(&format!(
+            "inline; filename=\"{}{}\"",
+            asset.id,
+            extension(&blob.content_type)
+        )),
+    );
     // The bytes under an ETag never change; a signed link is private to whoever holds it.
     head.insert(
         header::CACHE_CONTROL,
