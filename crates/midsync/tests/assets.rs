@@ -46,6 +46,7 @@ scenarios!(
     a_link_expired_before_the_first_copy_fails_the_task_without_a_charge,
     a_gateway_killed_mid_copy_is_finished_once_after_restart,
     the_retention_sweep_deletes_expired_results,
+    transient_failures_are_retried_until_the_deadline,
 );
 
 async fn status_of(gw: &Gateway, task_id: &str) -> Value {
@@ -585,5 +586,168 @@ async fn two_replicas_share_the_store_and_copy_each_result_once() {
         entries.iter().filter(|e| e.kind.as_str() == "post").count(),
         4
     );
+    sim.shutdown().await;
+}
+
+/// 5xx answers are retried with backoff (the task stays `processing`, nothing charged)
+/// until they stop, then the copy succeeds; failures that last past the copy deadline fail
+/// the task without a charge.
+async fn transient_failures_are_retried_until_the_deadline(db: Db, kind: BlobKind) {
+    let shelf = Shelf::new(kind).await;
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway_keeping(
+        db,
+        vec![kling],
+        |c| {
+            c.poll.first_delay = Duration::from_secs(3600);
+            c.assets.copy_deadline = Duration::from_secs(600);
+        },
+        shelf.blobs.clone(),
+    )
+    .await;
+    let failing = FaultPlan {
+        server_error: 1.0,
+        ..FaultPlan::none()
+    };
+
+    // Recovers: two failed attempts, then the file is served again.
+    let (first, _) = kling_task(&gw, &sim).await;
+    // The copier's clock, from just after the success was recorded (on the system clock).
+    let clock = Arc::new(ManualClock::new(
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
+    ));
+    let engine = gw.state.clone().with_clock(clock.clone());
+    sim.set_faults(Endpoint::Media, failing.clone()).unwrap();
+    assert_eq!(copy::copy_due(&engine).await.unwrap(), 1);
+    let job = gw.store.assets.copy_of(&first).await.unwrap().unwrap();
+    assert_eq!((job.state, job.attempts), (CopyState::Pending, 1));
+    assert!(
+        job.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("HTTP 5"),
+        "{job:?}"
+    );
+    assert_eq!(
+        copy::copy_due(&engine).await.unwrap(),
+        0,
+        "not due before its backoff"
+    );
+    clock.advance(Duration::from_secs(7));
+    assert_eq!(copy::copy_due(&engine).await.unwrap(), 1);
+    assert_eq!(
+        gw.store
+            .assets
+            .copy_of(&first)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+    assert_eq!(status_of(&gw, &first).await["status"], "processing");
+    assert_eq!(gw.balance().await, BALANCE - gw.tasks().await[0].points);
+    sim.set_faults(Endpoint::Media, FaultPlan::none()).unwrap();
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(copy::copy_due(&engine).await.unwrap(), 1);
+    assert_eq!(status_of(&gw, &first).await["status"], "succeeded");
+
+    // Gives up at the deadline: failed, refunded, the reason kept for operators.
+    let (second, _) = kling_task(&gw, &sim).await;
+    sim.set_faults(Endpoint::Media, failing).unwrap();
+    let mut attempts = 0;
+    while status_of(&gw, &second).await["status"] == "processing" {
+        attempts += copy::copy_due(&engine).await.unwrap();
+        clock.advance(Duration::from_secs(400));
+        assert!(attempts < 10, "still retrying after {attempts} attempts");
+    }
+    let failed = status_of(&gw, &second).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("could not be downloaded within 10 min") && error.contains("no points"),
+        "{error}"
+    );
+    let record = gw.store.tasks.get(&second).await.unwrap().unwrap();
+    assert!(
+        record.upstream_error.unwrap_or_default().contains("HTTP 5"),
+        "operators see why"
+    );
+    let kinds = gw.entry_kinds().await;
+    assert_eq!(kinds, vec!["top_up", "hold", "post", "hold", "void"]);
+    sim.shutdown().await;
+}
+
+/// The SSRF guard applies to results (an upstream is not trusted to point the gateway at
+/// its own network): where loopback is not allowed, a loopback result URL is refused, the
+/// task fails without a charge and nothing is fetched or stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_result_url_on_our_own_network_is_refused() {
+    let shelf = Shelf::new(BlobKind::Fs).await;
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway_keeping(
+        Db::sqlite(),
+        vec![kling],
+        |c| {
+            c.poll.first_delay = Duration::from_secs(3600);
+            c.allow_loopback_callbacks = false;
+        },
+        shelf.blobs.clone(),
+    )
+    .await;
+    let created = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let task_id = created.body["taskId"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(120)).await;
+    assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
+    let failed = status_of(&gw, &task_id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(gw.balance().await, BALANCE);
+    let note = gw
+        .store
+        .tasks
+        .get(&task_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .upstream_error
+        .unwrap_or_default();
+    assert!(
+        note.contains("refused") && note.contains("127.0.0.1"),
+        "{note}"
+    );
+    assert!(shelf.files().is_empty());
+    sim.shutdown().await;
+}
+
+/// A result over `assets.max_bytes` is not kept: the task fails naming the limit, without
+/// a charge, and no partial object is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_result_over_the_size_limit_fails_its_task_naming_the_limit() {
+    let shelf = Shelf::new(BlobKind::Fs).await;
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway_keeping(
+        Db::sqlite(),
+        vec![kling],
+        |c| {
+            c.poll.first_delay = Duration::from_secs(3600);
+            c.assets.max_bytes = 100;
+        },
+        shelf.blobs.clone(),
+    )
+    .await;
+    let (task_id, _) = kling_task(&gw, &sim).await;
+    assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
+    let failed = status_of(&gw, &task_id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("assets.max_bytes = 100") && error.contains("no points were charged"),
+        "{error}"
+    );
+    assert_eq!(gw.balance().await, BALANCE);
+    assert!(shelf.files().is_empty(), "{:?}", shelf.files());
     sim.shutdown().await;
 }
