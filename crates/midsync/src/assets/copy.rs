@@ -5,7 +5,7 @@
 //! its hold is voided (the ledger rule of `docs/assets.md`).
 //!
 //! Crash safety: the copy job and its asset rows are written in one transaction when the
-//! success is first reported ([`begin`]); a job is leased like a poll, so after a crash or
+//! success is first reported (`begin`); a job is leased like a poll, so after a crash or
 //! on another replica it is taken over when the lease expires. The object key of an asset
 //! is its own ([`super::blobs::blob_key`]), so a repeated copy overwrites the same object,
 //! and an asset is recorded stored once. Settling is idempotent, so a crash between

@@ -9,7 +9,7 @@ use genmux_core::{Error, ErrorKind, Result};
 /// Assets handled per pass.
 const SWEEP_BATCH: u32 = 256;
 
-/// One pass: deletes the blobs of up to [`SWEEP_BATCH`] expired assets and marks them
+/// One pass: deletes the blobs of up to `SWEEP_BATCH` (256) expired assets and marks them
 /// expired. Returns how many were expired by this pass.
 pub async fn sweep(state: &AppState) -> Result<usize> {
     let Some(blobs) = state.blobs() else {
