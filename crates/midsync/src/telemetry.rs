@@ -159,7 +159,8 @@ impl GatewayMetrics {
                     .u64_counter("genmux.assets.copies")
                     .with_description(
                         "Copies of results into the blob store, by outcome (stored, retried, \
-                         dead: the upstream's URL was gone, failed: given up at the deadline)",
+                         refreshed: a dead link replaced by the provider's fresh one, dead: \
+                         the upstream's URL was gone, failed: given up at the deadline)",
                     )
                     .build(),
                 asset_bytes: meter
@@ -205,7 +206,8 @@ impl GatewayMetrics {
             .add(1, &[KeyValue::new("status", status.as_str())]);
     }
 
-    /// Counts a copy attempt of a task's results (`stored`, `retried`, `dead`, `failed`).
+    /// Counts a copy attempt of a task's results (`stored`, `retried`, `refreshed`, `dead`,
+    /// `failed`).
     pub fn asset_copy(&self, outcome: &'static str) {
         self.inner
             .asset_copies

@@ -43,7 +43,8 @@ macro_rules! scenarios {
 
 scenarios!(
     results_are_copied_before_success_and_served_from_the_gateway,
-    a_link_expired_before_the_first_copy_fails_the_task_without_a_charge,
+    a_link_expired_before_the_first_copy_is_asked_for_again,
+    a_link_dead_for_good_fails_the_task_without_a_charge,
     a_gateway_killed_mid_copy_is_finished_once_after_restart,
     the_retention_sweep_deletes_expired_results,
     transient_failures_are_retried_until_the_deadline,
@@ -287,14 +288,14 @@ async fn results_are_copied_before_success_and_served_from_the_gateway(db: Db, k
     sim.shutdown().await;
 }
 
-/// A MiniMax simulator whose download links live `media_ttl`.
-async fn minimax(media_ttl: Duration) -> (genmux_sim::minimax::MiniMaxSim, Provider) {
+/// A MiniMax simulator (download links live about 9 h, minted per `files/retrieve`).
+async fn minimax() -> (genmux_sim::minimax::MiniMaxSim, Provider) {
     use genmux_minimax::{MiniMaxConfig, MiniMaxProvider};
     use genmux_sim::framework::SimConfig;
-    let sim = genmux_sim::minimax::MiniMaxSim::start(SimConfig::default().with_settings(|s| {
-        s.with_timings(Duration::from_secs(4), Duration::from_secs(60))
-            .with_media_ttl(media_ttl)
-    }))
+    let sim = genmux_sim::minimax::MiniMaxSim::start(
+        SimConfig::default()
+            .with_settings(|s| s.with_timings(Duration::from_secs(4), Duration::from_secs(60))),
+    )
     .await
     .expect("the MiniMax simulator starts");
     let provider = MiniMaxProvider::new(
@@ -306,16 +307,12 @@ async fn minimax(media_ttl: Duration) -> (genmux_sim::minimax::MiniMaxSim, Provi
     (sim, provider)
 }
 
-/// Issue 18 point 4 and the ledger rule of docs/assets.md: MiniMax's download URL lives
-/// about 9 h; when it is dead (403) before the first copy, the task fails with a clear
-/// error, the caller is not charged (hold voided), the callback says so, and operators
-/// keep the reason.
-async fn a_link_expired_before_the_first_copy_fails_the_task_without_a_charge(
-    db: Db,
-    kind: BlobKind,
-) {
+/// MiniMax's download URL lives about 9 h. When it is dead (403) by the first copy
+/// attempt, the copier asks MiniMax again, which mints a fresh link, and copies from it:
+/// the caller gets the result and is charged once.
+async fn a_link_expired_before_the_first_copy_is_asked_for_again(db: Db, kind: BlobKind) {
     let shelf = Shelf::new(kind).await;
-    let (sim, mm) = minimax(Duration::from_secs(9 * 3600)).await;
+    let (sim, mm) = minimax().await;
     let gw = gateway_keeping(db, vec![mm], |_| {}, shelf.blobs.clone()).await;
     let hook = receiver(vec![]).await;
     let body = json!({
@@ -331,12 +328,60 @@ async fn a_link_expired_before_the_first_copy_fails_the_task_without_a_charge(
     let task_id = created.body["taskId"].as_str().unwrap().to_string();
     let points = created.body["pointsCharged"].as_i64().unwrap();
     sim.advance(Duration::from_secs(70)).await;
-    // Polled (or called back): the upstream reports success with its download URL.
+    // Polled: MiniMax reports success with a download URL.
     poller::poll_due(&gw.state).await.unwrap();
     assert_eq!(status_of(&gw, &task_id).await["status"], "processing");
-    assert_eq!(gw.balance().await, BALANCE - points);
-    // The gateway was down for ten hours: the link has expired by the first attempt.
+    let first_link = gw.store.assets.assets_of(&task_id).await.unwrap()[0]
+        .upstream_url
+        .clone();
+    // The gateway was down for ten hours: the link is dead by the first attempt.
     sim.advance(Duration::from_secs(10 * 3600)).await;
+    let dead = gw.http.get(&first_link).send().await.unwrap().status();
+    assert_eq!(dead.as_u16(), 403, "the simulator's expired link");
+    assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
+    let job = gw.store.assets.copy_of(&task_id).await.unwrap().unwrap();
+    assert_eq!((job.state, job.attempts), (CopyState::Pending, 1));
+    assert!(job.last_error.unwrap_or_default().contains("HTTP 403"));
+    let fresh = gw.store.assets.assets_of(&task_id).await.unwrap()[0]
+        .upstream_url
+        .clone();
+    assert_ne!(fresh, first_link, "a fresh link from files/retrieve");
+    // Due at once.
+    assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
+    let done = status_of(&gw, &task_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let url = done["assets"][0]["url"]
+        .as_str()
+        .unwrap()
+        .replace(&gw.base, "");
+    let got = gw.get(&url, &gw.key).await;
+    assert_eq!((got.status, &got.bytes[4..8]), (200, &b"ftyp"[..]));
+    assert_eq!(gw.balance().await, BALANCE - points);
+    assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
+    assert_eq!(delivery::deliver_due(&gw.state).await.unwrap(), 1);
+    let (_, sent) = hook.hits.lock().unwrap()[0].clone();
+    let sent: Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!(sent["status"], "succeeded");
+}
+
+/// Issue 18 point 4 and the ledger rule of docs/assets.md: a result link dead for good
+/// (Kling keeps results 30 days; the gateway copies after 31) — and the provider has no
+/// fresher one — fails the task with a clear error, the caller is not charged (hold
+/// voided, no usage row), the callback says so, and operators keep the reason.
+async fn a_link_dead_for_good_fails_the_task_without_a_charge(db: Db, kind: BlobKind) {
+    let shelf = Shelf::new(kind).await;
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let gw = gateway_keeping(
+        db,
+        vec![kling],
+        |c| c.poll.first_delay = Duration::from_secs(3600),
+        shelf.blobs.clone(),
+    )
+    .await;
+    let (task_id, hook) = kling_task(&gw, &sim).await;
+    assert_eq!(status_of(&gw, &task_id).await["status"], "processing");
+    assert!(gw.balance().await < BALANCE, "held");
+    sim.advance(Duration::from_secs(31 * 86_400)).await;
     assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
 
     let failed = status_of(&gw, &task_id).await;
@@ -352,7 +397,7 @@ async fn a_link_expired_before_the_first_copy_fails_the_task_without_a_charge(
     let record = gw.store.tasks.get(&task_id).await.unwrap().unwrap();
     assert_eq!(record.status, TaskStatus::Failed);
     let note = record.upstream_error.unwrap_or_default();
-    assert!(note.contains("HTTP 403"), "operators see why: {note}");
+    assert!(note.contains("HTTP 404"), "operators see why: {note}");
     let job = gw.store.assets.copy_of(&task_id).await.unwrap().unwrap();
     assert_eq!(job.state, CopyState::Failed);
     // No usage row: nothing was billed to the caller.
@@ -375,6 +420,73 @@ async fn a_link_expired_before_the_first_copy_fails_the_task_without_a_charge(
         "nothing stored: {:?}",
         shelf.files()
     );
+    sim.shutdown().await;
+}
+
+/// genmux behind genmux: the upstream gateway keeps its results too and serves them with
+/// our key only; MidsyncProvider hands on a signed link to each, which the copier fetches
+/// without a key (and, were a keyed URL to reach the copier, its 401 would make it ask the
+/// provider again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_behind_a_gateway_copies_the_upstreams_kept_results() {
+    let (up_shelf, shelf) = (
+        Shelf::new(BlobKind::Fs).await,
+        Shelf::new(BlobKind::Fs).await,
+    );
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let upstream = gateway_keeping(
+        Db::sqlite(),
+        vec![kling],
+        |c| c.poll.first_delay = Duration::from_secs(3600),
+        up_shelf.blobs.clone(),
+    )
+    .await;
+    let midsync = genmux_midsync::MidsyncProvider::new(
+        genmux_midsync::MidsyncConfig::new(upstream.base.clone(), upstream.key.clone()),
+        Catalog::builtin(),
+    )
+    .unwrap()
+    .into_provider();
+    let gw = gateway_keeping(
+        Db::sqlite(),
+        vec![midsync],
+        |c| c.poll.first_delay = Duration::from_secs(3600),
+        shelf.blobs.clone(),
+    )
+    .await;
+    let created = gw
+        .post("/unified-video/generate", &gw.key, &kling_body(), None)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let task_id = created.body["taskId"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(120)).await;
+    assert_eq!(copy::copy_due(&upstream.state).await.unwrap(), 1);
+    // The upstream's callback (its kept URL) reaches us.
+    assert_eq!(delivery::deliver_due(&upstream.state).await.unwrap(), 1);
+    assert_eq!(copy::copy_due(&gw.state).await.unwrap(), 1);
+    let done = status_of(&gw, &task_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let ours = gw
+        .get(
+            &done["assets"][0]["url"]
+                .as_str()
+                .unwrap()
+                .replace(&gw.base, ""),
+            &gw.key,
+        )
+        .await;
+    // What we copied from: the upstream's kept result, through a signed link.
+    let kept = gw.store.assets.assets_of(&task_id).await.unwrap();
+    let from = &kept[0].upstream_url;
+    assert!(
+        from.starts_with(&format!("{}/v1/assets/ast_", upstream.base)) && from.contains("&sig="),
+        "{from}"
+    );
+    let theirs = upstream.send(upstream.http.get(from)).await;
+    assert_eq!((ours.status, theirs.status), (200, 200));
+    assert_eq!(ours.bytes, theirs.bytes, "the same file, copied");
+    assert_eq!(gw.entry_kinds().await, vec!["top_up", "hold", "post"]);
+    sim.shutdown().await;
 }
 
 /// R4 for copies: a gateway dies while it copies (its download hangs); once its lease

@@ -238,6 +238,10 @@ pub trait AssetStore: Send + Sync {
     /// pending (another worker stored it first).
     async fn mark_stored(&self, asset_id: &str, blob: &StoredBlob) -> Result<bool>;
 
+    /// Replaces the upstream URL of a pending asset (the provider minted a fresh link after
+    /// the first one died). `false` if the asset is not pending.
+    async fn refresh_upstream_url(&self, asset_id: &str, upstream_url: &str) -> Result<bool>;
+
     /// Up to `limit` stored assets whose `expires_at <= now`, oldest expiry first.
     async fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<AssetRecord>>;
 

@@ -29,6 +29,10 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tracing::Instrument;
 
+/// A dead link is asked for again (a fresh status query) only while the job has failed
+/// fewer times than this: providers that mint a new download link per query (MiniMax's
+/// `files/retrieve`, a genmux upstream's signed links) recover; the others fail.
+const MAX_LINK_REFRESHES: i64 = 3;
 /// Redirects followed (each hop checked by the guard again).
 const MAX_REDIRECTS: usize = 5;
 /// Multipart part size: S3's least part size is 5 MiB (all but the last part).
@@ -388,6 +392,21 @@ pub async fn copy_job(state: &AppState, blobs: &Blobs, job: CopyJob) -> Result<(
                         content_type = %blob.content_type, "asset stored");
                 }
             }
+            Err(CopyFailure::Dead(why)) if job.attempts < MAX_LINK_REFRESHES => {
+                if let Some(url) = fresh_link(state, &task, &asset).await {
+                    // The provider minted a new link: copy from it at once.
+                    state.metrics().asset_copy("refreshed");
+                    tracing::info!(task = %task.id, asset = %asset.id, provider = %task.provider,
+                        error = %why, "the provider's link was dead; copying from the fresh one it gave");
+                    store.assets.refresh_upstream_url(&asset.id, &url).await?;
+                    store
+                        .assets
+                        .retry_copy(&task.id, &state.config().worker_id, now, &why)
+                        .await?;
+                    return Ok(());
+                }
+                return copy_failed(state, &task, &job, &report, CopyFailure::Dead(why)).await;
+            }
             Err(f) => return copy_failed(state, &task, &job, &report, f).await,
         }
     }
@@ -402,6 +421,27 @@ pub async fn copy_job(state: &AppState, blobs: &Blobs, job: CopyJob) -> Result<(
         .finish_copy(&task.id, CopyState::Done, None, state.clock().now())
         .await?;
     Ok(())
+}
+
+/// The provider's current link to `asset` when it differs from the dead one: its task is
+/// asked again (task affinity) and must still report success with an asset at that
+/// position. `None` when it cannot say or gives the same link.
+async fn fresh_link(state: &AppState, task: &TaskRecord, asset: &AssetRecord) -> Option<String> {
+    let upstream_id = task.provider_task_id.clone()?;
+    let tref = crate::engine::poller::task_ref(task, upstream_id);
+    let snap = match state.router().status(&tref).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(task = %task.id, provider = %task.provider, error = %e,
+                "asking the provider for a fresh link failed");
+            return None;
+        }
+    };
+    if snap.status != TaskStatus::Succeeded {
+        return None;
+    }
+    let url = snap.assets.get(asset.index as usize)?.url.clone();
+    (url != asset.upstream_url).then_some(url)
 }
 
 /// What the caller is told when the results could not be copied (no provider's words).

@@ -225,6 +225,21 @@ impl AssetStore for Backend {
         Ok(n == 1)
     }
 
+    async fn refresh_upstream_url(&self, asset_id: &str, upstream_url: &str) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE assets SET upstream_url = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(upstream_url)
+        .bind(asset_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("refreshing an asset's upstream URL"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
     async fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<AssetRecord>> {
         let sql = format!(
             "SELECT {ASSET_COLUMNS} FROM assets WHERE state = 'stored' AND expires_at <= $1 \

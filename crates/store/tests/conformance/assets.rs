@@ -109,12 +109,29 @@ pub async fn copy_job_is_started_once_leased_retried_and_finished(store: &Store)
         vec![c.task_id.clone()]
     );
 
+    // A pending asset's upstream URL can be refreshed (a fresh link); a stored one not.
+    assert!(a
+        .refresh_upstream_url(&c.assets[0].id, "https://cdn.upstream.example/fresh.mp4")
+        .await
+        .unwrap());
+    assert_eq!(
+        a.asset(&c.assets[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .upstream_url,
+        "https://cdn.upstream.example/fresh.mp4"
+    );
     // An asset is stored once.
     let b = blob("assets/x/0", 1234, t0, time::Duration::days(30));
     assert!(a.mark_stored(&c.assets[0].id, &b).await.unwrap());
     assert!(!a.mark_stored(&c.assets[0].id, &b).await.unwrap());
     let got = a.asset(&c.assets[0].id).await.unwrap().unwrap();
     assert_eq!((got.state, got.blob), (AssetState::Stored, Some(b)));
+    assert!(!a
+        .refresh_upstream_url(&c.assets[0].id, "https://x.example/late.mp4")
+        .await
+        .unwrap());
     assert_eq!(a.asset("ast_missing").await.unwrap(), None);
 
     assert!(a
