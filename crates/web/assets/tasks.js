@@ -259,12 +259,22 @@ export class TaskList {
     this.onUpdate?.(task);
   }
 
-  /** Points `media` and `open` at a signed link to the gateway asset at `path`. */
-  async loadSigned(path, kind, media, open) {
+  /**
+   * Points `media` and `open` at a signed link to the gateway asset at `path`. A link
+   * expires (an hour by default): when the element fails on one, a new link is asked for
+   * (at most 3 times: a file the browser cannot play fails every link) and playback
+   * resumes where it was.
+   */
+  async loadSigned(path, kind, media, open, tries = 0) {
     try {
       const body = await this.api.get(`${path}/link`);
+      const at = media.currentTime || 0;
       media.src = body.url;
       open.href = body.url;
+      if (at && "currentTime" in media) media.currentTime = at;
+      if (tries < 3) {
+        media.addEventListener("error", () => this.loadSigned(path, kind, media, open, tries + 1), { once: true });
+      }
     } catch (e) {
       open.textContent = `Cannot load the ${kind}: ${e.message || e}`;
     }
