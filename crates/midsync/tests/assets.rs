@@ -273,6 +273,16 @@ async fn results_are_copied_before_success_and_served_from_the_gateway(db: Db, k
         .get(&format!("/v1/assets/{asset_id}/upstream"), &gw.key)
         .await;
     assert_eq!(up.status, 403);
+    let account = gw
+        .get(&format!("/v1/accounts/{}", gw.account), &operator)
+        .await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert_eq!(
+        account.body["account"]["storedBytes"], size as u64,
+        "{}",
+        account.body
+    );
+    assert_eq!(account.body["account"]["storedAssets"], 1);
 
     // Stored bytes per account.
     let bytes = gw
