@@ -118,32 +118,86 @@ impl GatewayClient {
         self.finish(self.authed(rb)).await
     }
 
-    /// Downloads `url` (absolute, or relative to the gateway) into `path`, returning the
-    /// number of bytes.
+    /// Downloads `url` (absolute, or relative to the gateway) into `path`, streaming it to
+    /// the file, and returns the number of bytes. A result the gateway keeps
+    /// (`…/v1/assets/{id}`, issue 18) is fetched from this client's gateway with its key;
+    /// any other URL without it, so the key never leaves for another host.
     pub async fn download(&self, url: &str, path: &std::path::Path) -> Result<u64, CliError> {
-        let target = url::Url::parse(url).or_else(|_| self.url(url))?;
-        let resp = self
-            .http
-            .get(target.clone())
+        let parsed = url::Url::parse(url).or_else(|_| self.url(url))?;
+        let kept = kept_asset_path(&parsed);
+        let target = match &kept {
+            Some(p) => self.url(p)?,
+            None => parsed,
+        };
+        let mut rb = self.http.get(target.clone());
+        if kept.is_some() {
+            rb = self.authed(rb);
+        }
+        let mut resp = rb
             .send()
             .await
             .map_err(|e| CliError::Unavailable(format!("downloading {target}: {e}")))?;
         if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            let why = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
             return Err(CliError::Unavailable(format!(
-                "downloading {target}: HTTP {}",
-                resp.status()
+                "downloading {target}: HTTP {status}{why}"
             )));
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| CliError::Unavailable(format!("downloading {target}: {e}")))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CliError::Other(format!("creating {}: {e}", dir.display())))?;
         }
-        std::fs::write(path, &bytes)
-            .map_err(|e| CliError::Other(format!("writing {}: {e}", path.display())))?;
-        Ok(bytes.len() as u64)
+        let write_err =
+            |e: std::io::Error| CliError::Other(format!("writing {}: {e}", path.display()));
+        let mut file = tokio::fs::File::create(path).await.map_err(write_err)?;
+        let mut total = 0u64;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| CliError::Unavailable(format!("downloading {target}: {e}")))?
+        {
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(write_err)?;
+            total += chunk.len() as u64;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(write_err)?;
+        Ok(total)
+    }
+}
+
+/// The path of a result the gateway keeps (`/v1/assets/{id}`, no signature), if `url` is
+/// one.
+fn kept_asset_path(url: &url::Url) -> Option<String> {
+    let id = url.path().strip_prefix("/v1/assets/")?;
+    (!id.is_empty() && !id.contains('/') && url.query().is_none()).then(|| url.path().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_asset_path;
+
+    #[test]
+    fn only_unsigned_gateway_asset_urls_are_fetched_with_the_key() {
+        let p = |u: &str| kept_asset_path(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            p("https://gw.example/v1/assets/ast_1"),
+            Some("/v1/assets/ast_1".into())
+        );
+        assert_eq!(
+            p("https://gw.example/v1/assets/ast_1?expires=1&sig=x"),
+            None
+        );
+        assert_eq!(p("https://cdn.example/videos/1.mp4"), None);
+        assert_eq!(p("https://gw.example/v1/assets/ast_1/link"), None);
+        assert_eq!(p("https://gw.example/v1/assets/"), None);
     }
 }

@@ -58,6 +58,9 @@ pub struct FileConfig {
     /// Sandbox (in-process simulators when no provider settings and no database are set).
     #[serde(default)]
     pub sandbox: SandboxSection,
+    /// Results kept by the gateway (issue 18, docs/assets.md).
+    #[serde(default)]
+    pub assets: AssetsSection,
     /// Where this config was read from, for messages (not a key of the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -110,6 +113,37 @@ pub struct TelemetrySection {
     pub otlp_endpoint: Option<String>,
     /// Record prompts on spans (off by default).
     pub record_prompts: Option<bool>,
+}
+
+/// `[assets]`: where results are kept and for how long (docs/assets.md).
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AssetsSection {
+    /// `s3://bucket/prefix` (any S3-compatible store; replicas must share one),
+    /// `file:///dir` or an absolute directory (`GENMUX_ASSETS_STORE`; default: the
+    /// directory `assets` in data_dir).
+    pub store: Option<String>,
+    /// S3 endpoint of a non-AWS store (`AWS_ENDPOINT` otherwise).
+    pub endpoint: Option<String>,
+    /// S3 region (`AWS_REGION` otherwise).
+    pub region: Option<String>,
+    /// S3 access key id (`AWS_ACCESS_KEY_ID` otherwise).
+    pub access_key_id: Option<String>,
+    /// S3 secret access key (`AWS_SECRET_ACCESS_KEY` otherwise).
+    pub secret_access_key: Option<String>,
+    /// Allow a plain-HTTP S3 endpoint.
+    pub allow_http: Option<bool>,
+    /// Largest result copied, in bytes (default 2 GiB).
+    pub max_bytes: Option<u64>,
+    /// Days results are kept (default 30).
+    pub retention_days: Option<u64>,
+    /// Days results of single accounts are kept, by account id.
+    #[serde(default)]
+    pub retention_days_by_account: BTreeMap<String, u64>,
+    /// Seconds transient copy failures are retried before the task fails (default 21600).
+    pub copy_deadline_secs: Option<u64>,
+    /// Seconds a signed link is valid by default (default 3600).
+    pub link_ttl_secs: Option<u64>,
 }
 
 /// `[sandbox]`
@@ -225,6 +259,7 @@ impl FileConfig {
         fill(&mut self.data_dir, s("GENMUX_DATA_DIR").map(PathBuf::from));
         fill(&mut self.webhook_signing_key, s("GENMUX_WEBHOOK_KEY"));
         fill(&mut self.limits.redis_url, s("GENMUX_REDIS_URL"));
+        fill(&mut self.assets.store, s("GENMUX_ASSETS_STORE"));
         self.capture_provider_env(env);
     }
 }

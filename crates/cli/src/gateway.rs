@@ -364,6 +364,8 @@ pub async fn start_observed(
         gw.key_rate = Some(KeyRate { per_minute, burst });
     }
 
+    let blobs = assets(cfg, &data_dir, &mut gw.assets)?;
+
     let bootstrap_key =
         bootstrap(&store, cfg.starter_points.unwrap_or(DEFAULT_STARTER_POINTS)).await?;
     if let (Some(key), Some(path)) = (&bootstrap_key, &cfg.bootstrap_key_file) {
@@ -371,7 +373,7 @@ pub async fn start_observed(
             .map_err(|e| usage("bootstrap_key_file", format!("{}: {e}", path.display())))?;
     }
 
-    let mut state = AppState::new(gw, store.clone(), Arc::new(router));
+    let mut state = AppState::new(gw, store.clone(), Arc::new(router)).with_blobs(blobs);
     if let Some(p) = prometheus {
         state = state.with_prometheus(p);
     }
@@ -397,6 +399,81 @@ pub async fn start_observed(
         engine,
         store,
     })
+}
+
+/// Longest retention in days (ten years).
+const MAX_RETENTION_DAYS: u64 = 3650;
+
+/// Days as a duration, checked against `1..=MAX_RETENTION_DAYS`; `key` names the setting.
+fn retention_days(key: &str, days: u64) -> Result<std::time::Duration, CliError> {
+    if days == 0 || days > MAX_RETENTION_DAYS {
+        return Err(usage(
+            key,
+            format!("{days} is out of range (allowed: 1–{MAX_RETENTION_DAYS} days)"),
+        ));
+    }
+    Ok(std::time::Duration::from_secs(days * 86_400))
+}
+
+/// The blob store of results (issue 18: `genmux serve` always keeps them) and the
+/// `[assets]` settings applied to `out`.
+fn assets(
+    cfg: &FileConfig,
+    data_dir: &Path,
+    out: &mut genmux_midsync::AssetsConfig,
+) -> Result<genmux_midsync::assets::Blobs, CliError> {
+    let a = &cfg.assets;
+    if let Some(n) = a.max_bytes {
+        if n == 0 {
+            return Err(usage(
+                "assets.max_bytes",
+                "0 is out of range (allowed: 1 or more bytes)",
+            ));
+        }
+        out.max_bytes = n;
+    }
+    if let Some(d) = a.retention_days {
+        out.retention = retention_days("assets.retention_days", d)?;
+    }
+    for (account, d) in &a.retention_days_by_account {
+        let key = format!("assets.retention_days_by_account.{account}");
+        out.retention_by_account
+            .insert(account.clone(), retention_days(&key, *d)?);
+    }
+    if let Some(secs) = a.copy_deadline_secs {
+        if secs == 0 || secs > 7 * 86_400 {
+            return Err(usage(
+                "assets.copy_deadline_secs",
+                format!("{secs} is out of range (allowed: 1–604800 seconds)"),
+            ));
+        }
+        out.copy_deadline = std::time::Duration::from_secs(secs);
+    }
+    if let Some(secs) = a.link_ttl_secs {
+        if secs == 0 || secs > 7 * 86_400 {
+            return Err(usage(
+                "assets.link_ttl_secs",
+                format!("{secs} is out of range (allowed: 1–604800 seconds)"),
+            ));
+        }
+        out.link_ttl = std::time::Duration::from_secs(secs);
+    }
+    let settings = genmux_midsync::assets::BlobSettings {
+        store: a.store.clone().unwrap_or_else(|| {
+            let dir = data_dir.join("assets");
+            // A relative data_dir still names one directory after a `cd`.
+            std::path::absolute(&dir)
+                .unwrap_or(dir)
+                .display()
+                .to_string()
+        }),
+        endpoint: a.endpoint.clone(),
+        region: a.region.clone(),
+        access_key_id: a.access_key_id.clone(),
+        secret_access_key: a.secret_access_key.clone(),
+        allow_http: a.allow_http.unwrap_or(false),
+    };
+    genmux_midsync::assets::Blobs::open(&settings).map_err(|e| usage("assets.store", e.message()))
 }
 
 impl RunningGateway {

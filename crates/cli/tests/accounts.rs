@@ -132,7 +132,7 @@ fn operators_manage_accounts_and_tenants_see_their_balance() {
     let s = gw.run(&["accounts", "show", "acme"]).ok();
     assert!(
         s.stdout
-            .starts_with("account  acme\nbalance  300 points\nheld     0 points\ncreated  "),
+            .starts_with("account  acme\nbalance  300 points\nheld     0 points\nstored   0 results, 0 bytes\ncreated  "),
         "{}",
         s.stdout
     );

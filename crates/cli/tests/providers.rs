@@ -631,7 +631,16 @@ fn secrets_from_files_reach_the_providers_and_midsync_callbacks_are_verified() {
     let env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     let right = write_config(&get(&unified, "MIDSYNC_WEBHOOK_SECRET"));
-    let gw = Gateway::start_env(&["--config", right.to_str().unwrap()], &env);
+    // The simulators serve their results on loopback, which the SSRF guard admits only
+    // when told (issue 18: results are copied through it).
+    let gw = Gateway::start_env(
+        &[
+            "--config",
+            right.to_str().unwrap(),
+            "--allow-loopback-callbacks",
+        ],
+        &env,
+    );
     assert!(
         gw.banner.contains("providers: kling, midsync)"),
         "{}",
@@ -652,7 +661,14 @@ fn secrets_from_files_reach_the_providers_and_midsync_callbacks_are_verified() {
     // A wrong secret: the upstream's callback is refused, so the task is not final before
     // the first poll.
     let wrong = write_config("whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY");
-    let gw = Gateway::start_env(&["--config", wrong.to_str().unwrap()], &env);
+    let gw = Gateway::start_env(
+        &[
+            "--config",
+            wrong.to_str().unwrap(),
+            "--allow-loopback-callbacks",
+        ],
+        &env,
+    );
     let created = gw
         .run(&[
             "--json",

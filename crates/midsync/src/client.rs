@@ -138,6 +138,32 @@ impl MidsyncClient {
         Ok(bytes.to_vec())
     }
 
+    /// `GET {link_page}` (a kept result's `…/link`): the signed link it answers.
+    pub async fn signed_link(&self, link_page: &Url) -> Result<String> {
+        let resp = self
+            .http
+            .get(link_page.clone())
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
+        let status = resp.status().as_u16();
+        let after = retry_after(resp.headers());
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
+        if !(200..300).contains(&status) {
+            return Err(mapping::error_from_response(status, &bytes, after, false));
+        }
+        serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v["url"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                Error::internal(format!("{link_page} answered no `url`")).with_provider(PROVIDER_ID)
+            })
+    }
+
     /// `GET /unified-{video,image}/models`: the upstream's catalog document.
     pub async fn models(&self, kind: MediaKind) -> Result<Value> {
         let url = self.url(&[mapping::kind_prefix(kind), "models"])?;

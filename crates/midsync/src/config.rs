@@ -101,6 +101,72 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Results kept by the gateway (issue 18, `docs/assets.md`): how copies into the blob store
+/// are made, retried and kept. The blob store itself is given to the state
+/// ([`crate::AppState::with_blobs`]); without one, results are not copied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssetsConfig {
+    /// Largest asset copied, in bytes; a larger one fails its task (the caller is not
+    /// charged). Default 2 GiB.
+    pub max_bytes: u64,
+    /// How long a stored asset is kept, unless its account has its own lifetime in
+    /// `retention_by_account`. Default 30 days.
+    pub retention: Duration,
+    /// Lifetimes of single accounts' assets.
+    pub retention_by_account: std::collections::BTreeMap<String, Duration>,
+    /// Transient copy failures (timeouts, 5xx, the blob store down) are retried until this
+    /// long after the upstream reported success; then the task fails. Default 6 h.
+    pub copy_deadline: Duration,
+    /// Wait before the second attempt; doubles up to `max_retry_delay`. Default 5 s.
+    pub first_retry_delay: Duration,
+    /// Longest wait between two attempts. Default 5 min.
+    pub max_retry_delay: Duration,
+    /// Time allowed for one download (connect to last byte). Default 30 min.
+    pub fetch_timeout: Duration,
+    /// How often the copier looks for due copies.
+    pub tick: Duration,
+    /// Copy jobs leased per tick.
+    pub batch: u32,
+    /// How long a copy lease lasts; a crashed or stopped worker's copies are taken over
+    /// after it. It should outlast one download (`fetch_timeout`), or two workers may copy
+    /// at once (harmless: both write the same object, one records it). Default 35 min.
+    pub lease_for: Duration,
+    /// How long a signed link (`?expires=…&sig=…`) made by `GET /v1/assets/{id}/link` is
+    /// valid by default. Default 1 h.
+    pub link_ttl: Duration,
+    /// How often the retention sweep runs. Default 10 min.
+    pub sweep_every: Duration,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        AssetsConfig {
+            max_bytes: 2 * 1024 * 1024 * 1024,
+            retention: Duration::from_secs(30 * 86_400),
+            retention_by_account: Default::default(),
+            copy_deadline: Duration::from_secs(6 * 3600),
+            first_retry_delay: Duration::from_secs(5),
+            max_retry_delay: Duration::from_secs(300),
+            fetch_timeout: Duration::from_secs(1800),
+            tick: Duration::from_secs(1),
+            batch: 8,
+            lease_for: Duration::from_secs(35 * 60),
+            link_ttl: Duration::from_secs(3600),
+            sweep_every: Duration::from_secs(600),
+        }
+    }
+}
+
+impl AssetsConfig {
+    /// How long `account_id`'s assets are kept.
+    pub fn retention_for(&self, account_id: &str) -> Duration {
+        self.retention_by_account
+            .get(account_id)
+            .copied()
+            .unwrap_or(self.retention)
+    }
+}
+
 /// Everything the gateway needs besides the store and the router.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
@@ -154,6 +220,8 @@ pub struct GatewayConfig {
     /// (`callbackUrl` and media URLs, resolved at once); a host still unanswered then is
     /// refused as unresolvable (issue 13 point 9). Default 5 s.
     pub url_check_timeout: Duration,
+    /// Copies of results into the blob store (issue 18).
+    pub assets: AssetsConfig,
 }
 
 impl GatewayConfig {
@@ -180,6 +248,7 @@ impl GatewayConfig {
             key_rate_redis: None,
             models_public: false,
             url_check_timeout: Duration::from_secs(5),
+            assets: AssetsConfig::default(),
         }
     }
 }

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod assets;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -37,7 +38,7 @@ pub mod wire;
 
 pub use api::app;
 pub use client::MidsyncClient;
-pub use config::{DeliveryConfig, GatewayConfig, KeyRate, PollConfig};
+pub use config::{AssetsConfig, DeliveryConfig, GatewayConfig, KeyRate, PollConfig};
 pub use engine::Engine;
 pub use key_rate::RedisUrl;
 pub use provider::{link, offerings_from_catalog, MidsyncConfig, MidsyncProvider};

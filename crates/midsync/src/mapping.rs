@@ -284,6 +284,26 @@ pub fn parse_status(body: &[u8], provider_task_id: &str, kind: MediaKind) -> Res
     })
 }
 
+/// The link page of a result an upstream genmux gateway keeps (issue 18): for an asset URL
+/// `{base}/v1/assets/{id}` (same origin and path prefix as `base`, no query), the URL of
+/// `GET …/link`, which answers a signed link that loads without the key. `None` for any
+/// other URL (a provider's CDN, an already signed link).
+pub fn kept_asset_link_url(base: &url::Url, asset_url: &str) -> Option<url::Url> {
+    let u = url::Url::parse(asset_url).ok()?;
+    if u.origin() != base.origin() || u.query().is_some() {
+        return None;
+    }
+    let prefix = format!("{}/v1/assets/", base.path().trim_end_matches('/'));
+    let id = u.path().strip_prefix(&prefix)?;
+    if id.is_empty() || id.contains('/') {
+        return None;
+    }
+    let mut link = u.clone();
+    link.set_path(&format!("{}/link", u.path()));
+    link.set_query(Some("ttl=86400"));
+    Some(link)
+}
+
 /// What the upstream charged for a finished task, in micro-USD: the `pointsCharged` of its
 /// status (or callback) body × what one of its points costs this account. `None` while
 /// the task is unfinished, for a refunded task, or when the body has no such figure.
@@ -641,5 +661,24 @@ mod tests {
         }
         let patient = error_from_response(429, b"", Some(Duration::from_secs(3600)), true);
         assert_eq!(recovery(&patient, cap), Recovery::NextProvider);
+    }
+
+    #[test]
+    fn kept_asset_urls_of_the_upstream_gateway_get_their_link_page() {
+        let base = url::Url::parse("https://up.example/gw").unwrap();
+        assert_eq!(
+            kept_asset_link_url(&base, "https://up.example/gw/v1/assets/ast_1")
+                .map(|u| u.to_string()),
+            Some("https://up.example/gw/v1/assets/ast_1/link?ttl=86400".into())
+        );
+        for other in [
+            "https://cdn.example/gw/v1/assets/ast_1",
+            "https://up.example/gw/v1/assets/ast_1?expires=1&sig=x",
+            "https://up.example/other/v1/assets/ast_1",
+            "https://up.example/gw/v1/assets/ast_1/link",
+            "not a url",
+        ] {
+            assert_eq!(kept_asset_link_url(&base, other), None, "{other}");
+        }
     }
 }

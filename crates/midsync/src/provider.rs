@@ -313,6 +313,17 @@ impl MidsyncProvider {
         let body = self.client.status_body(kind, task_id).await?;
         let mut snap = mapping::parse_status(&body, task_id, kind)?;
         snap.billed_usd_micros = mapping::billed_usd_micros(&body, self.usd_per_point);
+        // An upstream genmux serves the results it keeps with our key only; hand on signed
+        // links, which load without it (issue 18). Kept as they are where it cannot sign.
+        for asset in &mut snap.assets {
+            if let Some(page) = mapping::kept_asset_link_url(self.client.base_url(), &asset.url) {
+                match self.client.signed_link(&page).await {
+                    Ok(link) => asset.url = link,
+                    Err(e) => tracing::warn!(url = %asset.url, error = %e,
+                        "the upstream gateway gave no signed link for a result it keeps"),
+                }
+            }
+        }
         Ok(snap)
     }
 

@@ -594,6 +594,21 @@ impl UrlGuard {
             .await
             .map_err(|e| PostError::Transport(e.to_string()))
     }
+
+    /// Checks `raw` and GETs it, connecting only to the checked address and following no
+    /// redirect: how an upstream's result is downloaded (an upstream is not trusted to point
+    /// the gateway at its own network, issue 18). `timeout` covers the whole download.
+    pub async fn get(&self, raw: &str, timeout: Duration) -> Result<reqwest::Response, PostError> {
+        let checked = self.check(raw).await.map_err(PostError::Refused)?;
+        let client = self
+            .client_for(&checked, timeout)
+            .map_err(|e| PostError::Transport(e.to_string()))?;
+        client
+            .get(checked.url.clone())
+            .send()
+            .await
+            .map_err(|e| PostError::Transport(e.to_string()))
+    }
 }
 
 /// Why a guarded POST did not get an answer.

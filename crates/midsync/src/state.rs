@@ -30,6 +30,7 @@ pub struct AppState {
     unknown_voided: Arc<std::sync::atomic::AtomicU64>,
     metrics: GatewayMetrics,
     prometheus: Option<Prometheus>,
+    blobs: Option<crate::assets::Blobs>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,6 +66,7 @@ impl AppState {
             unknown_voided: Arc::default(),
             metrics: GatewayMetrics::global(),
             prometheus: None,
+            blobs: None,
         }
     }
 
@@ -79,6 +81,33 @@ impl AppState {
     pub fn with_prometheus(mut self, prometheus: Prometheus) -> Self {
         self.prometheus = Some(prometheus);
         self
+    }
+
+    /// Keeps results in `blobs` (issue 18): each task's assets are copied there before its
+    /// success is announced, and served from `/v1/assets/{id}`. Without it, status and
+    /// callbacks carry the upstream's own URLs (for embedded use and older tests only;
+    /// `genmux serve` always keeps results).
+    pub fn with_blobs(mut self, blobs: crate::assets::Blobs) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// Where results are kept, if they are.
+    pub fn blobs(&self) -> Option<&crate::assets::Blobs> {
+        self.blobs.as_ref()
+    }
+
+    /// The key signing asset links (`?expires=…&sig=…`): derived from the master key like
+    /// the callback secrets, so every replica verifies what any replica signed.
+    pub fn asset_link_key(&self) -> Vec<u8> {
+        match Hmac::<Sha256>::new_from_slice(&self.config.webhook_signing_key) {
+            Ok(mut mac) => {
+                mac.update(b"genmux-asset-links");
+                mac.finalize().into_bytes().to_vec()
+            }
+            // HMAC takes keys of any length; this arm is never taken.
+            Err(_) => self.config.webhook_signing_key.clone(),
+        }
     }
 
     /// The gateway's instruments.

@@ -68,6 +68,9 @@ struct Instruments {
     callbacks_backlog: Gauge<u64>,
     callbacks_lag: Gauge<f64>,
     callback_attempts: Counter<u64>,
+    asset_copies: Counter<u64>,
+    asset_bytes: Counter<u64>,
+    lost_upstream_cost: Counter<u64>,
 }
 
 impl std::fmt::Debug for GatewayMetrics {
@@ -152,6 +155,27 @@ impl GatewayMetrics {
                     .u64_counter("genmux.callbacks.attempts")
                     .with_description("Outbound callback delivery attempts, by outcome")
                     .build(),
+                asset_copies: meter
+                    .u64_counter("genmux.assets.copies")
+                    .with_description(
+                        "Copies of results into the blob store, by outcome (stored, retried, \
+                         refreshed: a dead link replaced by the provider's fresh one, dead: \
+                         the upstream's URL was gone, failed: given up at the deadline)",
+                    )
+                    .build(),
+                asset_bytes: meter
+                    .u64_counter("genmux.assets.bytes")
+                    .with_unit("By")
+                    .with_description("Bytes copied into the blob store")
+                    .build(),
+                lost_upstream_cost: meter
+                    .u64_counter("genmux.assets.lost_upstream_cost")
+                    .with_unit("uUSD")
+                    .with_description(
+                        "What upstreams billed for tasks whose results could not be copied \
+                         (the caller is not charged: the operator's loss), in micro-USD",
+                    )
+                    .build(),
             }),
         }
     }
@@ -180,6 +204,27 @@ impl GatewayMetrics {
         self.inner
             .settled
             .add(1, &[KeyValue::new("status", status.as_str())]);
+    }
+
+    /// Counts a copy attempt of a task's results (`stored`, `retried`, `refreshed`, `dead`,
+    /// `failed`).
+    pub fn asset_copy(&self, outcome: &'static str) {
+        self.inner
+            .asset_copies
+            .add(1, &[KeyValue::new("outcome", outcome)]);
+    }
+
+    /// Counts bytes written to the blob store.
+    pub fn asset_bytes(&self, bytes: u64) {
+        self.inner.asset_bytes.add(bytes, &[]);
+    }
+
+    /// Counts what an upstream billed for a task whose results were lost before the copy.
+    pub fn lost_upstream_cost(&self, provider: &str, micros: i64) {
+        self.inner.lost_upstream_cost.add(
+            u64::try_from(micros).unwrap_or(0),
+            &[KeyValue::new("provider", provider.to_string())],
+        );
     }
 
     /// Counts an outbound callback attempt (`delivered`, `failed`, `gone`, `exhausted`).

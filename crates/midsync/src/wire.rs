@@ -343,6 +343,12 @@ pub struct UsageSummaryResponse {
     pub balance: i64,
     /// Points held now for the account's running tasks.
     pub held_points: i64,
+    /// Results the gateway keeps for the account now (issue 18), whatever the range.
+    #[serde(default)]
+    pub stored_assets: u64,
+    /// Their size in bytes.
+    #[serde(default)]
+    pub stored_bytes: u64,
 }
 
 /// RFC 3339 text of a time (empty if it cannot be formatted, which `time` only does for

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod assets;
 mod db_error;
 pub mod gauges;
 mod group_commit;
@@ -45,6 +46,10 @@ use std::sync::Arc;
 pub use accounts::{
     check_account_id, Account, AccountAuditAction, AccountAuditEvent, AccountPage, AccountStore,
     Actor, EntryPage,
+};
+pub use assets::{
+    AssetRecord, AssetState, AssetStore, CopyJob, CopyState, NewAsset, NewCopy, StoredBlob,
+    StoredBytes,
 };
 pub use gauges::Gauges;
 pub use idempotency::{BeginOutcome, IdempotencyKey, IdempotencyStore, StaleClaim, StoredResponse};
@@ -81,6 +86,8 @@ pub struct Store {
     pub outbox: Arc<dyn Outbox>,
     /// Accounts as an operator manages them, with their audit log.
     pub accounts: Arc<dyn AccountStore>,
+    /// Copies of results into the blob store and their assets (issue 18).
+    pub assets: Arc<dyn AssetStore>,
     backend: Backend,
 }
 
@@ -111,6 +118,7 @@ impl Store {
                 usage: b.clone(),
                 outbox: b.clone(),
                 accounts: b.clone(),
+                assets: b.clone(),
                 backend: Backend::Sqlite(b),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -123,6 +131,7 @@ impl Store {
                 usage: b.clone(),
                 outbox: b.clone(),
                 accounts: b.clone(),
+                assets: b.clone(),
                 backend: Backend::Postgres(b),
             })
         } else {

@@ -212,3 +212,6 @@ mod gauges {
 mod accounts {
     include!("sql/accounts.rs");
 }
+mod assets {
+    include!("sql/assets.rs");
+}

@@ -389,3 +389,122 @@ impl TryFrom<AccountAuditRow> for crate::accounts::AccountAuditEvent {
         })
     }
 }
+
+/// The columns of `asset_copies`, in [`CopyRow`] order.
+pub(crate) const COPY_COLUMNS: &str = "task_id, account_id, report, state, attempts, \
+    next_attempt_at, deadline_at, last_error, lease_owner, lease_expires_at, created_at, \
+    finished_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CopyRow {
+    task_id: String,
+    account_id: String,
+    report: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    deadline_at: i64,
+    last_error: Option<String>,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<CopyRow> for crate::assets::CopyJob {
+    type Error = Error;
+    fn try_from(r: CopyRow) -> Result<Self> {
+        Ok(crate::assets::CopyJob {
+            state: crate::assets::CopyState::parse(&r.state)
+                .ok_or_else(|| bad("asset_copies.state", &r.state))?,
+            report: json("asset_copies.report", &r.report)?,
+            next_attempt_at: from_micros_opt("next_attempt_at", r.next_attempt_at)?,
+            deadline_at: from_micros("deadline_at", r.deadline_at)?,
+            lease_expires_at: from_micros_opt("lease_expires_at", r.lease_expires_at)?,
+            created_at: from_micros("created_at", r.created_at)?,
+            finished_at: from_micros_opt("finished_at", r.finished_at)?,
+            task_id: r.task_id,
+            account_id: r.account_id,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            lease_owner: r.lease_owner,
+        })
+    }
+}
+
+/// The columns of `assets`, in [`AssetRow`] order.
+pub(crate) const ASSET_COLUMNS: &str = "id, task_id, account_id, idx, kind, upstream_url, state, \
+    blob_key, content_type, size_bytes, sha256, created_at, stored_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssetRow {
+    id: String,
+    task_id: String,
+    account_id: String,
+    idx: i64,
+    kind: String,
+    upstream_url: String,
+    state: String,
+    blob_key: Option<String>,
+    content_type: Option<String>,
+    size_bytes: Option<i64>,
+    sha256: Option<String>,
+    created_at: i64,
+    stored_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
+/// The stored name of a media kind (`video`, `image`).
+pub(crate) fn kind_to_db(kind: genmux_core::MediaKind) -> &'static str {
+    match kind {
+        genmux_core::MediaKind::Video => "video",
+        genmux_core::MediaKind::Image => "image",
+    }
+}
+
+impl TryFrom<AssetRow> for crate::assets::AssetRecord {
+    type Error = Error;
+    fn try_from(r: AssetRow) -> Result<Self> {
+        let blob = match (
+            r.blob_key,
+            r.content_type,
+            r.size_bytes,
+            r.sha256,
+            r.stored_at,
+            r.expires_at,
+        ) {
+            (
+                Some(blob_key),
+                Some(content_type),
+                Some(size_bytes),
+                Some(sha256),
+                Some(stored),
+                Some(expires),
+            ) => Some(crate::assets::StoredBlob {
+                blob_key,
+                content_type,
+                size_bytes,
+                sha256,
+                stored_at: from_micros("stored_at", stored)?,
+                expires_at: from_micros("expires_at", expires)?,
+            }),
+            _ => None,
+        };
+        Ok(crate::assets::AssetRecord {
+            state: crate::assets::AssetState::parse(&r.state)
+                .ok_or_else(|| bad("assets.state", &r.state))?,
+            kind: match r.kind.as_str() {
+                "video" => genmux_core::MediaKind::Video,
+                "image" => genmux_core::MediaKind::Image,
+                other => return Err(bad("assets.kind", other)),
+            },
+            index: u32::try_from(r.idx).map_err(|_| bad("assets.idx", &r.idx.to_string()))?,
+            created_at: from_micros("created_at", r.created_at)?,
+            blob,
+            id: r.id,
+            task_id: r.task_id,
+            account_id: r.account_id,
+            upstream_url: r.upstream_url,
+        })
+    }
+}

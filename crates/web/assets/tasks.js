@@ -20,6 +20,21 @@ const FAILED = new Set(["failed", "error", "canceled", "cancelled", "expired"]);
 
 export const isFinal = (s) => FINAL.has(String(s || "").toLowerCase());
 
+// Results kept by the gateway (issue 18) are served from /v1/assets/{id} with the API key,
+// which <video src> and <img src> cannot send: their previews load from a signed,
+// expiring link the gateway makes (GET /v1/assets/{id}/link).
+const ASSET_PATH = /^\/v1\/assets\/[^/]+$/;
+
+/** The path of a gateway asset URL of this page's origin without a signature, else null. */
+export function assetPath(url) {
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin && ASSET_PATH.test(u.pathname) && !u.search ? u.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 const VIDEO_EXT = /\.(mp4|webm|mov|m4v|ogv)(\?|#|$)/i;
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|avif|bmp)(\?|#|$)/i;
 
@@ -244,6 +259,27 @@ export class TaskList {
     this.onUpdate?.(task);
   }
 
+  /**
+   * Points `media` and `open` at a signed link to the gateway asset at `path`. A link
+   * expires (an hour by default): when the element fails on one, a new link is asked for
+   * (at most 3 times: a file the browser cannot play fails every link) and playback
+   * resumes where it was.
+   */
+  async loadSigned(path, kind, media, open, tries = 0) {
+    try {
+      const body = await this.api.get(`${path}/link`);
+      const at = media.currentTime || 0;
+      media.src = body.url;
+      open.href = body.url;
+      if (at && "currentTime" in media) media.currentTime = at;
+      if (tries < 3) {
+        media.addEventListener("error", () => this.loadSigned(path, kind, media, open, tries + 1), { once: true });
+      }
+    } catch (e) {
+      open.textContent = `Cannot load the ${kind}: ${e.message || e}`;
+    }
+  }
+
   render(task) {
     const status = String(task.status || "unknown").toLowerCase();
     task.el.dataset.status = status;
@@ -260,11 +296,14 @@ export class TaskList {
       task.previewsKey = key;
       task.previewsEl = el("div", { class: "previews" });
       for (const a of task.assets || []) {
+        const kept = assetPath(a.url);
+        const src = kept ? undefined : a.url;
         const media = a.kind === "image"
-          ? el("img", { src: a.url, alt: `Image from task ${task.taskId}`, loading: "lazy" })
-          : el("video", { src: a.url, controls: true, preload: "metadata", playsinline: true, "aria-label": `Video from task ${task.taskId}` });
-        task.previewsEl.append(el("figure", { class: "preview" }, media,
-          el("figcaption", {}, el("a", { href: a.url, target: "_blank", rel: "noopener", download: "", text: `Open ${a.kind}` }))));
+          ? el("img", { src, alt: `Image from task ${task.taskId}`, loading: "lazy" })
+          : el("video", { src, controls: true, preload: "metadata", playsinline: true, "aria-label": `Video from task ${task.taskId}` });
+        const open = el("a", { href: src, target: "_blank", rel: "noopener", download: "", text: `Open ${a.kind}` });
+        if (kept) this.loadSigned(kept, a.kind, media, open);
+        task.previewsEl.append(el("figure", { class: "preview" }, media, el("figcaption", {}, open)));
       }
     }
     // replaceChildren would print a null as "null": drop the absent parts first.

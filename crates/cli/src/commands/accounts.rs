@@ -31,6 +31,14 @@ fn print_account(a: &Value) {
     println!("account  {}", cell(a.get("id")));
     println!("balance  {}", in_points(a.get("balance")));
     println!("held     {}", in_points(a.get("heldPoints")));
+    // Results the gateway keeps for the account (issue 18), where the answer says.
+    if let (Some(n), Some(bytes)) = (a.get("storedAssets"), a.get("storedBytes")) {
+        println!(
+            "stored   {} results, {} bytes",
+            cell(Some(n)),
+            cell(Some(bytes))
+        );
+    }
     println!("created  {}", cell(a.get("createdAt")));
 }
 

@@ -799,6 +799,14 @@ pub async fn usage(ctx: &Ctx, view: &UsageView) -> Result<(), CliError> {
                     tokens("totalOutputTokens")
                 );
             }
+            // Results the gateway keeps for the account (issue 18).
+            if s["storedAssets"].as_u64().unwrap_or(0) > 0 {
+                print!(
+                    "  stored results {} ({} bytes)",
+                    cell(s.get("storedAssets")),
+                    cell(s.get("storedBytes"))
+                );
+            }
             println!();
             let rows: Vec<Vec<String>> = s["byModel"]
                 .as_object()

@@ -165,6 +165,12 @@ pub struct AccountView {
     pub held_points: i64,
     /// When the account was created (RFC 3339).
     pub created_at: String,
+    /// Results the gateway keeps for the account now (issue 18); shown for one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_assets: Option<u64>,
+    /// Their size in bytes; shown for one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<u64>,
 }
 
 impl From<Account> for AccountView {
@@ -174,6 +180,8 @@ impl From<Account> for AccountView {
             balance: a.balance,
             held_points: a.held_points,
             created_at: rfc3339(a.created_at),
+            stored_assets: None,
+            stored_bytes: None,
         }
     }
 }
@@ -393,9 +401,14 @@ pub async fn show_account(
 ) -> ApiResult<Json<AccountResponse>> {
     caller.require_any(&[Scope::Operator])?;
     valid_account_id("accountId", &id)?;
+    let mut account: AccountView = load(&state, &id).await?.into();
+    let stored = state.store().assets.stored_bytes(Some(&id)).await?;
+    let stored = stored.first();
+    account.stored_assets = Some(stored.map_or(0, |s| u64::try_from(s.assets).unwrap_or(0)));
+    account.stored_bytes = Some(stored.map_or(0, |s| u64::try_from(s.bytes).unwrap_or(0)));
     Ok(Json(AccountResponse {
         success: true,
-        account: load(&state, &id).await?.into(),
+        account,
     }))
 }
 

@@ -2,6 +2,7 @@
 //! [`AppState`]; routes are grouped by resource, each module with its `router()`.
 
 pub mod accounts;
+pub mod assets;
 pub mod auth;
 pub mod callbacks;
 pub mod error;
@@ -107,6 +108,7 @@ pub fn app(state: AppState) -> axum::Router {
         .merge(keys::router())
         .merge(webhooks::router())
         .merge(accounts::router())
+        .merge(assets::router())
         .merge(openapi::router())
         .merge(health::router())
         .route("/metrics", axum::routing::get(crate::telemetry::metrics))

@@ -115,6 +115,9 @@ impl Modify for CommonErrors {
         super::generate::video_generate,
         super::generate::image_generate,
         super::status::video_status,
+        super::assets::serve,
+        super::assets::link,
+        super::assets::upstream,
         super::status::image_status,
         super::tasks::video_tasks,
         super::tasks::image_tasks,
@@ -178,7 +181,8 @@ impl Modify for CommonErrors {
         (name = "callbacks"),
         (name = "keys"),
         (name = "health"),
-        (name = "accounts")
+        (name = "accounts"),
+        (name = "assets")
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! `GET /v1/usage/logs` and `GET /v1/usage/summary` (scope `api.read`): the billed tasks of
 //! the caller's account (`spec/unified-api.md` "usage"); the summary also carries the
-//! account's balance and held points (issue 13 point 4).
+//! account's balance and held points (issue 13 point 4) and the results the gateway keeps
+//! for it (issue 18: stored assets and bytes).
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
@@ -203,6 +204,13 @@ pub async fn summary(
         .ok_or_else(|| {
             ApiError::not_found(format!("account `{}` does not exist", caller.account_id()))
         })?;
+    let stored = state
+        .store()
+        .assets
+        .stored_bytes(Some(caller.account_id()))
+        .await?
+        .into_iter()
+        .next();
     let conv = |m: &genmux_store::ModelUsage| ModelUsage {
         points_charged: m.points_charged,
         requests: u64::try_from(m.requests).unwrap_or(0),
@@ -222,6 +230,10 @@ pub async fn summary(
             .collect(),
         balance: account.balance,
         held_points: account.held_points,
+        stored_assets: stored
+            .as_ref()
+            .map_or(0, |s| u64::try_from(s.assets).unwrap_or(0)),
+        stored_bytes: stored.map_or(0, |s| u64::try_from(s.bytes).unwrap_or(0)),
     }))
 }
 

@@ -84,9 +84,9 @@ async fn follow_revocations(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// Runs `work` on every leased item at once and waits for all of them; returns how many
 /// there were. A failure is logged with the item's `id`: its lease expires and a later
-/// pass takes the item again. (One pass, as tests and tools drive it; the engine's loops
-/// use [`run_pipelined`].)
-async fn run_leased<T, F, Fut>(
+/// pass takes the item again. (One pass, as tests and tools drive it; the engine's poller
+/// and deliverer use [`run_pipelined`].)
+pub(crate) async fn run_leased<T, F, Fut>(
     items: Vec<T>,
     what: &'static str,
     id: fn(&T) -> String,
@@ -251,11 +251,42 @@ impl Engine {
                 async move { crate::telemetry::refresh_gauges(&s).await.map(|_| 0) }
             },
         ));
-        let revocations = tokio::spawn(follow_revocations(state, stop.subscribe()));
-        Engine {
-            stop,
-            workers: vec![poller, deliverer, repairer, gauges, revocations],
+        let mut workers = vec![poller, deliverer, repairer, gauges];
+        if state.blobs().is_some() {
+            // Issue 18: results copied into the blob store, and expired ones deleted.
+            let copy_state = state.clone();
+            let copy_stop = stop.subscribe();
+            workers.push(tokio::spawn(run_loop(
+                stop.subscribe(),
+                state.config().assets.tick,
+                "copier",
+                move || {
+                    let s = copy_state.clone();
+                    let mut stop = copy_stop.clone();
+                    // A download may take up to `assets.fetch_timeout`: shutdown does not
+                    // wait for it. The copy's lease expires and a later start (or another
+                    // replica) copies it again into the same object.
+                    async move {
+                        tokio::select! {
+                            n = crate::assets::copy::copy_due(&s) => n,
+                            _ = stop.wait_for(|stopped| *stopped) => Ok(0),
+                        }
+                    }
+                },
+            )));
+            let sweep_state = state.clone();
+            workers.push(tokio::spawn(run_loop(
+                stop.subscribe(),
+                state.config().assets.sweep_every,
+                "retention",
+                move || {
+                    let s = sweep_state.clone();
+                    async move { crate::assets::retention::sweep(&s).await.map(|_| 0) }
+                },
+            )));
         }
+        workers.push(tokio::spawn(follow_revocations(state, stop.subscribe())));
+        Engine { stop, workers }
     }
 
     /// Stops after the polls and deliveries in flight (and the passes of the other

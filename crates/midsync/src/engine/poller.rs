@@ -101,8 +101,16 @@ pub async fn poll_task(state: &AppState, task: TaskRecord) -> Result<()> {
     let tref = task_ref(&task, upstream_id);
     match state.router().status(&tref).await {
         Ok(snap) => {
+            let copying = crate::assets::copy::copies(state, &snap);
             let outcome = settle(state, &task, snap).await?;
-            if !outcome.record().status.is_final() {
+            if copying && !outcome.record().status.is_final() {
+                // The upstream is done; the copier settles the task (issue 18).
+                state
+                    .store()
+                    .tasks
+                    .reschedule(&task.id, &state.config().worker_id, None)
+                    .await?;
+            } else if !outcome.record().status.is_final() {
                 reschedule(state, &task, poll_backoff(state, task.poll_attempts)).await?;
             }
         }

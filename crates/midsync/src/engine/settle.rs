@@ -6,6 +6,11 @@
 //!    cancellation). The
 //!    ledger resolves a hold once, so of any number of concurrent settlers exactly one
 //!    applies it, and the hold's state decides the outcome for all of them;
+//!    When the gateway keeps results (issue 18), an upstream's success resolves nothing
+//!    yet: it starts the copy of the assets (`assets::copy::begin`), and the copier
+//!    settles the task — through this same path — once every asset is stored, or fails it
+//!    (hold voided) if the upstream's URLs died first. So the callback announces success
+//!    only once the copy is durable;
 //! 3. then the usage row (one per task), then the outbound callback (one per task, stable
 //!    id), then the task's final status. Each step is idempotent, so a crash between two
 //!    steps is repaired by the next poll of the still-unfinished task.
@@ -95,6 +100,8 @@ enum Reporter {
     Upstream,
     /// The gateway itself (a task given up on): its text is for the caller.
     Gateway,
+    /// The copier, once a success's results are stored: the upstream's report, applied.
+    Copier,
 }
 
 /// Applies a provider's report about `task`. Returns the store's outcome of the task
@@ -104,7 +111,7 @@ pub async fn settle(
     task: &TaskRecord,
     snap: TaskSnapshot,
 ) -> Result<TaskUpdateOutcome> {
-    settle_reported(state, task, snap, Reporter::Upstream).await
+    settle_reported(state, task, snap, Reporter::Upstream, None).await
 }
 
 async fn settle_reported(
@@ -112,13 +119,14 @@ async fn settle_reported(
     task: &TaskRecord,
     snap: TaskSnapshot,
     reporter: Reporter,
+    operator_note: Option<&str>,
 ) -> Result<TaskUpdateOutcome> {
     let span = crate::telemetry::task_work_span!(
         "genmux.settle",
         task.id.as_str(),
         task.trace_context.as_deref()
     );
-    let outcome = apply_report(state, task, snap, reporter)
+    let outcome = apply_report(state, task, snap, reporter, operator_note)
         .instrument(span.clone())
         .await;
     if let Err(e) = &outcome {
@@ -132,9 +140,13 @@ async fn apply_report(
     task: &TaskRecord,
     snap: TaskSnapshot,
     reporter: Reporter,
+    operator_note: Option<&str>,
 ) -> Result<TaskUpdateOutcome> {
     let store = state.store();
     let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
+    if reporter == Reporter::Upstream && crate::assets::copy::copies(state, &snap) {
+        return crate::assets::copy::begin(state, task, snap).await;
+    }
     if !snap.status.is_final() {
         return store
             .tasks
@@ -218,8 +230,10 @@ async fn apply_report(
     // The caller sees the gateway's words; an upstream's own failure text is kept for
     // operators (issue 13 point 10).
     let (upstream_error, reported) = match reporter {
-        Reporter::Upstream => (snap.error.clone(), None),
-        Reporter::Gateway => (None, snap.error.clone()),
+        Reporter::Upstream | Reporter::Copier => (snap.error.clone(), None),
+        // The gateway's own reason is the caller's; a note for operators (why a copy
+        // failed) is kept where an upstream's text would be.
+        Reporter::Gateway => (operator_note.map(str::to_string), snap.error.clone()),
     };
     if let Some(text) = &upstream_error {
         tracing::warn!(task = %task.id, provider = %task.provider,
@@ -300,6 +314,43 @@ pub async fn cancelled(state: &AppState, task: &TaskRecord) -> Result<TaskUpdate
         },
         // The gateway's own words, for the caller.
         Reporter::Gateway,
+        None,
+    )
+    .await
+}
+
+/// Settles a task whose results were copied (issue 18): `snap` is the upstream's report of
+/// success with the gateway's asset URLs in place of the upstream's.
+pub(crate) async fn copied(
+    state: &AppState,
+    task: &TaskRecord,
+    snap: TaskSnapshot,
+) -> Result<TaskUpdateOutcome> {
+    settle_reported(state, task, snap, Reporter::Copier, None).await
+}
+
+/// Fails a task whose results could not be copied (issue 18 point 4): hold voided (the
+/// caller is not charged for results it never received), `message` for the caller,
+/// `detail` kept on the task for operators.
+pub(crate) async fn copy_failed(
+    state: &AppState,
+    task: &TaskRecord,
+    message: &str,
+    detail: &str,
+) -> Result<TaskUpdateOutcome> {
+    settle_reported(
+        state,
+        task,
+        TaskSnapshot {
+            provider_task_id: task.provider_task_id.clone().unwrap_or_default(),
+            status: TaskStatus::Failed,
+            assets: Vec::new(),
+            error: Some(message.to_string()),
+            usage: None,
+            billed_usd_micros: None,
+        },
+        Reporter::Gateway,
+        Some(&format!("copying the results: {detail}")),
     )
     .await
 }
@@ -319,6 +370,7 @@ pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<T
             billed_usd_micros: None,
         },
         Reporter::Gateway,
+        None,
     )
     .await
 }

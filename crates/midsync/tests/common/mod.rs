@@ -3,6 +3,8 @@
 //! caller's `callbackUrl`.
 #![allow(dead_code)]
 
+pub mod blobs;
+
 use genmux_core::{Catalog, Provider};
 use genmux_kling::{KlingConfig, KlingProvider};
 use genmux_midsync::{app, AppState, GatewayConfig};
@@ -158,7 +160,28 @@ pub async fn gateway_over(
     wrap: impl FnOnce(Store) -> Store,
 ) -> Gateway {
     let url = db.url();
-    start_gateway(&url, Some(db), providers, tweak, wrap, |b| b).await
+    start_gateway(&url, Some(db), providers, tweak, wrap, |b| b, None).await
+}
+
+/// [`gateway`] that keeps results in `blobs` (issue 18).
+pub async fn gateway_keeping(
+    db: Db,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    blobs: genmux_midsync::assets::Blobs,
+) -> Gateway {
+    let url = db.url();
+    start_gateway(&url, Some(db), providers, tweak, |s| s, |b| b, Some(blobs)).await
+}
+
+/// [`second_gateway`] that keeps results in `blobs` (issue 18).
+pub async fn second_gateway_keeping(
+    url: &str,
+    providers: Vec<Provider>,
+    tweak: impl FnOnce(&mut GatewayConfig),
+    blobs: genmux_midsync::assets::Blobs,
+) -> Gateway {
+    start_gateway(url, None, providers, tweak, |s| s, |b| b, Some(blobs)).await
 }
 
 /// [`gateway`] whose router is adjusted by `route` (limits, a picker) before it is built.
@@ -169,7 +192,7 @@ pub async fn gateway_routed(
     route: impl FnOnce(RouterBuilder) -> RouterBuilder,
 ) -> Gateway {
     let url = db.url();
-    start_gateway(&url, Some(db), providers, tweak, |store| store, route).await
+    start_gateway(&url, Some(db), providers, tweak, |store| store, route, None).await
 }
 
 /// [`second_gateway`] whose router is adjusted by `route` before it is built.
@@ -179,7 +202,7 @@ pub async fn second_gateway_routed(
     tweak: impl FnOnce(&mut GatewayConfig),
     route: impl FnOnce(RouterBuilder) -> RouterBuilder,
 ) -> Gateway {
-    start_gateway(url, None, providers, tweak, |store| store, route).await
+    start_gateway(url, None, providers, tweak, |store| store, route, None).await
 }
 
 /// Another gateway process on the database of a running one (`url`), with its own
@@ -189,7 +212,7 @@ pub async fn second_gateway(
     providers: Vec<Provider>,
     tweak: impl FnOnce(&mut GatewayConfig),
 ) -> Gateway {
-    start_gateway(url, None, providers, tweak, |store| store, |b| b).await
+    start_gateway(url, None, providers, tweak, |store| store, |b| b, None).await
 }
 
 async fn start_gateway(
@@ -199,6 +222,7 @@ async fn start_gateway(
     tweak: impl FnOnce(&mut GatewayConfig),
     wrap: impl FnOnce(Store) -> Store,
     route: impl FnOnce(RouterBuilder) -> RouterBuilder,
+    blobs: Option<genmux_midsync::assets::Blobs>,
 ) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -219,7 +243,10 @@ async fn start_gateway(
         builder = builder.provider(p);
     }
     let router = Arc::new(route(builder).build().expect("router"));
-    let state = AppState::new(config, wrap(store.clone()), router);
+    let mut state = AppState::new(config, wrap(store.clone()), router);
+    if let Some(b) = blobs {
+        state = state.with_blobs(b);
+    }
     let server = {
         let app = app(state.clone());
         tokio::spawn(async move {

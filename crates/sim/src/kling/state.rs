@@ -272,6 +272,10 @@ impl KlingState {
     }
 
     /// Moves due tasks and delivers pending callbacks; returns when all were attempted.
+    /// Callbacks of different tasks go out at once (up to
+    /// [`crate::framework::CALLBACKS_IN_FLIGHT`]), as Kling's do; one task's keep their
+    /// order (issue 21: sent one after another, they held the sandbox to the pace of one
+    /// receiver's answers).
     pub async fn settle(&self) {
         let _one_at_a_time = self.inner.settling.lock().await;
         let pending = {
@@ -279,16 +283,37 @@ impl KlingState {
             self.advance_tasks(&mut store);
             std::mem::take(&mut store.outbox)
         };
+        let mut per_task: Vec<Vec<(PendingCallback, bool)>> = Vec::new();
+        let mut slot: std::collections::HashMap<String, usize> = Default::default();
         for cb in pending {
-            self.deliver(cb).await;
+            // Drawn in queue order, so a seed loses the same callbacks however the sends
+            // interleave.
+            let lost = self
+                .inner
+                .faults
+                .lose_callback(Endpoint::Create(cb.feature));
+            let i = *slot.entry(cb.task_id.clone()).or_insert_with(|| {
+                per_task.push(Vec::new());
+                per_task.len() - 1
+            });
+            per_task[i].push((cb, lost));
         }
+        let mut sending = tokio::task::JoinSet::new();
+        for calls in per_task {
+            if sending.len() >= crate::framework::CALLBACKS_IN_FLIGHT {
+                sending.join_next().await;
+            }
+            let sim = self.clone();
+            sending.spawn(async move {
+                for (cb, lost) in calls {
+                    sim.deliver(cb, lost).await;
+                }
+            });
+        }
+        while sending.join_next().await.is_some() {}
     }
 
-    async fn deliver(&self, cb: PendingCallback) {
-        let lost = self
-            .inner
-            .faults
-            .lose_callback(Endpoint::Create(cb.feature));
+    async fn deliver(&self, cb: PendingCallback, lost: bool) {
         let mut record = CallbackRecord {
             task_id: cb.task_id.clone(),
             task_status: cb.status.as_str().to_string(),

@@ -4,6 +4,7 @@
 //! database with the others.
 
 pub mod accounts;
+pub mod assets;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;
@@ -71,6 +72,9 @@ macro_rules! conformance_tests {
             accounts::concurrent_adjustments_never_go_below_zero,
             accounts::create_and_revoke_key_write_both_audit_logs,
             tasks::count_unfinished_counts_what_a_provider_may_run,
+            assets::copy_job_is_started_once_leased_retried_and_finished,
+            assets::two_copiers_never_hold_the_same_job,
+            assets::expiry_and_stored_bytes_per_account,
         );
     };
     (@each $scratch:path; $($module:ident :: $name:ident),* $(,)?) => {

@@ -1,0 +1,291 @@
+// Copy jobs and assets over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
+
+use super::{begin_write, write_once, Backend, Db, SKIP_LOCKED};
+use crate::assets::{AssetRecord, AssetStore, CopyJob, CopyState, NewCopy, StoredBlob, StoredBytes};
+use crate::db_error::ctx;
+use crate::rows::{kind_to_db, AssetRow, CopyRow, ASSET_COLUMNS, COPY_COLUMNS};
+use crate::timestamp::to_micros;
+use async_trait::async_trait;
+use genmux_core::{Error, Result};
+use std::sync::LazyLock;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Same shape as task leasing (see `sql/tasks.rs`).
+static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE asset_copies SET lease_owner = $1, lease_expires_at = $2 \
+         WHERE task_id IN (SELECT task_id FROM asset_copies WHERE state = 'pending' \
+             AND next_attempt_at <= $3 \
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+             ORDER BY next_attempt_at, task_id LIMIT $4 {SKIP_LOCKED}) \
+         RETURNING {COPY_COLUMNS}"
+    )
+});
+
+#[async_trait]
+impl AssetStore for Backend {
+    #[tracing::instrument(name = "genmux.store.begin_copy", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %c.task_id))]
+    async fn begin_copy(&self, c: NewCopy) -> Result<CopyJob> {
+        if c.assets.is_empty() {
+            return Err(Error::invalid(format!(
+                "copy of task `{}` has no assets to copy",
+                c.task_id
+            )));
+        }
+        let report = serde_json::to_string(&c.report)
+            .map_err(|e| Error::internal(format!("copy report of `{}`: {e}", c.task_id)))?;
+        let now = to_micros(crate::timestamp::now());
+        let mut w = begin_write(self).await?;
+        let created = sqlx::query(
+            "INSERT INTO asset_copies (task_id, account_id, report, state, attempts, \
+             next_attempt_at, deadline_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
+             ON CONFLICT (task_id) DO NOTHING",
+        )
+        .bind(&c.task_id)
+        .bind(&c.account_id)
+        .bind(&report)
+        .bind(to_micros(c.next_attempt_at))
+        .bind(to_micros(c.deadline_at))
+        .bind(now)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("starting a copy job"))?
+        .rows_affected()
+            == 1;
+        // The assets come with their job, in the same transaction: a job that exists has
+        // all of its assets.
+        if created {
+            for a in &c.assets {
+                sqlx::query(
+                    "INSERT INTO assets (id, task_id, account_id, idx, kind, upstream_url, state, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
+                )
+                .bind(&a.id)
+                .bind(&c.task_id)
+                .bind(&c.account_id)
+                .bind(i64::from(a.index))
+                .bind(kind_to_db(a.kind))
+                .bind(&a.upstream_url)
+                .bind(now)
+                .execute(w.conn())
+                .await
+                .map_err(ctx("recording an asset to copy"))?;
+            }
+        }
+        w.commit().await.map_err(ctx("committing a copy job"))?;
+        self.copy_of(&c.task_id).await?.ok_or_else(|| {
+            Error::internal(format!(
+                "copy job of `{}` not readable after writing it",
+                c.task_id
+            ))
+        })
+    }
+
+    async fn copy_of(&self, task_id: &str) -> Result<Option<CopyJob>> {
+        let sql = format!("SELECT {COPY_COLUMNS} FROM asset_copies WHERE task_id = $1");
+        sqlx::query_as::<Db, CopyRow>(&sql)
+            .bind(task_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a copy job"))?
+            .map(CopyJob::try_from)
+            .transpose()
+    }
+
+    async fn lease_copies(
+        &self,
+        worker_id: &str,
+        now: OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<CopyJob>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lease = time::Duration::try_from(lease_for)
+            .ok()
+            .and_then(|l| now.checked_add(l))
+            .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
+        let mut w = write_once(self).await?;
+        let rows = sqlx::query_as::<Db, CopyRow>(LEASE_SQL.as_str())
+            .bind(worker_id)
+            .bind(to_micros(lease))
+            .bind(to_micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(w.conn())
+            .await
+            .map_err(ctx("leasing due copy jobs"))?;
+        let mut out = rows
+            .into_iter()
+            .map(CopyJob::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (a.next_attempt_at, &a.task_id).cmp(&(b.next_attempt_at, &b.task_id)));
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(out)
+    }
+
+    async fn retry_copy(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        next_attempt_at: OffsetDateTime,
+        last_error: &str,
+    ) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE asset_copies SET attempts = attempts + 1, next_attempt_at = $1, \
+             last_error = $2, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE task_id = $3 AND state = 'pending' AND lease_owner = $4",
+        )
+        .bind(to_micros(next_attempt_at))
+        .bind(last_error)
+        .bind(task_id)
+        .bind(worker_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("rescheduling a copy job"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn finish_copy(
+        &self,
+        task_id: &str,
+        state: CopyState,
+        last_error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        if state == CopyState::Pending {
+            return Err(Error::invalid(
+                "finish_copy: state must be `done` or `failed`, not `pending`",
+            ));
+        }
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE asset_copies SET state = $1, last_error = COALESCE($2, last_error), \
+             finished_at = $3, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE task_id = $4 AND state = 'pending'",
+        )
+        .bind(state.as_str())
+        .bind(last_error)
+        .bind(to_micros(now))
+        .bind(task_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("finishing a copy job"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn assets_of(&self, task_id: &str) -> Result<Vec<AssetRecord>> {
+        let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE task_id = $1 ORDER BY idx");
+        sqlx::query_as::<Db, AssetRow>(&sql)
+            .bind(task_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("reading a task's assets"))?
+            .into_iter()
+            .map(AssetRecord::try_from)
+            .collect()
+    }
+
+    async fn asset(&self, asset_id: &str) -> Result<Option<AssetRecord>> {
+        let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1");
+        sqlx::query_as::<Db, AssetRow>(&sql)
+            .bind(asset_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading an asset"))?
+            .map(AssetRecord::try_from)
+            .transpose()
+    }
+
+    async fn mark_stored(&self, asset_id: &str, b: &StoredBlob) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE assets SET state = 'stored', blob_key = $1, content_type = $2, \
+             size_bytes = $3, sha256 = $4, stored_at = $5, expires_at = $6 \
+             WHERE id = $7 AND state = 'pending'",
+        )
+        .bind(&b.blob_key)
+        .bind(&b.content_type)
+        .bind(b.size_bytes)
+        .bind(&b.sha256)
+        .bind(to_micros(b.stored_at))
+        .bind(to_micros(b.expires_at))
+        .bind(asset_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("recording a stored asset"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn refresh_upstream_url(&self, asset_id: &str, upstream_url: &str) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query(
+            "UPDATE assets SET upstream_url = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(upstream_url)
+        .bind(asset_id)
+        .execute(w.conn())
+        .await
+        .map_err(ctx("refreshing an asset's upstream URL"))?
+        .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<AssetRecord>> {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE state = 'stored' AND expires_at <= $1 \
+             ORDER BY expires_at, id LIMIT $2"
+        );
+        sqlx::query_as::<Db, AssetRow>(&sql)
+            .bind(to_micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing expired assets"))?
+            .into_iter()
+            .map(AssetRecord::try_from)
+            .collect()
+    }
+
+    async fn mark_expired(&self, asset_id: &str) -> Result<bool> {
+        let mut w = write_once(self).await?;
+        let n = sqlx::query("UPDATE assets SET state = 'expired' WHERE id = $1 AND state = 'stored'")
+            .bind(asset_id)
+            .execute(w.conn())
+            .await
+            .map_err(ctx("marking an asset expired"))?
+            .rows_affected();
+        w.commit().await.map_err(ctx("committing a write"))?;
+        Ok(n == 1)
+    }
+
+    async fn stored_bytes(&self, account_id: Option<&str>) -> Result<Vec<StoredBytes>> {
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back to fit an i64.
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT account_id, COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) \
+             FROM assets WHERE state = 'stored' AND ($1 IS NULL OR account_id = $1) \
+             GROUP BY account_id ORDER BY account_id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("summing stored bytes"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(account_id, assets, bytes)| StoredBytes {
+                account_id,
+                assets,
+                bytes,
+            })
+            .collect())
+    }
+}
