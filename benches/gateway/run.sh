@@ -311,8 +311,10 @@ start_genmux() {
   # Provider settings go in the environment: `serve` takes no provider secret as a flag.
   local upstream
   upstream=($(upstream_env))
+  # The simulators' result URLs are on loopback: a gateway that keeps results (issue 18)
+  # copies them only when loopback is admitted, as for callbacks.
   start "$name" "$RUN/$name.log" env "${upstream[@]}" "$GENMUX" serve --listen "127.0.0.1:$port" --data-dir "$dir" \
-    --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 "$@"
+    --bootstrap-key-file "$dir/admin.key" --starter-points 1000000000000 --allow-loopback-callbacks "$@"
   GM_PID=$STARTED
   GM_URL="http://127.0.0.1:$port"
   wait_http "$GM_URL/unified-video/models" 60 "$GM_PID" || die "$name does not answer (see $RUN/$name.log)"
@@ -496,7 +498,7 @@ run_callbacks() {
   local name=$1 db=$2; shift 2
   start_mock
   start_sim "${BENCH_SIM_SPEED:-1000000}"
-  start_genmux "$name" "$RUN/data-$name" --allow-loopback-callbacks "$@"
+  start_genmux "$name" "$RUN/data-$name" "$@"
   local body='{"model":"kling-2.5-turbo","prompt":"a fox running through snow, take {n}","duration":5,"callbackUrl":"'"$MOCK_URL"'/callback"}'
   local d0 t0 t1 d1 b1 t2 d2 b2 drain=${BENCH_DRAIN:-120}
   d0=$(db_count "$db" "$DELIVERED_SQL")

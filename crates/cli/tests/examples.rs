@@ -134,12 +134,15 @@ impl Walk {
     }
 }
 
-/// The length of the MP4 at `url`, in whole seconds (rounded), from its `mvhd`.
-async fn video_seconds(http: &reqwest::Client, url: &str) -> u64 {
+/// The length of the MP4 at `url`, in whole seconds (rounded), from its `mvhd`. The
+/// gateway keeps results (issue 18): `url` is its `/v1/assets/…`, read with the owner's key.
+async fn video_seconds(http: &reqwest::Client, url: &str, key: &str) -> u64 {
     let bytes = http
         .get(url)
+        .bearer_auth(key)
         .send()
         .await
+        .and_then(reqwest::Response::error_for_status)
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .bytes()
         .await
@@ -225,7 +228,7 @@ async fn every_example_of_every_model_runs_in_the_sandbox() {
                     .as_u64()
                     .unwrap_or_else(|| panic!("{what}: no billed units: {done}"));
                 let url = assets[0]["url"].as_str().unwrap();
-                let secs = video_seconds(&walk.http, url).await;
+                let secs = video_seconds(&walk.http, url, &walk.gw.key).await;
                 assert_eq!(
                     secs, billed,
                     "{what}: billed {billed} s, but the video at {url} lasts {secs} s ({request})"
