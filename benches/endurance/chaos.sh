@@ -23,7 +23,11 @@
 #   LATENCY_MS=20       added to every upstream answer
 #   SIM_SPEED=20        simulated seconds per real second (a task renders 32 simulated s)
 #   UNKNOWN_DEADLINE=120  operator deadline of unknown submissions (see common.sh)
-#   WAIT=900            seconds allowed for everything to settle after the last kill
+#   GIVE_UP=660         seconds after the load the clients keep retrying keys answered 409
+#                       (a request killed mid-way keeps its key "in progress" until the
+#                       gateway's take-over age, 600 s; the retry after it must get the
+#                       task the killed request recorded)
+#   WAIT=900            seconds allowed for everything to settle after that
 #   SEED=1              simulator seed; the kill delays use SEED too
 #   GENMUX_BIN          genmux binary to run (otherwise built with cargo --release)
 #   KEEP_DB=1           keep the PostgreSQL database
@@ -43,6 +47,7 @@ FAILURE_RATE=${FAILURE_RATE:-0.2}
 LATENCY_MS=${LATENCY_MS:-20}
 SIM_SPEED=${SIM_SPEED:-20}
 WAIT=${WAIT:-900}
+GIVE_UP=${GIVE_UP:-660}
 SEED=${SEED:-1}
 [[ "$RUNS" =~ ^[0-9]+$ ]] || die "RUNS=$RUNS: a whole number of kills"
 
@@ -66,7 +71,7 @@ main() {
   local stop="$OUT/stop"
   start "$OUT/client.log" python3 "$HERE/chaos_client.py" --gateways "$(gateway_urls)" --key "$key" \
     --clients "$CLIENTS" --callback "$HOOK_URL" --run-id "chaos$$" --acks "$OUT/acks.jsonl" \
-    --stop-file "$stop"
+    --stop-file "$stop" --give-up-after "$GIVE_UP"
   local client=$STARTED
   local t0=$SECONDS
   RANDOM=$SEED
@@ -87,10 +92,14 @@ main() {
   done
   local load_s=$((SECONDS - t0))
   touch "$stop"
-  log "stopping the load (keys still unanswered are retried up to 60 s)"
+  log "load stopped; keys answered 409 are retried for up to $GIVE_UP s"
   local w=0
   while kill -0 "$client" 2>/dev/null; do
-    sleep 1; w=$((w + 1)); [ $w -lt 120 ] || die "the load client did not stop (see $OUT/client.log)"
+    sleep 1; w=$((w + 1))
+    [ $w -lt $((GIVE_UP + 120)) ] || die "the load client did not stop (see $OUT/client.log)"
+    if ((w % 30 == 0)); then
+      log "t=${w}s after the load: $(wc -l <"$OUT/acks.jsonl") keys done, $(wc -l <"$HOOK_LOG") callbacks received"
+    fi
   done
   log "load: $(tail -1 "$OUT/client.log")"
   log "waiting up to $WAIT s for every task to be final and every callback delivered"
@@ -122,7 +131,7 @@ rows = [
     ("tasks", c["tasks"]),
     ("tasks final by status", ", ".join(f"{k} {v}" for k, v in c["tasks_by_status"].items())),
     ("settled after the load", f"{c['settle_seconds']} s ({'yes' if c['settled_within_wait'] else 'NO'})"),
-    ("tasks with callbackUrl", c["tasks_with_callback"]),
+    ("final tasks with callbackUrl", c["final_tasks_with_callback"]),
     ("callbacks delivered", c["callbacks_delivered"]),
     ("callback duplicates", c["callback_duplicates"]),
     ("ledger entries / accounts", f"{c['ledger_entries']} / {c['accounts']}"),

@@ -121,7 +121,7 @@ rows = [
     ("tasks final by status", ", ".join(f"{k} {v}" for k, v in c["tasks_by_status"].items())),
     ("settled after the load", f"{c['settle_seconds']} s ({'yes' if c['settled_within_wait'] else 'NO'})"),
     ("ledger entries / accounts", f"{c['ledger_entries']} / {c['accounts']}"),
-    ("callbacks delivered / duplicates", f"{c['callbacks_delivered']} / {c['callback_duplicates']} (of {c['tasks_with_callback']} with callbackUrl)"),
+    ("callbacks delivered / duplicates", f"{c['callbacks_delivered']} / {c['callback_duplicates']} (of {c['final_tasks_with_callback']} with callbackUrl)"),
     ("invariant violations", c["violations"]),
 ]
 for k, v in rows:
