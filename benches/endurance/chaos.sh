@@ -17,6 +17,11 @@
 #   RUNS=200            kills
 #   BACKEND=sqlite      sqlite | postgres (PG_URL=postgres://postgres@127.0.0.1:5432)
 #   CLIENTS=6           client threads (chaos_client.py), each with its own keys
+#   RATE=20             new generate requests per second over all clients (0 = closed
+#                       loop, as fast as answered). Every request has a callbackUrl, and
+#                       the outbound deliverer of this build handles at most one batch of
+#                       32 per 1 s tick per gateway (issue 21 "Callbacks must keep up"): a
+#                       higher rate leaves a backlog that cannot drain within WAIT
 #   UP_MIN=0.3 UP_MAX=2.5   seconds a gateway runs before it is killed (uniform)
 #   ERROR_RATE=0.05     share of upstream requests answered with an error (every endpoint)
 #   FAILURE_RATE=0.2    share of upstream tasks that end failed
@@ -40,6 +45,7 @@ source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-200}
 BACKEND=${BACKEND:-sqlite}
 CLIENTS=${CLIENTS:-6}
+RATE=${RATE:-20}
 UP_MIN=${UP_MIN:-0.3}
 UP_MAX=${UP_MAX:-2.5}
 ERROR_RATE=${ERROR_RATE:-0.05}
@@ -70,7 +76,7 @@ main() {
 
   local stop="$OUT/stop"
   start "$OUT/client.log" python3 "$HERE/chaos_client.py" --gateways "$(gateway_urls)" --key "$key" \
-    --clients "$CLIENTS" --callback "$HOOK_URL" --run-id "chaos$$" --acks "$OUT/acks.jsonl" \
+    --clients "$CLIENTS" --rate "$RATE" --callback "$HOOK_URL" --run-id "chaos$$" --acks "$OUT/acks.jsonl" \
     --stop-file "$stop" --give-up-after "$GIVE_UP"
   local client=$STARTED
   local t0=$SECONDS
@@ -107,9 +113,9 @@ main() {
   python3 "$HERE/check.py" "${CHECK_DB[@]}" --acks "$OUT/acks.jsonl" --hooks "$HOOK_LOG" \
     --wait "$WAIT" --json-out "$OUT/check.json" >"$OUT/check.txt" || rc=$?
   [ $rc -le 1 ] || die "check.py failed (rc $rc, see $OUT/check.txt)"
-  python3 - "$OUT" "$BACKEND" "$RUNS" "$kills" "$load_s" "$n_gw" "$GENMUX_VERSION" <<'PY'
+  python3 - "$OUT" "$BACKEND" "$RUNS" "$kills" "$load_s" "$n_gw" "$GENMUX_VERSION" "$RATE" "$CLIENTS" <<'PY'
 import json, sys
-out, backend, runs, kills, load_s, n_gw, version = sys.argv[1:]
+out, backend, runs, kills, load_s, n_gw, version, rate, clients = sys.argv[1:]
 check = json.load(open(f"{out}/check.json"))
 c = check["counts"]
 client = {}
@@ -122,7 +128,7 @@ rows = [
     ("backend", f"{backend} ({n_gw} gateway{'s' if n_gw != '1' else ''})"),
     ("genmux", version),
     ("kill -9 (runs)", f"{kills} of {runs}"),
-    ("load time", f"{load_s} s"),
+    ("load time", f"{load_s} s at {rate} new requests/s ({clients} clients)"),
     ("keys sent", c["keys_sent"]),
     ("acknowledged (200)", c["keys_answered_200"]),
     ("key outcomes", ", ".join(f"{k}: {v}" for k, v in c["key_outcomes"].items())),

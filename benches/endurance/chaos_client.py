@@ -40,6 +40,8 @@ def main() -> int:
     ap.add_argument("--acks", required=True, help="JSON-lines file of key outcomes")
     ap.add_argument("--stop-file", required=True, help="stop sending new keys once it exists")
     ap.add_argument("--model", default="kling-2.5-turbo")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="new keys per second over all clients (0 = as fast as answered)")
     ap.add_argument("--give-up-after", type=float, default=660.0,
                     help="seconds after --stop-file a key still unanswered is given up")
     args = ap.parse_args()
@@ -95,6 +97,10 @@ def main() -> int:
         parked: list[dict] = []
         stop_seen = None
         i = 0
+        # Pacing of new keys: this client's share of --rate, on a fixed schedule (a client
+        # that fell behind, e.g. during a restart, does not burst to catch up).
+        interval = args.clients / args.rate if args.rate > 0 else 0.0
+        next_new = time.monotonic()
         while True:
             now = time.monotonic()
             if stopped() and stop_seen is None:
@@ -103,7 +109,11 @@ def main() -> int:
             if due is not None:
                 parked.remove(due)
                 k = due
+            elif stop_seen is None and now < next_new:
+                time.sleep(min(next_new - now, 0.05))
+                continue
             elif stop_seen is None:
+                next_new = max(next_new + interval, now)
                 key = f"{args.run_id}-c{c}-{i}"
                 i += 1
                 k = {"key": key, "tries": 0, "server_errors": 0, "at": now, "body": json.dumps({

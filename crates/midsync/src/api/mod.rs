@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+mod body_schema;
 pub mod callbacks;
 pub mod error;
 pub mod generate;
