@@ -334,7 +334,9 @@ async fn cmd_load(a: LoadArgs) -> Result<(), String> {
         Some(rate) => {
             let every = a.report_every;
             if !(rate.is_finite() && rate > 0.0) {
-                return Err(format!("--rate {rate}: need a number of requests per second > 0"));
+                return Err(format!(
+                    "--rate {rate}: need a number of requests per second > 0"
+                ));
             }
             if !(every.is_finite() && every > 0.0) {
                 return Err(format!("--report-every {every}: need seconds > 0"));
@@ -354,7 +356,10 @@ async fn cmd_load(a: LoadArgs) -> Result<(), String> {
             )
             .await;
             for line in &r.intervals {
-                emit(&serde_json::to_string(line).map_err(|e| e.to_string())?, &a.out)?;
+                emit(
+                    &serde_json::to_string(line).map_err(|e| e.to_string())?,
+                    &a.out,
+                )?;
             }
             open = Some((rate, r.scheduled, r.late_starts));
             r.raw

@@ -270,7 +270,9 @@ mod tests {
                     let mut buf = vec![0u8; 4096];
                     let mut have = Vec::new();
                     loop {
-                        let Ok(n) = s.read(&mut buf).await else { return };
+                        let Ok(n) = s.read(&mut buf).await else {
+                            return;
+                        };
                         if n == 0 {
                             return;
                         }

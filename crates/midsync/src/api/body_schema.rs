@@ -239,11 +239,20 @@ mod tests {
         // nested objects and object lists, each closed
         let cc = &p["cameraControl"];
         assert_eq!(cc["additionalProperties"], json!(false));
-        assert_eq!(cc["properties"]["config"]["properties"]["pan"]["minimum"], json!(-10.0));
+        assert_eq!(
+            cc["properties"]["config"]["properties"]["pan"]["minimum"],
+            json!(-10.0)
+        );
         let dm = &p["dynamicMasks"]["items"];
         assert_eq!(dm["required"], json!(["mask", "trajectories"]));
-        assert_eq!(dm["properties"]["trajectories"]["items"]["properties"]["x"]["type"], json!("integer"));
-        assert!(p["images"]["items"]["pattern"].as_str().unwrap().contains("Tt"));
+        assert_eq!(
+            dm["properties"]["trajectories"]["items"]["properties"]["x"]["type"],
+            json!("integer")
+        );
+        assert!(p["images"]["items"]["pattern"]
+            .as_str()
+            .unwrap()
+            .contains("Tt"));
         // the rules the schema cannot say are named
         let d = s["description"].as_str().unwrap();
         assert!(d.contains("mutually exclusive"), "{d}");
@@ -263,11 +272,26 @@ mod tests {
             "AAA=",
             "AQ==",
         ] {
-            assert!(genmux_core::MediaInput::parse(v).is_ok(), "parser refuses {v}");
+            assert!(
+                genmux_core::MediaInput::parse(v).is_ok(),
+                "parser refuses {v}"
+            );
             assert!(re.is_match(v), "pattern refuses {v}");
         }
-        for v in ["", "AB==", "AAB=", "data:image/png;base64,AAAA", "ftp://x", "A", "AAAAA", "http://"] {
-            assert!(genmux_core::MediaInput::parse(v).is_err(), "parser takes {v}");
+        for v in [
+            "",
+            "AB==",
+            "AAB=",
+            "data:image/png;base64,AAAA",
+            "ftp://x",
+            "A",
+            "AAAAA",
+            "http://",
+        ] {
+            assert!(
+                genmux_core::MediaInput::parse(v).is_err(),
+                "parser takes {v}"
+            );
             assert!(!re.is_match(v), "pattern takes {v}");
         }
     }
@@ -307,7 +331,10 @@ mod tests {
         insert_model_bodies(&mut doc, catalog);
         let video = &doc["paths"]["/unified-video/generate"]["post"]["requestBody"]["content"]
             ["application/json"]["schema"];
-        let n_video = catalog.models().filter(|m| m.kind == MediaKind::Video).count();
+        let n_video = catalog
+            .models()
+            .filter(|m| m.kind == MediaKind::Video)
+            .count();
         assert_eq!(video["oneOf"].as_array().unwrap().len(), n_video);
         assert_eq!(
             video["discriminator"]["mapping"]["kling-2.5-turbo"],
@@ -316,7 +343,9 @@ mod tests {
         let image = &doc["paths"]["/unified-image/quote"]["post"]["requestBody"]["content"]
             ["application/json"]["schema"];
         assert!(image["discriminator"]["mapping"]["kling-image"].is_string());
-        assert!(image["discriminator"]["mapping"].get("kling-2.5-turbo").is_none());
+        assert!(image["discriminator"]["mapping"]
+            .get("kling-2.5-turbo")
+            .is_none());
         // operations absent from the document are not invented
         assert!(doc["paths"].get("/unified-video/quote").is_none());
         assert!(doc["components"]["schemas"]["ImageBody_kling-image"].is_object());

@@ -231,3 +231,34 @@ pub fn router() -> Router<AppState> {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_document_has_per_model_bodies_and_generate_errors() {
+        let doc = document();
+        for kind in ["video", "image"] {
+            for op in ["quote", "generate"] {
+                let body = &doc["paths"][format!("/unified-{kind}/{op}")]["post"]["requestBody"]
+                    ["content"]["application/json"]["schema"];
+                let refs = body["oneOf"].as_array().expect("oneOf the models");
+                assert!(!refs.is_empty(), "{kind} {op}");
+                for r in refs {
+                    let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                    assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+                }
+            }
+            let responses = &doc["paths"][format!("/unified-{kind}/generate")]["post"]["responses"];
+            for status in ["409", "502", "503", "504"] {
+                assert!(
+                    responses[status].is_object(),
+                    "{kind} generate: no {status}"
+                );
+            }
+        }
+        // the modifiers of ApiDoc still ran (serialized, then extended)
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+}
