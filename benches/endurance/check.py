@@ -45,7 +45,15 @@ QUERIES = {
     "idem": "SELECT account_id, route, idem_key, state, task_id FROM idempotency_keys",
     "outbox": "SELECT webhook_id, task_id, state, attempts FROM outbox",
 }
-INT_COLUMNS = {"points", "id", "amount", "balance_after", "balance", "attempts"}
+# Integer columns by query (psql's CSV is text; sqlite3 returns typed values).
+INT_COLUMNS = {
+    "tasks": {"points"},
+    "entries": {"id", "amount", "balance_after"},
+    "accounts": {"balance"},
+    "holds": {"points"},
+    "idem": set(),
+    "outbox": {"attempts"},
+}
 
 PROGRESS = """SELECT
   (SELECT COUNT(*) FROM tasks),
@@ -61,7 +69,9 @@ class Db:
     def __init__(self, sqlite_path: str | None, pg_url: str | None):
         self.sqlite_path, self.pg_url = sqlite_path, pg_url
 
-    def rows(self, sql: str) -> list[dict]:
+    def rows(self, name: str) -> list[dict]:
+        sql = QUERIES[name]
+        ints = INT_COLUMNS[name]
         if self.sqlite_path:
             con = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=30)
             try:
@@ -74,7 +84,7 @@ class Db:
                              check=True, capture_output=True, text=True).stdout
         rows = []
         for r in csv.DictReader(io.StringIO(out)):
-            rows.append({k: (None if v == "\\N" else int(v) if k in INT_COLUMNS else v)
+            rows.append({k: (None if v == "\\N" else int(v) if k in ints else v)
                          for k, v in r.items()})
         return rows
 
@@ -125,12 +135,12 @@ def read_jsonl(path: str | None) -> list[dict]:
 
 def check(db: Db, acks: list[dict], answered_ids: list[str], hooks: list[dict]) -> tuple[dict, list[str]]:
     v: list[str] = []
-    tasks = {t["id"]: t for t in db.rows(QUERIES["tasks"])}
-    entries = db.rows(QUERIES["entries"])
-    accounts = {a["id"]: a["balance"] for a in db.rows(QUERIES["accounts"])}
-    holds = {h["task_id"]: h for h in db.rows(QUERIES["holds"])}
-    idem = db.rows(QUERIES["idem"])
-    outbox = db.rows(QUERIES["outbox"])
+    tasks = {t["id"]: t for t in db.rows("tasks")}
+    entries = db.rows("entries")
+    accounts = {a["id"]: a["balance"] for a in db.rows("accounts")}
+    holds = {h["task_id"]: h for h in db.rows("holds")}
+    idem = db.rows("idem")
+    outbox = db.rows("outbox")
 
     # final
     by_status = Counter(t["status"] for t in tasks.values())
