@@ -1,6 +1,6 @@
 //! Closed-loop load: C connections, each sending its next request as soon as the previous
 //! answer is read (like wrk). Latency is measured per request from the first byte written
-//! to the last byte read.
+//! to the last byte read. (The open loop at a fixed rate is `openloop`.)
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub struct Template {
 }
 
 impl Template {
-    fn render(&self, n: u64, id: Option<&str>) -> Vec<u8> {
+    pub(crate) fn render(&self, n: u64, id: Option<&str>) -> Vec<u8> {
         let fill = |s: &str| {
             let mut out = s.replace("{n}", &n.to_string());
             if let Some(id) = id {
@@ -100,7 +100,7 @@ pub struct Phase {
     pub counter: Arc<AtomicU64>,
 }
 
-fn accepted(accept: &[u16], status: u16) -> bool {
+pub(crate) fn accepted(accept: &[u16], status: u16) -> bool {
     if accept.is_empty() {
         (200..300).contains(&status)
     } else {

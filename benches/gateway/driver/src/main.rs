@@ -3,7 +3,9 @@
 //! - `load`: closed-loop HTTP/1.1 keep-alive load on one target (1 connection for
 //!   sequential latency, N connections for throughput), with a unique `{n}` per request,
 //!   `{id}` from a list (status polls), latency percentiles, and the CPU time and RSS of
-//!   the target's process tree over the measured window. Prints one JSON object.
+//!   the target's process tree over the measured window. Prints one JSON object. With
+//!   `--rate`, an open loop instead: requests scheduled at fixed intervals, latency from
+//!   the scheduled time, one JSON line per `--report-every` interval before the totals.
 //! - `startup`: starts a command, polls a URL until the first HTTP answer, and reports the
 //!   time from spawn to that answer and the idle RSS after it.
 //! - `jwt`: prints a Kling API token (for calling the Kling simulator directly).
@@ -14,6 +16,7 @@
 mod http;
 mod jwt;
 mod load;
+mod openloop;
 mod procstat;
 mod sim;
 
@@ -93,9 +96,18 @@ struct LoadArgs {
     /// Concurrent keep-alive connections.
     #[arg(long, short = 'c', default_value_t = 1)]
     connections: usize,
-    /// Measured run length in seconds (closed loop).
+    /// Measured run length in seconds (closed loop; with --rate, how long requests are
+    /// scheduled for).
     #[arg(long, conflicts_with = "requests")]
     duration: Option<f64>,
+    /// Open loop: schedule this many requests per second (needs --duration); a free
+    /// connection of the -c pool takes each request at its scheduled time, and latency
+    /// is measured from that time (no coordinated omission). Without it: closed loop.
+    #[arg(long, requires = "duration", conflicts_with = "ids")]
+    rate: Option<f64>,
+    /// With --rate: seconds per reported interval (one JSON line each).
+    #[arg(long, default_value_t = 60.0, requires = "rate")]
+    report_every: f64,
     /// Measured run length in requests.
     #[arg(long)]
     requests: Option<u64>,
@@ -169,6 +181,13 @@ struct LoadReport {
     cpu_us_per_request: Option<f64>,
     rss_kib: Option<u64>,
     first_error: Option<String>,
+    /// Open loop only: the scheduled rate, requests scheduled and those sent late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_rps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_starts: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -310,7 +329,43 @@ async fn cmd_load(a: LoadArgs) -> Result<(), String> {
     }
     let pids = a.pid.map(procstat::tree);
     let cpu0 = pids.as_ref().map(|p| procstat::cpu_seconds(p));
-    let mut raw = load::run(phase(stop, true)).await;
+    let mut open = None;
+    let mut raw = match a.rate {
+        Some(rate) => {
+            let every = a.report_every;
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!(
+                    "--rate {rate}: need a number of requests per second > 0"
+                ));
+            }
+            if !(every.is_finite() && every > 0.0) {
+                return Err(format!("--report-every {every}: need seconds > 0"));
+            }
+            let r = openloop::run(
+                openloop::OpenLoop {
+                    template: template.clone(),
+                    connections: a.connections,
+                    rate,
+                    duration: Duration::from_secs_f64(a.duration.unwrap_or_default()),
+                    every: Duration::from_secs_f64(every),
+                    accept: a.accept.clone(),
+                    counter: counter.clone(),
+                    collect_field: a.collect_field.clone(),
+                },
+                &a.label,
+            )
+            .await;
+            for line in &r.intervals {
+                emit(
+                    &serde_json::to_string(line).map_err(|e| e.to_string())?,
+                    &a.out,
+                )?;
+            }
+            open = Some((rate, r.scheduled, r.late_starts));
+            r.raw
+        }
+        None => load::run(phase(stop, true)).await,
+    };
     let pids_after = a.pid.map(procstat::tree);
     let cpu1 = pids_after.as_ref().map(|p| procstat::cpu_seconds(p));
     let rss = pids_after.as_ref().map(|p| procstat::rss_kib(p));
@@ -340,6 +395,9 @@ async fn cmd_load(a: LoadArgs) -> Result<(), String> {
         cpu_us_per_request: cpu.filter(|_| ok > 0).map(|c| c * 1e6 / ok as f64),
         rss_kib: rss,
         first_error: raw.first_error,
+        target_rps: open.map(|o| o.0),
+        scheduled: open.map(|o| o.1),
+        late_starts: open.map(|o| o.2),
     };
     let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
     emit(&json, &a.out)?;

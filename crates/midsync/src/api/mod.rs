@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod auth;
+mod body_schema;
 pub mod callbacks;
 pub mod error;
 pub mod generate;

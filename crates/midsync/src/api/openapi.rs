@@ -187,7 +187,82 @@ impl Modify for CommonErrors {
 )]
 pub struct ApiDoc;
 
+/// The document as served: [`ApiDoc`] with the per-model `/quote` and `/generate` body
+/// schemas of the builtin catalog (`super::body_schema`), which utoipa's types cannot carry.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    super::body_schema::insert_model_bodies(&mut doc, genmux_core::Catalog::builtin());
+    add_generate_errors(&mut doc);
+    doc
+}
+
+/// What `/generate` answers besides its annotation's list (docs/api.md "Errors"), found by
+/// schemathesis (V4) once bodies were generated per model: 409 when the
+/// `Idempotency-Key`'s first request is still running or the `externalTaskId` is already
+/// used by a task of the account; 502/503/504 when no provider could take the task.
+fn add_generate_errors(doc: &mut serde_json::Value) {
+    let answers = [
+        ("409", "the Idempotency-Key's first request is still being processed, or the externalTaskId is already used by a task of this account"),
+        ("502", "the provider is unavailable, or the gateway's account with it refused; retry later"),
+        ("503", "the provider's rate or concurrency limit; retry after the `Retry-After` delay"),
+        ("504", "the provider timed out; retry later"),
+    ];
+    for path in ["~1unified-video~1generate", "~1unified-image~1generate"] {
+        if let Some(serde_json::Value::Object(r)) =
+            doc.pointer_mut(&format!("/paths/{path}/post/responses"))
+        {
+            for (status, description) in answers {
+                r.entry(status).or_insert_with(|| {
+                    serde_json::json!({
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    })
+                });
+            }
+        }
+    }
+}
+
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+    // Rendered once: the builtin catalog does not change while the process runs.
+    let doc = std::sync::Arc::new(document());
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_document_has_per_model_bodies_and_generate_errors() {
+        let doc = document();
+        for kind in ["video", "image"] {
+            for op in ["quote", "generate"] {
+                let body = &doc["paths"][format!("/unified-{kind}/{op}")]["post"]["requestBody"]
+                    ["content"]["application/json"]["schema"];
+                let refs = body["oneOf"].as_array().expect("oneOf the models");
+                assert!(!refs.is_empty(), "{kind} {op}");
+                for r in refs {
+                    let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                    assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+                }
+            }
+            let responses = &doc["paths"][format!("/unified-{kind}/generate")]["post"]["responses"];
+            for status in ["409", "502", "503", "504"] {
+                assert!(
+                    responses[status].is_object(),
+                    "{kind} generate: no {status}"
+                );
+            }
+        }
+        // the modifiers of ApiDoc still ran (serialized, then extended)
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
 }
