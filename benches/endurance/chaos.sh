@@ -90,6 +90,7 @@ main() {
     kill -0 "$client" 2>/dev/null || die "the load client exited early (see $OUT/client.log)"
     builtin kill -KILL "${GW_PID[$victim]}"
     wait "${GW_PID[$victim]}" 2>/dev/null || true
+    forget_pid "${GW_PID[$victim]}"
     kills=$((kills + 1))
     start_gateway "$victim" "${SERVE_DB[@]}"
     if ((run % 10 == 0 || run == RUNS)); then

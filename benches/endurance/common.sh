@@ -19,6 +19,14 @@ stop_pid() {
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   builtin kill -KILL "$pid" 2>/dev/null || true
 }
+# forget_pid PID: drops a pid that was killed and reaped from PIDS. The kernel reuses pids
+# (pid_max is 32768 here): cleanup must never signal a pid that now names another
+# process — a stale entry once stopped another job's compiler and simulator.
+forget_pid() {
+  local gone=$1 keep=() pid
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && [ "$pid" != "$gone" ] && keep+=("$pid"); done
+  PIDS=("${keep[@]:-}")
+}
 PG_DB=""
 cleanup() {
   local rc=$?
