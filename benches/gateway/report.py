@@ -117,6 +117,7 @@ def main():
         )
 
     startup = read_jsonl(os.path.join(a.run, "startup.jsonl"))
+    fsync = next(iter(read_jsonl(os.path.join(a.run, "fsync.jsonl"))), None)
 
     # issue 21: gateways sharing one PostgreSQL
     rep_load = read_jsonl(os.path.join(a.run, "replicas-load.jsonl"))
@@ -171,6 +172,23 @@ def main():
         top = max(scale, key=lambda x: x["tasks_in_flight"])
         check(f"memory per in-flight task at {top['tasks_in_flight']:,}", "<= 2 KB",
               top["bytes_per_task"], top["bytes_per_task"] is not None and top["bytes_per_task"] <= 2048)
+    # issue 21: generate within one fsync (+150 µs) of the floor, CPU within 4× the floor's
+    g, floor_gen = by_label.get("genmux-sqlite generate"), conc.get("floor unified generate")
+    if g and fsync and g["added_p50_us"] is not None:
+        goal = fsync["p50_us"] + 150
+        check("genmux-sqlite generate added p50 vs one fsync + 150 µs",
+              f"<= {goal:,.0f} µs", g["added_p50_us"], g["added_p50_us"] <= goal)
+    if g and floor_gen and g["cpu_us_per_request"] and floor_gen.get("cpu_us_per_request"):
+        ratio = g["cpu_us_per_request"] / floor_gen["cpu_us_per_request"]
+        check("genmux-sqlite generate CPU/req ÷ floor generate CPU/req", "<= 4",
+              round(ratio, 1), ratio <= 4)
+    portkey = by_label.get("portkey chat")
+    for backend, want in (("genmux-sqlite", 6), ("genmux-postgres", 4)):
+        gb = by_label.get(f"{backend} generate")
+        if gb and portkey and gb["rps"] and portkey["rps"]:
+            ratio = gb["rps"] / portkey["rps"]
+            check(f"{backend} generate req/s ÷ Portkey chat req/s", f">= {want}",
+                  round(ratio, 2), ratio >= want)
     one = next((r for r in replicas if r["gateways"] == 1), None)
     for r in replicas:
         if one and one["generate_rps"] and r["gateways"] > 1:
@@ -215,6 +233,7 @@ def main():
         "scale": scale,
         "startup": startup,
         "callbacks": callbacks,
+        "fsync": fsync,
         "replicas": replicas,
         "postgres_round_trips": round_trips,
         "targets_issue_8": verdicts,
@@ -252,6 +271,10 @@ def main():
                   f"p99 {fmt_us(s['generate_p99_us'])}, RSS idle {s['idle_rss_kib'] / 1024:.1f} MB → "
                   f"{s['rss_kib'] / 1024:.1f} MB = {fmt_num(s['bytes_per_task'])} B/task, "
                   f"errors {s['errors']}")
+    if fsync:
+        print()
+        print(f"Durable write floor on this disk ({fsync['label']}): p50 "
+              f"{fmt_us(fsync['p50_us'])}, p99 {fmt_us(fsync['p99_us'])}")
     if replicas:
         print()
         print("Replicas: N gateways on one PostgreSQL database, load spread across them")
@@ -290,7 +313,8 @@ def main():
                 f"{m:,.0f} B" if "memory" in v["target"] else
                 f"{m} MB" if "RSS" in v["target"] else
                 f"{m} ms" if "start" in v["target"] else
-                f"{m:.2f}" if "÷" in v["target"] else f"{m:,.0f}")
+                f"{m:.2f}" if "÷" in v["target"] else
+                fmt_us(m) if "fsync" in v["target"] else f"{m:,.0f}")
             print(f"  {'met ' if v['met'] else 'MISS'}  {v['target']}: {shown} (goal {v['goal']})")
     errs = [r for r in rows if r["errors"]]
     for r in errs:

@@ -345,6 +345,27 @@ profile() {
   PROFILE_PID=$!
 }
 
+# measure_fsync: the floor of a durable write on this disk, in the same run (issue 21):
+# 500 one-row SQLite commits in WAL mode with synchronous=FULL, as genmux's store opens
+# its file, each an fsync; the median goes to fsync.jsonl.
+measure_fsync() {
+  python3 - "$RUN/fsync.db" >>"$RUN/fsync.jsonl" <<'PY'
+import json, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
+c.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+took = []
+for n in range(500):
+    t = time.perf_counter()
+    c.execute("BEGIN IMMEDIATE"); c.execute("INSERT INTO t VALUES (?)", (n,)); c.execute("COMMIT")
+    took.append((time.perf_counter() - t) * 1e6)
+took.sort()
+print(json.dumps({"label": "sqlite commit (WAL, synchronous=FULL)", "p50_us": round(took[250], 1),
+                  "p99_us": round(took[494], 1)}))
+PY
+  rm -f "$RUN"/fsync.db*
+}
+
 measure_genmux() {
   measure_api "$1" "$GM_PID" "$GM_URL" "Authorization: Bearer $GM_KEY"
 }
@@ -666,6 +687,7 @@ main() {
   if want sqlite; then
     log "== genmux serve, SQLite (durable writes)"
     start_sim "$speed"
+    measure_fsync
     start_genmux genmux-sqlite "$RUN/data-sqlite"
     measure_genmux "genmux-sqlite"
     stop_all

@@ -125,8 +125,12 @@ pub struct AssetsConfig {
     pub fetch_timeout: Duration,
     /// How often the copier looks for due copies.
     pub tick: Duration,
-    /// Copy jobs leased per tick.
+    /// Most copy jobs leased at once.
     pub batch: u32,
+    /// Most copy jobs running at once; more are leased as these finish (issue 21: a batch
+    /// that waited for its slowest download held back every task behind it, and with it
+    /// the callbacks that wait for the copy). Each holds at most two 8 MiB parts in memory.
+    pub in_flight: usize,
     /// How long a copy lease lasts; a crashed or stopped worker's copies are taken over
     /// after it. It should outlast one download (`fetch_timeout`), or two workers may copy
     /// at once (harmless: both write the same object, one records it). Default 35 min.
@@ -150,6 +154,7 @@ impl Default for AssetsConfig {
             fetch_timeout: Duration::from_secs(1800),
             tick: Duration::from_secs(1),
             batch: 8,
+            in_flight: 16,
             lease_for: Duration::from_secs(35 * 60),
             link_ttl: Duration::from_secs(3600),
             sweep_every: Duration::from_secs(600),

@@ -318,32 +318,42 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One pass: lease due copy jobs and run them concurrently. Returns how many were leased.
-pub async fn copy_due(state: &AppState) -> Result<usize> {
-    let Some(blobs) = state.blobs().cloned() else {
-        return Ok(0);
-    };
+/// Leases up to `n` due copy jobs for this worker (none where results are not kept).
+pub async fn lease(state: &AppState, n: usize) -> Result<Vec<CopyJob>> {
+    if state.blobs().is_none() {
+        return Ok(Vec::new());
+    }
     let cfg = &state.config().assets;
-    let jobs = state
+    state
         .store()
         .assets
         .lease_copies(
             &state.config().worker_id,
             state.clock().now(),
-            cfg.batch,
+            u32::try_from(n).unwrap_or(u32::MAX),
             cfg.lease_for,
         )
-        .await?;
+        .await
+}
+
+/// Copies one leased job in its own span.
+pub async fn copy_leased(state: AppState, job: CopyJob) -> Result<()> {
+    let Some(blobs) = state.blobs().cloned() else {
+        return Ok(());
+    };
+    let span = tracing::info_span!("genmux.copy_assets", genmux.task = %job.task_id);
+    copy_job(&state, &blobs, job).instrument(span).await
+}
+
+/// One pass: lease up to a batch of due copy jobs, run them concurrently and wait for all
+/// of them. Returns how many were leased. (The engine's copier keeps a pipeline instead.)
+pub async fn copy_due(state: &AppState) -> Result<usize> {
+    let jobs = lease(state, state.config().assets.batch as usize).await?;
     Ok(crate::engine::run_leased(
         jobs,
         "copying a task's results",
         |j| j.task_id.clone(),
-        |job| {
-            let state = state.clone();
-            let blobs = blobs.clone();
-            let span = tracing::info_span!("genmux.copy_assets", genmux.task = %job.task_id);
-            async move { copy_job(&state, &blobs, job).await }.instrument(span)
-        },
+        |job| copy_leased(state.clone(), job),
     )
     .await)
 }

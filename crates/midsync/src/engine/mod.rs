@@ -153,7 +153,10 @@ async fn run_pipelined<T, L, LFut, W, WFut>(
             break;
         }
         let room = in_flight.saturating_sub(running.len());
-        if room == 0 {
+        // A lease is a write: while items are running, wait until enough slots are free
+        // for a lease of at least half a batch rather than leasing items one at a time.
+        let min_lease = (p.batch / 2).clamp(1, in_flight);
+        if room == 0 || (!running.is_empty() && room < min_lease) {
             tokio::select! {
                 _ = running.join_next() => {}
                 _ = stop.changed() => {}
@@ -255,25 +258,36 @@ impl Engine {
         if state.blobs().is_some() {
             // Issue 18: results copied into the blob store, and expired ones deleted.
             let copy_state = state.clone();
-            let copy_stop = stop.subscribe();
-            workers.push(tokio::spawn(run_loop(
+            let assets = &state.config().assets;
+            let copier = run_pipelined(
                 stop.subscribe(),
-                state.config().assets.tick,
-                "copier",
-                move || {
-                    let s = copy_state.clone();
-                    let mut stop = copy_stop.clone();
-                    // A download may take up to `assets.fetch_timeout`: shutdown does not
-                    // wait for it. The copy's lease expires and a later start (or another
-                    // replica) copies it again into the same object.
-                    async move {
-                        tokio::select! {
-                            n = crate::assets::copy::copy_due(&s) => n,
-                            _ = stop.wait_for(|stopped| *stopped) => Ok(0),
-                        }
+                Pipeline {
+                    name: "copying a task's results",
+                    tick: assets.tick,
+                    batch: assets.batch as usize,
+                    in_flight: assets.in_flight,
+                },
+                {
+                    let s = state.clone();
+                    move |n| {
+                        let s = s.clone();
+                        async move { crate::assets::copy::lease(&s, n).await }
                     }
                 },
-            )));
+                |j| j.task_id.clone(),
+                move |job| crate::assets::copy::copy_leased(copy_state.clone(), job),
+            );
+            let mut copy_stop = stop.subscribe();
+            workers.push(tokio::spawn(async move {
+                // A download may take up to `assets.fetch_timeout`: shutdown does not wait
+                // for it — dropping the pipeline aborts the copies in flight. Their leases
+                // expire and a later start (or another replica) copies them again into the
+                // same objects.
+                tokio::select! {
+                    _ = copier => {}
+                    _ = copy_stop.wait_for(|stopped| *stopped) => {}
+                }
+            }));
             let sweep_state = state.clone();
             workers.push(tokio::spawn(run_loop(
                 stop.subscribe(),
