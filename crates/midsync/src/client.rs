@@ -118,6 +118,12 @@ impl MidsyncClient {
     /// read more of it than the snapshot (the upstream's `pointsCharged`).
     pub async fn status_body(&self, kind: MediaKind, task_id: &str) -> Result<Vec<u8>> {
         let url = self.url(&[mapping::kind_prefix(kind), task_id, "status"])?;
+        self.get_ok(url).await
+    }
+
+    /// `GET url` with our key and the trace context: the 2xx body, or the upstream's error
+    /// mapped by its status and body (Retry-After kept).
+    async fn get_ok(&self, url: Url) -> Result<Vec<u8>> {
         let resp = self
             .http
             .get(url)
@@ -140,22 +146,7 @@ impl MidsyncClient {
 
     /// `GET {link_page}` (a kept result's `…/link`): the signed link it answers.
     pub async fn signed_link(&self, link_page: &Url) -> Result<String> {
-        let resp = self
-            .http
-            .get(link_page.clone())
-            .bearer_auth(&self.api_key)
-            .send()
-            .await
-            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
-        let status = resp.status().as_u16();
-        let after = retry_after(resp.headers());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
-        if !(200..300).contains(&status) {
-            return Err(mapping::error_from_response(status, &bytes, after, false));
-        }
+        let bytes = self.get_ok(link_page.clone()).await?;
         serde_json::from_slice::<Value>(&bytes)
             .ok()
             .and_then(|v| v["url"].as_str().map(str::to_string))
@@ -167,23 +158,7 @@ impl MidsyncClient {
     /// `GET /unified-{video,image}/models`: the upstream's catalog document.
     pub async fn models(&self, kind: MediaKind) -> Result<Value> {
         let url = self.url(&[mapping::kind_prefix(kind), "models"])?;
-        let resp = self
-            .http
-            .get(url)
-            .headers(genmux_core::telemetry::trace_headers())
-            .bearer_auth(&self.api_key)
-            .send()
-            .await
-            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
-        let status = resp.status().as_u16();
-        let after = retry_after(resp.headers());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(PROVIDER_ID, e, false))?;
-        if !(200..300).contains(&status) {
-            return Err(mapping::error_from_response(status, &bytes, after, false));
-        }
+        let bytes = self.get_ok(url).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::internal(format!("upstream models answer is not JSON: {e}"))
                 .with_provider(PROVIDER_ID)

@@ -319,7 +319,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Leases up to `n` due copy jobs for this worker (none where results are not kept).
-pub async fn lease(state: &AppState, n: usize) -> Result<Vec<CopyJob>> {
+pub async fn lease(state: AppState, n: usize) -> Result<Vec<CopyJob>> {
     if state.blobs().is_none() {
         return Ok(Vec::new());
     }
@@ -348,7 +348,7 @@ pub async fn copy_leased(state: AppState, job: CopyJob) -> Result<()> {
 /// One pass: lease up to a batch of due copy jobs, run them concurrently and wait for all
 /// of them. Returns how many were leased. (The engine's copier keeps a pipeline instead.)
 pub async fn copy_due(state: &AppState) -> Result<usize> {
-    let jobs = lease(state, state.config().assets.batch as usize).await?;
+    let jobs = lease(state.clone(), state.config().assets.batch as usize).await?;
     Ok(crate::engine::run_leased(
         jobs,
         "copying a task's results",

@@ -180,7 +180,7 @@ pub async fn deliver(state: &AppState, d: Delivery) -> Result<()> {
 }
 
 /// Leases up to `n` due deliveries for this worker.
-pub async fn lease(state: &AppState, n: usize) -> Result<Vec<Delivery>> {
+pub async fn lease(state: AppState, n: usize) -> Result<Vec<Delivery>> {
     let cfg = &state.config().delivery;
     state
         .store()
@@ -214,7 +214,7 @@ pub async fn deliver_leased(state: AppState, d: Delivery) -> Result<()> {
 /// One pass: lease up to a batch of due deliveries, attempt them concurrently and wait for
 /// all of them. Returns how many. (The engine's deliverer keeps a pipeline instead.)
 pub async fn deliver_due(state: &AppState) -> Result<usize> {
-    let due = lease(state, state.config().delivery.batch as usize).await?;
+    let due = lease(state.clone(), state.config().delivery.batch as usize).await?;
     Ok(super::run_leased(
         due,
         "recording a delivery",

@@ -186,6 +186,29 @@ async fn run_pipelined<T, L, LFut, W, WFut>(
     while running.join_next().await.is_some() {}
 }
 
+/// [`run_pipelined`] of one worker of `state`: `lease` and `work` are its functions.
+fn pipeline_over<T, LFut, WFut>(
+    state: &AppState,
+    stop: watch::Receiver<bool>,
+    p: Pipeline,
+    lease: fn(AppState, usize) -> LFut,
+    id: fn(&T) -> String,
+    work: fn(AppState, T) -> WFut,
+) -> impl std::future::Future<Output = ()>
+where
+    LFut: std::future::Future<Output = genmux_core::Result<Vec<T>>>,
+    WFut: std::future::Future<Output = genmux_core::Result<()>> + Send + 'static,
+{
+    let (leasing, working) = (state.clone(), state.clone());
+    run_pipelined(
+        stop,
+        p,
+        move |n| lease(leasing.clone(), n),
+        id,
+        move |item| work(working.clone(), item),
+    )
+}
+
 impl Engine {
     /// Starts the poller, the deliverer, the repair sweep (which runs at once, then every
     /// `repair_every`) and, on PostgreSQL, the follower of key revocations made by other
@@ -194,9 +217,9 @@ impl Engine {
     /// due.
     pub fn spawn(state: AppState) -> Engine {
         let (stop, rx) = watch::channel(false);
-        let poll_state = state.clone();
         let poll = &state.config().poll;
-        let poller = tokio::spawn(run_pipelined(
+        let poller = tokio::spawn(pipeline_over(
+            &state,
             rx.clone(),
             Pipeline {
                 name: "polling a task",
@@ -204,19 +227,13 @@ impl Engine {
                 batch: poll.batch as usize,
                 in_flight: poll.in_flight,
             },
-            {
-                let s = state.clone();
-                move |n| {
-                    let s = s.clone();
-                    async move { poller::lease(&s, n).await }
-                }
-            },
+            poller::lease,
             |t| t.id.clone(),
-            move |task| poller::poll_leased(poll_state.clone(), task),
+            poller::poll_leased,
         ));
-        let deliver_state = state.clone();
         let delivery = &state.config().delivery;
-        let deliverer = tokio::spawn(run_pipelined(
+        let deliverer = tokio::spawn(pipeline_over(
+            &state,
             rx,
             Pipeline {
                 name: "recording a delivery",
@@ -224,15 +241,9 @@ impl Engine {
                 batch: delivery.batch as usize,
                 in_flight: delivery.in_flight,
             },
-            {
-                let s = state.clone();
-                move |n| {
-                    let s = s.clone();
-                    async move { delivery::lease(&s, n).await }
-                }
-            },
+            delivery::lease,
             |d| d.webhook_id.clone(),
-            move |d| delivery::deliver_leased(deliver_state.clone(), d),
+            delivery::deliver_leased,
         ));
         let repair_state = state.clone();
         let repairer = tokio::spawn(run_loop(
@@ -257,9 +268,9 @@ impl Engine {
         let mut workers = vec![poller, deliverer, repairer, gauges];
         if state.blobs().is_some() {
             // Issue 18: results copied into the blob store, and expired ones deleted.
-            let copy_state = state.clone();
             let assets = &state.config().assets;
-            let copier = run_pipelined(
+            let copier = pipeline_over(
+                &state,
                 stop.subscribe(),
                 Pipeline {
                     name: "copying a task's results",
@@ -267,15 +278,9 @@ impl Engine {
                     batch: assets.batch as usize,
                     in_flight: assets.in_flight,
                 },
-                {
-                    let s = state.clone();
-                    move |n| {
-                        let s = s.clone();
-                        async move { crate::assets::copy::lease(&s, n).await }
-                    }
-                },
+                crate::assets::copy::lease,
                 |j| j.task_id.clone(),
-                move |job| crate::assets::copy::copy_leased(copy_state.clone(), job),
+                crate::assets::copy::copy_leased,
             );
             let mut copy_stop = stop.subscribe();
             workers.push(tokio::spawn(async move {

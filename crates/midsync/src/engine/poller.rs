@@ -247,7 +247,7 @@ async fn await_callback(state: &AppState, task: TaskRecord, age: Duration) -> Re
 }
 
 /// Leases up to `n` tasks whose poll is due for this worker.
-pub async fn lease(state: &AppState, n: usize) -> Result<Vec<TaskRecord>> {
+pub async fn lease(state: AppState, n: usize) -> Result<Vec<TaskRecord>> {
     let cfg = &state.config().poll;
     state
         .store()
@@ -274,7 +274,7 @@ pub async fn poll_leased(state: AppState, task: TaskRecord) -> Result<()> {
 /// One pass: lease up to a batch of due tasks, poll them concurrently and wait for all of
 /// them. Returns how many were leased. (The engine's poller keeps a pipeline instead.)
 pub async fn poll_due(state: &AppState) -> Result<usize> {
-    let tasks = lease(state, state.config().poll.batch as usize).await?;
+    let tasks = lease(state.clone(), state.config().poll.batch as usize).await?;
     Ok(super::run_leased(
         tasks,
         "polling a task",
