@@ -825,6 +825,12 @@ impl TaskStore for Twisted {
         }
         self.inner.record_submission(task_id, submission).await
     }
+    async fn settle(
+        &self,
+        settlement: genmux_store::Settlement,
+    ) -> genmux_core::Result<genmux_store::Settled> {
+        self.inner.settle(settlement).await
+    }
     async fn retarget_unsubmitted(
         &self,
         task_id: &str,

@@ -36,6 +36,9 @@ use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 const MAX_BATCH_WRITES: usize = 64;
 /// Longest a batch stays open under sustained load: bounds the wait of its first write.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(5);
+/// Prepared statements [`GroupWriter::write_direct`] keeps (one per distinct write
+/// statement; rusqlite's default of 16 is fewer than the store's hot writes).
+const DIRECT_STATEMENTS: usize = 128;
 
 /// The outcome of a batch's `COMMIT`, shared by its writes (`None` while it is open).
 type BatchResult = Option<Result<(), Arc<str>>>;
@@ -46,9 +49,16 @@ pub(crate) struct GroupWriter {
     /// Writes queued for the connection: while any is, a finishing write leaves the batch
     /// open for it.
     queued: AtomicUsize,
+    /// [`MAX_BATCH_AGE`], longer in tests that must keep a batch open on a loaded machine.
+    max_batch_age: Duration,
 }
 
 struct WriterState {
+    /// The writer connection as rusqlite sees it ([`GroupWriter::write_direct`]), made
+    /// once from `conn`'s handle. Declared before `conn` so that it is dropped first: its
+    /// cached statements are finalized before sqlx closes the handle (sqlx's close fails
+    /// on statements left open).
+    direct: Option<rusqlite::Connection>,
     /// `None` once the store is closed.
     conn: Option<SqliteConnection>,
     batch: Option<Batch>,
@@ -92,14 +102,20 @@ enum End {
 
 impl GroupWriter {
     pub(crate) fn new(conn: SqliteConnection) -> Arc<Self> {
+        Self::with_max_batch_age(conn, MAX_BATCH_AGE)
+    }
+
+    fn with_max_batch_age(conn: SqliteConnection, max_batch_age: Duration) -> Arc<Self> {
         Arc::new(GroupWriter {
             state: Arc::new(Mutex::new(WriterState {
+                direct: None,
                 conn: Some(conn),
                 batch: None,
                 savepoint: Savepoint::None,
                 begin_in_doubt: false,
             })),
             queued: AtomicUsize::new(0),
+            max_batch_age,
         })
     }
 
@@ -145,6 +161,145 @@ impl GroupWriter {
         Ok(tx)
     }
 
+    /// Runs one write — `f`'s statements — in the batch, in one hand-off: `f` runs on the
+    /// writer connection's handle through rusqlite while sqlx's thread for it is parked
+    /// (`lock_handle`), inside its own savepoint, so its statements cost no round trip
+    /// each to that thread and no rescheduling of this task between them (issue 21: those
+    /// hand-offs, not SQLite, were most of a generate's writer time). Opening a batch
+    /// (`BEGIN IMMEDIATE`, which may wait for another process's lock) and its `COMMIT`
+    /// (the fsync) still run on sqlx's thread. Returns once the batch is durable, like
+    /// [`WriteTx::commit`]; `f`'s error is returned after the batch is durable too (what it
+    /// read of the others is then durable), and its statements are rolled back.
+    ///
+    /// `f` is synchronous: a caller cancelled while waiting never stops it half-way.
+    pub(crate) async fn write_direct<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&rusqlite::Connection) -> genmux_core::Result<T>,
+    ) -> genmux_core::Result<T> {
+        use crate::db_error::db;
+        let queued = Queued::new(self.clone());
+        let mut state = self.state.clone().lock_owned().await;
+        queued.served();
+        state.conn().map_err(|e| db("beginning a write", e))?;
+        if state.savepoint != Savepoint::None {
+            // Left by a write dropped where no runtime could end it.
+            if rollback_savepoint(&mut state).await.is_err() {
+                fail_batch(&mut state, "an abandoned write could not be rolled back").await;
+            }
+        }
+        if state.batch.is_none() {
+            if state.begin_in_doubt {
+                let conn = state.conn().map_err(|e| db("beginning a write", e))?;
+                let _ = exec(conn, "ROLLBACK").await;
+            }
+            state.begin_in_doubt = true;
+            let conn = state.conn().map_err(|e| db("beginning a write", e))?;
+            exec(conn, "BEGIN IMMEDIATE")
+                .await
+                .map_err(|e| db("beginning a write", e))?;
+            state.begin_in_doubt = false;
+            state.batch = Some(Batch {
+                writes: 0,
+                opened: Instant::now(),
+                done: watch::channel(None).0,
+            });
+        }
+        let (result, ended) = {
+            let WriterState {
+                direct,
+                conn,
+                savepoint,
+                ..
+            } = &mut *state;
+            let conn = conn
+                .as_mut()
+                .ok_or_else(|| db("beginning a write", sqlx::Error::PoolClosed))?;
+            let mut handle = conn
+                .lock_handle()
+                .await
+                .map_err(|e| db("taking the writer connection", e))?;
+            // From here to the end of the block nothing awaits: the write cannot be cut
+            // short by a cancelled caller.
+            let db = match direct {
+                Some(db) => db,
+                None => {
+                    // SAFETY: the handle is sqlx's open connection, which outlives `direct`
+                    // (dropped first, see `WriterState`); rusqlite does not close a handle it
+                    // does not own; and `direct` is used only while `lock_handle` keeps sqlx's
+                    // thread off the connection, here and in `close`.
+                    let made = unsafe {
+                        rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr())
+                    }
+                    .map_err(|e| crate::direct::error("opening the writer connection", e))?;
+                    made.set_prepared_statement_cache_capacity(DIRECT_STATEMENTS);
+                    direct.insert(made)
+                }
+            };
+            let result = match db.execute_batch("SAVEPOINT w") {
+                Ok(()) => {
+                    // Should `f` panic, the next write finds the savepoint and rolls it back.
+                    *savepoint = Savepoint::Set;
+                    f(db)
+                }
+                Err(e) => Err(crate::direct::error("beginning a write", e)),
+            };
+            let end = if result.is_ok() {
+                "RELEASE w"
+            } else {
+                "ROLLBACK TO w; RELEASE w"
+            };
+            // SQLite may have rolled the whole transaction back by itself (a full disk, an
+            // I/O error): then the batch is lost, not only this write.
+            let ended = db.execute_batch(end).is_ok() && !db.is_autocommit();
+            *savepoint = Savepoint::None;
+            drop(handle);
+            (result, ended)
+        };
+        if !ended {
+            fail_batch(&mut state, "the transaction was lost while a write ended").await;
+            return Err(result.err().unwrap_or_else(|| {
+                genmux_core::Error::new(
+                    genmux_core::ErrorKind::ProviderUnavailable,
+                    "store: the write's batch was lost before it was committed; nothing of it was kept",
+                )
+            }));
+        }
+        // The batch this write ran in (opened above or joined; only this write's own
+        // `fail_batch` could have ended it, and that returned).
+        let Some(batch) = state.batch.as_mut() else {
+            return Err(db(
+                "committing a write",
+                abandoned("the write's batch was not open"),
+            ));
+        };
+        batch.writes += 1;
+        let done = batch.done.subscribe();
+        if commit_due(self, &state, 0) {
+            // Spawned: a cancelled caller cannot cut the `COMMIT` short, and the batch's
+            // other writes are told its outcome.
+            tokio::spawn(async move {
+                let mut state = state;
+                commit_batch(&mut state).await;
+            });
+        } else {
+            drop(state);
+        }
+        let mut done = done;
+        let outcome = done.wait_for(Option::is_some).await.map_err(|_| {
+            db(
+                "committing a write",
+                abandoned("the batch was dropped before it was committed"),
+            )
+        })?;
+        match outcome.clone() {
+            Some(Err(msg)) => Err(genmux_core::Error::new(
+                genmux_core::ErrorKind::ProviderUnavailable,
+                format!("store: committing a write: {msg}; nothing of it was kept"),
+            )),
+            _ => result,
+        }
+    }
+
     /// Commits an open batch nobody is queued to join (a queued write was cancelled).
     async fn flush(self: Arc<Self>) {
         let mut state = self.state.clone().lock_owned().await;
@@ -161,6 +316,13 @@ impl GroupWriter {
         let closing = tokio::spawn(async move {
             let mut state = state.lock_owned().await;
             commit_batch(&mut state).await;
+            let WriterState { direct, conn, .. } = &mut *state;
+            if let (Some(conn), true) = (conn.as_mut(), direct.is_some()) {
+                // Finalize rusqlite's cached statements while sqlx's thread is parked.
+                if let Ok(_handle) = conn.lock_handle().await {
+                    *direct = None;
+                }
+            }
             if let Some(conn) = state.conn.take() {
                 let _ = sqlx::Connection::close(conn).await;
             }
@@ -326,7 +488,7 @@ fn commit_due(writer: &GroupWriter, state: &WriterState, adding: usize) -> bool 
     state.batch.as_ref().is_some_and(|b| {
         writer.queued.load(Ordering::SeqCst) == 0
             || b.writes + adding >= MAX_BATCH_WRITES
-            || b.opened.elapsed() >= MAX_BATCH_AGE
+            || b.opened.elapsed() >= writer.max_batch_age
     })
 }
 
@@ -439,7 +601,9 @@ mod tests {
             .await
             .unwrap();
         exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
-        GroupWriter::new(conn)
+        // A batch held open by a queued write must not be committed for its age while a
+        // loaded machine runs the test slowly.
+        GroupWriter::with_max_batch_age(conn, Duration::from_secs(600))
     }
 
     async fn insert(w: &mut WriteTx, x: i64) {
@@ -508,6 +672,112 @@ mod tests {
             .unwrap();
         check.rollback().await.unwrap();
         assert_eq!(rows, vec![3]);
+        w.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn direct_insert(c: &rusqlite::Connection, x: i64) -> genmux_core::Result<()> {
+        crate::direct::Direct(c).execute("inserting", "INSERT INTO t (x) VALUES ($1)", &[&x])?;
+        Ok(())
+    }
+
+    async fn rows(w: &Arc<GroupWriter>) -> Vec<i64> {
+        let mut check = w.begin().await.unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(check.conn())
+            .await
+            .unwrap();
+        check.rollback().await.unwrap();
+        rows
+    }
+
+    /// Direct writes join the batch of sqlx writes; one that fails is rolled back alone
+    /// (its statements before the failure included), and every other write of the batch is
+    /// committed once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn direct_writes_share_the_batch_and_a_failed_one_is_rolled_back_alone() {
+        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let failing = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.write_direct(|c| {
+                    direct_insert(c, 2)?;
+                    Err::<(), _>(genmux_core::Error::invalid("refused after a statement"))
+                })
+                .await
+            }
+        });
+        let ok = tokio::spawn({
+            let w = w.clone();
+            async move { w.write_direct(|c| direct_insert(c, 3)).await }
+        });
+        // Both queue behind the first write, so they join its batch.
+        while w.queued.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.unwrap();
+        let failed = failing.await.unwrap();
+        assert_eq!(
+            failed.unwrap_err().kind(),
+            genmux_core::ErrorKind::InvalidRequest,
+            "the write's own error"
+        );
+        ok.await.unwrap().unwrap();
+        let many: Vec<_> = (10..60)
+            .map(|x| {
+                let w = w.clone();
+                tokio::spawn(async move { w.write_direct(|c| direct_insert(c, x)).await })
+            })
+            .collect();
+        for m in many {
+            m.await.unwrap().unwrap();
+        }
+        let mut want = vec![1, 3];
+        want.extend(10..60);
+        assert_eq!(rows(&w).await, want);
+        w.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// SQLite rolling the transaction back under a direct write (as after a full disk)
+    /// fails that write and the writes of its batch; the next write starts clean.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_lost_under_a_direct_write_fails_its_batch() {
+        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let lost = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.write_direct(|c| {
+                    direct_insert(c, 2)?;
+                    c.execute_batch("ROLLBACK")
+                        .map_err(|e| crate::direct::error("rolling back", e))
+                })
+                .await
+            }
+        });
+        while w.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let first = tokio::spawn(first.commit());
+        assert!(lost.await.unwrap().is_err(), "its transaction is gone");
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), first)
+                .await
+                .expect("no hang")
+                .unwrap()
+                .is_err(),
+            "the first write was in the lost transaction"
+        );
+        w.write_direct(|c| direct_insert(c, 3)).await.unwrap();
+        assert_eq!(rows(&w).await, vec![3]);
         w.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }

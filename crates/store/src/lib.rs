@@ -27,6 +27,7 @@
 pub mod accounts;
 pub mod assets;
 mod db_error;
+mod direct;
 pub mod gauges;
 mod group_commit;
 pub mod idempotency;
@@ -57,8 +58,8 @@ pub use keys::{ApiKey, AuditAction, AuditEvent, CreatedKey, KeyStore, NewKey, Re
 pub use ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 pub use outbox::{Delivery, DeliveryState, DisabledEndpoint, GiveUpReason, NewDelivery, Outbox};
 pub use task::{
-    NewTask, Page, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskUpdate,
-    TaskUpdateOutcome,
+    NewTask, Page, Settled, Settlement, SubmissionRecord, TaskPage, TaskQuery, TaskRecord,
+    TaskStore, TaskUpdate, TaskUpdateOutcome,
 };
 pub use usage::{ModelUsage, UsageLogs, UsageQuery, UsageRecord, UsageStore, UsageSummary};
 

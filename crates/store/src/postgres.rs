@@ -102,6 +102,15 @@ async fn begin_write(b: &Backend) -> Result<WriteTx> {
     Ok(WriteTx::Tx(tx))
 }
 
+/// PostgreSQL runs the shared statements through sqlx (each its own round trip on one
+/// pooled connection): no write takes SQLite's rusqlite path, so always `None`.
+async fn direct<T>(
+    _b: &Backend,
+    _f: impl FnOnce(crate::direct::Direct<'_>) -> Result<T> + Send,
+) -> Option<Result<T>> {
+    None
+}
+
 /// A write whose statements need no transaction of their own: autocommit on a pooled
 /// connection, committed statement by statement.
 async fn write_once(b: &Backend) -> Result<WriteTx> {
@@ -188,6 +197,9 @@ async fn listen_for_revocations(
 /// The backend as OpenTelemetry names it (`db.system.name`), on the store's spans.
 const DB_SYSTEM: &str = "postgresql";
 
+mod write {
+    include!("sql/write.rs");
+}
 mod tasks {
     include!("sql/tasks.rs");
 }

@@ -508,3 +508,42 @@ impl TryFrom<AssetRow> for crate::assets::AssetRecord {
         })
     }
 }
+
+/// `from_rusqlite` for row structs the SQLite writer reads through rusqlite
+/// ([`crate::direct`]): each field from the column of its name, as `sqlx::FromRow` does.
+macro_rules! from_rusqlite {
+    ($($row:ident { $($field:ident),* $(,)? })*) => {$(
+        impl $row {
+            pub(crate) fn from_rusqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok($row { $($field: r.get(stringify!($field))?),* })
+            }
+        }
+        impl crate::direct::DirectRow for $row {
+            fn from_rusqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                $row::from_rusqlite(r)
+            }
+        }
+    )*};
+}
+
+from_rusqlite! {
+    TaskRow {
+        id, account_id, api_key_id, model, operation, provider, provider_task_id,
+        provider_model, status, points, request, assets, error, callback_url, callback_token,
+        project_id, external_task_id, created_at, updated_at, next_poll_at, poll_attempts,
+        lease_owner, lease_expires_at, caller_external_id, upstream_error, trace_context,
+    }
+    HoldRow { task_id, account_id, points, state, created_at, resolved_at }
+    DeliveryRow {
+        webhook_id, task_id, account_id, url, body, state, attempts, next_attempt_at,
+        last_error, lease_owner, lease_expires_at, created_at, finished_at,
+    }
+    CopyRow {
+        task_id, account_id, report, state, attempts, next_attempt_at, deadline_at,
+        last_error, lease_owner, lease_expires_at, created_at, finished_at,
+    }
+    AssetRow {
+        id, task_id, account_id, idx, kind, upstream_url, state, blob_key, content_type,
+        size_bytes, sha256, created_at, stored_at, expires_at,
+    }
+}

@@ -10,6 +10,7 @@
 //! Leasing is one `UPDATE … RETURNING` statement, which is atomic on its own.
 
 use crate::db_error::db;
+use crate::direct::Direct;
 use crate::group_commit::{self, GroupWriter};
 use genmux_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -155,6 +156,53 @@ async fn begin_write(b: &Backend) -> Result<WriteTx> {
     }
 }
 
+/// Runs one write's statements through rusqlite on the writer connection, in one hand-off
+/// to it ([`GroupWriter::write_direct`], issue 21); on SQLite always `Some`. The writes
+/// of the request path go this way; the others run their statements through sqlx.
+async fn direct<T>(
+    b: &Backend,
+    f: impl FnOnce(Direct<'_>) -> Result<T> + Send,
+) -> Option<Result<T>> {
+    Some(match &b.writer {
+        Writer::Group(w) => w.write_direct(|c| f(Direct(c))).await,
+        Writer::Pooled(_) => direct_pooled(b, f).await,
+    })
+}
+
+/// [`direct`] on an in-memory database: the write is its own transaction on the pool's
+/// one connection.
+async fn direct_pooled<T>(
+    b: &Backend,
+    f: impl FnOnce(Direct<'_>) -> Result<T> + Send,
+) -> Result<T> {
+    let mut tx = begin_write(b).await?;
+    let result = {
+        let mut handle = tx
+            .conn()
+            .lock_handle()
+            .await
+            .map_err(|e| db("taking the writer connection", e))?;
+        // SAFETY: the handle is the open pool connection of `tx`, which outlives `conn`;
+        // rusqlite does not close a handle it does not own; `conn` is dropped (its
+        // statements finalized) before `handle` lets sqlx's thread use the connection again.
+        let conn = unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+            .map_err(|e| crate::direct::error("opening the writer connection", e))?;
+        let result = f(Direct(&conn));
+        drop(conn);
+        result
+    };
+    match result {
+        Ok(v) => {
+            tx.commit().await.map_err(|e| db("committing a write", e))?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.rollback().await.map_err(|re| db("rolling back", re))?;
+            Err(e)
+        }
+    }
+}
+
 /// A write whose statements need no transaction of their own (on PostgreSQL they run in
 /// autocommit); on SQLite every write goes through the one writer.
 async fn write_once(b: &Backend) -> Result<WriteTx> {
@@ -173,6 +221,9 @@ async fn revocation_feed(
 /// The backend as OpenTelemetry names it (`db.system.name`), on the store's spans.
 const DB_SYSTEM: &str = "sqlite";
 
+mod write {
+    include!("sql/write.rs");
+}
 mod tasks {
     include!("sql/tasks.rs");
 }

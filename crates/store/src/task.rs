@@ -258,6 +258,37 @@ pub struct TaskPage {
     pub total: u64,
 }
 
+/// A final report applied to a task: its hold resolved, and — when the hold ends as asked —
+/// its usage, its callback and its final state, all in one write where the backend can
+/// ([`TaskStore::settle`], issue 21: one durable commit instead of four).
+#[derive(Clone, Debug)]
+pub struct Settlement {
+    /// The task.
+    pub task_id: String,
+    /// What its hold is to become: `Posted` for a success, `Voided` otherwise.
+    pub hold: crate::HoldState,
+    /// Appended when the hold ends as asked (a success's usage row).
+    pub usage: Option<crate::UsageRecord>,
+    /// Queued when the hold ends as asked (the caller's callback, carrying the final state).
+    pub delivery: Option<crate::NewDelivery>,
+    /// Applied when the hold ends as asked.
+    pub update: TaskUpdate,
+    /// Set when the task's results were copied (issue 18): its copy job is closed as done
+    /// at this time, with the rest.
+    pub copy_done_at: Option<OffsetDateTime>,
+}
+
+/// What [`TaskStore::settle`] did.
+#[derive(Clone, Debug)]
+pub struct Settled {
+    /// The hold after the call (resolved now, or earlier).
+    pub resolution: crate::Resolution,
+    /// The task update's outcome when the hold ends as asked; `None` when an earlier
+    /// settlement resolved it the other way: then nothing else was written, and the caller
+    /// decides what the task becomes.
+    pub outcome: Option<TaskUpdateOutcome>,
+}
+
 /// Where tasks are kept.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
@@ -280,6 +311,13 @@ pub trait TaskStore: Send + Sync {
         task_id: &str,
         submission: SubmissionRecord,
     ) -> Result<Option<TaskRecord>>;
+
+    /// Applies a final report ([`Settlement`]): resolves the task's hold to
+    /// `settlement.hold` (once: a hold resolved earlier stays as it is); when the hold then
+    /// is in that state, appends the usage row, queues the callback, closes the copy job and
+    /// applies the update — atomically on SQLite (one write), one step after another on
+    /// PostgreSQL. `NotFound` when the task has no hold (then nothing was written).
+    async fn settle(&self, settlement: Settlement) -> Result<Settled>;
 
     /// Names `provider` as the one a task inserted before sending it (still `unknown`, no
     /// upstream id) is about to be sent to, before a failover's next attempt: should the

@@ -425,11 +425,8 @@ pub async fn copy_job(state: &AppState, blobs: &Blobs, job: CopyJob) -> Result<(
         assets: gateway_assets(&report.assets, &stored, &state.config().public_base_url),
         ..report
     };
+    // Closes the copy job too (in the same write where the store can).
     settle::copied(state, &task, snap).await?;
-    store
-        .assets
-        .finish_copy(&task.id, CopyState::Done, None, state.clock().now())
-        .await?;
     Ok(())
 }
 

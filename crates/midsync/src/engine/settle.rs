@@ -12,15 +12,18 @@
 //!    (hold voided) if the upstream's URLs died first. So the callback announces success
 //!    only once the copy is durable;
 //! 3. then the usage row (one per task), then the outbound callback (one per task, stable
-//!    id), then the task's final status. Each step is idempotent, so a crash between two
-//!    steps is repaired by the next poll of the still-unfinished task.
+//!    id), then the task's final status. When the hold resolves as observed (the usual
+//!    case) all of it is one store write (`TaskStore::settle`: one transaction on SQLite,
+//!    issue 21); otherwise, and on PostgreSQL, step by step, each idempotent, so a crash
+//!    between two steps is repaired by the next poll of the still-unfinished task.
 
 use crate::wire::StatusResponse;
 use crate::AppState;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{Error, ErrorKind, GenerationRequest, Result, TaskSnapshot, TaskStatus};
 use genmux_store::{
-    HoldState, NewDelivery, TaskRecord, TaskUpdate, TaskUpdateOutcome, UsageRecord,
+    CopyState, HoldState, NewDelivery, Resolution, Settled, Settlement, TaskRecord, TaskUpdate,
+    TaskUpdateOutcome, UsageRecord,
 };
 use serde_json::{json, Map, Value};
 use tracing::Instrument;
@@ -164,50 +167,118 @@ async fn apply_report(
             .await;
     }
     let observed = snap.status;
-    let resolution = if observed == TaskStatus::Succeeded {
-        store.ledger.post(&task.id).await
+    let asked = if observed == TaskStatus::Succeeded {
+        HoldState::Posted
     } else {
-        store.ledger.void(&task.id).await
+        HoldState::Voided
     };
-    if let Ok(genmux_store::Resolution::Applied(hold)) = &resolution {
-        let movement = match hold.state {
-            HoldState::Posted => crate::telemetry::Movement::Posted,
-            _ => crate::telemetry::Movement::Voided,
-        };
-        state.metrics().points(movement, hold.points);
-    }
-    let decided = match &resolution {
-        Ok(r) => match r.hold().state {
-            HoldState::Posted => TaskStatus::Succeeded,
-            // A voided hold ends the task without a result: cancelled when that is what
-            // was observed (the caller cancelled it, issue 13 point 5), failed otherwise.
-            HoldState::Voided if observed == TaskStatus::Cancelled => TaskStatus::Cancelled,
-            HoldState::Voided => TaskStatus::Failed,
-            HoldState::Held => {
-                return Err(Error::internal(format!(
-                    "hold of task {} still held after resolving it",
-                    task.id
-                )))
+    // The usual case — the hold resolves as observed — in one write (issue 21): the hold,
+    // the usage row, the callback, the copy job and the final status commit together.
+    let plan = Plan::new(state, task, &snap, reporter, operator_note, observed)?;
+    let settlement = Settlement {
+        task_id: task.id.clone(),
+        hold: asked,
+        usage: plan.usage,
+        delivery: plan.delivery,
+        update: plan.update,
+        copy_done_at: (reporter == Reporter::Copier).then(|| state.clock().now()),
+    };
+    let decided = match store.tasks.settle(settlement).await {
+        Ok(Settled {
+            resolution,
+            outcome,
+        }) => {
+            count_resolution(state, &resolution);
+            if let Some(outcome) = outcome {
+                return Ok(finished(state, outcome));
             }
-        },
+            // An earlier settlement resolved the hold the other way: it stands.
+            match resolution.hold().state {
+                HoldState::Posted => TaskStatus::Succeeded,
+                // A voided hold ends the task without a result: cancelled when that is
+                // what was observed (the caller cancelled it, issue 13 point 5), failed
+                // otherwise.
+                HoldState::Voided if observed == TaskStatus::Cancelled => TaskStatus::Cancelled,
+                HoldState::Voided => TaskStatus::Failed,
+                HoldState::Held => {
+                    return Err(Error::internal(format!(
+                        "hold of task {} still held after resolving it",
+                        task.id
+                    )))
+                }
+            }
+        }
         // A task always has a hold (it is placed before submission); without one there is
         // nothing to charge, and the task still ends.
         Err(e) if e.kind() == ErrorKind::NotFound => {
             tracing::error!(task = %task.id, "settling a task that has no hold");
             observed
         }
-        Err(e) => return Err(e.clone()),
+        Err(e) => return Err(e),
     };
-    let agrees = decided == observed;
-    if !agrees {
+    if decided != observed {
         tracing::warn!(task = %task.id, %observed, %decided,
             "provider reports contradict an earlier settlement; the first one stands");
     }
-    if decided == TaskStatus::Succeeded {
-        let (usage, input_tokens, output_tokens) = usage_of(task, &snap);
+    // The rest step by step, each idempotent, in the order that survives a crash between
+    // them: the callback is queued before the task turns final (a task still unfinished is
+    // settled again by the next poll, and the queue keeps the first copy of its callback).
+    let plan = Plan::new(state, task, &snap, reporter, operator_note, decided)?;
+    if let Some(usage) = &plan.usage {
+        store.usage.append(usage).await?;
+    }
+    if let Some(delivery) = plan.delivery {
+        store.outbox.enqueue(delivery).await?;
+    }
+    if reporter == Reporter::Copier {
+        let end = if decided == TaskStatus::Succeeded {
+            CopyState::Done
+        } else {
+            CopyState::Failed
+        };
         store
-            .usage
-            .append(&UsageRecord {
+            .assets
+            .finish_copy(&task.id, end, None, state.clock().now())
+            .await?;
+    }
+    let outcome = store.tasks.update(&task.id, plan.update).await?;
+    Ok(finished(state, outcome))
+}
+
+/// Counts the points a resolution moved.
+fn count_resolution(state: &AppState, resolution: &Resolution) {
+    if let Resolution::Applied(hold) = resolution {
+        let movement = match hold.state {
+            HoldState::Posted => crate::telemetry::Movement::Posted,
+            _ => crate::telemetry::Movement::Voided,
+        };
+        state.metrics().points(movement, hold.points);
+    }
+}
+
+/// What a task's final status `decided` writes besides its hold: the usage row (a
+/// success), the caller's callback and the task update. No I/O.
+struct Plan {
+    usage: Option<UsageRecord>,
+    delivery: Option<NewDelivery>,
+    update: TaskUpdate,
+}
+
+impl Plan {
+    fn new(
+        state: &AppState,
+        task: &TaskRecord,
+        snap: &TaskSnapshot,
+        reporter: Reporter,
+        operator_note: Option<&str>,
+        decided: TaskStatus,
+    ) -> Result<Plan> {
+        let observed = snap.status;
+        let agrees = decided == observed;
+        let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
+        let usage = (decided == TaskStatus::Succeeded).then(|| {
+            let (usage, input_tokens, output_tokens) = usage_of(task, snap);
+            UsageRecord {
                 task_id: task.id.clone(),
                 account_id: task.account_id.clone(),
                 api_key_id: task.api_key_id.clone(),
@@ -224,76 +295,84 @@ async fn apply_report(
                         .saturating_mul(1_000_000 / genmux_core::pricing::POINTS_PER_USD)
                         .saturating_sub(cost)
                 }),
-            })
-            .await?;
-    }
-    // The caller sees the gateway's words; an upstream's own failure text is kept for
-    // operators (issue 13 point 10).
-    let (upstream_error, reported) = match reporter {
-        Reporter::Upstream | Reporter::Copier => (snap.error.clone(), None),
-        // The gateway's own reason is the caller's; a note for operators (why a copy
-        // failed) is kept where an upstream's text would be.
-        Reporter::Gateway => (operator_note.map(str::to_string), snap.error.clone()),
-    };
-    if let Some(text) = &upstream_error {
-        tracing::warn!(task = %task.id, provider = %task.provider,
-            provider_task_id = ?provider_task_id, status = %observed, upstream = %text,
-            "provider's failure text withheld from the caller; kept on the task record");
-    }
-    let error = if !agrees {
-        Some("the provider reported contradicting results".to_string())
-    } else if decided == TaskStatus::Failed {
-        Some(reported.unwrap_or_else(|| FAILED_UPSTREAM.to_string()))
-    } else if decided == TaskStatus::Cancelled {
-        Some(reported.unwrap_or_else(|| "the provider reported the task cancelled".to_string()))
-    } else {
-        None
-    };
-    let update = TaskUpdate {
-        status: decided,
-        assets: if agrees { snap.assets } else { Vec::new() },
-        error,
-        upstream_error,
-        provider_task_id,
-        provider_model: None,
-    };
-    // The outbound callback is queued before the task turns final: should the process die
-    // in between, the task is still unfinished, the next poll settles it again, and the
-    // queue (idempotent on the webhook id) keeps its first copy. Queued after the update, a
-    // crash there would lose the callback for good.
-    if let Some(url) = &task.callback_url {
-        let mut finished = task.clone();
-        finished.status = decided;
-        if !update.assets.is_empty() {
-            finished.assets = update.assets.clone();
+            }
+        });
+        // The caller sees the gateway's words; an upstream's own failure text is kept for
+        // operators (issue 13 point 10).
+        let (upstream_error, reported) = match reporter {
+            Reporter::Upstream | Reporter::Copier => (snap.error.clone(), None),
+            // The gateway's own reason is the caller's; a note for operators (why a copy
+            // failed) is kept where an upstream's text would be.
+            Reporter::Gateway => (operator_note.map(str::to_string), snap.error.clone()),
+        };
+        if let Some(text) = &upstream_error {
+            tracing::warn!(task = %task.id, provider = %task.provider,
+                provider_task_id = ?provider_task_id, status = %observed, upstream = %text,
+                "provider's failure text withheld from the caller; kept on the task record");
         }
-        if update.error.is_some() {
-            finished.error = update.error.clone();
-        }
-        if let Some(id) = &update.provider_task_id {
-            finished.provider_task_id = Some(id.clone());
-        }
-        let body = serde_json::to_vec(&StatusResponse::from_record(&finished))
-            .map_err(|e| Error::internal(format!("callback body: {e}")))?;
-        store
-            .outbox
-            .enqueue(NewDelivery {
-                webhook_id: webhook_id(&task.id),
-                task_id: task.id.clone(),
-                account_id: task.account_id.clone(),
-                url: url.clone(),
-                body,
-                next_attempt_at: state.clock().now(),
-            })
-            .await?;
+        let error = if !agrees {
+            Some("the provider reported contradicting results".to_string())
+        } else if decided == TaskStatus::Failed {
+            Some(reported.unwrap_or_else(|| FAILED_UPSTREAM.to_string()))
+        } else if decided == TaskStatus::Cancelled {
+            Some(reported.unwrap_or_else(|| "the provider reported the task cancelled".to_string()))
+        } else {
+            None
+        };
+        let update = TaskUpdate {
+            status: decided,
+            assets: if agrees {
+                snap.assets.clone()
+            } else {
+                Vec::new()
+            },
+            error,
+            upstream_error,
+            provider_task_id,
+            provider_model: None,
+        };
+        let delivery = match &task.callback_url {
+            Some(url) => {
+                let mut finished = task.clone();
+                finished.status = decided;
+                if !update.assets.is_empty() {
+                    finished.assets = update.assets.clone();
+                }
+                if update.error.is_some() {
+                    finished.error = update.error.clone();
+                }
+                if let Some(id) = &update.provider_task_id {
+                    finished.provider_task_id = Some(id.clone());
+                }
+                let body = serde_json::to_vec(&StatusResponse::from_record(&finished))
+                    .map_err(|e| Error::internal(format!("callback body: {e}")))?;
+                Some(NewDelivery {
+                    webhook_id: webhook_id(&task.id),
+                    task_id: task.id.clone(),
+                    account_id: task.account_id.clone(),
+                    url: url.clone(),
+                    body,
+                    next_attempt_at: state.clock().now(),
+                })
+            }
+            None => None,
+        };
+        Ok(Plan {
+            usage,
+            delivery,
+            update,
+        })
     }
-    let outcome = store.tasks.update(&task.id, update).await?;
+}
+
+/// Tells the router and the metrics of a task that turned final.
+fn finished(state: &AppState, outcome: TaskUpdateOutcome) -> TaskUpdateOutcome {
     if let TaskUpdateOutcome::Moved(r) = &outcome {
         state.router().task_finished(&r.provider);
         state.metrics().settled(r.status);
         tracing::info!(task = %r.id, status = %r.status, provider = %r.provider, "task settled");
     }
-    Ok(outcome)
+    outcome
 }
 
 /// Records a task its provider accepted to cancel (`POST …/{taskId}/cancel`, issue 13

@@ -1,6 +1,8 @@
 // Copy jobs and assets over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{begin_write, write_once, Backend, Db, SKIP_LOCKED};
+use super::write::bind;
+use super::{begin_write, Backend, Db, SKIP_LOCKED};
+use crate::direct::{to_sql, Arg};
 use crate::assets::{AssetRecord, AssetStore, CopyJob, CopyState, NewCopy, StoredBlob, StoredBytes};
 use crate::db_error::ctx;
 use crate::rows::{kind_to_db, AssetRow, CopyRow, ASSET_COLUMNS, COPY_COLUMNS};
@@ -23,6 +25,28 @@ static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+const INSERT_COPY_SQL: &str = "INSERT INTO asset_copies (task_id, account_id, report, state, attempts, \
+     next_attempt_at, deadline_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
+     ON CONFLICT (task_id) DO NOTHING";
+const INSERT_ASSET_SQL: &str = "INSERT INTO assets (id, task_id, account_id, idx, kind, upstream_url, state, \
+     created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)";
+
+/// Closes a pending copy job as `$1` (done or failed).
+pub(super) const FINISH_COPY_SQL: &str =
+    "UPDATE asset_copies SET state = $1, last_error = COALESCE($2, last_error), \
+     finished_at = $3, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+     WHERE task_id = $4 AND state = 'pending'";
+
+/// The arguments of [`FINISH_COPY_SQL`].
+pub(super) fn finish_copy_args<'a>(
+    state: CopyState,
+    last_error: Option<&'a str>,
+    at: i64,
+    task_id: &'a str,
+) -> [Arg<'a>; 4] {
+    [state.as_str().into(), last_error.into(), at.into(), task_id.into()]
+}
+
 #[async_trait]
 impl AssetStore for Backend {
     #[tracing::instrument(name = "genmux.store.begin_copy", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %c.task_id))]
@@ -36,44 +60,58 @@ impl AssetStore for Backend {
         let report = serde_json::to_string(&c.report)
             .map_err(|e| Error::internal(format!("copy report of `{}`: {e}", c.task_id)))?;
         let now = to_micros(crate::timestamp::now());
-        let mut w = begin_write(self).await?;
-        let created = sqlx::query(
-            "INSERT INTO asset_copies (task_id, account_id, report, state, attempts, \
-             next_attempt_at, deadline_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
-             ON CONFLICT (task_id) DO NOTHING",
-        )
-        .bind(&c.task_id)
-        .bind(&c.account_id)
-        .bind(&report)
-        .bind(to_micros(c.next_attempt_at))
-        .bind(to_micros(c.deadline_at))
-        .bind(now)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("starting a copy job"))?
-        .rows_affected()
-            == 1;
+        let (next_attempt_at, deadline_at) = (to_micros(c.next_attempt_at), to_micros(c.deadline_at));
+        let job_args = [
+            Arg::from(&c.task_id),
+            (&c.account_id).into(),
+            (&report).into(),
+            next_attempt_at.into(),
+            deadline_at.into(),
+            now.into(),
+        ];
+        fn asset_args<'a>(c: &'a NewCopy, a: &'a crate::assets::NewAsset, now: i64) -> [Arg<'a>; 7] {
+            [
+                Arg::from(&a.id),
+                (&c.task_id).into(),
+                (&c.account_id).into(),
+                i64::from(a.index).into(),
+                kind_to_db(a.kind).into(),
+                (&a.upstream_url).into(),
+                now.into(),
+            ]
+        }
         // The assets come with their job, in the same transaction: a job that exists has
         // all of its assets.
-        if created {
-            for a in &c.assets {
-                sqlx::query(
-                    "INSERT INTO assets (id, task_id, account_id, idx, kind, upstream_url, state, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
-                )
-                .bind(&a.id)
-                .bind(&c.task_id)
-                .bind(&c.account_id)
-                .bind(i64::from(a.index))
-                .bind(kind_to_db(a.kind))
-                .bind(&a.upstream_url)
-                .bind(now)
-                .execute(w.conn())
-                .await
-                .map_err(ctx("recording an asset to copy"))?;
+        let direct = super::direct(self, |d| {
+            if d.execute("starting a copy job", INSERT_COPY_SQL, &to_sql(&job_args))? == 1 {
+                for a in &c.assets {
+                    d.execute("recording an asset to copy", INSERT_ASSET_SQL, &to_sql(&asset_args(&c, a, now)))?;
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match direct {
+            Some(r) => r?,
+            None => {
+                let mut w = begin_write(self).await?;
+                let created = bind(sqlx::query(INSERT_COPY_SQL), &job_args)
+                    .execute(w.conn())
+                    .await
+                    .map_err(ctx("starting a copy job"))?
+                    .rows_affected()
+                    == 1;
+                if created {
+                    for a in &c.assets {
+                        bind(sqlx::query(INSERT_ASSET_SQL), &asset_args(&c, a, now))
+                            .execute(w.conn())
+                            .await
+                            .map_err(ctx("recording an asset to copy"))?;
+                    }
+                }
+                w.commit().await.map_err(ctx("committing a copy job"))?;
             }
         }
-        w.commit().await.map_err(ctx("committing a copy job"))?;
         self.copy_of(&c.task_id).await?.ok_or_else(|| {
             Error::internal(format!(
                 "copy job of `{}` not readable after writing it",
@@ -107,21 +145,23 @@ impl AssetStore for Backend {
             .ok()
             .and_then(|l| now.checked_add(l))
             .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
-        let mut w = write_once(self).await?;
-        let rows = sqlx::query_as::<Db, CopyRow>(LEASE_SQL.as_str())
-            .bind(worker_id)
-            .bind(to_micros(lease))
-            .bind(to_micros(now))
-            .bind(i64::from(limit))
-            .fetch_all(w.conn())
-            .await
-            .map_err(ctx("leasing due copy jobs"))?;
+        let rows: Vec<CopyRow> = self
+            .write_rows(
+                "leasing due copy jobs",
+                &LEASE_SQL,
+                &[
+                    worker_id.into(),
+                    to_micros(lease).into(),
+                    to_micros(now).into(),
+                    i64::from(limit).into(),
+                ],
+            )
+            .await?;
         let mut out = rows
             .into_iter()
             .map(CopyJob::try_from)
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| (a.next_attempt_at, &a.task_id).cmp(&(b.next_attempt_at, &b.task_id)));
-        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(out)
     }
 
@@ -132,21 +172,20 @@ impl AssetStore for Backend {
         next_attempt_at: OffsetDateTime,
         last_error: &str,
     ) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE asset_copies SET attempts = attempts + 1, next_attempt_at = $1, \
-             last_error = $2, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE task_id = $3 AND state = 'pending' AND lease_owner = $4",
-        )
-        .bind(to_micros(next_attempt_at))
-        .bind(last_error)
-        .bind(task_id)
-        .bind(worker_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("rescheduling a copy job"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "rescheduling a copy job",
+                "UPDATE asset_copies SET attempts = attempts + 1, next_attempt_at = $1, \
+                 last_error = $2, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE task_id = $3 AND state = 'pending' AND lease_owner = $4",
+                &[
+                    to_micros(next_attempt_at).into(),
+                    last_error.into(),
+                    task_id.into(),
+                    worker_id.into(),
+                ],
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -162,21 +201,13 @@ impl AssetStore for Backend {
                 "finish_copy: state must be `done` or `failed`, not `pending`",
             ));
         }
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE asset_copies SET state = $1, last_error = COALESCE($2, last_error), \
-             finished_at = $3, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE task_id = $4 AND state = 'pending'",
-        )
-        .bind(state.as_str())
-        .bind(last_error)
-        .bind(to_micros(now))
-        .bind(task_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("finishing a copy job"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "finishing a copy job",
+                FINISH_COPY_SQL,
+                &finish_copy_args(state, last_error, to_micros(now), task_id),
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -204,39 +235,34 @@ impl AssetStore for Backend {
     }
 
     async fn mark_stored(&self, asset_id: &str, b: &StoredBlob) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE assets SET state = 'stored', blob_key = $1, content_type = $2, \
-             size_bytes = $3, sha256 = $4, stored_at = $5, expires_at = $6 \
-             WHERE id = $7 AND state = 'pending'",
-        )
-        .bind(&b.blob_key)
-        .bind(&b.content_type)
-        .bind(b.size_bytes)
-        .bind(&b.sha256)
-        .bind(to_micros(b.stored_at))
-        .bind(to_micros(b.expires_at))
-        .bind(asset_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("recording a stored asset"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "recording a stored asset",
+                "UPDATE assets SET state = 'stored', blob_key = $1, content_type = $2, \
+                 size_bytes = $3, sha256 = $4, stored_at = $5, expires_at = $6 \
+                 WHERE id = $7 AND state = 'pending'",
+                &[
+                    (&b.blob_key).into(),
+                    (&b.content_type).into(),
+                    b.size_bytes.into(),
+                    (&b.sha256).into(),
+                    to_micros(b.stored_at).into(),
+                    to_micros(b.expires_at).into(),
+                    asset_id.into(),
+                ],
+            )
+            .await?;
         Ok(n == 1)
     }
 
     async fn refresh_upstream_url(&self, asset_id: &str, upstream_url: &str) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE assets SET upstream_url = $1 WHERE id = $2 AND state = 'pending'",
-        )
-        .bind(upstream_url)
-        .bind(asset_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("refreshing an asset's upstream URL"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "refreshing an asset's upstream URL",
+                "UPDATE assets SET upstream_url = $1 WHERE id = $2 AND state = 'pending'",
+                &[upstream_url.into(), asset_id.into()],
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -257,14 +283,13 @@ impl AssetStore for Backend {
     }
 
     async fn mark_expired(&self, asset_id: &str) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query("UPDATE assets SET state = 'expired' WHERE id = $1 AND state = 'stored'")
-            .bind(asset_id)
-            .execute(w.conn())
-            .await
-            .map_err(ctx("marking an asset expired"))?
-            .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "marking an asset expired",
+                "UPDATE assets SET state = 'expired' WHERE id = $1 AND state = 'stored'",
+                &[asset_id.into()],
+            )
+            .await?;
         Ok(n == 1)
     }
 

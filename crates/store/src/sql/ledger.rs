@@ -5,6 +5,7 @@
 
 use super::{begin_write, write_once, Backend, Db};
 use crate::db_error::ctx;
+use crate::direct::Direct;
 use crate::ledger::{EntryKind, Hold, HoldOutcome, HoldState, Ledger, LedgerEntry, Resolution};
 use crate::rows::{EntryRow, HoldRow, ENTRY_COLUMNS, HOLD_COLUMNS};
 use crate::timestamp::{now, to_micros};
@@ -17,8 +18,7 @@ async fn hold_of(
     exec: impl sqlx::Executor<'_, Database = Db>,
     task_id: &str,
 ) -> Result<Option<Hold>> {
-    let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE task_id = $1");
-    sqlx::query_as::<Db, HoldRow>(&sql)
+    sqlx::query_as::<Db, HoldRow>(&HOLD_OF_SQL)
         .bind(task_id)
         .fetch_optional(exec)
         .await
@@ -31,7 +31,7 @@ async fn account_balance(
     exec: impl sqlx::Executor<'_, Database = Db>,
     account_id: &str,
 ) -> Result<Option<i64>> {
-    sqlx::query_scalar::<Db, i64>("SELECT balance FROM accounts WHERE id = $1")
+    sqlx::query_scalar::<Db, i64>(BALANCE_SQL)
         .bind(account_id)
         .fetch_optional(exec)
         .await
@@ -63,6 +63,18 @@ fn same_hold(existing: Hold, account_id: &str, points: i64) -> Result<HoldOutcom
     })
 }
 
+/// Takes `points` from the account if its balance covers them (I1: never negative).
+const DEBIT_SQL: &str =
+    "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 RETURNING balance";
+const BALANCE_SQL: &str = "SELECT balance FROM accounts WHERE id = $1";
+/// The `hold` entry of a debit: `$3` points, `$4` the balance after.
+const HOLD_ENTRY_SQL: &str =
+    "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+     VALUES ($1, $2, 'hold', $3, $4, $5)";
+/// The hold row, unless the task already has one (I2).
+const INSERT_HOLD_SQL: &str = "INSERT INTO holds (task_id, account_id, points, state, created_at) \
+     VALUES ($1, $2, $3, 'held', $4) ON CONFLICT (task_id) DO NOTHING";
+
 /// Takes `points` from the account if its balance covers them (I1: never negative);
 /// the balance after, or `None` when it does not cover them or the account is missing.
 pub(super) async fn debit(
@@ -70,15 +82,30 @@ pub(super) async fn debit(
     account_id: &str,
     points: i64,
 ) -> Result<Option<i64>> {
-    sqlx::query_scalar::<Db, i64>(
-        "UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
-         RETURNING balance",
-    )
-    .bind(points)
-    .bind(account_id)
-    .fetch_optional(exec)
-    .await
-    .map_err(ctx("debiting a hold"))
+    sqlx::query_scalar::<Db, i64>(DEBIT_SQL)
+        .bind(points)
+        .bind(account_id)
+        .fetch_optional(exec)
+        .await
+        .map_err(ctx("debiting a hold"))
+}
+
+/// [`debit`] in a direct write (SQLite).
+pub(super) fn debit_direct(d: Direct<'_>, account_id: &str, points: i64) -> Result<Option<i64>> {
+    d.row("debiting a hold", DEBIT_SQL, &[&points, &account_id], |r| r.get(0))
+}
+
+/// Why a debit took nothing, from the account's balance: no such account, or too few
+/// points.
+fn refusal(balance: Result<Option<i64>>, account_id: &str, task_id: &str, points: i64) -> Error {
+    match balance {
+        Err(e) => e,
+        Ok(None) => no_account(account_id),
+        Ok(Some(b)) => Error::new(
+            ErrorKind::InsufficientPoints,
+            format!("account `{account_id}` has {b} points; task `{task_id}` needs {points}"),
+        ),
+    }
 }
 
 /// Why [`debit`] took nothing: no such account, or too few points (with the balance).
@@ -88,14 +115,18 @@ pub(super) async fn refused_debit(
     task_id: &str,
     points: i64,
 ) -> Error {
-    match account_balance(exec, account_id).await {
-        Err(e) => e,
-        Ok(None) => no_account(account_id),
-        Ok(Some(b)) => Error::new(
-            ErrorKind::InsufficientPoints,
-            format!("account `{account_id}` has {b} points; task `{task_id}` needs {points}"),
-        ),
-    }
+    refusal(account_balance(exec, account_id).await, account_id, task_id, points)
+}
+
+/// [`refused_debit`] in a direct write.
+pub(super) fn refused_debit_direct(
+    d: Direct<'_>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+) -> Error {
+    let balance = d.row("reading a balance", BALANCE_SQL, &[&account_id], |r| r.get(0));
+    refusal(balance, account_id, task_id, points)
 }
 
 /// The `hold` entry of a debit that left `balance`.
@@ -107,18 +138,29 @@ pub(super) async fn hold_entry(
     balance: i64,
     at: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
-         VALUES ($1, $2, 'hold', $3, $4, $5)",
-    )
-    .bind(account_id)
-    .bind(task_id)
-    .bind(-points)
-    .bind(balance)
-    .bind(at)
-    .execute(exec)
-    .await
-    .map_err(ctx("writing a ledger entry"))?;
+    sqlx::query(HOLD_ENTRY_SQL)
+        .bind(account_id)
+        .bind(task_id)
+        .bind(-points)
+        .bind(balance)
+        .bind(at)
+        .execute(exec)
+        .await
+        .map_err(ctx("writing a ledger entry"))?;
+    Ok(())
+}
+
+/// [`hold_entry`] in a direct write.
+pub(super) fn hold_entry_direct(
+    d: Direct<'_>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+    balance: i64,
+    at: i64,
+) -> Result<()> {
+    let args: [&dyn rusqlite::ToSql; 5] = [&account_id, &task_id, &-points, &balance, &at];
+    d.execute("writing a ledger entry", HOLD_ENTRY_SQL, &args)?;
     Ok(())
 }
 
@@ -130,19 +172,28 @@ pub(super) async fn insert_hold(
     points: i64,
     at: i64,
 ) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO holds (task_id, account_id, points, state, created_at) \
-         VALUES ($1, $2, $3, 'held', $4) ON CONFLICT (task_id) DO NOTHING",
-    )
-    .bind(task_id)
-    .bind(account_id)
-    .bind(points)
-    .bind(at)
-    .execute(exec)
-    .await
-    .map_err(ctx("placing a hold"))?
-    .rows_affected();
+    let inserted = sqlx::query(INSERT_HOLD_SQL)
+        .bind(task_id)
+        .bind(account_id)
+        .bind(points)
+        .bind(at)
+        .execute(exec)
+        .await
+        .map_err(ctx("placing a hold"))?
+        .rows_affected();
     Ok(inserted == 1)
+}
+
+/// [`insert_hold`] in a direct write.
+pub(super) fn insert_hold_direct(
+    d: Direct<'_>,
+    account_id: &str,
+    task_id: &str,
+    points: i64,
+    at: i64,
+) -> Result<bool> {
+    let args: [&dyn rusqlite::ToSql; 4] = [&task_id, &account_id, &points, &at];
+    Ok(d.execute("placing a hold", INSERT_HOLD_SQL, &args)? == 1)
 }
 
 /// `points` within what a hold may be.
@@ -155,26 +206,84 @@ pub(super) fn check_hold_points(points: i64) -> Result<()> {
     Ok(())
 }
 
+/// The once-only gate of a resolution: of any number of racing posts and voids exactly one
+/// sees the row still `held`.
+static RESOLVE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE holds SET state = $1, resolved_at = $2 WHERE task_id = $3 AND state = 'held' \
+         RETURNING {HOLD_COLUMNS}"
+    )
+});
+static HOLD_OF_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {HOLD_COLUMNS} FROM holds WHERE task_id = $1"));
+const CREDIT_SQL: &str = "UPDATE accounts SET balance = balance + $1 WHERE id = $2 RETURNING balance";
+const RESOLUTION_ENTRY_SQL: &str =
+    "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// What a resolution that found no `held` row answers: the hold as it is, or `NotFound`.
+fn not_won(existing: Option<Hold>, task_id: &str, kind: EntryKind) -> Result<Resolution> {
+    match existing {
+        Some(h) => Ok(Resolution::AlreadyResolved(h)),
+        None => Err(Error::new(
+            ErrorKind::NotFound,
+            format!("task `{task_id}` has no hold to {}", kind.as_str()),
+        )),
+    }
+}
+
+/// The entry kind of a resolution to `to`, and the sign of the amount credited back.
+fn resolution_kind(to: HoldState) -> Result<(EntryKind, i64)> {
+    match to {
+        HoldState::Posted => Ok((EntryKind::Post, 0)),
+        HoldState::Voided => Ok((EntryKind::Void, 1)),
+        HoldState::Held => Err(Error::internal(
+            "a hold can only be resolved to posted or voided",
+        )),
+    }
+}
+
+/// A resolution in a direct write (SQLite): the statements of [`Backend::resolve`].
+pub(super) fn resolve_direct(d: Direct<'_>, task_id: &str, to: HoldState, at: i64) -> Result<Resolution> {
+    let (kind, sign) = resolution_kind(to)?;
+    let won = d.row(
+        "resolving a hold",
+        &RESOLVE_SQL,
+        &[&to.as_str(), &at, &task_id],
+        HoldRow::from_rusqlite,
+    )?;
+    let Some(row) = won else {
+        let existing = d
+            .row("reading a hold", &HOLD_OF_SQL, &[&task_id], HoldRow::from_rusqlite)?
+            .map(Hold::try_from)
+            .transpose()?;
+        return not_won(existing, task_id, kind);
+    };
+    let hold = Hold::try_from(row)?;
+    let amount = sign * hold.points;
+    let balance_after: i64 = d
+        .row("crediting a void", CREDIT_SQL, &[&amount, &hold.account_id], |r| r.get(0))?
+        .ok_or_else(|| no_account(&hold.account_id))?;
+    let args: [&dyn rusqlite::ToSql; 6] =
+        [&hold.account_id, &task_id, &kind.as_str(), &amount, &balance_after, &at];
+    d.execute("writing a ledger entry", RESOLUTION_ENTRY_SQL, &args)?;
+    Ok(Resolution::Applied(hold))
+}
+
+/// [`Backend::resolve`] for the other store traits of this backend.
+pub(super) async fn resolve_hold(b: &Backend, task_id: &str, to: HoldState) -> Result<Resolution> {
+    b.resolve(task_id, to).await
+}
+
 impl Backend {
     async fn resolve(&self, task_id: &str, to: HoldState) -> Result<Resolution> {
-        let (kind, sign) = match to {
-            HoldState::Posted => (EntryKind::Post, 0),
-            HoldState::Voided => (EntryKind::Void, 1),
-            HoldState::Held => {
-                return Err(Error::internal(
-                    "a hold can only be resolved to posted or voided",
-                ))
-            }
-        };
+        let (kind, sign) = resolution_kind(to)?;
         let at = to_micros(now());
+        if let Some(r) = super::direct(self, |d| resolve_direct(d, task_id, to, at)).await {
+            return r;
+        }
         let mut tx = begin_write(self).await?;
-        // The conditional update is the once-only gate: of any number of racing posts and
-        // voids exactly one sees the row still `held`.
-        let sql = format!(
-            "UPDATE holds SET state = $1, resolved_at = $2 WHERE task_id = $3 AND state = 'held' \
-             RETURNING {HOLD_COLUMNS}"
-        );
-        let won = sqlx::query_as::<Db, HoldRow>(&sql)
+        let won = sqlx::query_as::<Db, HoldRow>(&RESOLVE_SQL)
             .bind(to.as_str())
             .bind(at)
             .bind(task_id)
@@ -182,41 +291,30 @@ impl Backend {
             .await
             .map_err(ctx("resolving a hold"))?;
         let Some(row) = won else {
-            // Read on the writer's connection: on SQLite the winner may be in the same
-            // group commit, not yet visible to the pool's readers.
+            // Read on the writer's connection: the winner may be in the same transaction
+            // batch, not yet visible to other readers.
             let existing = hold_of(tx.conn(), task_id).await?;
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return match existing {
-                Some(h) => Ok(Resolution::AlreadyResolved(h)),
-                None => Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("task `{task_id}` has no hold to {}", kind.as_str()),
-                )),
-            };
+            return not_won(existing, task_id, kind);
         };
         let hold = Hold::try_from(row)?;
         let amount = sign * hold.points;
-        let balance_after = sqlx::query_scalar::<Db, i64>(
-            "UPDATE accounts SET balance = balance + $1 WHERE id = $2 RETURNING balance",
-        )
-        .bind(amount)
-        .bind(&hold.account_id)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(ctx("crediting a void"))?;
-        sqlx::query(
-            "INSERT INTO ledger_entries (account_id, task_id, kind, amount, balance_after, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&hold.account_id)
-        .bind(task_id)
-        .bind(kind.as_str())
-        .bind(amount)
-        .bind(balance_after)
-        .bind(at)
-        .execute(tx.conn())
-        .await
-        .map_err(ctx("writing a ledger entry"))?;
+        let balance_after = sqlx::query_scalar::<Db, i64>(CREDIT_SQL)
+            .bind(amount)
+            .bind(&hold.account_id)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(ctx("crediting a void"))?;
+        sqlx::query(RESOLUTION_ENTRY_SQL)
+            .bind(&hold.account_id)
+            .bind(task_id)
+            .bind(kind.as_str())
+            .bind(amount)
+            .bind(balance_after)
+            .bind(at)
+            .execute(tx.conn())
+            .await
+            .map_err(ctx("writing a ledger entry"))?;
         tx.commit().await.map_err(ctx("committing a resolution"))?;
         Ok(Resolution::Applied(hold))
     }

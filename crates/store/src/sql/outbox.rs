@@ -1,6 +1,7 @@
 // Outbox over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
 use super::{write_once, Backend, Db, SKIP_LOCKED};
+use crate::direct::Arg;
 use crate::db_error::ctx;
 use crate::outbox::{Delivery, DisabledEndpoint, GiveUpReason, NewDelivery, Outbox};
 use crate::rows::{
@@ -25,31 +26,41 @@ static LEASE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A callback to deliver, once per webhook id.
+pub(super) const ENQUEUE_SQL: &str =
+    "INSERT INTO outbox (webhook_id, task_id, account_id, url, body, state, attempts, \
+     next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) \
+     ON CONFLICT (webhook_id) DO NOTHING";
+
+/// The arguments of [`ENQUEUE_SQL`] (`now`: when it was queued).
+pub(super) fn enqueue_args(d: &NewDelivery, now: i64) -> [Arg<'_>; 7] {
+    [
+        (&d.webhook_id).into(),
+        (&d.task_id).into(),
+        (&d.account_id).into(),
+        (&d.url).into(),
+        d.body.as_slice().into(),
+        to_micros(d.next_attempt_at).into(),
+        now.into(),
+    ]
+}
+
+/// Checks a callback before it is queued.
+pub(super) fn check_delivery(d: &NewDelivery) -> Result<()> {
+    if d.webhook_id.is_empty() {
+        return Err(Error::invalid("webhook_id is empty"));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Outbox for Backend {
     #[tracing::instrument(name = "genmux.store.enqueue_callback", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %d.task_id))]
     async fn enqueue(&self, d: NewDelivery) -> Result<Delivery> {
-        if d.webhook_id.is_empty() {
-            return Err(Error::invalid("webhook_id is empty"));
-        }
-        let mut w = write_once(self).await?;
-        let at = to_micros(d.next_attempt_at);
-        sqlx::query(
-            "INSERT INTO outbox (webhook_id, task_id, account_id, url, body, state, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) \
-             ON CONFLICT (webhook_id) DO NOTHING",
-        )
-        .bind(&d.webhook_id)
-        .bind(&d.task_id)
-        .bind(&d.account_id)
-        .bind(&d.url)
-        .bind(&d.body)
-        .bind(at)
-        .bind(to_micros(crate::timestamp::now()))
-        .execute(w.conn())
-        .await
-        .map_err(ctx("enqueueing a callback"))?;
-        w.commit().await.map_err(ctx("committing a callback"))?;
+        check_delivery(&d)?;
+        let now = to_micros(crate::timestamp::now());
+        self.write_execute("enqueueing a callback", ENQUEUE_SQL, &enqueue_args(&d, now))
+            .await?;
         self.get(&d.webhook_id).await?.ok_or_else(|| {
             Error::internal(format!(
                 "callback `{}` not readable after enqueue",
@@ -83,15 +94,18 @@ impl Outbox for Backend {
             .ok()
             .and_then(|l| now.checked_add(l))
             .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
-        let mut w = write_once(self).await?;
-        let rows = sqlx::query_as::<Db, DeliveryRow>(LEASE_SQL.as_str())
-            .bind(worker_id)
-            .bind(to_micros(lease))
-            .bind(to_micros(now))
-            .bind(i64::from(limit))
-            .fetch_all(w.conn())
-            .await
-            .map_err(ctx("leasing due callbacks"))?;
+        let rows: Vec<DeliveryRow> = self
+            .write_rows(
+                "leasing due callbacks",
+                &LEASE_SQL,
+                &[
+                    worker_id.into(),
+                    to_micros(lease).into(),
+                    to_micros(now).into(),
+                    i64::from(limit).into(),
+                ],
+            )
+            .await?;
         let mut out = rows
             .into_iter()
             .map(Delivery::try_from)
@@ -99,24 +113,19 @@ impl Outbox for Backend {
         out.sort_by(|a, b| {
             (a.next_attempt_at, &a.webhook_id).cmp(&(b.next_attempt_at, &b.webhook_id))
         });
-        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(out)
     }
 
     async fn mark_delivered(&self, webhook_id: &str, now: OffsetDateTime) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = $1, \
-             next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE webhook_id = $2 AND state = 'pending'",
-        )
-        .bind(to_micros(now))
-        .bind(webhook_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("marking a callback delivered"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "marking a callback delivered",
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = $1, \
+                 next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE webhook_id = $2 AND state = 'pending'",
+                &[to_micros(now).into(), webhook_id.into()],
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -127,21 +136,20 @@ impl Outbox for Backend {
         next_attempt_at: OffsetDateTime,
         last_error: &str,
     ) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
-             lease_owner = NULL, lease_expires_at = NULL \
-             WHERE webhook_id = $3 AND state = 'pending' AND lease_owner = $4",
-        )
-        .bind(to_micros(next_attempt_at))
-        .bind(last_error)
-        .bind(webhook_id)
-        .bind(worker_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("rescheduling a callback"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "rescheduling a callback",
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE webhook_id = $3 AND state = 'pending' AND lease_owner = $4",
+                &[
+                    to_micros(next_attempt_at).into(),
+                    last_error.into(),
+                    webhook_id.into(),
+                    worker_id.into(),
+                ],
+            )
+            .await?;
         Ok(n == 1)
     }
 

@@ -2,9 +2,10 @@
 
 use super::{begin_write, write_once, Backend, Db, SKIP_LOCKED};
 use crate::db_error::ctx;
+use crate::direct::Direct;
 use crate::rows::{TaskRow, TASK_COLUMNS};
 use crate::task::{
-    NewTask, Page, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskUpdate,
+    NewTask, Page, Settled, Settlement, SubmissionRecord, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskUpdate,
     TaskUpdateOutcome,
 };
 use crate::timestamp::{now, to_micros};
@@ -106,18 +107,45 @@ fn check_task_points(t: &NewTask) -> Result<()> {
     Ok(())
 }
 
-/// The `INSERT` of a new task row; a taken id (or callback token) is a `Conflict`.
-async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) -> Result<TaskRecord> {
-    let created = to_micros(t.created_at);
-    let sql = format!(
+/// The `INSERT` of a new task row: `$1`…`$19` as [`insert_task`] binds them.
+static INSERT_TASK_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "INSERT INTO tasks (id, account_id, api_key_id, model, operation, provider, \
          provider_task_id, provider_model, status, points, request, assets, error, \
          callback_url, callback_token, project_id, external_task_id, created_at, updated_at, \
          next_poll_at, poll_attempts, caller_external_id, trace_context) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', NULL, $12, $13, $14, $15, \
          $16, $16, $17, 0, $18, $19) RETURNING {TASK_COLUMNS}"
-    );
-    let row = sqlx::query_as::<Db, TaskRow>(&sql)
+    )
+});
+
+/// A failed task `INSERT` as the caller is told it: a taken id (or callback token), or a
+/// taken `externalTaskId`, is a `Conflict` naming which.
+fn insert_task_error(e: Error, t: &NewTask) -> Error {
+    if e.kind() != ErrorKind::Conflict {
+        return e;
+    }
+    // The index on (account_id, caller_external_id) is named for its column on both
+    // backends, and both name it in the violation's message.
+    if e.to_string().contains("caller_external_id") {
+        Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "externalTaskId: `{}` is already used by another task of this account; each task needs its own",
+                t.caller_external_id.as_deref().unwrap_or_default()
+            ),
+        )
+    } else {
+        Error::new(
+            ErrorKind::Conflict,
+            format!("task id `{}` (or its callback token) already exists", t.id),
+        )
+    }
+}
+
+/// The `INSERT` of a new task row; a taken id (or callback token) is a `Conflict`.
+async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) -> Result<TaskRecord> {
+    let row = sqlx::query_as::<Db, TaskRow>(&INSERT_TASK_SQL)
         .bind(&t.id)
         .bind(&t.account_id)
         .bind(&t.api_key_id)
@@ -133,35 +161,173 @@ async fn insert_task(exec: impl sqlx::Executor<'_, Database = Db>, t: &NewTask) 
         .bind(&t.callback_token)
         .bind(&t.project_id)
         .bind(&t.external_task_id)
-        .bind(created)
+        .bind(to_micros(t.created_at))
         .bind(t.next_poll_at.map(to_micros))
         .bind(&t.caller_external_id)
         .bind(&t.trace_context)
         .fetch_one(exec)
         .await
-        .map_err(|e| {
-            // The index on (account_id, caller_external_id) is named for its column on both
-            // backends, and both name it in the violation's message.
-            let caller_id_taken = e.to_string().contains("caller_external_id");
-            let e = crate::db_error::db("inserting a task", e);
-            if e.kind() == ErrorKind::Conflict && caller_id_taken {
-                Error::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "externalTaskId: `{}` is already used by another task of this account; each task needs its own",
-                        t.caller_external_id.as_deref().unwrap_or_default()
-                    ),
-                )
-            } else if e.kind() == ErrorKind::Conflict {
-                Error::new(
-                    ErrorKind::Conflict,
-                    format!("task id `{}` (or its callback token) already exists", t.id),
-                )
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| insert_task_error(crate::db_error::db("inserting a task", e), t))?;
     TaskRecord::try_from(row)
+}
+
+/// [`insert_task`] in a direct write (SQLite).
+fn insert_task_direct(d: Direct<'_>, t: &NewTask) -> Result<TaskRecord> {
+    let request = to_json("request", &t.request)?;
+    let args: [&dyn rusqlite::ToSql; 19] = [
+        &t.id,
+        &t.account_id,
+        &t.api_key_id,
+        &t.model,
+        &t.operation.as_str(),
+        &t.provider,
+        &t.provider_task_id,
+        &t.provider_model,
+        &t.status.as_str(),
+        &t.points,
+        &request,
+        &t.callback_url,
+        &t.callback_token,
+        &t.project_id,
+        &t.external_task_id,
+        &to_micros(t.created_at),
+        &t.next_poll_at.map(to_micros),
+        &t.caller_external_id,
+        &t.trace_context,
+    ];
+    let row = d
+        .row("inserting a task", &INSERT_TASK_SQL, &args, TaskRow::from_rusqlite)
+        .map_err(|e| insert_task_error(e, t))?
+        .ok_or_else(|| Error::internal("store: inserting a task returned no row"))?;
+    TaskRecord::try_from(row)
+}
+
+/// A task row and its hold in one direct write (SQLite): the statements of
+/// [`TaskStore::insert_with_hold`].
+fn insert_with_hold_direct(d: Direct<'_>, t: &NewTask, at: i64) -> Result<TaskRecord> {
+    let Some(balance) = super::ledger::debit_direct(d, &t.account_id, t.points)? else {
+        return Err(super::ledger::refused_debit_direct(d, &t.account_id, &t.id, t.points));
+    };
+    if !super::ledger::insert_hold_direct(d, &t.account_id, &t.id, t.points, at)? {
+        return Err(hold_taken(t));
+    }
+    super::ledger::hold_entry_direct(d, &t.account_id, &t.id, t.points, balance, at)?;
+    insert_task_direct(d, t)
+}
+
+fn hold_taken(t: &NewTask) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        format!("task id `{}` already has a hold", t.id),
+    )
+}
+
+/// A submission's outcome, recorded on a task still `unknown` and unsubmitted.
+static RECORD_SUBMISSION_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE tasks SET provider = $1, provider_task_id = $2, \
+         provider_model = COALESCE($3, provider_model), status = $4, \
+         external_task_id = COALESCE($5, external_task_id), next_poll_at = $6, updated_at = $7 \
+         WHERE id = $8 AND status = 'unknown' AND provider_task_id IS NULL \
+         RETURNING {TASK_COLUMNS}"
+    )
+});
+
+/// A status transition, compare-and-set on the status it was computed from (`$9`).
+static UPDATE_TASK_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE tasks SET status = $1, assets = COALESCE($2, assets), error = COALESCE($3, error), \
+         provider_task_id = COALESCE($4, provider_task_id), \
+         provider_model = COALESCE($5, provider_model), updated_at = $6, \
+         next_poll_at = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at END, \
+         lease_owner = CASE WHEN $7 = 1 THEN NULL ELSE lease_owner END, \
+         lease_expires_at = CASE WHEN $7 = 1 THEN NULL ELSE lease_expires_at END, \
+         upstream_error = COALESCE($10, upstream_error) \
+         WHERE id = $8 AND status = $9 RETURNING {TASK_COLUMNS}"
+    )
+});
+
+static TASK_BY_ID_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"));
+
+/// [`TaskStore::update`] in one direct write (SQLite): the current row is read on the
+/// writer connection, so no other write can move it before the update.
+fn update_direct(
+    d: Direct<'_>,
+    task_id: &str,
+    update: &TaskUpdate,
+    assets: &Option<String>,
+) -> Result<TaskUpdateOutcome> {
+    let current = d
+        .row("reading a task", &TASK_BY_ID_SQL, &[&task_id], TaskRow::from_rusqlite)?
+        .map(TaskRecord::try_from)
+        .transpose()?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("task `{task_id}` does not exist"),
+            )
+        })?;
+    let next = match current.status.transition(update.status) {
+        Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
+        Transition::Moved(next) => next,
+    };
+    let args: [&dyn rusqlite::ToSql; 10] = [
+        &next.as_str(),
+        assets,
+        &update.error,
+        &update.provider_task_id,
+        &update.provider_model,
+        &to_micros(now()),
+        &i64::from(next.is_final()),
+        &task_id,
+        &current.status.as_str(),
+        &update.upstream_error,
+    ];
+    let moved = d
+        .row("updating a task", &UPDATE_TASK_SQL, &args, TaskRow::from_rusqlite)?
+        .ok_or_else(|| Error::internal(format!("store: task `{task_id}` moved under the writer")))?;
+    Ok(TaskUpdateOutcome::Moved(TaskRecord::try_from(moved)?))
+}
+
+/// [`TaskStore::settle`] in one direct write (SQLite): every step in one transaction.
+fn settle_direct(
+    d: Direct<'_>,
+    s: &Settlement,
+    at: i64,
+    usage: Option<&String>,
+    assets: &Option<String>,
+) -> Result<Settled> {
+    use crate::direct::to_sql;
+    let resolution = super::ledger::resolve_direct(d, &s.task_id, s.hold, at)?;
+    if resolution.hold().state != s.hold {
+        return Ok(Settled {
+            resolution,
+            outcome: None,
+        });
+    }
+    if let (Some(record), Some(json)) = (&s.usage, usage) {
+        let args = super::usage::append_args(record, json);
+        d.execute("appending usage", super::usage::APPEND_SQL, &to_sql(&args))?;
+    }
+    if let Some(delivery) = &s.delivery {
+        let args = super::outbox::enqueue_args(delivery, at);
+        d.execute("enqueueing a callback", super::outbox::ENQUEUE_SQL, &to_sql(&args))?;
+    }
+    if let Some(done_at) = s.copy_done_at {
+        let args = super::assets::finish_copy_args(
+            crate::CopyState::Done,
+            None,
+            to_micros(done_at),
+            &s.task_id,
+        );
+        d.execute("finishing a copy job", super::assets::FINISH_COPY_SQL, &to_sql(&args))?;
+    }
+    let outcome = update_direct(d, &s.task_id, &s.update, assets)?;
+    Ok(Settled {
+        resolution,
+        outcome: Some(outcome),
+    })
 }
 
 #[async_trait]
@@ -181,6 +347,9 @@ impl TaskStore for Backend {
         check_task_points(&t)?;
         super::ledger::check_hold_points(t.points)?;
         let at = to_micros(now());
+        if let Some(r) = super::direct(self, |d| insert_with_hold_direct(d, &t, at)).await {
+            return r;
+        }
         let mut tx = begin_write(self).await?;
         let Some(balance) = super::ledger::debit(tx.conn(), &t.account_id, t.points).await? else {
             let refused =
@@ -190,10 +359,7 @@ impl TaskStore for Backend {
         };
         if !super::ledger::insert_hold(tx.conn(), &t.account_id, &t.id, t.points, at).await? {
             tx.rollback().await.map_err(ctx("rolling back"))?;
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!("task id `{}` already has a hold", t.id),
-            ));
+            return Err(hold_taken(&t));
         }
         super::ledger::hold_entry(tx.conn(), &t.account_id, &t.id, t.points, balance, at).await?;
         let record = match insert_task(tx.conn(), &t).await {
@@ -215,27 +381,41 @@ impl TaskStore for Backend {
         task_id: &str,
         sub: SubmissionRecord,
     ) -> Result<Option<TaskRecord>> {
-        let mut w = write_once(self).await?;
-        let sql = format!(
-            "UPDATE tasks SET provider = $1, provider_task_id = $2, \
-             provider_model = COALESCE($3, provider_model), status = $4, \
-             external_task_id = COALESCE($5, external_task_id), next_poll_at = $6, updated_at = $7 \
-             WHERE id = $8 AND status = 'unknown' AND provider_task_id IS NULL \
-             RETURNING {TASK_COLUMNS}"
-        );
-        let recorded = sqlx::query_as::<Db, TaskRow>(&sql)
-        .bind(&sub.provider)
-        .bind(&sub.provider_task_id)
-        .bind(&sub.provider_model)
-        .bind(sub.status.as_str())
-        .bind(&sub.external_task_id)
-        .bind(sub.next_poll_at.map(to_micros))
-        .bind(to_micros(now()))
-        .bind(task_id)
-        .fetch_optional(w.conn())
+        let (at, next_poll_at) = (to_micros(now()), sub.next_poll_at.map(to_micros));
+        let recorded = match super::direct(self, |d| {
+            let args: [&dyn rusqlite::ToSql; 8] = [
+                &sub.provider,
+                &sub.provider_task_id,
+                &sub.provider_model,
+                &sub.status.as_str(),
+                &sub.external_task_id,
+                &next_poll_at,
+                &at,
+                &task_id,
+            ];
+            d.row("recording a submission", &RECORD_SUBMISSION_SQL, &args, TaskRow::from_rusqlite)
+        })
         .await
-        .map_err(ctx("recording a submission"))?;
-        w.commit().await.map_err(ctx("committing a submission"))?;
+        {
+            Some(r) => r?,
+            None => {
+                let mut w = write_once(self).await?;
+                let recorded = sqlx::query_as::<Db, TaskRow>(&RECORD_SUBMISSION_SQL)
+                    .bind(&sub.provider)
+                    .bind(&sub.provider_task_id)
+                    .bind(&sub.provider_model)
+                    .bind(sub.status.as_str())
+                    .bind(&sub.external_task_id)
+                    .bind(next_poll_at)
+                    .bind(at)
+                    .bind(task_id)
+                    .fetch_optional(w.conn())
+                    .await
+                    .map_err(ctx("recording a submission"))?;
+                w.commit().await.map_err(ctx("committing a submission"))?;
+                recorded
+            }
+        };
         match recorded {
             Some(row) => TaskRecord::try_from(row).map(Some),
             // Moved on already (or no such task): what is there now.
@@ -243,34 +423,71 @@ impl TaskStore for Backend {
         }
     }
 
+    #[tracing::instrument(name = "genmux.store.settle", level = "debug", skip_all, fields(db.system.name = super::DB_SYSTEM, genmux.task = %s.task_id))]
+    async fn settle(&self, s: Settlement) -> Result<Settled> {
+        let usage = s.usage.as_ref().map(super::usage::checked_usage).transpose()?;
+        if let Some(delivery) = &s.delivery {
+            super::outbox::check_delivery(delivery)?;
+        }
+        let assets = if s.update.assets.is_empty() {
+            None
+        } else {
+            Some(to_json("assets", &s.update.assets)?)
+        };
+        let at = to_micros(now());
+        if let Some(r) =
+            super::direct(self, |d| settle_direct(d, &s, at, usage.as_ref(), &assets)).await
+        {
+            return r;
+        }
+        // PostgreSQL: one step after another, each its own transaction, in the order that
+        // survives a crash between them — the hold first (once only), the callback queued
+        // before the task turns final (a task still unfinished is settled again by the
+        // next poll, and the queue keeps the first copy of its callback).
+        let resolution = super::ledger::resolve_hold(self, &s.task_id, s.hold).await?;
+        if resolution.hold().state != s.hold {
+            return Ok(Settled {
+                resolution,
+                outcome: None,
+            });
+        }
+        if let Some(record) = &s.usage {
+            crate::UsageStore::append(self, record).await?;
+        }
+        if let Some(delivery) = s.delivery {
+            crate::Outbox::enqueue(self, delivery).await?;
+        }
+        if let Some(done_at) = s.copy_done_at {
+            crate::AssetStore::finish_copy(self, &s.task_id, crate::CopyState::Done, None, done_at)
+                .await?;
+        }
+        let outcome = self.update(&s.task_id, s.update).await?;
+        Ok(Settled {
+            resolution,
+            outcome: Some(outcome),
+        })
+    }
+
     async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "UPDATE tasks SET provider = $1, updated_at = $2 \
-             WHERE id = $3 AND status = 'unknown' AND provider_task_id IS NULL",
-        )
-        .bind(provider)
-        .bind(to_micros(now()))
-        .bind(task_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("naming the provider of an unsubmitted task"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "naming the provider of an unsubmitted task",
+                "UPDATE tasks SET provider = $1, updated_at = $2 \
+                 WHERE id = $3 AND status = 'unknown' AND provider_task_id IS NULL",
+                &[provider.into(), to_micros(now()).into(), task_id.into()],
+            )
+            .await?;
         Ok(n == 1)
     }
 
     async fn discard_unsubmitted(&self, task_id: &str) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "DELETE FROM tasks WHERE id = $1 AND status = 'unknown' AND provider_task_id IS NULL",
-        )
-        .bind(task_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("discarding an unsubmitted task"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let n = self
+            .write_execute(
+                "discarding an unsubmitted task",
+                "DELETE FROM tasks WHERE id = $1 AND status = 'unknown' AND provider_task_id IS NULL",
+                &[task_id.into()],
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -365,16 +582,9 @@ impl TaskStore for Backend {
         } else {
             Some(to_json("assets", &update.assets)?)
         };
-        let sql = format!(
-            "UPDATE tasks SET status = $1, assets = COALESCE($2, assets), error = COALESCE($3, error), \
-             provider_task_id = COALESCE($4, provider_task_id), \
-             provider_model = COALESCE($5, provider_model), updated_at = $6, \
-             next_poll_at = CASE WHEN $7 = 1 THEN NULL ELSE next_poll_at END, \
-             lease_owner = CASE WHEN $7 = 1 THEN NULL ELSE lease_owner END, \
-             lease_expires_at = CASE WHEN $7 = 1 THEN NULL ELSE lease_expires_at END, \
-             upstream_error = COALESCE($10, upstream_error) \
-             WHERE id = $8 AND status = $9 RETURNING {TASK_COLUMNS}"
-        );
+        if let Some(r) = super::direct(self, |d| update_direct(d, task_id, &update, &assets)).await {
+            return r;
+        }
         // Compare-and-set on the status read: if another update moved the task in between,
         // read again and re-apply the transition rule to the new status.
         loop {
@@ -389,7 +599,7 @@ impl TaskStore for Backend {
                 Transition::Moved(next) => next,
             };
             let mut w = write_once(self).await?;
-            let moved = sqlx::query_as::<Db, TaskRow>(&sql)
+            let moved = sqlx::query_as::<Db, TaskRow>(&UPDATE_TASK_SQL)
                 .bind(next.as_str())
                 .bind(&assets)
                 .bind(&update.error)
@@ -451,19 +661,21 @@ impl TaskStore for Backend {
             return Ok(Vec::new());
         }
         let until = lease_micros(now, lease_for)?;
-        let mut w = write_once(self).await?;
-        let rows = sqlx::query_as::<Db, TaskRow>(LEASE_SQL.as_str())
-            .bind(worker_id)
-            .bind(until)
-            .bind(to_micros(now))
-            .bind(i64::from(limit))
-            .fetch_all(w.conn())
-            .await
-            .map_err(ctx("leasing due tasks"))?;
+        let rows: Vec<TaskRow> = self
+            .write_rows(
+                "leasing due tasks",
+                &LEASE_SQL,
+                &[
+                    worker_id.into(),
+                    until.into(),
+                    to_micros(now).into(),
+                    i64::from(limit).into(),
+                ],
+            )
+            .await?;
         let mut tasks = rows_to_records(rows)?;
         // RETURNING gives no order; hand out the most overdue first.
         tasks.sort_by(|a, b| (a.next_poll_at, &a.id).cmp(&(b.next_poll_at, &b.id)));
-        w.commit().await.map_err(ctx("committing a write"))?;
         Ok(tasks)
     }
 
@@ -473,20 +685,19 @@ impl TaskStore for Backend {
         worker_id: &str,
         next_poll_at: Option<OffsetDateTime>,
     ) -> Result<bool> {
-        let mut w = write_once(self).await?;
-        let done = sqlx::query(
-            "UPDATE tasks SET next_poll_at = $1, lease_owner = NULL, lease_expires_at = NULL, \
-             updated_at = $2 WHERE id = $3 AND lease_owner = $4",
-        )
-        .bind(next_poll_at.map(to_micros))
-        .bind(to_micros(now()))
-        .bind(task_id)
-        .bind(worker_id)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("rescheduling a task"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let done = self
+            .write_execute(
+                "rescheduling a task",
+                "UPDATE tasks SET next_poll_at = $1, lease_owner = NULL, lease_expires_at = NULL, \
+                 updated_at = $2 WHERE id = $3 AND lease_owner = $4",
+                &[
+                    next_poll_at.map(to_micros).into(),
+                    to_micros(now()).into(),
+                    task_id.into(),
+                    worker_id.into(),
+                ],
+            )
+            .await?;
         Ok(done == 1)
     }
 }

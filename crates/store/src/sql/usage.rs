@@ -1,6 +1,7 @@
 // UsageStore over one backend's pool (included by `sqlite.rs` and `postgres.rs`).
 
-use super::{write_once, Backend, Db};
+use super::{Backend, Db};
+use crate::direct::Arg;
 use crate::db_error::ctx;
 use crate::rows::{UsageRow, USAGE_COLUMNS};
 use crate::timestamp::to_micros;
@@ -27,44 +28,53 @@ fn check_range(from: OffsetDateTime, to: OffsetDateTime) -> Result<()> {
     Ok(())
 }
 
+/// A usage row, once per task.
+pub(super) const APPEND_SQL: &str =
+    "INSERT INTO usage_records (task_id, account_id, api_key_id, model, points, usage, \
+     input_tokens, output_tokens, created_at, caller_external_id, upstream_cost_micros, \
+     margin_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (task_id) DO NOTHING";
+
+/// The usage JSON of a row whose counts are ≥ 0.
+pub(super) fn checked_usage(r: &UsageRecord) -> Result<String> {
+    for (field, v) in [
+        ("points", r.points),
+        ("input_tokens", r.input_tokens),
+        ("output_tokens", r.output_tokens),
+    ] {
+        if v < 0 {
+            return Err(Error::invalid(format!("usage {field} = {v}; must be ≥ 0")));
+        }
+    }
+    serde_json::to_string(&r.usage)
+        .map_err(|e| Error::invalid(format!("usage JSON cannot be stored: {e}")))
+}
+
+/// The arguments of [`APPEND_SQL`].
+pub(super) fn append_args<'a>(r: &'a UsageRecord, usage: &'a String) -> [Arg<'a>; 12] {
+    [
+        (&r.task_id).into(),
+        (&r.account_id).into(),
+        (&r.api_key_id).into(),
+        (&r.model).into(),
+        r.points.into(),
+        usage.into(),
+        r.input_tokens.into(),
+        r.output_tokens.into(),
+        to_micros(r.created_at).into(),
+        (&r.caller_external_id).into(),
+        r.upstream_cost_micros.into(),
+        r.margin_micros.into(),
+    ]
+}
+
 #[async_trait]
 impl UsageStore for Backend {
     async fn append(&self, r: &UsageRecord) -> Result<bool> {
-        for (field, v) in [
-            ("points", r.points),
-            ("input_tokens", r.input_tokens),
-            ("output_tokens", r.output_tokens),
-        ] {
-            if v < 0 {
-                return Err(Error::invalid(format!("usage {field} = {v}; must be ≥ 0")));
-            }
-        }
-        let usage = serde_json::to_string(&r.usage)
-            .map_err(|e| Error::invalid(format!("usage JSON cannot be stored: {e}")))?;
-        let mut w = write_once(self).await?;
-        let n = sqlx::query(
-            "INSERT INTO usage_records (task_id, account_id, api_key_id, model, points, usage, \
-             input_tokens, output_tokens, created_at, caller_external_id, upstream_cost_micros, \
-             margin_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (task_id) DO NOTHING",
-        )
-        .bind(&r.task_id)
-        .bind(&r.account_id)
-        .bind(&r.api_key_id)
-        .bind(&r.model)
-        .bind(r.points)
-        .bind(usage)
-        .bind(r.input_tokens)
-        .bind(r.output_tokens)
-        .bind(to_micros(r.created_at))
-        .bind(&r.caller_external_id)
-        .bind(r.upstream_cost_micros)
-        .bind(r.margin_micros)
-        .execute(w.conn())
-        .await
-        .map_err(ctx("appending usage"))?
-        .rows_affected();
-        w.commit().await.map_err(ctx("committing a write"))?;
+        let usage = checked_usage(r)?;
+        let n = self
+            .write_execute("appending usage", APPEND_SQL, &append_args(r, &usage))
+            .await?;
         Ok(n == 1)
     }
 
