@@ -54,10 +54,10 @@ pub(crate) struct GroupWriter {
 }
 
 struct WriterState {
-    /// The writer connection as rusqlite sees it ([`GroupWriter::write_direct`]), made
-    /// once from `conn`'s handle. Declared before `conn` so that it is dropped first: its
-    /// cached statements are finalized before sqlx closes the handle (sqlx's close fails
-    /// on statements left open).
+    /// The second writer connection, opened by rusqlite on the same file, for
+    /// [`GroupWriter::write_direct`]. A batch is a transaction on one of the two: a write
+    /// of the other kind commits it first. `None` once closed (and while its `COMMIT` runs
+    /// on the blocking pool, with the state locked).
     direct: Option<rusqlite::Connection>,
     /// `None` once the store is closed.
     conn: Option<SqliteConnection>,
@@ -91,6 +91,18 @@ struct Batch {
     writes: usize,
     opened: Instant,
     done: watch::Sender<BatchResult>,
+    /// The connection whose transaction this batch is.
+    on: Side,
+    /// A direct write's savepoint is open: set while `f` runs, so that one that panicked
+    /// leaves the batch marked and the next writer rolls the whole batch back.
+    direct_write_open: bool,
+}
+
+/// Which writer connection a batch runs on.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Side {
+    Sqlx,
+    Direct,
 }
 
 /// How a write ends.
@@ -101,14 +113,19 @@ enum End {
 }
 
 impl GroupWriter {
-    pub(crate) fn new(conn: SqliteConnection) -> Arc<Self> {
-        Self::with_max_batch_age(conn, MAX_BATCH_AGE)
+    pub(crate) fn new(conn: SqliteConnection, direct: rusqlite::Connection) -> Arc<Self> {
+        Self::with_max_batch_age(conn, direct, MAX_BATCH_AGE)
     }
 
-    fn with_max_batch_age(conn: SqliteConnection, max_batch_age: Duration) -> Arc<Self> {
+    fn with_max_batch_age(
+        conn: SqliteConnection,
+        direct: rusqlite::Connection,
+        max_batch_age: Duration,
+    ) -> Arc<Self> {
+        direct.set_prepared_statement_cache_capacity(DIRECT_STATEMENTS);
         Arc::new(GroupWriter {
             state: Arc::new(Mutex::new(WriterState {
-                direct: None,
+                direct: Some(direct),
                 conn: Some(conn),
                 batch: None,
                 savepoint: Savepoint::None,
@@ -131,6 +148,10 @@ impl GroupWriter {
         };
         let state = tx.state.as_mut().expect("a new write holds the connection");
         state.conn()?;
+        if state.batch.as_ref().is_some_and(|b| b.on == Side::Direct) {
+            // The open batch is the other connection's transaction: commit it first.
+            commit_batch(state).await;
+        }
         if state.savepoint != Savepoint::None {
             // Left by a write dropped where no runtime could end it.
             if rollback_savepoint(state).await.is_err() {
@@ -152,6 +173,8 @@ impl GroupWriter {
                 writes: 0,
                 opened: Instant::now(),
                 done: watch::channel(None).0,
+                on: Side::Sqlx,
+                direct_write_open: false,
             });
             return Ok(tx);
         }
@@ -161,15 +184,14 @@ impl GroupWriter {
         Ok(tx)
     }
 
-    /// Runs one write — `f`'s statements — in the batch, in one hand-off: `f` runs on the
-    /// writer connection's handle through rusqlite while sqlx's thread for it is parked
-    /// (`lock_handle`), inside its own savepoint, so its statements cost no round trip
-    /// each to that thread and no rescheduling of this task between them (issue 21: those
-    /// hand-offs, not SQLite, were most of a generate's writer time). Opening a batch
-    /// (`BEGIN IMMEDIATE`, which may wait for another process's lock) and its `COMMIT`
-    /// (the fsync) still run on sqlx's thread. Returns once the batch is durable, like
-    /// [`WriteTx::commit`]; `f`'s error is returned after the batch is durable too (what it
-    /// read of the others is then durable), and its statements are rolled back.
+    /// Runs one write — `f`'s statements — in the batch, on the second writer connection
+    /// (rusqlite, owned by this writer): the statements run right here, inside the write's
+    /// own savepoint, with no round trip each to sqlx's connection thread and no
+    /// rescheduling of this task between them (issue 21: those hand-offs, not SQLite, were
+    /// most of a generate's writer time). The batch's `COMMIT` (the fsync) runs on the
+    /// blocking pool. Returns once the batch is durable, like [`WriteTx::commit`]; `f`'s
+    /// error is returned after the batch is durable too (what it read of the others is
+    /// then durable), and its statements are rolled back.
     ///
     /// `f` is synchronous: a caller cancelled while waiting never stops it half-way.
     pub(crate) async fn write_direct<T>(
@@ -180,81 +202,58 @@ impl GroupWriter {
         let queued = Queued::new(self.clone());
         let mut state = self.state.clone().lock_owned().await;
         queued.served();
-        state.conn().map_err(|e| db("beginning a write", e))?;
-        if state.savepoint != Savepoint::None {
-            // Left by a write dropped where no runtime could end it.
-            if rollback_savepoint(&mut state).await.is_err() {
-                fail_batch(&mut state, "an abandoned write could not be rolled back").await;
+        match state.batch.as_ref().map(|b| (b.on, b.direct_write_open)) {
+            // The other connection's transaction: commit it first.
+            Some((Side::Sqlx, _)) => commit_batch(&mut state).await,
+            // A direct write panicked inside it: none of the batch is kept.
+            Some((Side::Direct, true)) => {
+                fail_batch(&mut state, "a write of the batch stopped half-way").await
             }
+            _ => {}
         }
+        let Some(direct) = state.direct.as_ref() else {
+            return Err(db("beginning a write", sqlx::Error::PoolClosed));
+        };
         if state.batch.is_none() {
-            if state.begin_in_doubt {
-                let conn = state.conn().map_err(|e| db("beginning a write", e))?;
-                let _ = exec(conn, "ROLLBACK").await;
+            if !direct.is_autocommit() {
+                // Left open by a batch whose rollback failed.
+                let _ = direct.execute_batch("ROLLBACK");
             }
-            state.begin_in_doubt = true;
-            let conn = state.conn().map_err(|e| db("beginning a write", e))?;
-            exec(conn, "BEGIN IMMEDIATE")
-                .await
-                .map_err(|e| db("beginning a write", e))?;
-            state.begin_in_doubt = false;
+            // Nothing else in this process writes while the state is locked; another
+            // process's lock is waited for up to the busy timeout.
+            direct
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| crate::direct::error("beginning a write", e))?;
             state.batch = Some(Batch {
                 writes: 0,
                 opened: Instant::now(),
                 done: watch::channel(None).0,
+                on: Side::Direct,
+                direct_write_open: false,
             });
         }
-        let (result, ended) = {
-            let WriterState {
-                direct,
-                conn,
-                savepoint,
-                ..
-            } = &mut *state;
-            let conn = conn
-                .as_mut()
-                .ok_or_else(|| db("beginning a write", sqlx::Error::PoolClosed))?;
-            let mut handle = conn
-                .lock_handle()
-                .await
-                .map_err(|e| db("taking the writer connection", e))?;
-            // From here to the end of the block nothing awaits: the write cannot be cut
-            // short by a cancelled caller.
-            let db = match direct {
-                Some(db) => db,
-                None => {
-                    // SAFETY: the handle is sqlx's open connection, which outlives `direct`
-                    // (dropped first, see `WriterState`); rusqlite does not close a handle it
-                    // does not own; and `direct` is used only while `lock_handle` keeps sqlx's
-                    // thread off the connection, here and in `close`.
-                    let made = unsafe {
-                        rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr())
-                    }
-                    .map_err(|e| crate::direct::error("opening the writer connection", e))?;
-                    made.set_prepared_statement_cache_capacity(DIRECT_STATEMENTS);
-                    direct.insert(made)
-                }
-            };
-            let result = match db.execute_batch("SAVEPOINT w") {
-                Ok(()) => {
-                    // Should `f` panic, the next write finds the savepoint and rolls it back.
-                    *savepoint = Savepoint::Set;
-                    f(db)
-                }
-                Err(e) => Err(crate::direct::error("beginning a write", e)),
-            };
-            let end = if result.is_ok() {
-                "RELEASE w"
-            } else {
-                "ROLLBACK TO w; RELEASE w"
-            };
-            // SQLite may have rolled the whole transaction back by itself (a full disk, an
-            // I/O error): then the batch is lost, not only this write.
-            let ended = db.execute_batch(end).is_ok() && !db.is_autocommit();
-            *savepoint = Savepoint::None;
-            drop(handle);
-            (result, ended)
+        let WriterState { direct, batch, .. } = &mut *state;
+        let (Some(conn), Some(open)) = (direct.as_ref(), batch.as_mut()) else {
+            return Err(db(
+                "beginning a write",
+                abandoned("the write's batch was not open"),
+            ));
         };
+        // From here to the end of the write nothing awaits: it cannot be cut short.
+        open.direct_write_open = true;
+        let result = match conn.execute_batch("SAVEPOINT w") {
+            Ok(()) => f(conn),
+            Err(e) => Err(crate::direct::error("beginning a write", e)),
+        };
+        let end = if result.is_ok() {
+            "RELEASE w"
+        } else {
+            "ROLLBACK TO w; RELEASE w"
+        };
+        // SQLite may have rolled the whole transaction back by itself (a full disk, an
+        // I/O error): then the batch is lost, not only this write.
+        let ended = conn.execute_batch(end).is_ok() && !conn.is_autocommit();
+        open.direct_write_open = false;
         if !ended {
             fail_batch(&mut state, "the transaction was lost while a write ended").await;
             return Err(result.err().unwrap_or_else(|| {
@@ -264,16 +263,8 @@ impl GroupWriter {
                 )
             }));
         }
-        // The batch this write ran in (opened above or joined; only this write's own
-        // `fail_batch` could have ended it, and that returned).
-        let Some(batch) = state.batch.as_mut() else {
-            return Err(db(
-                "committing a write",
-                abandoned("the write's batch was not open"),
-            ));
-        };
-        batch.writes += 1;
-        let done = batch.done.subscribe();
+        open.writes += 1;
+        let done = open.done.subscribe();
         if commit_due(self, &state, 0) {
             // Spawned: a cancelled caller cannot cut the `COMMIT` short, and the batch's
             // other writes are told its outcome.
@@ -316,11 +307,9 @@ impl GroupWriter {
         let closing = tokio::spawn(async move {
             let mut state = state.lock_owned().await;
             commit_batch(&mut state).await;
-            let WriterState { direct, conn, .. } = &mut *state;
-            if let (Some(conn), true) = (conn.as_mut(), direct.is_some()) {
-                // Finalize rusqlite's cached statements while sqlx's thread is parked.
-                if let Ok(_handle) = conn.lock_handle().await {
-                    *direct = None;
+            if let Some(direct) = state.direct.take() {
+                if let Err((_, e)) = direct.close() {
+                    tracing::warn!(error = %e, "closing the SQLite writer's second connection failed");
                 }
             }
             if let Some(conn) = state.conn.take() {
@@ -533,8 +522,11 @@ fn no_such_savepoint(e: &sqlx::Error) -> bool {
 
 /// Commits the open batch and tells its writes.
 async fn commit_batch(state: &mut WriterState) {
-    if state.batch.is_none() {
+    let Some(on) = state.batch.as_ref().map(|b| b.on) else {
         return;
+    };
+    if on == Side::Direct {
+        return commit_direct(state).await;
     }
     // Only ended writes are committed: one abandoned without a runtime to end it is
     // rolled back first.
@@ -557,14 +549,53 @@ async fn commit_batch(state: &mut WriterState) {
     }
 }
 
+/// Commits the open batch of the second connection, on the blocking pool (the fsync),
+/// and tells its writes.
+async fn commit_direct(state: &mut WriterState) {
+    let Some(db) = state.direct.take() else {
+        return fail_batch(state, "the writer is closed").await;
+    };
+    let committed = tokio::task::spawn_blocking(move || {
+        let r = db.execute_batch("COMMIT");
+        (db, r)
+    })
+    .await;
+    match committed {
+        Ok((db, r)) => {
+            state.direct = Some(db);
+            match r {
+                Ok(()) => {
+                    if let Some(batch) = state.batch.take() {
+                        tracing::trace!(writes = batch.writes, "SQLite group commit");
+                        batch.done.send_replace(Some(Ok(())));
+                    }
+                }
+                Err(e) => fail_batch(state, &e.to_string()).await,
+            }
+        }
+        // The thread died with the connection: nothing of the batch is known to be kept,
+        // and direct writes fail from now on (`PoolClosed`).
+        Err(e) => fail_batch(state, &format!("committing failed: {e}")).await,
+    }
+}
+
 /// Rolls the whole batch back and tells its writes why.
 async fn fail_batch(state: &mut WriterState, why: &str) {
-    let rolled_back = match state.conn() {
-        Ok(conn) => exec(conn, "ROLLBACK").await.is_ok(),
-        Err(_) => false,
+    let rolled_back = match state.batch.as_ref().map(|b| b.on) {
+        Some(Side::Direct) => match state.direct.as_ref() {
+            // "no transaction is active" when SQLite already rolled it back.
+            Some(db) => db.execute_batch("ROLLBACK").is_ok() || db.is_autocommit(),
+            None => false,
+        },
+        _ => match state.conn() {
+            Ok(conn) => exec(conn, "ROLLBACK").await.is_ok(),
+            Err(_) => false,
+        },
     };
     // "no transaction is active" also lands here: the next batch's BEGIN cleans up.
-    state.begin_in_doubt = !rolled_back;
+    if state.batch.as_ref().is_none_or(|b| b.on == Side::Sqlx) {
+        state.begin_in_doubt = !rolled_back;
+    }
     state.savepoint = Savepoint::None;
     if let Some(batch) = state.batch.take() {
         batch.done.send_replace(Some(Err(why.into())));
@@ -592,6 +623,12 @@ mod tests {
     use super::*;
     use sqlx::ConnectOptions;
 
+    fn direct(path: &std::path::Path) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.busy_timeout(Duration::from_secs(10)).unwrap();
+        c
+    }
+
     async fn writer(dir: &std::path::Path) -> Arc<GroupWriter> {
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.join("w.db"))
@@ -603,7 +640,7 @@ mod tests {
         exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
         // A batch held open by a queued write must not be committed for its age while a
         // loaded machine runs the test slowly.
-        GroupWriter::with_max_batch_age(conn, Duration::from_secs(600))
+        GroupWriter::with_max_batch_age(conn, direct(&dir.join("w.db")), Duration::from_secs(600))
     }
 
     async fn insert(w: &mut WriteTx, x: i64) {
@@ -691,11 +728,11 @@ mod tests {
         rows
     }
 
-    /// Direct writes join the batch of sqlx writes; one that fails is rolled back alone
-    /// (its statements before the failure included), and every other write of the batch is
-    /// committed once.
+    /// Direct writes queued behind a sqlx write run after its batch (the other
+    /// connection's transaction) is committed; one that fails is rolled back alone (its
+    /// statements before the failure included), and every other write is committed once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn direct_writes_share_the_batch_and_a_failed_one_is_rolled_back_alone() {
+    async fn direct_writes_follow_sqlx_writes_and_a_failed_one_is_rolled_back_alone() {
         let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let w = writer(&dir).await;
@@ -744,40 +781,112 @@ mod tests {
     }
 
     /// SQLite rolling the transaction back under a direct write (as after a full disk)
-    /// fails that write and the writes of its batch; the next write starts clean.
+    /// fails that write and the direct writes of its batch; the write of the other
+    /// connection's batch before it is kept, and the next write starts clean.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_lost_under_a_direct_write_fails_its_batch() {
         let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let w = writer(&dir).await;
+        // A sqlx write holds the writer while two direct writes queue behind it.
         let mut first = w.begin().await.unwrap();
         insert(&mut first, 1).await;
+        let kept = tokio::spawn({
+            let w = w.clone();
+            async move { w.write_direct(|c| direct_insert(c, 2)).await }
+        });
+        while w.queued.load(Ordering::SeqCst) < 1 {
+            tokio::task::yield_now().await;
+        }
         let lost = tokio::spawn({
             let w = w.clone();
             async move {
                 w.write_direct(|c| {
-                    direct_insert(c, 2)?;
+                    direct_insert(c, 3)?;
                     c.execute_batch("ROLLBACK")
                         .map_err(|e| crate::direct::error("rolling back", e))
                 })
                 .await
             }
         });
-        while w.queued.load(Ordering::SeqCst) == 0 {
+        while w.queued.load(Ordering::SeqCst) < 2 {
             tokio::task::yield_now().await;
         }
-        let first = tokio::spawn(first.commit());
+        // Committed before the direct writes open their batch on the other connection.
+        first.commit().await.unwrap();
         assert!(lost.await.unwrap().is_err(), "its transaction is gone");
         assert!(
-            tokio::time::timeout(Duration::from_secs(10), first)
+            tokio::time::timeout(Duration::from_secs(10), kept)
                 .await
                 .expect("no hang")
                 .unwrap()
                 .is_err(),
-            "the first write was in the lost transaction"
+            "the write before it was in the lost transaction: not durable, so not Ok"
         );
-        w.write_direct(|c| direct_insert(c, 3)).await.unwrap();
-        assert_eq!(rows(&w).await, vec![3]);
+        w.write_direct(|c| direct_insert(c, 4)).await.unwrap();
+        assert_eq!(rows(&w).await, vec![1, 4]);
+        w.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Direct and sqlx writes from many tasks, some cancelled at random points (a client
+    /// hanging up mid-request), never leave the writer stuck, and every write reported
+    /// `Ok` is kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_writes_never_leave_the_writer_stuck() {
+        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("w.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .unwrap();
+        exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
+        let w = GroupWriter::new(conn, direct(&dir.join("w.db")));
+        let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for x in 0..2000i64 {
+            let (w, kept) = (w.clone(), kept.clone());
+            tasks.push(tokio::spawn(async move {
+                let write = async {
+                    if x % 3 == 0 {
+                        let mut tx = w.begin().await.unwrap();
+                        insert(&mut tx, x).await;
+                        tx.commit().await.is_ok()
+                    } else {
+                        w.write_direct(|c| direct_insert(c, x)).await.is_ok()
+                    }
+                };
+                // Every seventh write is abandoned after a few microseconds.
+                let limit = if x % 7 == 0 {
+                    Duration::from_micros(50 + (x as u64 % 500))
+                } else {
+                    Duration::from_secs(60)
+                };
+                if let Ok(true) = tokio::time::timeout(limit, write).await {
+                    kept.lock().unwrap().push(x);
+                }
+            }));
+        }
+        for t in tasks {
+            tokio::time::timeout(Duration::from_secs(60), t)
+                .await
+                .expect("the writer is not stuck")
+                .unwrap();
+        }
+        let stored = tokio::time::timeout(Duration::from_secs(60), rows(&w))
+            .await
+            .expect("the writer is not stuck");
+        let mut kept = kept.lock().unwrap().clone();
+        kept.sort();
+        for x in &kept {
+            assert!(
+                stored.binary_search(x).is_ok(),
+                "write {x} was reported Ok but is missing"
+            );
+        }
         w.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }

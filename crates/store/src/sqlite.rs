@@ -44,6 +44,27 @@ enum Writer {
     Pooled(std::sync::Arc<tokio::sync::Mutex<()>>),
 }
 
+/// The writer's second connection ([`GroupWriter::write_direct`]): rusqlite on the same
+/// file, set up as sqlx sets up the others (WAL, `synchronous = FULL`, the busy timeout,
+/// foreign keys).
+fn open_direct(options: &SqliteConnectOptions, url: &str) -> Result<rusqlite::Connection> {
+    let path = options.get_filename();
+    let opened = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .and_then(|c| {
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )?;
+        Ok(c)
+    });
+    opened.map_err(|e| crate::direct::error(&format!("opening the writer of SQLite `{url}`"), e))
+}
+
 impl Backend {
     /// Opens (creating if missing) the file named by `url` (`sqlite://path`) and migrates it.
     pub(crate) async fn open(url: &str) -> Result<Self> {
@@ -86,7 +107,7 @@ impl Backend {
                 .connect()
                 .await
                 .map_err(|e| db(&format!("opening the writer of SQLite `{url}`"), e))?;
-            Writer::Group(GroupWriter::new(conn))
+            Writer::Group(GroupWriter::new(conn, open_direct(&options, url)?))
         };
         Ok(Backend { pool, writer })
     }
