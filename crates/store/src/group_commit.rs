@@ -4,8 +4,9 @@
 //! With `synchronous = FULL` every commit waits for an `fsync`, about 1 ms on the disks
 //! this was measured on, and SQLite has one writer at a time, so one commit per write
 //! capped the whole gateway near 1,000 writes/s however many requests were waiting
-//! (`docs/benchmarks.md`). Here every write of the process runs on one dedicated
-//! connection. The first write of a batch opens a `BEGIN IMMEDIATE` transaction; each
+//! (`docs/benchmarks.md`). Here every write of the process runs on the writer's
+//! connections — sqlx's, or rusqlite's for [`GroupWriter::write_direct`] — one batch at a
+//! time. The first write of a batch opens a `BEGIN IMMEDIATE` transaction; each
 //! write runs inside its own `SAVEPOINT`, so one that fails or is abandoned is rolled back
 //! alone; and the transaction is committed when no other write is queued behind the one
 //! finishing (or the batch is full, or old). [`WriteTx::commit`] returns only once that

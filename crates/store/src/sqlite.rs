@@ -1,11 +1,13 @@
 //! The SQLite backend: one file in WAL mode with a busy timeout, the embedded default.
 //!
 //! SQLite serializes writers. Every write of this process goes through one writer
-//! connection ([`group_commit`]): writes that arrive together share one `BEGIN IMMEDIATE`
-//! transaction and one durable commit, each inside its own savepoint. `BEGIN IMMEDIATE`
-//! takes the write lock up front: a deferred transaction that reads and then writes could
-//! fail with `SQLITE_BUSY` without waiting, because its read snapshot may be stale by the
-//! time it wants to write. Reads run on a pool beside the writer and see committed data
+//! ([`group_commit`]): writes that arrive together share one `BEGIN IMMEDIATE`
+//! transaction and one durable commit, each inside its own savepoint. The writer has two
+//! connections — sqlx's, and rusqlite's for the writes of the request path, which run all
+//! their statements in one hand-off ([`crate::direct`]) — and a batch is one connection's
+//! transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred transaction
+//! that reads and then writes could fail with `SQLITE_BUSY` without waiting, because its
+//! read snapshot may be stale by the time it wants to write. Reads run on a pool beside the writer and see committed data
 //! only, so a write that must read what a racing write left reads on its own connection.
 //! Leasing is one `UPDATE … RETURNING` statement, which is atomic on its own.
 

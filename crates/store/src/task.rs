@@ -259,8 +259,8 @@ pub struct TaskPage {
 }
 
 /// A final report applied to a task: its hold resolved, and — when the hold ends as asked —
-/// its usage, its callback and its final state, all in one write where the backend can
-/// ([`TaskStore::settle`], issue 21: one durable commit instead of four).
+/// its usage, its callback and its final state, all in one write ([`TaskStore::settle`],
+/// issue 21: one durable commit instead of four or five).
 #[derive(Clone, Debug)]
 pub struct Settlement {
     /// The task.
@@ -315,8 +315,8 @@ pub trait TaskStore: Send + Sync {
     /// Applies a final report ([`Settlement`]): resolves the task's hold to
     /// `settlement.hold` (once: a hold resolved earlier stays as it is); when the hold then
     /// is in that state, appends the usage row, queues the callback, closes the copy job and
-    /// applies the update — atomically on SQLite (one write), one step after another on
-    /// PostgreSQL. `NotFound` when the task has no hold (then nothing was written).
+    /// applies the update — all in one transaction. `NotFound` when the task has no hold
+    /// (then nothing was written).
     async fn settle(&self, settlement: Settlement) -> Result<Settled>;
 
     /// Names `provider` as the one a task inserted before sending it (still `unknown`, no

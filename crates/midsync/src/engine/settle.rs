@@ -13,9 +13,9 @@
 //!    only once the copy is durable;
 //! 3. then the usage row (one per task), then the outbound callback (one per task, stable
 //!    id), then the task's final status. When the hold resolves as observed (the usual
-//!    case) all of it is one store write (`TaskStore::settle`: one transaction on SQLite,
-//!    issue 21); otherwise, and on PostgreSQL, step by step, each idempotent, so a crash
-//!    between two steps is repaired by the next poll of the still-unfinished task.
+//!    case) all of it is one store write (`TaskStore::settle`, one transaction, issue 21);
+//!    otherwise step by step, each idempotent, so a crash between two steps is repaired by
+//!    the next poll of the still-unfinished task.
 
 use crate::wire::StatusResponse;
 use crate::AppState;

@@ -138,24 +138,8 @@ impl AssetStore for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<CopyJob>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let lease = time::Duration::try_from(lease_for)
-            .ok()
-            .and_then(|l| now.checked_add(l))
-            .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
         let rows: Vec<CopyRow> = self
-            .write_rows(
-                "leasing due copy jobs",
-                &LEASE_SQL,
-                &[
-                    worker_id.into(),
-                    to_micros(lease).into(),
-                    to_micros(now).into(),
-                    i64::from(limit).into(),
-                ],
-            )
+            .lease_rows("leasing due copy jobs", &LEASE_SQL, worker_id, now, limit, lease_for)
             .await?;
         let mut out = rows
             .into_iter()

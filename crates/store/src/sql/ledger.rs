@@ -270,53 +270,67 @@ pub(super) fn resolve_direct(d: Direct<'_>, task_id: &str, to: HoldState, at: i6
     Ok(Resolution::Applied(hold))
 }
 
-/// [`Backend::resolve`] for the other store traits of this backend.
-pub(super) async fn resolve_hold(b: &Backend, task_id: &str, to: HoldState) -> Result<Resolution> {
-    b.resolve(task_id, to).await
+/// A resolution's statements on `conn`, inside the caller's transaction. Nothing is
+/// written when the hold was resolved before (or is missing).
+pub(super) async fn resolve_on(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    task_id: &str,
+    to: HoldState,
+    at: i64,
+) -> Result<Resolution> {
+    let (kind, sign) = resolution_kind(to)?;
+    let won = sqlx::query_as::<Db, HoldRow>(&RESOLVE_SQL)
+        .bind(to.as_str())
+        .bind(at)
+        .bind(task_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(ctx("resolving a hold"))?;
+    let Some(row) = won else {
+        // Read on the writer's connection: the winner may be in the same transaction
+        // batch, not yet visible to other readers.
+        let existing = hold_of(&mut *conn, task_id).await?;
+        return not_won(existing, task_id, kind);
+    };
+    let hold = Hold::try_from(row)?;
+    let amount = sign * hold.points;
+    let balance_after = sqlx::query_scalar::<Db, i64>(CREDIT_SQL)
+        .bind(amount)
+        .bind(&hold.account_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(ctx("crediting a void"))?;
+    sqlx::query(RESOLUTION_ENTRY_SQL)
+        .bind(&hold.account_id)
+        .bind(task_id)
+        .bind(kind.as_str())
+        .bind(amount)
+        .bind(balance_after)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(ctx("writing a ledger entry"))?;
+    Ok(Resolution::Applied(hold))
 }
 
 impl Backend {
     async fn resolve(&self, task_id: &str, to: HoldState) -> Result<Resolution> {
-        let (kind, sign) = resolution_kind(to)?;
+        resolution_kind(to)?;
         let at = to_micros(now());
         if let Some(r) = super::direct(self, |d| resolve_direct(d, task_id, to, at)).await {
             return r;
         }
         let mut tx = begin_write(self).await?;
-        let won = sqlx::query_as::<Db, HoldRow>(&RESOLVE_SQL)
-            .bind(to.as_str())
-            .bind(at)
-            .bind(task_id)
-            .fetch_optional(tx.conn())
-            .await
-            .map_err(ctx("resolving a hold"))?;
-        let Some(row) = won else {
-            // Read on the writer's connection: the winner may be in the same transaction
-            // batch, not yet visible to other readers.
-            let existing = hold_of(tx.conn(), task_id).await?;
-            tx.rollback().await.map_err(ctx("rolling back"))?;
-            return not_won(existing, task_id, kind);
-        };
-        let hold = Hold::try_from(row)?;
-        let amount = sign * hold.points;
-        let balance_after = sqlx::query_scalar::<Db, i64>(CREDIT_SQL)
-            .bind(amount)
-            .bind(&hold.account_id)
-            .fetch_one(tx.conn())
-            .await
-            .map_err(ctx("crediting a void"))?;
-        sqlx::query(RESOLUTION_ENTRY_SQL)
-            .bind(&hold.account_id)
-            .bind(task_id)
-            .bind(kind.as_str())
-            .bind(amount)
-            .bind(balance_after)
-            .bind(at)
-            .execute(tx.conn())
-            .await
-            .map_err(ctx("writing a ledger entry"))?;
-        tx.commit().await.map_err(ctx("committing a resolution"))?;
-        Ok(Resolution::Applied(hold))
+        match resolve_on(tx.conn(), task_id, to, at).await {
+            Ok(r) if r.applied() => {
+                tx.commit().await.map_err(ctx("committing a resolution"))?;
+                Ok(r)
+            }
+            other => {
+                tx.rollback().await.map_err(ctx("rolling back"))?;
+                other
+            }
+        }
     }
 }
 

@@ -41,13 +41,6 @@ fn to_json<T: serde::Serialize>(field: &str, value: &T) -> Result<String> {
         .map_err(|e| Error::invalid(format!("task `{field}` cannot be stored as JSON: {e}")))
 }
 
-fn lease_micros(now: OffsetDateTime, lease_for: Duration) -> Result<i64> {
-    let lease = time::Duration::try_from(lease_for)
-        .map_err(|e| Error::invalid(format!("lease_for = {lease_for:?} is too long: {e}")))?;
-    now.checked_add(lease)
-        .map(to_micros)
-        .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} overflows the clock")))
-}
 
 /// `('a', 'b')` of names that come from enums (`as_str`), never from a caller: safe to
 /// write into SQL as literals.
@@ -215,6 +208,13 @@ fn insert_with_hold_direct(d: Direct<'_>, t: &NewTask, at: i64) -> Result<TaskRe
     insert_task_direct(d, t)
 }
 
+fn no_task(task_id: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!("task `{task_id}` does not exist"),
+    )
+}
+
 fn hold_taken(t: &NewTask) -> Error {
     Error::new(
         ErrorKind::Conflict,
@@ -262,12 +262,7 @@ fn update_direct(
         .row("reading a task", &TASK_BY_ID_SQL, &[&task_id], TaskRow::from_rusqlite)?
         .map(TaskRecord::try_from)
         .transpose()?
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("task `{task_id}` does not exist"),
-            )
-        })?;
+        .ok_or_else(|| no_task(task_id))?;
     let next = match current.status.transition(update.status) {
         Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
         Transition::Moved(next) => next,
@@ -328,6 +323,90 @@ fn settle_direct(
         resolution,
         outcome: Some(outcome),
     })
+}
+
+/// [`TaskStore::settle`]'s statements on `conn`, inside the caller's transaction.
+async fn settle_on(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    s: &Settlement,
+    at: i64,
+    usage: Option<&String>,
+    assets: &Option<String>,
+) -> Result<Settled> {
+    let resolution = super::ledger::resolve_on(&mut *conn, &s.task_id, s.hold, at).await?;
+    if resolution.hold().state != s.hold {
+        return Ok(Settled {
+            resolution,
+            outcome: None,
+        });
+    }
+    if let (Some(record), Some(json)) = (&s.usage, usage) {
+        let args = super::usage::append_args(record, json);
+        super::write::bind(sqlx::query(super::usage::APPEND_SQL), &args)
+            .execute(&mut *conn)
+            .await
+            .map_err(ctx("appending usage"))?;
+    }
+    if let Some(delivery) = &s.delivery {
+        let args = super::outbox::enqueue_args(delivery, at);
+        super::write::bind(sqlx::query(super::outbox::ENQUEUE_SQL), &args)
+            .execute(&mut *conn)
+            .await
+            .map_err(ctx("enqueueing a callback"))?;
+    }
+    if let Some(done_at) = s.copy_done_at {
+        let args = super::assets::finish_copy_args(
+            crate::CopyState::Done,
+            None,
+            to_micros(done_at),
+            &s.task_id,
+        );
+        super::write::bind(sqlx::query(super::assets::FINISH_COPY_SQL), &args)
+            .execute(&mut *conn)
+            .await
+            .map_err(ctx("finishing a copy job"))?;
+    }
+    // Compare-and-set on the status read: if another update moved the task in between,
+    // read again and re-apply the transition rule to the new status.
+    loop {
+        let current = sqlx::query_as::<Db, TaskRow>(&TASK_BY_ID_SQL)
+            .bind(&s.task_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(ctx("reading a task"))?
+            .map(TaskRecord::try_from)
+            .transpose()?
+            .ok_or_else(|| no_task(&s.task_id))?;
+        let next = match current.status.transition(s.update.status) {
+            Transition::Unchanged => {
+                return Ok(Settled {
+                    resolution,
+                    outcome: Some(TaskUpdateOutcome::Unchanged(current)),
+                })
+            }
+            Transition::Moved(next) => next,
+        };
+        let moved = sqlx::query_as::<Db, TaskRow>(&UPDATE_TASK_SQL)
+            .bind(next.as_str())
+            .bind(assets)
+            .bind(&s.update.error)
+            .bind(&s.update.provider_task_id)
+            .bind(&s.update.provider_model)
+            .bind(to_micros(now()))
+            .bind(i64::from(next.is_final()))
+            .bind(&s.task_id)
+            .bind(current.status.as_str())
+            .bind(&s.update.upstream_error)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(ctx("updating a task"))?;
+        if let Some(row) = moved {
+            return Ok(Settled {
+                resolution,
+                outcome: Some(TaskUpdateOutcome::Moved(TaskRecord::try_from(row)?)),
+            });
+        }
+    }
 }
 
 #[async_trait]
@@ -440,32 +519,16 @@ impl TaskStore for Backend {
         {
             return r;
         }
-        // PostgreSQL: one step after another, each its own transaction, in the order that
-        // survives a crash between them — the hold first (once only), the callback queued
-        // before the task turns final (a task still unfinished is settled again by the
-        // next poll, and the queue keeps the first copy of its callback).
-        let resolution = super::ledger::resolve_hold(self, &s.task_id, s.hold).await?;
-        if resolution.hold().state != s.hold {
-            return Ok(Settled {
-                resolution,
-                outcome: None,
-            });
+        // PostgreSQL: the same steps in one transaction, one statement per round trip.
+        let mut tx = begin_write(self).await?;
+        let settled = settle_on(tx.conn(), &s, at, usage.as_ref(), &assets).await;
+        match &settled {
+            Ok(Settled {
+                outcome: Some(_), ..
+            }) => tx.commit().await.map_err(ctx("committing a settlement"))?,
+            _ => tx.rollback().await.map_err(ctx("rolling back"))?,
         }
-        if let Some(record) = &s.usage {
-            crate::UsageStore::append(self, record).await?;
-        }
-        if let Some(delivery) = s.delivery {
-            crate::Outbox::enqueue(self, delivery).await?;
-        }
-        if let Some(done_at) = s.copy_done_at {
-            crate::AssetStore::finish_copy(self, &s.task_id, crate::CopyState::Done, None, done_at)
-                .await?;
-        }
-        let outcome = self.update(&s.task_id, s.update).await?;
-        Ok(Settled {
-            resolution,
-            outcome: Some(outcome),
-        })
+        settled
     }
 
     async fn retarget_unsubmitted(&self, task_id: &str, provider: &str) -> Result<bool> {
@@ -588,12 +651,7 @@ impl TaskStore for Backend {
         // Compare-and-set on the status read: if another update moved the task in between,
         // read again and re-apply the transition rule to the new status.
         loop {
-            let current = self.get(task_id).await?.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("task `{task_id}` does not exist"),
-                )
-            })?;
+            let current = self.get(task_id).await?.ok_or_else(|| no_task(task_id))?;
             let next = match current.status.transition(update.status) {
                 Transition::Unchanged => return Ok(TaskUpdateOutcome::Unchanged(current)),
                 Transition::Moved(next) => next,
@@ -657,21 +715,8 @@ impl TaskStore for Backend {
         limit: u32,
         lease_for: Duration,
     ) -> Result<Vec<TaskRecord>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let until = lease_micros(now, lease_for)?;
         let rows: Vec<TaskRow> = self
-            .write_rows(
-                "leasing due tasks",
-                &LEASE_SQL,
-                &[
-                    worker_id.into(),
-                    until.into(),
-                    to_micros(now).into(),
-                    i64::from(limit).into(),
-                ],
-            )
+            .lease_rows("leasing due tasks", &LEASE_SQL, worker_id, now, limit, lease_for)
             .await?;
         let mut tasks = rows_to_records(rows)?;
         // RETURNING gives no order; hand out the most overdue first.

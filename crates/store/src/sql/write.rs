@@ -6,7 +6,10 @@
 use super::{write_once, Backend, Db};
 use crate::db_error::ctx;
 use crate::direct::{to_sql, Arg, DirectRow};
-use genmux_core::Result;
+use crate::timestamp::to_micros;
+use genmux_core::{Error, Result};
+use std::time::Duration;
+use time::OffsetDateTime;
 
 type Args<'q> = <Db as sqlx::Database>::Arguments<'q>;
 
@@ -81,5 +84,35 @@ impl Backend {
             .map_err(ctx(what))?;
         w.commit().await.map_err(ctx("committing a write"))?;
         Ok(rows)
+    }
+
+    /// Runs a lease statement (tasks, copy jobs, callbacks: `$1` the worker, `$2` the
+    /// lease's end, `$3` now, `$4` how many) as a write of its own; the rows it leased.
+    pub(super) async fn lease_rows<R>(
+        &self,
+        what: &'static str,
+        sql: &str,
+        worker_id: &str,
+        now: OffsetDateTime,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<R>>
+    where
+        R: DirectRow + for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let until = time::Duration::try_from(lease_for)
+            .ok()
+            .and_then(|l| now.checked_add(l))
+            .ok_or_else(|| Error::invalid(format!("lease_for = {lease_for:?} is too long")))?;
+        let args = [
+            Arg::from(worker_id),
+            to_micros(until).into(),
+            to_micros(now).into(),
+            i64::from(limit).into(),
+        ];
+        self.write_rows(what, sql, &args).await
     }
 }

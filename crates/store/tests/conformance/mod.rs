@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             tasks::two_pollers_never_hold_the_same_task,
             tasks::submission_intent_is_retargeted_recorded_or_discarded,
             tasks::insert_with_hold_writes_both_or_neither,
+            tasks::settle_commits_every_step_together_or_none,
             tasks::caller_external_id_is_unique_per_account,
             tasks::gauges_see_unfinished_tasks_due_polls_and_pending_callbacks,
             ledger::hold_post_void_move_balances_and_write_entries,

@@ -1010,3 +1010,121 @@ pub async fn gauges_see_unfinished_tasks_due_polls_and_pending_callbacks(store: 
     assert_eq!(g.unfinished[0], (TaskStatus::Submitted, 1));
     assert_eq!((g.polls_due, g.oldest_due_poll), (0, None));
 }
+
+/// A settlement (issue 21) commits the hold's resolution, the usage row, the callback and
+/// the final status together; a later settlement the other way changes nothing and says
+/// how the hold ended; a task without a hold is `NotFound` with nothing written.
+pub async fn settle_commits_every_step_together_or_none(store: &Store) {
+    use genmux_store::{HoldState, NewDelivery, Resolution, Settlement, UsageRecord};
+    let account = super::ledger::funded_account(store, 100).await;
+    let mut t = new_task(&account, Some(now()));
+    t.points = 70;
+    store.tasks.insert_with_hold(t.clone()).await.unwrap();
+    let usage = UsageRecord {
+        task_id: t.id.clone(),
+        account_id: account.clone(),
+        api_key_id: t.api_key_id.clone(),
+        model: t.model.clone(),
+        points: 70,
+        usage: serde_json::json!({"duration": 5}),
+        input_tokens: 0,
+        output_tokens: 0,
+        created_at: now(),
+        caller_external_id: None,
+        upstream_cost_micros: Some(500_000),
+        margin_micros: Some(200_000),
+    };
+    let delivery = NewDelivery {
+        webhook_id: uid("msg"),
+        task_id: t.id.clone(),
+        account_id: account.clone(),
+        url: "https://client.example/cb".into(),
+        body: br#"{"status":"succeeded"}"#.to_vec(),
+        next_attempt_at: now(),
+    };
+    let succeeded = TaskUpdate {
+        assets: vec![video("https://gateway.example/v1/assets/a1")],
+        ..TaskUpdate::status(TaskStatus::Succeeded)
+    };
+    let settled = store
+        .tasks
+        .settle(Settlement {
+            task_id: t.id.clone(),
+            hold: HoldState::Posted,
+            usage: Some(usage.clone()),
+            delivery: Some(delivery.clone()),
+            update: succeeded,
+            copy_done_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(settled.resolution, Resolution::Applied(ref h) if h.state == HoldState::Posted)
+    );
+    match settled.outcome {
+        Some(TaskUpdateOutcome::Moved(r)) => {
+            assert_eq!(r.status, TaskStatus::Succeeded);
+            assert_eq!(r.assets.len(), 1);
+        }
+        other => panic!("expected the task moved, got {other:?}"),
+    }
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 30);
+    super::ledger::assert_balance_is_sum_of_entries(store, &account).await;
+    let queued = store.outbox.get(&delivery.webhook_id).await.unwrap();
+    assert_eq!(queued.map(|d| d.task_id), Some(t.id.clone()));
+    let to = now() + time::Duration::hours(1);
+    let summary = store
+        .usage
+        .summary(&account, to - time::Duration::days(1), to)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.total.points_charged, summary.total.requests),
+        (70, 1),
+        "one usage row"
+    );
+
+    // A contradicting report afterwards: the hold stays posted, nothing else is written.
+    let again = store
+        .tasks
+        .settle(Settlement {
+            task_id: t.id.clone(),
+            hold: HoldState::Voided,
+            usage: None,
+            delivery: Some(NewDelivery {
+                webhook_id: uid("msg"),
+                ..delivery.clone()
+            }),
+            update: TaskUpdate::status(TaskStatus::Failed),
+            copy_done_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(again.resolution, Resolution::AlreadyResolved(ref h) if h.state == HoldState::Posted)
+    );
+    assert!(again.outcome.is_none());
+    let task = store.tasks.get(&t.id).await.unwrap().unwrap();
+    assert_eq!(task.status, TaskStatus::Succeeded);
+    assert_eq!(store.ledger.balance(&account).await.unwrap(), 30);
+
+    // No hold: NotFound, and the task is untouched.
+    let bare = new_task(&account, None);
+    store.tasks.insert(bare.clone()).await.unwrap();
+    expect_kind(
+        store
+            .tasks
+            .settle(Settlement {
+                task_id: bare.id.clone(),
+                hold: HoldState::Posted,
+                usage: None,
+                delivery: None,
+                update: TaskUpdate::status(TaskStatus::Succeeded),
+                copy_done_at: None,
+            })
+            .await,
+        ErrorKind::NotFound,
+    );
+    let bare_now = store.tasks.get(&bare.id).await.unwrap().unwrap();
+    assert_eq!(bare_now.status, TaskStatus::Submitted);
+}
