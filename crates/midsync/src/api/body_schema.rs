@@ -29,12 +29,26 @@ pub fn component_name(kind: MediaKind, model: &str) -> String {
 /// validator also skips whitespace inside Base64; the pattern leaves that out.)
 const MEDIA_PATTERN: &str = "^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+(?:[/?#]\\S*)?|(?:[A-Za-z0-9+/]{4})+|(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=))$";
 
-fn media_schema() -> Value {
-    json!({
-        "type": "string",
-        "pattern": MEDIA_PATTERN,
-        "description": "an http(s) URL or bare Base64 (no `data:` prefix)",
-    })
+fn media_schema() -> Map<String, Value> {
+    let mut o = typed("string");
+    o.insert("pattern".into(), json!(MEDIA_PATTERN));
+    o.insert(
+        "description".into(),
+        json!("an http(s) URL or bare Base64 (no `data:` prefix)"),
+    );
+    o
+}
+
+/// `{"type": ty}`.
+fn typed(ty: &str) -> Map<String, Value> {
+    Map::from_iter([("type".to_string(), Value::from(ty))])
+}
+
+/// `{"type": "array", "items": items}`.
+fn array_of(items: Map<String, Value>) -> Map<String, Value> {
+    let mut o = typed("array");
+    o.insert("items".into(), Value::Object(items));
+    o
 }
 
 /// `schema` admitting `null` as well: the validator treats a null optional field as absent.
@@ -74,37 +88,37 @@ fn limit(ty: FieldType, v: f64) -> Value {
 
 /// The schema of one field (and of the fields below it, for objects and object lists).
 fn field_schema(f: &FieldSpec, all: &[FieldSpec]) -> Value {
-    let mut s = match f.ty {
-        FieldType::String => json!({"type": "string"}),
-        FieldType::Integer => json!({"type": "integer"}),
-        FieldType::Number => json!({"type": "number"}),
-        FieldType::Boolean => json!({"type": "boolean"}),
+    let mut o = match f.ty {
+        FieldType::String => typed("string"),
+        FieldType::Integer => typed("integer"),
+        FieldType::Number => typed("number"),
+        FieldType::Boolean => typed("boolean"),
         FieldType::Media => media_schema(),
-        FieldType::MediaList => json!({"type": "array", "items": media_schema()}),
-        FieldType::StringList => json!({"type": "array", "items": {"type": "string"}}),
+        FieldType::MediaList => array_of(media_schema()),
+        FieldType::StringList => array_of(typed("string")),
         FieldType::Object => object_schema(all, &format!("{}.", f.name)),
-        FieldType::ObjectList => json!({
-            "type": "array",
-            "items": object_schema(all, &format!("{}[].", f.name)),
-        }),
+        FieldType::ObjectList => array_of(object_schema(all, &format!("{}[].", f.name))),
     };
-    let o = s.as_object_mut().expect("every arm builds an object");
-    put(o, "title", f.label.clone().map(Value::from));
-    put(o, "description", f.description.clone().map(Value::from));
-    put(o, "default", f.default.clone());
-    put(o, "enum", f.allowed.clone().map(Value::from));
-    put(o, "minimum", f.min.map(|v| limit(f.ty, v)));
-    put(o, "maximum", f.max.map(|v| limit(f.ty, v)));
-    put(o, "minLength", f.min_length.map(Value::from));
-    put(o, "maxLength", f.max_length.map(Value::from));
-    put(o, "minItems", f.min_items.map(Value::from));
-    put(o, "maxItems", f.max_items.map(Value::from));
-    s
+    put(&mut o, "title", f.label.clone().map(Value::from));
+    put(
+        &mut o,
+        "description",
+        f.description.clone().map(Value::from),
+    );
+    put(&mut o, "default", f.default.clone());
+    put(&mut o, "enum", f.allowed.clone().map(Value::from));
+    put(&mut o, "minimum", f.min.map(|v| limit(f.ty, v)));
+    put(&mut o, "maximum", f.max.map(|v| limit(f.ty, v)));
+    put(&mut o, "minLength", f.min_length.map(Value::from));
+    put(&mut o, "maxLength", f.max_length.map(Value::from));
+    put(&mut o, "minItems", f.min_items.map(Value::from));
+    put(&mut o, "maxItems", f.max_items.map(Value::from));
+    Value::Object(o)
 }
 
-/// The object made of the fields directly below `prefix`: their schemas, the required
-/// ones, and no other key (the validator refuses unknown fields, V2/X1).
-fn object_schema(all: &[FieldSpec], prefix: &str) -> Value {
+/// The properties of the fields directly below `prefix` (`""` for the body), and the
+/// names of the required ones.
+fn object_parts(all: &[FieldSpec], prefix: &str) -> (Map<String, Value>, Vec<Value>) {
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in all.iter().filter(|f| is_child(f, prefix)) {
@@ -123,25 +137,32 @@ fn object_schema(all: &[FieldSpec], prefix: &str) -> Value {
             required.push(Value::from(name));
         }
     }
-    let mut o = Map::new();
-    o.insert("type".into(), json!("object"));
+    (props, required)
+}
+
+/// The object of `props` with `required` and no other key (the validator refuses unknown
+/// fields, V2/X1).
+fn object_of(props: Map<String, Value>, required: Vec<Value>) -> Map<String, Value> {
+    let mut o = typed("object");
     o.insert("properties".into(), Value::Object(props));
     if !required.is_empty() {
         o.insert("required".into(), Value::Array(required));
     }
     o.insert("additionalProperties".into(), json!(false));
-    Value::Object(o)
+    o
+}
+
+/// The object made of the fields directly below `prefix`: their schemas, the required
+/// ones, and no other key.
+fn object_schema(all: &[FieldSpec], prefix: &str) -> Map<String, Value> {
+    let (props, required) = object_parts(all, prefix);
+    object_of(props, required)
 }
 
 /// The JSON Schema of a `/quote` or `/generate` body for `spec`: its catalog fields, the
 /// fields every model takes (`genmux_core::catalog::COMMON_FIELDS`), `model` fixed.
 pub fn model_body_schema(spec: &ModelSpec) -> Value {
-    let mut s = object_schema(&spec.fields, "");
-    let o = s.as_object_mut().expect("object_schema builds an object");
-    let props = o
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-        .expect("object_schema sets properties");
+    let (mut props, fields_required) = object_parts(&spec.fields, "");
     props.insert("model".into(), json!({"type": "string", "enum": [spec.id]}));
     props.insert(
         "projectId".into(),
@@ -157,10 +178,8 @@ pub fn model_body_schema(spec: &ModelSpec) -> Value {
         json!({"type": ["string", "null"], "description": "the caller's own id of the task, unique within the account"}),
     );
     let mut required = vec![Value::from("model")];
-    if let Some(Value::Array(r)) = o.remove("required") {
-        required.extend(r);
-    }
-    o.insert("required".into(), Value::Array(required));
+    required.extend(fields_required);
+    let mut o = object_of(props, required);
     o.insert("title".into(), json!(spec.id));
     let mut description = format!("{}: {}", spec.name, spec.description);
     if !spec.rules.is_empty() {
@@ -170,7 +189,7 @@ pub fn model_body_schema(spec: &ModelSpec) -> Value {
         description.push('.');
     }
     o.insert("description".into(), Value::from(description));
-    s
+    Value::Object(o)
 }
 
 /// Adds every model's body schema to `doc`'s components and makes the body of the

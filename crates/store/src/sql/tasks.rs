@@ -285,6 +285,34 @@ fn update_direct(
     Ok(TaskUpdateOutcome::Moved(TaskRecord::try_from(moved)?))
 }
 
+/// The inserts of a settlement whose hold ended as asked, in order: the usage row, the
+/// callback, the closing of the copy job (what they are for, SQL, arguments).
+fn settlement_rows<'a>(
+    s: &'a Settlement,
+    at: i64,
+    usage: Option<&'a String>,
+) -> Vec<(&'static str, &'static str, Vec<crate::direct::Arg<'a>>)> {
+    let mut rows = Vec::new();
+    if let (Some(record), Some(json)) = (&s.usage, usage) {
+        let args = super::usage::append_args(record, json);
+        rows.push(("appending usage", super::usage::APPEND_SQL, args.to_vec()));
+    }
+    if let Some(delivery) = &s.delivery {
+        let args = super::outbox::enqueue_args(delivery, at);
+        rows.push(("enqueueing a callback", super::outbox::ENQUEUE_SQL, args.to_vec()));
+    }
+    if let Some(done_at) = s.copy_done_at {
+        let args = super::assets::finish_copy_args(
+            crate::CopyState::Done,
+            None,
+            to_micros(done_at),
+            &s.task_id,
+        );
+        rows.push(("finishing a copy job", super::assets::FINISH_COPY_SQL, args.to_vec()));
+    }
+    rows
+}
+
 /// [`TaskStore::settle`] in one direct write (SQLite): every step in one transaction.
 fn settle_direct(
     d: Direct<'_>,
@@ -301,22 +329,8 @@ fn settle_direct(
             outcome: None,
         });
     }
-    if let (Some(record), Some(json)) = (&s.usage, usage) {
-        let args = super::usage::append_args(record, json);
-        d.execute("appending usage", super::usage::APPEND_SQL, &to_sql(&args))?;
-    }
-    if let Some(delivery) = &s.delivery {
-        let args = super::outbox::enqueue_args(delivery, at);
-        d.execute("enqueueing a callback", super::outbox::ENQUEUE_SQL, &to_sql(&args))?;
-    }
-    if let Some(done_at) = s.copy_done_at {
-        let args = super::assets::finish_copy_args(
-            crate::CopyState::Done,
-            None,
-            to_micros(done_at),
-            &s.task_id,
-        );
-        d.execute("finishing a copy job", super::assets::FINISH_COPY_SQL, &to_sql(&args))?;
+    for (what, sql, args) in settlement_rows(s, at, usage) {
+        d.execute(what, sql, &to_sql(&args))?;
     }
     let outcome = update_direct(d, &s.task_id, &s.update, assets)?;
     Ok(Settled {
@@ -340,31 +354,11 @@ async fn settle_on(
             outcome: None,
         });
     }
-    if let (Some(record), Some(json)) = (&s.usage, usage) {
-        let args = super::usage::append_args(record, json);
-        super::write::bind(sqlx::query(super::usage::APPEND_SQL), &args)
+    for (what, sql, args) in settlement_rows(s, at, usage) {
+        super::write::bind(sqlx::query(sql), &args)
             .execute(&mut *conn)
             .await
-            .map_err(ctx("appending usage"))?;
-    }
-    if let Some(delivery) = &s.delivery {
-        let args = super::outbox::enqueue_args(delivery, at);
-        super::write::bind(sqlx::query(super::outbox::ENQUEUE_SQL), &args)
-            .execute(&mut *conn)
-            .await
-            .map_err(ctx("enqueueing a callback"))?;
-    }
-    if let Some(done_at) = s.copy_done_at {
-        let args = super::assets::finish_copy_args(
-            crate::CopyState::Done,
-            None,
-            to_micros(done_at),
-            &s.task_id,
-        );
-        super::write::bind(sqlx::query(super::assets::FINISH_COPY_SQL), &args)
-            .execute(&mut *conn)
-            .await
-            .map_err(ctx("finishing a copy job"))?;
+            .map_err(ctx(what))?;
     }
     // Compare-and-set on the status read: if another update moved the task in between,
     // read again and re-apply the transition rule to the new status.
