@@ -131,9 +131,9 @@ pub struct AssetsConfig {
     /// that waited for its slowest download held back every task behind it, and with it
     /// the callbacks that wait for the copy). Each holds at most two 8 MiB parts in memory.
     pub in_flight: usize,
-    /// How long a copy lease lasts; a crashed or stopped worker's copies are taken over
-    /// after it. It should outlast one download (`fetch_timeout`), or two workers may copy
-    /// at once (harmless: both write the same object, one records it). Default 35 min.
+    /// How long a copy lease lasts; the copier renews it every third of this while a copy
+    /// runs, so a crashed or stopped worker's copies are taken over within one lease while
+    /// a live worker's download of any length keeps its job. Default 60 s.
     pub lease_for: Duration,
     /// How long a signed link (`?expires=…&sig=…`) made by `GET /v1/assets/{id}/link` is
     /// valid by default. Default 1 h.
@@ -155,7 +155,7 @@ impl Default for AssetsConfig {
             tick: Duration::from_secs(1),
             batch: 8,
             in_flight: 16,
-            lease_for: Duration::from_secs(35 * 60),
+            lease_for: Duration::from_secs(60),
             link_ttl: Duration::from_secs(3600),
             sweep_every: Duration::from_secs(600),
         }

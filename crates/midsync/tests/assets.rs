@@ -46,6 +46,7 @@ scenarios!(
     a_link_expired_before_the_first_copy_is_asked_for_again,
     a_link_dead_for_good_fails_the_task_without_a_charge,
     a_gateway_killed_mid_copy_is_finished_once_after_restart,
+    a_download_longer_than_the_lease_keeps_its_job,
     the_retention_sweep_deletes_expired_results,
     transient_failures_are_retried_until_the_deadline,
 );
@@ -579,6 +580,81 @@ async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: 
         .await;
     assert_eq!(got.status, 200);
     assert_eq!(&got.bytes[4..8], b"ftyp");
+    sim.shutdown().await;
+}
+
+/// A live gateway whose download outlasts its copy lease renews the lease (issue 21: the
+/// lease is short so a dead gateway's copies are taken over soon): a second gateway
+/// polling for due copies the whole time takes nothing, and the task settles once.
+async fn a_download_longer_than_the_lease_keeps_its_job(db: Db, kind: BlobKind) {
+    let shelf = Shelf::new(kind).await;
+    let (sim, kling) = kling_sim(sim_config()).await;
+    let url = db.url();
+    let lease = Duration::from_millis(900);
+    let first = gateway_keeping(
+        db,
+        vec![kling.clone()],
+        |c| {
+            c.poll.first_delay = Duration::from_secs(3600);
+            c.assets.lease_for = lease;
+        },
+        shelf.blobs.clone(),
+    )
+    .await;
+    let (task_id, hook) = kling_task(&first, &sim).await;
+    // The download takes four leases.
+    sim.set_faults(
+        Endpoint::Media,
+        FaultPlan {
+            latency: lease * 4,
+            ..FaultPlan::none()
+        },
+    )
+    .unwrap();
+    let state = first.state.clone();
+    let copying = tokio::spawn(async move { copy::copy_due(&state).await });
+    for _ in 0..200 {
+        let job = first.store.assets.copy_of(&task_id).await.unwrap().unwrap();
+        if job.lease_owner.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = second_gateway_keeping(
+        &url,
+        vec![kling],
+        |c| c.assets.lease_for = lease,
+        shelf.blobs.clone(),
+    )
+    .await;
+    let mut looked = 0;
+    while !copying.is_finished() {
+        assert_eq!(
+            copy::copy_due(&second.state).await.unwrap(),
+            0,
+            "a copy whose lease is renewed was taken over"
+        );
+        looked += 1;
+        tokio::time::sleep(lease / 6).await;
+    }
+    assert!(looked >= 6, "the second gateway looked {looked} times");
+    assert_eq!(copying.await.unwrap().unwrap(), 1);
+    let record = first.store.tasks.get(&task_id).await.unwrap().unwrap();
+    assert_eq!(record.status, TaskStatus::Succeeded);
+    let job = first.store.assets.copy_of(&task_id).await.unwrap().unwrap();
+    assert_eq!(job.attempts, 0, "{job:?}");
+    let kinds: Vec<_> = first
+        .store
+        .ledger
+        .entries(&record.account_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(kinds, vec!["top_up", "hold", "post"]);
+    assert_eq!(delivery::deliver_due(&first.state).await.unwrap(), 1);
+    assert_eq!(hook.count(), 1);
     sim.shutdown().await;
 }
 

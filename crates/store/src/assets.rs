@@ -218,6 +218,17 @@ pub trait AssetStore: Send + Sync {
         last_error: &str,
     ) -> Result<bool>;
 
+    /// Extends the lease `worker_id` holds on a pending job to `until` (the copier renews
+    /// its leases while a download runs, so a lease can be short and a crashed worker's
+    /// copies are taken over soon). `false` (nothing written) if `worker_id` no longer holds
+    /// it or the job is no longer pending.
+    async fn renew_copy_lease(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool>;
+
     /// Ends a pending job as `done` or `failed` (with `last_error`). `false` if it was no
     /// longer pending.
     async fn finish_copy(

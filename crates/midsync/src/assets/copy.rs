@@ -336,13 +336,52 @@ pub async fn lease(state: AppState, n: usize) -> Result<Vec<CopyJob>> {
         .await
 }
 
-/// Copies one leased job in its own span.
+/// Copies one leased job in its own span, renewing its lease every third of
+/// `assets.lease_for` while the copy runs: the lease can then be short, so a crashed or
+/// killed worker's copies are taken over within one lease (issue 21: with a lease sized to
+/// outlast a whole download, 35 min, a task copied when its gateway died kept its caller
+/// waiting that long), while a live worker's long download is never taken over.
 pub async fn copy_leased(state: AppState, job: CopyJob) -> Result<()> {
     let Some(blobs) = state.blobs().cloned() else {
         return Ok(());
     };
     let span = tracing::info_span!("genmux.copy_assets", genmux.task = %job.task_id);
-    copy_job(&state, &blobs, job).instrument(span).await
+    let task_id = job.task_id.clone();
+    let copy = copy_job(&state, &blobs, job).instrument(span);
+    tokio::select! {
+        done = copy => done,
+        never = keep_lease(&state, &task_id) => match never {},
+    }
+}
+
+/// Renews this worker's lease on `task_id`'s copy job every third of the lease until
+/// cancelled (by the copy finishing). A failed renewal is retried at the next turn; a lost
+/// lease (another worker took the job after this one stalled past its lease, or the job
+/// was closed) ends the renewals: the copy goes on, which is harmless — both write the
+/// same object and an asset is recorded stored once.
+async fn keep_lease(state: &AppState, task_id: &str) -> std::convert::Infallible {
+    let lease_for = state.config().assets.lease_for;
+    let every = (lease_for / 3).max(Duration::from_millis(10));
+    let worker = &state.config().worker_id;
+    loop {
+        tokio::time::sleep(every).await;
+        let until = state.clock().now() + lease_for;
+        match state
+            .store()
+            .assets
+            .renew_copy_lease(task_id, worker, until)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(task = %task_id, "the copy lease is no longer this worker's");
+                return std::future::pending().await;
+            }
+            Err(e) => {
+                tracing::warn!(task = %task_id, error = %e, "renewing a copy lease failed; retrying")
+            }
+        }
+    }
 }
 
 /// One pass: lease up to a batch of due copy jobs, run them concurrently and wait for all

@@ -173,6 +173,23 @@ impl AssetStore for Backend {
         Ok(n == 1)
     }
 
+    async fn renew_copy_lease(
+        &self,
+        task_id: &str,
+        worker_id: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = self
+            .write_execute(
+                "renewing a copy lease",
+                "UPDATE asset_copies SET lease_expires_at = $1 \
+                 WHERE task_id = $2 AND state = 'pending' AND lease_owner = $3",
+                &[to_micros(until).into(), task_id.into(), worker_id.into()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     async fn finish_copy(
         &self,
         task_id: &str,

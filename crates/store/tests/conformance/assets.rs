@@ -163,6 +163,57 @@ pub async fn copy_job_is_started_once_leased_retried_and_finished(store: &Store)
     expect_kind(a.begin_copy(empty).await, ErrorKind::InvalidRequest);
 }
 
+/// The copier renews its lease while a download runs: only the holder renews, a renewed
+/// lease keeps others out until its new end, and a closed job is not renewed.
+pub async fn a_copy_lease_is_renewed_only_by_its_holder(store: &Store) {
+    let a = &store.assets;
+    let acct = uid("acct");
+    let t0 = now() + time::Duration::days(3650 * 8);
+    let lease = Duration::from_secs(60);
+    let c = copy(&acct, t0, 1);
+    a.begin_copy(c.clone()).await.unwrap();
+    let mine = |v: Vec<genmux_store::CopyJob>| {
+        v.into_iter()
+            .filter(|j| j.account_id == acct)
+            .map(|j| j.task_id)
+            .collect::<Vec<_>>()
+    };
+    // Nobody holds it yet: nothing to renew.
+    let until = t0 + time::Duration::seconds(180);
+    assert!(!a.renew_copy_lease(&c.task_id, "w1", until).await.unwrap());
+    assert_eq!(
+        mine(a.lease_copies("w1", t0, 10, lease).await.unwrap()),
+        vec![c.task_id.clone()]
+    );
+    assert!(!a.renew_copy_lease(&c.task_id, "w2", until).await.unwrap());
+    assert!(a.renew_copy_lease(&c.task_id, "w1", until).await.unwrap());
+    let j = a.copy_of(&c.task_id).await.unwrap().unwrap();
+    assert_eq!(
+        (j.lease_owner.as_deref(), j.lease_expires_at),
+        (Some("w1"), Some(until))
+    );
+    // Past the first lease's end but within the renewed one: still w1's.
+    let past_first = t0 + time::Duration::seconds(90);
+    assert!(mine(a.lease_copies("w2", past_first, 10, lease).await.unwrap()).is_empty());
+    assert_eq!(
+        mine(a.lease_copies("w2", until, 10, lease).await.unwrap()),
+        vec![c.task_id.clone()]
+    );
+    // The old holder lost it and cannot take it back by renewing.
+    assert!(!a
+        .renew_copy_lease(&c.task_id, "w1", until + time::Duration::seconds(600))
+        .await
+        .unwrap());
+    assert!(a
+        .finish_copy(&c.task_id, CopyState::Done, None, until)
+        .await
+        .unwrap());
+    assert!(!a
+        .renew_copy_lease(&c.task_id, "w2", until + time::Duration::seconds(600))
+        .await
+        .unwrap());
+}
+
 pub async fn two_copiers_never_hold_the_same_job(store: &Store) {
     let a = &store.assets;
     let acct = uid("acct");

@@ -74,6 +74,7 @@ macro_rules! conformance_tests {
             accounts::create_and_revoke_key_write_both_audit_logs,
             tasks::count_unfinished_counts_what_a_provider_may_run,
             assets::copy_job_is_started_once_leased_retried_and_finished,
+            assets::a_copy_lease_is_renewed_only_by_its_holder,
             assets::two_copiers_never_hold_the_same_job,
             assets::expiry_and_stored_bytes_per_account,
         );
