@@ -276,6 +276,10 @@ pub struct Settlement {
     /// Set when the task's results were copied (issue 18): its copy job is closed as done
     /// at this time, with the rest.
     pub copy_done_at: Option<OffsetDateTime>,
+    /// Assets recorded `pending` → `stored` with the rest (the copier's last downloads:
+    /// their records commit with the settlement instead of in a write of their own).
+    /// Written only when the hold ends as asked; an asset no longer pending is left as is.
+    pub stored_assets: Vec<(String, crate::StoredBlob)>,
 }
 
 /// What [`TaskStore::settle`] did.

@@ -426,23 +426,36 @@ pub async fn copy_job(state: &AppState, blobs: &Blobs, job: CopyJob) -> Result<(
     }
     let report: TaskSnapshot = serde_json::from_value(job.report.clone())
         .map_err(|e| Error::internal(format!("stored report of task {}: {e}", task.id)))?;
-    for asset in store.assets.assets_of(&task.id).await? {
+    let mut assets = store.assets.assets_of(&task.id).await?;
+    let last_pending = assets.iter().rposition(|a| a.state == AssetState::Pending);
+    // The last download's record commits with the settlement (issue 21: one durable write
+    // fewer per copy); earlier ones are recorded as they finish, so a retry after a
+    // failure later in the list does not download them again.
+    let mut deferred = Vec::new();
+    let mut raced = false;
+    for (i, asset) in assets.iter_mut().enumerate() {
         if asset.state != AssetState::Pending {
             continue;
         }
-        match copy_asset(state, blobs, &asset).await {
+        match copy_asset(state, blobs, asset).await {
             Ok(blob) => {
                 state.metrics().asset_copy("stored");
                 state
                     .metrics()
                     .asset_bytes(u64::try_from(blob.size_bytes).unwrap_or(0));
-                if store.assets.mark_stored(&asset.id, &blob).await? {
-                    tracing::info!(task = %task.id, asset = %asset.id, bytes = blob.size_bytes,
-                        content_type = %blob.content_type, "asset stored");
+                tracing::info!(task = %task.id, asset = %asset.id, bytes = blob.size_bytes,
+                    content_type = %blob.content_type, "asset stored");
+                if Some(i) == last_pending {
+                    deferred.push((asset.id.clone(), blob.clone()));
+                } else if !store.assets.mark_stored(&asset.id, &blob).await? {
+                    // Another worker recorded it first (its record stands): read it back.
+                    raced = true;
                 }
+                asset.state = AssetState::Stored;
+                asset.blob = Some(blob);
             }
             Err(CopyFailure::Dead(why)) if job.attempts < MAX_LINK_REFRESHES => {
-                if let Some(url) = fresh_link(state, &task, &asset).await {
+                if let Some(url) = fresh_link(state, &task, asset).await {
                     // The provider minted a new link: copy from it at once.
                     state.metrics().asset_copy("refreshed");
                     tracing::info!(task = %task.id, asset = %asset.id, provider = %task.provider,
@@ -459,13 +472,22 @@ pub async fn copy_job(state: &AppState, blobs: &Blobs, job: CopyJob) -> Result<(
             Err(f) => return copy_failed(state, &task, &job, &report, f).await,
         }
     }
-    let stored = store.assets.assets_of(&task.id).await?;
+    if raced {
+        assets = store.assets.assets_of(&task.id).await?;
+        for a in assets.iter_mut() {
+            if let Some((_, blob)) = deferred.iter().find(|(id, _)| *id == a.id) {
+                a.state = AssetState::Stored;
+                a.blob = Some(blob.clone());
+            }
+        }
+    }
     let snap = TaskSnapshot {
-        assets: gateway_assets(&report.assets, &stored, &state.config().public_base_url),
+        assets: gateway_assets(&report.assets, &assets, &state.config().public_base_url),
         ..report
     };
-    // Closes the copy job too (in the same write where the store can).
-    settle::copied(state, &task, snap).await?;
+    // Closes the copy job and records the last asset too, in the same write where the
+    // store can.
+    settle::copied(state, &task, snap, deferred).await?;
     Ok(())
 }
 

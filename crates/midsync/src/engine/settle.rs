@@ -22,8 +22,8 @@ use crate::AppState;
 use genmux_core::catalog::price_inputs;
 use genmux_core::{Error, ErrorKind, GenerationRequest, Result, TaskSnapshot, TaskStatus};
 use genmux_store::{
-    CopyState, HoldState, NewDelivery, Resolution, Settled, Settlement, TaskRecord, TaskUpdate,
-    TaskUpdateOutcome, UsageRecord,
+    CopyState, HoldState, NewDelivery, Resolution, Settled, Settlement, StoredBlob, TaskRecord,
+    TaskUpdate, TaskUpdateOutcome, UsageRecord,
 };
 use serde_json::{json, Map, Value};
 use tracing::Instrument;
@@ -114,22 +114,24 @@ pub async fn settle(
     task: &TaskRecord,
     snap: TaskSnapshot,
 ) -> Result<TaskUpdateOutcome> {
-    settle_reported(state, task, snap, Reporter::Upstream, None).await
+    settle_reported(state, task, snap, Reporter::Upstream, None, Vec::new()).await
 }
 
+/// `stored`: assets the copier stored whose records commit with the settlement.
 async fn settle_reported(
     state: &AppState,
     task: &TaskRecord,
     snap: TaskSnapshot,
     reporter: Reporter,
     operator_note: Option<&str>,
+    stored: Vec<(String, StoredBlob)>,
 ) -> Result<TaskUpdateOutcome> {
     let span = crate::telemetry::task_work_span!(
         "genmux.settle",
         task.id.as_str(),
         task.trace_context.as_deref()
     );
-    let outcome = apply_report(state, task, snap, reporter, operator_note)
+    let outcome = apply_report(state, task, snap, reporter, operator_note, stored)
         .instrument(span.clone())
         .await;
     if let Err(e) = &outcome {
@@ -144,6 +146,7 @@ async fn apply_report(
     snap: TaskSnapshot,
     reporter: Reporter,
     operator_note: Option<&str>,
+    stored: Vec<(String, StoredBlob)>,
 ) -> Result<TaskUpdateOutcome> {
     let store = state.store();
     let provider_task_id = Some(snap.provider_task_id.clone()).filter(|s| !s.is_empty());
@@ -182,6 +185,8 @@ async fn apply_report(
         delivery: plan.delivery,
         update: plan.update,
         copy_done_at: (reporter == Reporter::Copier).then(|| state.clock().now()),
+        // Cloned: the step-by-step path below records them too when this one cannot.
+        stored_assets: stored.clone(),
     };
     let decided = match store.tasks.settle(settlement).await {
         Ok(Settled {
@@ -229,6 +234,10 @@ async fn apply_report(
     }
     if let Some(delivery) = plan.delivery {
         store.outbox.enqueue(delivery).await?;
+    }
+    // The blobs exist whatever was decided: recorded, so the retention sweep deletes them.
+    for (asset_id, blob) in &stored {
+        store.assets.mark_stored(asset_id, blob).await?;
     }
     if reporter == Reporter::Copier {
         let end = if decided == TaskStatus::Succeeded {
@@ -394,18 +403,22 @@ pub async fn cancelled(state: &AppState, task: &TaskRecord) -> Result<TaskUpdate
         // The gateway's own words, for the caller.
         Reporter::Gateway,
         None,
+        Vec::new(),
     )
     .await
 }
 
 /// Settles a task whose results were copied (issue 18): `snap` is the upstream's report of
-/// success with the gateway's asset URLs in place of the upstream's.
+/// success with the gateway's asset URLs in place of the upstream's; `stored` are the
+/// assets stored but not yet recorded (their records commit with the settlement, issue 21:
+/// one durable write fewer per copy).
 pub(crate) async fn copied(
     state: &AppState,
     task: &TaskRecord,
     snap: TaskSnapshot,
+    stored: Vec<(String, StoredBlob)>,
 ) -> Result<TaskUpdateOutcome> {
-    settle_reported(state, task, snap, Reporter::Copier, None).await
+    settle_reported(state, task, snap, Reporter::Copier, None, stored).await
 }
 
 /// Fails a task whose results could not be copied (issue 18 point 4): hold voided (the
@@ -430,6 +443,7 @@ pub(crate) async fn copy_failed(
         },
         Reporter::Gateway,
         Some(&format!("copying the results: {detail}")),
+        Vec::new(),
     )
     .await
 }
@@ -450,6 +464,7 @@ pub async fn fail(state: &AppState, task: &TaskRecord, reason: &str) -> Result<T
         },
         Reporter::Gateway,
         None,
+        Vec::new(),
     )
     .await
 }

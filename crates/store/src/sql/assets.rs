@@ -31,6 +31,25 @@ const INSERT_COPY_SQL: &str = "INSERT INTO asset_copies (task_id, account_id, re
 const INSERT_ASSET_SQL: &str = "INSERT INTO assets (id, task_id, account_id, idx, kind, upstream_url, state, \
      created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)";
 
+/// Records a pending asset's blob, once.
+pub(super) const MARK_STORED_SQL: &str =
+    "UPDATE assets SET state = 'stored', blob_key = $1, content_type = $2, \
+     size_bytes = $3, sha256 = $4, stored_at = $5, expires_at = $6 \
+     WHERE id = $7 AND state = 'pending'";
+
+/// The arguments of [`MARK_STORED_SQL`].
+pub(super) fn mark_stored_args<'a>(asset_id: &'a str, b: &'a StoredBlob) -> [Arg<'a>; 7] {
+    [
+        (&b.blob_key).into(),
+        (&b.content_type).into(),
+        b.size_bytes.into(),
+        (&b.sha256).into(),
+        to_micros(b.stored_at).into(),
+        to_micros(b.expires_at).into(),
+        asset_id.into(),
+    ]
+}
+
 /// Closes a pending copy job as `$1` (done or failed).
 pub(super) const FINISH_COPY_SQL: &str =
     "UPDATE asset_copies SET state = $1, last_error = COALESCE($2, last_error), \
@@ -237,21 +256,7 @@ impl AssetStore for Backend {
 
     async fn mark_stored(&self, asset_id: &str, b: &StoredBlob) -> Result<bool> {
         let n = self
-            .write_execute(
-                "recording a stored asset",
-                "UPDATE assets SET state = 'stored', blob_key = $1, content_type = $2, \
-                 size_bytes = $3, sha256 = $4, stored_at = $5, expires_at = $6 \
-                 WHERE id = $7 AND state = 'pending'",
-                &[
-                    (&b.blob_key).into(),
-                    (&b.content_type).into(),
-                    b.size_bytes.into(),
-                    (&b.sha256).into(),
-                    to_micros(b.stored_at).into(),
-                    to_micros(b.expires_at).into(),
-                    asset_id.into(),
-                ],
-            )
+            .write_execute("recording a stored asset", MARK_STORED_SQL, &mark_stored_args(asset_id, b))
             .await?;
         Ok(n == 1)
     }

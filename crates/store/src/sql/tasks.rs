@@ -286,7 +286,8 @@ fn update_direct(
 }
 
 /// The inserts of a settlement whose hold ended as asked, in order: the usage row, the
-/// callback, the closing of the copy job (what they are for, SQL, arguments).
+/// callback, the stored assets, the closing of the copy job (what they are for, SQL,
+/// arguments).
 fn settlement_rows<'a>(
     s: &'a Settlement,
     at: i64,
@@ -300,6 +301,10 @@ fn settlement_rows<'a>(
     if let Some(delivery) = &s.delivery {
         let args = super::outbox::enqueue_args(delivery, at);
         rows.push(("enqueueing a callback", super::outbox::ENQUEUE_SQL, args.to_vec()));
+    }
+    for (asset_id, blob) in &s.stored_assets {
+        let args = super::assets::mark_stored_args(asset_id, blob);
+        rows.push(("recording a stored asset", super::assets::MARK_STORED_SQL, args.to_vec()));
     }
     if let Some(done_at) = s.copy_done_at {
         let args = super::assets::finish_copy_args(

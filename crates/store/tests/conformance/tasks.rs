@@ -1055,6 +1055,7 @@ pub async fn settle_commits_every_step_together_or_none(store: &Store) {
             delivery: Some(delivery.clone()),
             update: succeeded,
             copy_done_at: None,
+            stored_assets: Vec::new(),
         })
         .await
         .unwrap();
@@ -1097,6 +1098,7 @@ pub async fn settle_commits_every_step_together_or_none(store: &Store) {
             }),
             update: TaskUpdate::status(TaskStatus::Failed),
             copy_done_at: None,
+            stored_assets: Vec::new(),
         })
         .await
         .unwrap();
@@ -1121,10 +1123,86 @@ pub async fn settle_commits_every_step_together_or_none(store: &Store) {
                 delivery: None,
                 update: TaskUpdate::status(TaskStatus::Succeeded),
                 copy_done_at: None,
+                stored_assets: Vec::new(),
             })
             .await,
         ErrorKind::NotFound,
     );
     let bare_now = store.tasks.get(&bare.id).await.unwrap().unwrap();
     assert_eq!(bare_now.status, TaskStatus::Submitted);
+
+    // A copied task: its last asset's record and the copy job's end commit with the rest;
+    // when the hold ended the other way, neither is written.
+    let copied_settlement = |task_id: &str, asset_id: &str, hold: HoldState| Settlement {
+        task_id: task_id.to_string(),
+        hold,
+        usage: None,
+        delivery: None,
+        update: TaskUpdate::status(TaskStatus::Succeeded),
+        copy_done_at: Some(now()),
+        stored_assets: vec![(
+            asset_id.to_string(),
+            genmux_store::StoredBlob {
+                blob_key: format!("{account}/{task_id}/{asset_id}"),
+                content_type: "video/mp4".into(),
+                size_bytes: 16_384,
+                sha256: "cd".repeat(32),
+                stored_at: now(),
+                expires_at: now() + time::Duration::days(30),
+            },
+        )],
+    };
+    for (hold, cancelled_first) in [(HoldState::Posted, false), (HoldState::Posted, true)] {
+        let mut c = new_task(&account, Some(now()));
+        c.points = 10;
+        store.tasks.insert_with_hold(c.clone()).await.unwrap();
+        let asset_id = uid("ast");
+        store
+            .assets
+            .begin_copy(genmux_store::NewCopy {
+                task_id: c.id.clone(),
+                account_id: account.clone(),
+                report: serde_json::json!({"status": "succeeded"}),
+                assets: vec![genmux_store::NewAsset {
+                    id: asset_id.clone(),
+                    index: 0,
+                    kind: MediaKind::Video,
+                    upstream_url: "https://cdn.upstream.example/0.mp4".into(),
+                }],
+                next_attempt_at: now() + time::Duration::days(3650 * 9),
+                deadline_at: now() + time::Duration::days(3650 * 9),
+            })
+            .await
+            .unwrap();
+        if cancelled_first {
+            store.ledger.void(&c.id).await.unwrap();
+        }
+        let settled = store
+            .tasks
+            .settle(copied_settlement(&c.id, &asset_id, hold))
+            .await
+            .unwrap();
+        let asset = store.assets.asset(&asset_id).await.unwrap().unwrap();
+        let job = store.assets.copy_of(&c.id).await.unwrap().unwrap();
+        if cancelled_first {
+            assert!(settled.outcome.is_none());
+            assert_eq!(
+                (asset.state, job.state),
+                (
+                    genmux_store::AssetState::Pending,
+                    genmux_store::CopyState::Pending
+                )
+            );
+        } else {
+            assert!(settled.outcome.is_some());
+            assert_eq!(
+                (asset.state, job.state),
+                (
+                    genmux_store::AssetState::Stored,
+                    genmux_store::CopyState::Done
+                )
+            );
+            assert_eq!(asset.blob.map(|b| b.size_bytes), Some(16_384));
+        }
+    }
 }
