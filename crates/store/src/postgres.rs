@@ -111,6 +111,14 @@ async fn direct<T>(
     None
 }
 
+/// PostgreSQL reads through sqlx: always `None`.
+fn read<T>(
+    _b: &Backend,
+    _f: impl FnOnce(crate::direct::Direct<'_>) -> Result<T>,
+) -> Option<Result<T>> {
+    None
+}
+
 /// A write whose statements need no transaction of their own: autocommit on a pooled
 /// connection, committed statement by statement.
 async fn write_once(b: &Backend) -> Result<WriteTx> {

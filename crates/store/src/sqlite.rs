@@ -34,6 +34,39 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 pub(crate) struct Backend {
     pool: sqlx::Pool<Db>,
     writer: Writer,
+    /// rusqlite connections for the point reads of the request path ([`read`]); `None` for
+    /// an in-memory database (its one connection is the pool's).
+    readers: Option<Readers>,
+}
+
+/// Idle rusqlite read connections on the file, opened on demand (issue 21: a status read
+/// through sqlx costs a round trip to its connection thread, several times the read).
+struct Readers {
+    options: SqliteConnectOptions,
+    url: String,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Idle read connections kept; more are opened while more reads run at once, and closed
+/// after.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    /// Runs `f` on an idle read connection (or a new one), here on the caller's thread: a
+    /// read by key on a WAL file takes microseconds and never waits for the writer.
+    fn read<T>(&self, f: impl FnOnce(Direct<'_>) -> Result<T>) -> Result<T> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => open_connection(&self.options, &self.url, true)?,
+        };
+        let result = f(Direct(&conn));
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
 }
 
 /// Where this process's writes go.
@@ -46,10 +79,14 @@ enum Writer {
     Pooled(std::sync::Arc<tokio::sync::Mutex<()>>),
 }
 
-/// The writer's second connection ([`GroupWriter::write_direct`]): rusqlite on the same
-/// file, set up as sqlx sets up the others (WAL, `synchronous = FULL`, the busy timeout,
-/// foreign keys).
-fn open_direct(options: &SqliteConnectOptions, url: &str) -> Result<rusqlite::Connection> {
+/// A rusqlite connection on the file, set up as sqlx sets up the others (WAL,
+/// `synchronous = FULL`, the busy timeout, foreign keys): the writer's second connection
+/// ([`GroupWriter::write_direct`]), or a reader (`query_only`: it cannot write by mistake).
+fn open_connection(
+    options: &SqliteConnectOptions,
+    url: &str,
+    reader: bool,
+) -> Result<rusqlite::Connection> {
     let path = options.get_filename();
     let opened = rusqlite::Connection::open_with_flags(
         path,
@@ -62,9 +99,13 @@ fn open_direct(options: &SqliteConnectOptions, url: &str) -> Result<rusqlite::Co
         c.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )?;
+        if reader {
+            c.execute_batch("PRAGMA query_only = ON;")?;
+        }
         Ok(c)
     });
-    opened.map_err(|e| crate::direct::error(&format!("opening the writer of SQLite `{url}`"), e))
+    let role = if reader { "a reader" } else { "the writer" };
+    opened.map_err(|e| crate::direct::error(&format!("opening {role} of SQLite `{url}`"), e))
 }
 
 impl Backend {
@@ -102,16 +143,27 @@ impl Backend {
         MIGRATOR.run(&pool).await.map_err(|e| {
             Error::internal(format!("store: migrating SQLite `{url}`: {e}")).with_source(e)
         })?;
-        let writer = if in_memory {
-            Writer::Pooled(std::sync::Arc::new(tokio::sync::Mutex::new(())))
+        let (writer, readers) = if in_memory {
+            let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+            (Writer::Pooled(turn), None)
         } else {
             let conn = options
                 .connect()
                 .await
                 .map_err(|e| db(&format!("opening the writer of SQLite `{url}`"), e))?;
-            Writer::Group(GroupWriter::new(conn, open_direct(&options, url)?))
+            let direct = open_connection(&options, url, false)?;
+            let readers = Readers {
+                options: options.clone(),
+                url: url.to_string(),
+                idle: std::sync::Mutex::new(Vec::new()),
+            };
+            (Writer::Group(GroupWriter::new(conn, direct)), Some(readers))
         };
-        Ok(Backend { pool, writer })
+        Ok(Backend {
+            pool,
+            writer,
+            readers,
+        })
     }
 
     /// Commits what is pending and closes every connection.
@@ -190,6 +242,12 @@ async fn direct<T>(
         Writer::Group(w) => w.write_direct(|c| f(Direct(c))).await,
         Writer::Pooled(_) => direct_pooled(b, f).await,
     })
+}
+
+/// Runs a read's statements through rusqlite on a read connection ([`Readers::read`]);
+/// `None` on an in-memory database (read through the pool there).
+fn read<T>(b: &Backend, f: impl FnOnce(Direct<'_>) -> Result<T>) -> Option<Result<T>> {
+    b.readers.as_ref().map(|r| r.read(f))
 }
 
 /// [`direct`] on an in-memory database: the write is its own transaction on the pool's
@@ -273,4 +331,51 @@ mod accounts {
 }
 mod assets {
     include!("sql/assets.rs");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The read connections see what the writer committed, are reused, and cannot write.
+    #[tokio::test]
+    async fn readers_see_committed_writes_and_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("genmux-readers-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("r.db").display());
+        let b = Backend::open(&url).await.unwrap();
+        let count = |b: &Backend| {
+            read(b, |d| {
+                d.row("counting", "SELECT count(*) FROM accounts", &[], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        };
+        let before = count(&b);
+        let n = direct(&b, |d| {
+            d.execute(
+                "adding an account",
+                "INSERT INTO accounts (id, balance, created_at) VALUES ($1, 0, 0)",
+                &[&"acct_r"],
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(count(&b), before + 1);
+        let idle = b.readers.as_ref().unwrap().idle.lock().unwrap().len();
+        assert_eq!(idle, 1, "one connection, reused");
+        let refused = read(&b, |d| {
+            d.execute("writing on a reader", "DELETE FROM accounts", &[])
+        })
+        .unwrap();
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(count(&b), before + 1);
+        b.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

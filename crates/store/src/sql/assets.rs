@@ -141,6 +141,11 @@ impl AssetStore for Backend {
 
     async fn copy_of(&self, task_id: &str) -> Result<Option<CopyJob>> {
         let sql = format!("SELECT {COPY_COLUMNS} FROM asset_copies WHERE task_id = $1");
+        if let Some(row) =
+            super::read(self, |d| d.row("reading a copy job", &sql, &[&task_id], CopyRow::from_rusqlite))
+        {
+            return row?.map(CopyJob::try_from).transpose();
+        }
         sqlx::query_as::<Db, CopyRow>(&sql)
             .bind(task_id)
             .fetch_optional(&self.pool)
@@ -233,6 +238,11 @@ impl AssetStore for Backend {
 
     async fn assets_of(&self, task_id: &str) -> Result<Vec<AssetRecord>> {
         let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE task_id = $1 ORDER BY idx");
+        if let Some(rows) = super::read(self, |d| {
+            d.rows("reading a task's assets", &sql, &[&task_id], AssetRow::from_rusqlite)
+        }) {
+            return rows?.into_iter().map(AssetRecord::try_from).collect();
+        }
         sqlx::query_as::<Db, AssetRow>(&sql)
             .bind(task_id)
             .fetch_all(&self.pool)

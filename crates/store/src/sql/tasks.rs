@@ -77,6 +77,16 @@ impl Backend {
         b: Option<&str>,
     ) -> Result<Option<TaskRecord>> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE {clause}");
+        let read = super::read(self, |d| {
+            let args: Vec<&dyn rusqlite::ToSql> = match &b {
+                Some(b) => vec![&a, b],
+                None => vec![&a],
+            };
+            d.row("reading a task", &sql, &args, TaskRow::from_rusqlite)
+        });
+        if let Some(row) = read {
+            return row?.map(TaskRecord::try_from).transpose();
+        }
         let mut q = sqlx::query_as::<Db, TaskRow>(&sql).bind(a);
         if let Some(b) = b {
             q = q.bind(b);
