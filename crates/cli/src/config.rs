@@ -144,6 +144,8 @@ pub struct AssetsSection {
     pub copy_deadline_secs: Option<u64>,
     /// Seconds a signed link is valid by default (default 3600).
     pub link_ttl_secs: Option<u64>,
+    /// MiB the copies in flight may hold in memory at once (default 256).
+    pub copy_memory_mib: Option<u64>,
 }
 
 /// `[sandbox]`

@@ -449,6 +449,16 @@ fn assets(
         }
         out.copy_deadline = std::time::Duration::from_secs(secs);
     }
+    if let Some(mib) = a.copy_memory_mib {
+        // At least one copy's worth (three 8 MiB parts), at most 64 GiB.
+        if !(24..=65_536).contains(&mib) {
+            return Err(usage(
+                "assets.copy_memory_mib",
+                format!("{mib} is out of range (allowed: 24–65536 MiB)"),
+            ));
+        }
+        out.copy_buffer_bytes = mib * 1024 * 1024;
+    }
     if let Some(secs) = a.link_ttl_secs {
         if secs == 0 || secs > 7 * 86_400 {
             return Err(usage(
@@ -521,5 +531,30 @@ impl RunningGateway {
         if let Some(s) = self.sandbox.take() {
             s.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copy_memory_budget_is_read_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("genmux-cfg-{}", uuid::Uuid::new_v4()));
+        let mut out = genmux_midsync::AssetsConfig::default();
+        let cfg = FileConfig::parse("[assets]\ncopy_memory_mib = 64\n").unwrap();
+        assets(&cfg, &dir, &mut out).unwrap();
+        assert_eq!(out.copy_buffer_bytes, 64 * 1024 * 1024);
+        for bad in [0, 23, 65_537] {
+            let cfg = FileConfig::parse(&format!("[assets]\ncopy_memory_mib = {bad}\n")).unwrap();
+            let e = assets(&cfg, &dir, &mut out).unwrap_err().to_string();
+            assert!(
+                e.contains("assets.copy_memory_mib")
+                    && e.contains(&bad.to_string())
+                    && e.contains("24–65536 MiB"),
+                "{e}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

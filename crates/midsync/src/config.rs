@@ -129,8 +129,14 @@ pub struct AssetsConfig {
     pub batch: u32,
     /// Most copy jobs running at once; more are leased as these finish (issue 21: a batch
     /// that waited for its slowest download held back every task behind it, and with it
-    /// the callbacks that wait for the copy). Each holds at most two 8 MiB parts in memory.
+    /// the callbacks that wait for the copy). Default 64; memory is bounded by
+    /// `copy_buffer_bytes`, not by this.
     pub in_flight: usize,
+    /// Memory the copies in flight may hold at once. Before it downloads, a copy reserves
+    /// what it may buffer: its declared length, at most three 8 MiB parts (24 MiB, also
+    /// when no length is declared); copies that do not fit wait. Default 256 MiB: 64 copies
+    /// of short clips run at once, about ten of long videos.
+    pub copy_buffer_bytes: u64,
     /// How long a copy lease lasts; the copier renews it every third of this while a copy
     /// runs, so a crashed or stopped worker's copies are taken over within one lease while
     /// a live worker's download of any length keeps its job. Default 60 s.
@@ -154,7 +160,8 @@ impl Default for AssetsConfig {
             fetch_timeout: Duration::from_secs(1800),
             tick: Duration::from_secs(1),
             batch: 8,
-            in_flight: 16,
+            in_flight: 64,
+            copy_buffer_bytes: 256 * 1024 * 1024,
             lease_for: Duration::from_secs(60),
             link_ttl: Duration::from_secs(3600),
             sweep_every: Duration::from_secs(600),

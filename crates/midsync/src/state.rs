@@ -31,6 +31,9 @@ pub struct AppState {
     metrics: GatewayMetrics,
     prometheus: Option<Prometheus>,
     blobs: Option<crate::assets::Blobs>,
+    /// The copier's memory budget in KiB (`assets.copy_buffer_bytes`): each copy reserves
+    /// what it may hold in memory before it starts.
+    copy_buffers: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -55,7 +58,11 @@ impl AppState {
         if !router.use_in_flight_source(Arc::new(StoreInFlight::new(store.tasks.clone()))) {
             tracing::debug!("the router already counts tasks in flight from a source of its own");
         }
+        let copy_buffers = Arc::new(tokio::sync::Semaphore::new(
+            crate::assets::copy::budget_units(config.assets.copy_buffer_bytes),
+        ));
         AppState {
+            copy_buffers,
             config: Arc::new(config),
             store,
             router,
@@ -95,6 +102,11 @@ impl AppState {
     /// Where results are kept, if they are.
     pub fn blobs(&self) -> Option<&crate::assets::Blobs> {
         self.blobs.as_ref()
+    }
+
+    /// The copier's memory budget ([`crate::assets::copy`]).
+    pub(crate) fn copy_buffers(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.copy_buffers
     }
 
     /// The key signing asset links (`?expires=…&sig=…`): derived from the master key like

@@ -39,6 +39,26 @@ const MAX_REDIRECTS: usize = 5;
 const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts uploading at once; with [`PART_BYTES`], at most ~16 MiB of a video in memory.
 const PARTS_IN_FLIGHT: usize = 2;
+/// Most a copy holds in memory: the part being filled and the parts uploading.
+const MAX_COPY_BUFFER: u64 = PART_BYTES as u64 * (PARTS_IN_FLIGHT as u64 + 1);
+/// The copier's memory budget is counted in KiB (a semaphore's permits).
+const BUDGET_UNIT: u64 = 1024;
+
+/// Permits of a memory budget of `bytes` (at least one copy's worth, so a budget set too
+/// small slows copies down instead of stopping them).
+pub(crate) fn budget_units(bytes: u64) -> usize {
+    let units = bytes.max(MAX_COPY_BUFFER) / BUDGET_UNIT;
+    usize::try_from(units)
+        .unwrap_or(usize::MAX)
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
+}
+
+/// What a copy of `declared` bytes (unknown: `None`) reserves of the budget, in permits:
+/// all it may hold at once, taken in one piece so copies never wait holding part of it.
+fn reservation(declared: Option<u64>) -> u32 {
+    let bytes = declared.map_or(MAX_COPY_BUFFER, |n| n.min(MAX_COPY_BUFFER));
+    u32::try_from(bytes.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX)
+}
 
 /// Why copying one asset failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,6 +267,14 @@ async fn copy_asset(
             return Err(CopyFailure::TooLarge(len));
         }
     }
+    // Held until this copy ends (the body cannot outgrow a declared length: the HTTP
+    // client reads exactly that many bytes).
+    let _memory = state
+        .copy_buffers()
+        .clone()
+        .acquire_many_owned(reservation(resp.content_length()))
+        .await
+        .map_err(|_| CopyFailure::Transient("the gateway is stopping".to_string()))?;
     let declared = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -594,6 +622,26 @@ pub fn copies(state: &AppState, snap: &TaskSnapshot) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_reserves_what_it_may_hold_and_the_default_budget_runs_64_clips() {
+        // A 16 KB clip reserves 16 KiB; a long or unannounced video three parts.
+        assert_eq!(reservation(Some(16 * 1024)), 16);
+        assert_eq!(reservation(Some(1)), 1);
+        assert_eq!(reservation(Some(0)), 1);
+        assert_eq!(reservation(Some(5_000_000_000)), 24 * 1024);
+        assert_eq!(reservation(None), 24 * 1024);
+        let budget = budget_units(AssetsConfig::default().copy_buffer_bytes);
+        assert_eq!(budget, 256 * 1024);
+        assert_eq!(
+            budget / reservation(None) as usize,
+            10,
+            "long videos at once"
+        );
+        assert!(budget / reservation(Some(20 * 1024 * 1024)) as usize >= 12);
+        // A budget below one copy still lets one run.
+        assert_eq!(budget_units(1), 24 * 1024);
+    }
 
     #[test]
     fn statuses_are_dead_or_worth_retrying() {

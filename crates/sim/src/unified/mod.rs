@@ -81,9 +81,7 @@ impl UnifiedSimConfig {
         settings.faults = self.faults;
         settings.callback_timeout = self.callback_timeout;
         settings.tick_interval = self.tick_interval;
-        // The unified API keeps results for as long as its tasks (spec/unified-api.md
-        // names no expiry); 30 days, as Kling's.
-        settings.media_ttl = Duration::from_secs(30 * 24 * 3600);
+        settings.media_ttl = wire::MEDIA_TTL;
         SimConfig {
             settings,
             wire: UnifiedWire {

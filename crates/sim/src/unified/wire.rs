@@ -23,6 +23,12 @@ use crate::framework::{
 };
 use crate::media;
 
+/// How long result links stay valid: the unified API keeps results for as long as its
+/// tasks (spec/unified-api.md names no expiry); 30 days, as Kling's. The same in tests and
+/// in the sandbox (`genmux sim`), where the framework's default of 24 h expired links 86 s
+/// after their task at 1,000× and failed the copies of a gateway running behind.
+pub(crate) const MEDIA_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// Largest body read (Base64 images travel inline).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
@@ -314,6 +320,7 @@ impl Wire for Unified {
     /// The sandbox signs callbacks as a production upstream would, with a fresh secret it
     /// hands the provider.
     fn for_sandbox(config: &mut SimConfig<Self>) {
+        config.settings.media_ttl = MEDIA_TTL;
         let mut key = [0u8; 24];
         rand::rng().fill(&mut key);
         config.wire.webhook_secret = Some(WebhookSecret::from_bytes(&key));
@@ -497,7 +504,16 @@ async fn status(
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{rfc3339, SimConfig, Unified, Wire, MEDIA_TTL};
+
+    #[test]
+    fn sandbox_results_live_as_long_as_a_configured_simulators() {
+        let mut sandbox = SimConfig::<Unified>::default();
+        Unified::for_sandbox(&mut sandbox);
+        assert_eq!(sandbox.settings.media_ttl, MEDIA_TTL);
+        let configured = crate::unified::UnifiedSimConfig::default().into_framework();
+        assert_eq!(configured.settings.media_ttl, MEDIA_TTL);
+    }
 
     #[test]
     fn rfc3339_known_dates() {
