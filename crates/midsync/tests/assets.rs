@@ -500,14 +500,29 @@ async fn a_gateway_behind_a_gateway_copies_the_upstreams_kept_results() {
     sim.shutdown().await;
 }
 
-/// R4 for copies: a gateway dies while it copies (its download hangs); once its lease
-/// expires, the next gateway on the same database and store copies the results and settles
-/// the task exactly once: one post, one usage row, one callback, one object.
-async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: BlobKind) {
+/// A copy under way: a Kling task's results are being copied by `first`'s copier
+/// (`copying`, its lease taken) from a download that takes `download`, with copy leases of
+/// `lease`.
+struct CopyUnderway {
+    shelf: Shelf,
+    sim: genmux_sim::kling::KlingSim,
+    kling: Provider,
+    url: String,
+    first: Gateway,
+    task_id: String,
+    hook: Receiver,
+    copying: tokio::task::JoinHandle<genmux_core::Result<usize>>,
+}
+
+async fn copy_underway(
+    db: Db,
+    kind: BlobKind,
+    lease: Duration,
+    download: Duration,
+) -> CopyUnderway {
     let shelf = Shelf::new(kind).await;
     let (sim, kling) = kling_sim(sim_config()).await;
     let url = db.url();
-    let lease = Duration::from_millis(500);
     let first = gateway_keeping(
         db,
         vec![kling.clone()],
@@ -519,11 +534,10 @@ async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: 
     )
     .await;
     let (task_id, hook) = kling_task(&first, &sim).await;
-    // The download hangs: the first gateway is mid-copy when it is killed.
     sim.set_faults(
         Endpoint::Media,
         FaultPlan {
-            latency: Duration::from_secs(3600),
+            latency: download,
             ..FaultPlan::none()
         },
     )
@@ -537,6 +551,34 @@ async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    CopyUnderway {
+        shelf,
+        sim,
+        kling,
+        url,
+        first,
+        task_id,
+        hook,
+        copying,
+    }
+}
+
+/// R4 for copies: a gateway dies while it copies (its download hangs); once its lease
+/// expires, the next gateway on the same database and store copies the results and settles
+/// the task exactly once: one post, one usage row, one callback, one object.
+async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: BlobKind) {
+    let lease = Duration::from_millis(500);
+    // The download hangs: the first gateway is mid-copy when it is killed.
+    let CopyUnderway {
+        shelf,
+        sim,
+        kling,
+        url,
+        first: _first,
+        task_id,
+        hook,
+        copying,
+    } = copy_underway(db, kind, lease, Duration::from_secs(3600)).await;
     copying.abort();
     let _ = copying.await;
     // `first` stays up only as the owner of the scratch database: its engine is dead.
@@ -587,39 +629,18 @@ async fn a_gateway_killed_mid_copy_is_finished_once_after_restart(db: Db, kind: 
 /// lease is short so a dead gateway's copies are taken over soon): a second gateway
 /// polling for due copies the whole time takes nothing, and the task settles once.
 async fn a_download_longer_than_the_lease_keeps_its_job(db: Db, kind: BlobKind) {
-    let shelf = Shelf::new(kind).await;
-    let (sim, kling) = kling_sim(sim_config()).await;
-    let url = db.url();
     let lease = Duration::from_millis(900);
-    let first = gateway_keeping(
-        db,
-        vec![kling.clone()],
-        |c| {
-            c.poll.first_delay = Duration::from_secs(3600);
-            c.assets.lease_for = lease;
-        },
-        shelf.blobs.clone(),
-    )
-    .await;
-    let (task_id, hook) = kling_task(&first, &sim).await;
     // The download takes four leases.
-    sim.set_faults(
-        Endpoint::Media,
-        FaultPlan {
-            latency: lease * 4,
-            ..FaultPlan::none()
-        },
-    )
-    .unwrap();
-    let state = first.state.clone();
-    let copying = tokio::spawn(async move { copy::copy_due(&state).await });
-    for _ in 0..200 {
-        let job = first.store.assets.copy_of(&task_id).await.unwrap().unwrap();
-        if job.lease_owner.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let CopyUnderway {
+        shelf,
+        sim,
+        kling,
+        url,
+        first,
+        task_id,
+        hook,
+        copying,
+    } = copy_underway(db, kind, lease, lease * 4).await;
     let second = second_gateway_keeping(
         &url,
         vec![kling],
