@@ -630,7 +630,15 @@ mod tests {
         c
     }
 
-    async fn writer(dir: &std::path::Path) -> Arc<GroupWriter> {
+    /// A fresh directory for one test's database.
+    fn scratch_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A writer over a new table `t` in `dir`, committing batches older than `max_age`.
+    async fn writer_aged(dir: &std::path::Path, max_age: Duration) -> Arc<GroupWriter> {
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.join("w.db"))
             .create_if_missing(true)
@@ -639,9 +647,13 @@ mod tests {
             .await
             .unwrap();
         exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
-        // A batch held open by a queued write must not be committed for its age while a
-        // loaded machine runs the test slowly.
-        GroupWriter::with_max_batch_age(conn, direct(&dir.join("w.db")), Duration::from_secs(600))
+        GroupWriter::with_max_batch_age(conn, direct(&dir.join("w.db")), max_age)
+    }
+
+    /// [`writer_aged`] for tests that hold a batch open: a batch held by a queued write
+    /// must not be committed for its age while a loaded machine runs the test slowly.
+    async fn writer(dir: &std::path::Path) -> Arc<GroupWriter> {
+        writer_aged(dir, Duration::from_secs(600)).await
     }
 
     async fn insert(w: &mut WriteTx, x: i64) {
@@ -657,8 +669,7 @@ mod tests {
     /// and the next batch starts clean.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_lost_mid_batch_fails_every_write_of_it() {
-        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir();
         let w = writer(&dir).await;
         let mut first = w.begin().await.unwrap();
         insert(&mut first, 1).await;
@@ -734,8 +745,7 @@ mod tests {
     /// statements before the failure included), and every other write is committed once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn direct_writes_follow_sqlx_writes_and_a_failed_one_is_rolled_back_alone() {
-        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir();
         let w = writer(&dir).await;
         let mut first = w.begin().await.unwrap();
         insert(&mut first, 1).await;
@@ -786,8 +796,7 @@ mod tests {
     /// connection's batch before it is kept, and the next write starts clean.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_lost_under_a_direct_write_fails_its_batch() {
-        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir();
         let w = writer(&dir).await;
         // A sqlx write holds the writer while two direct writes queue behind it.
         let mut first = w.begin().await.unwrap();
@@ -835,17 +844,9 @@ mod tests {
     /// `Ok` is kept.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cancelled_writes_never_leave_the_writer_stuck() {
-        let dir = std::env::temp_dir().join(format!("genmux-gc-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.join("w.db"))
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .connect()
-            .await
-            .unwrap();
-        exec(&mut conn, "CREATE TABLE t (x INTEGER)").await.unwrap();
-        let w = GroupWriter::new(conn, direct(&dir.join("w.db")));
+        let dir = scratch_dir();
+        // The production batch age: batches close for age under this load, as they would.
+        let w = writer_aged(&dir, MAX_BATCH_AGE).await;
         let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for x in 0..2000i64 {
