@@ -200,7 +200,7 @@ measure_api() {
   measure "$name quote" "$pid" "$url" POST /unified-video/quote "$BODY_GEN" -H "$auth"
   measure_seq "$name generate" "$pid" "$url" POST /unified-video/generate "$BODY_GEN" -H "$auth" \
     --collect-field taskId --collect-out "$RUN/$name.ids"
-  PROFILE_AS=""
+  PROFILE_AS="$name-status"
   measure "$name status" "$pid" "$url" GET '/unified-video/{id}/status' - -H "$auth" \
     --ids "$RUN/$name.ids"
   PROFILE_AS="$name-generate"

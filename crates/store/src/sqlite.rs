@@ -80,7 +80,7 @@ enum Writer {
 }
 
 /// A rusqlite connection on the file, set up as sqlx sets up the others (WAL,
-/// `synchronous = FULL`, the busy timeout, foreign keys): the writer's second connection
+/// `synchronous = FULL`, the busy timeout, foreign keys, temporary files in memory): the writer's second connection
 /// ([`GroupWriter::write_direct`]), or a reader (`query_only`: it cannot write by mistake).
 fn open_connection(
     options: &SqliteConnectOptions,
@@ -97,7 +97,8 @@ fn open_connection(
     .and_then(|c| {
         c.busy_timeout(BUSY_TIMEOUT)?;
         c.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = MEMORY;",
         )?;
         if reader {
             c.execute_batch("PRAGMA query_only = ON;")?;
@@ -120,7 +121,12 @@ impl Backend {
             // FULL: a committed ledger movement survives power loss, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Savepoint journals in memory: each write runs in its own savepoint (group
+            // commit), and a task's insert touches ~16 pages (the table and its indexes),
+            // past SQLite's 64 KiB spill threshold — every write wrote its journal to a
+            // temporary file (issue 21, seen with strace). Nothing durable lives there.
+            .pragma("temp_store", "memory");
         // An in-memory database lives and dies with its one connection: keep exactly one,
         // forever. A file database gets a pool (readers run beside the one writer in WAL).
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
